@@ -1,0 +1,1 @@
+"""logtide: a pure-Python, Fluent Bit-compatible log shipper."""

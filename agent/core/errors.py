@@ -1,0 +1,125 @@
+"""logtide's one exception tree.
+
+Every error logtide raises on purpose derives from :class:`LogtideError`::
+
+    LogtideError
+    ├── ConfigError            a config file or flag is wrong; carries file:line
+    │   └── QueryError         a stream-processor statement does not parse or plan
+    ├── PluginError            a plugin failed to build or start (bad endpoint, unreadable DB)
+    └── DeliveryError          an output could not deliver a batch
+        ├── RetryableDeliveryError   transient: throttling, 5xx, timeouts, resets
+        └── PermanentDeliveryError   will fail again: access denied, no such bucket
+
+Outputs never decide retry policy inline: they raise one of the two delivery errors (or let a
+client exception escape) and the engine asks :func:`is_retryable` once per failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a config value came from; printed as ``file:line``."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class LogtideError(Exception):
+    """Base of every error logtide raises deliberately."""
+
+
+class ConfigError(LogtideError):
+    """A configuration problem, reported as one line: ``file:line: message``."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class QueryError(ConfigError):
+    """A stream-processor query that cannot be parsed or planned."""
+
+
+class PluginError(LogtideError):
+    """A plugin could not be built or started."""
+
+
+class DeliveryError(LogtideError):
+    """An output could not deliver some events.
+
+    ``remaining`` optionally narrows what must be sent again: when part of a batch was
+    accepted, only the rest is retried, so a partial failure never duplicates the whole batch.
+    """
+
+    def __init__(self, message: str, remaining: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+
+
+class RetryableDeliveryError(DeliveryError):
+    """A transient failure; the same request may succeed later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A failure that retrying cannot fix."""
+
+
+_RETRYABLE_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "RequestExpired",
+        "OperationAbortedException",
+        "LimitExceededException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Decide once, for every output, whether a failure is worth retrying.
+
+    Unknown failures are retried: losing data because an error was not recognised is worse
+    than retrying something that will fail again (``Retry_Limit`` bounds that).
+    """
+    if isinstance(exc, RetryableDeliveryError):
+        return True
+    if isinstance(exc, PermanentDeliveryError | ConfigError):
+        return False
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _RETRYABLE_AWS_CODES:
+            return True
+        if isinstance(status, int):
+            return status >= 500 or status == 429
+        return False
+    return True

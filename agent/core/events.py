@@ -1,0 +1,74 @@
+"""The unit of work: a chunk of events under one tag, with its acknowledgement.
+
+An event is ``(timestamp, record)``: seconds since the epoch as a float, and a dict.
+Chunks, not single events, cross every stage boundary, so per-event cost stays plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+Event = tuple[float, Record]
+
+
+class Ack:
+    """Reference-counted acknowledgement of the source data behind a chunk.
+
+    The producer holds one reference from creation. Every destination a chunk (or a chunk
+    derived from it) is handed to calls :meth:`retain` first and :meth:`settle` once it has
+    accepted or finally failed it. When the count reaches zero the callback fires once with
+    ``True`` if every destination accepted, so an input advances its checkpoint only over
+    data that is durable everywhere it was routed.
+    """
+
+    __slots__ = ("_callback", "_failed", "_pending")
+
+    def __init__(self, callback: Callable[[bool], None] | None = None) -> None:
+        self._pending = 1
+        self._failed = False
+        self._callback = callback
+
+    @property
+    def done(self) -> bool:
+        return self._pending == 0
+
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
+    def retain(self, count: int = 1) -> None:
+        if self._pending <= 0:
+            raise RuntimeError("retain() on an acknowledgement that already fired")
+        self._pending += count
+
+    def settle(self, ok: bool = True) -> None:
+        if self._pending <= 0:
+            raise RuntimeError("settle() called more often than retain()")
+        if not ok:
+            self._failed = True
+        self._pending -= 1
+        if self._pending == 0 and self._callback is not None:
+            callback, self._callback = self._callback, None
+            callback(not self._failed)
+
+
+def noop_ack() -> Ack:
+    """An acknowledgement nobody waits for (records pushed by tests, dummy input)."""
+    return Ack(None)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Events that share a tag, the acknowledgement of their source, and their origin.
+
+    ``source`` names the input instance (its Alias, or ``name.N``) so stream tasks can select
+    ``FROM STREAM:<source>``; derived chunks carry the stream's name.
+    """
+
+    tag: str
+    events: list[Event]
+    ack: Ack = field(default_factory=noop_ack)
+    source: str = ""

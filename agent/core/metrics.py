@@ -1,0 +1,29 @@
+"""Per-plugin-instance counters, named as Fluent Bit names them in /api/v1/metrics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from threading import Lock
+
+
+class Metrics:
+    """Monotonic counters keyed by (instance, counter name).
+
+    Counters are plain integers bumped from the event loop; the lock only guards readers in
+    other threads (the HTTP server, ``Pipeline.run_in_thread``).
+    """
+
+    def __init__(self) -> None:
+        self._counters: dict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._lock = Lock()
+
+    def add(self, instance: str, counter: str, value: int = 1) -> None:
+        self._counters[instance][counter] += value
+
+    def get(self, instance: str, counter: str) -> int:
+        counters = self._counters.get(instance)
+        return counters.get(counter, 0) if counters is not None else 0
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {name: dict(values) for name, values in self._counters.items()}

@@ -1,0 +1,192 @@
+"""Declarative plugin options: each plugin lists its options once, in an :class:`Option` table.
+
+That one table drives parsing of raw strings (sizes like ``30M``, times like ``3m``, booleans
+like ``On``), validation (unknown key, bad value, missing required option), ``logtide -h
+PLUGIN`` and the generated docs. Keys are case-insensitive, as in Fluent Bit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agent.core.errors import ConfigError, Location
+
+OptionType = Literal["str", "int", "float", "bool", "size", "time", "list", "enum"]
+
+_TRUE = frozenset({"on", "true", "yes", "1"})
+_FALSE = frozenset({"off", "false", "no", "0"})
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_TIME_UNITS = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"expected a boolean (On/Off, true/false, yes/no), got {raw!r}")
+
+
+def parse_size(raw: str) -> int:
+    """``32k`` -> 32768; ``30M``/``30MB``/``30MiB`` -> 31457280 (Fluent Bit counts in 1024s)."""
+    match = _SIZE_RE.match(raw)
+    if not match:
+        raise ValueError(f"expected a size such as 32k, 30M or 256MB, got {raw!r}")
+    number, unit, _ = match.groups()
+    return int(float(number) * _SIZE_UNITS[unit.lower()])
+
+
+def parse_time(raw: str) -> float:
+    """``3m`` -> 180.0, ``10s`` -> 10.0, ``1.5`` -> 1.5 (bare numbers are seconds)."""
+    match = _TIME_RE.match(raw)
+    if not match:
+        raise ValueError(f"expected a duration such as 1.5, 10s, 3m or 1h, got {raw!r}")
+    number, unit = match.groups()
+    return float(number) * _TIME_UNITS[(unit or "").lower()]
+
+
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip(), 0) if raw.strip().lower().startswith("0x") else int(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
+def parse_float(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One plugin option: declared once, used for parsing, validation, help and docs.
+
+    ``multiple`` options may repeat (Fluent Bit's ``Parser`` in the parser filter, ``Set`` in
+    modify); their value is the list of every occurrence. ``list`` options split one value on
+    ``separator`` (``None`` splits on whitespace).
+    """
+
+    name: str
+    type: OptionType = "str"
+    default: Any = None
+    description: str = ""
+    required: bool = False
+    multiple: bool = False
+    choices: tuple[str, ...] = ()
+    separator: str | None = ","
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    def parse(self, raw: str) -> Any:
+        if self.type == "str":
+            return raw
+        if self.type == "int":
+            return parse_int(raw)
+        if self.type == "float":
+            return parse_float(raw)
+        if self.type == "bool":
+            return parse_bool(raw)
+        if self.type == "size":
+            return parse_size(raw)
+        if self.type == "time":
+            return parse_time(raw)
+        if self.type == "list":
+            return [part.strip() for part in raw.split(self.separator) if part.strip()]
+        if self.type == "enum":
+            lowered = {choice.lower(): choice for choice in self.choices}
+            if raw.strip().lower() not in lowered:
+                raise ValueError(f"expected one of {', '.join(self.choices)}, got {raw!r}")
+            return lowered[raw.strip().lower()]
+        raise AssertionError(f"unknown option type {self.type}")
+
+    def default_text(self) -> str:
+        if self.default is None:
+            return "-"
+        if isinstance(self.default, bool):
+            return "On" if self.default else "Off"
+        if isinstance(self.default, list):
+            return ",".join(str(v) for v in self.default) or "-"
+        return str(self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One ``key value`` pair as read from a config file or a ``-p`` flag."""
+
+    key: str
+    value: str
+    location: Location
+
+
+@dataclass(slots=True)
+class Settings:
+    """Parsed option values keyed by the lower-case option name."""
+
+    values: dict[str, Any]
+    location: Location
+    given: frozenset[str] = field(default_factory=frozenset)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key.lower(), default)
+
+    def is_set(self, key: str) -> bool:
+        """True when the user wrote the option (as opposed to inheriting its default)."""
+        return key.lower() in self.given
+
+
+def resolve(
+    label: str,
+    table: Sequence[Option],
+    entries: Iterable[Entry],
+    location: Location,
+) -> Settings:
+    """Turn raw entries into typed settings, or raise one clear :class:`ConfigError`."""
+    by_key = {option.key: option for option in table}
+    values: dict[str, Any] = {
+        option.key: (list(option.default or []) if option.multiple else option.default)
+        for option in table
+    }
+    given: set[str] = set()
+    for entry in entries:
+        key = entry.key.lower()
+        option = by_key.get(key)
+        if option is None:
+            raise ConfigError(_unknown_key_message(label, entry.key, table), entry.location)
+        try:
+            parsed = option.parse(entry.value)
+        except ValueError as exc:
+            raise ConfigError(f"{label}: option '{option.name}': {exc}", entry.location) from None
+        if option.multiple:
+            if key not in given:
+                values[key] = []
+            values[key].append(parsed)
+        else:
+            values[key] = parsed
+        given.add(key)
+    for option in table:
+        if option.required and option.key not in given:
+            raise ConfigError(f"{label}: missing required option '{option.name}'", location)
+    return Settings(values, location, frozenset(given))
+
+
+def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:
+    names = sorted((option.name for option in table), key=str.lower)
+    close = difflib.get_close_matches(key.lower(), [n.lower() for n in names], n=1, cutoff=0.75)
+    hint = ""
+    if close:
+        hint = f" (did you mean '{next(n for n in names if n.lower() == close[0])}'?)"
+    return f"{label}: unknown option '{key}'{hint}; valid options: {', '.join(names)}"

@@ -1,0 +1,163 @@
+"""Plugin base classes, the context the engine hands them, and the lazy plugin registry.
+
+A plugin is built in two steps: :meth:`Plugin.validate` checks settings without any I/O
+(what ``--dry-run`` runs), then the engine constructs it and awaits :meth:`start`. Plugins
+are looked up by name through :data:`REGISTRY`, which maps names to import paths so the
+agent imports only the plugins a config uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from agent.core.errors import ConfigError, Location
+from agent.core.events import Chunk, Event
+from agent.core.metrics import Metrics
+from agent.core.options import Option, Settings
+
+Kind = Literal["input", "filter", "output"]
+
+Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+Emit = Callable[[Chunk], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class PluginContext:
+    """What the engine gives every plugin instance.
+
+    ``spawn`` starts a background task owned by the engine's task group (cancelled, awaited
+    and drained on stop); plugins never call ``asyncio.create_task`` themselves.
+    ``once`` is true under ``--once``: inputs read to the end and return.
+    ``services`` holds shared registries built from the config (parsers, multiline parsers)
+    under well-known names.
+    """
+
+    instance: str
+    spawn: Spawn
+    metrics: Metrics
+    logger: logging.Logger
+    once: bool = False
+    flush_interval: float = 1.0
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+class Plugin:
+    """Common face of inputs, filters and outputs."""
+
+    kind: ClassVar[Kind]
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    options: ClassVar[Sequence[Option]] = ()
+
+    def __init__(self, settings: Settings, context: PluginContext) -> None:
+        self.settings = settings
+        self.context = context
+
+    @classmethod
+    def validate(cls, settings: Settings) -> None:
+        """Cross-option checks beyond the table, with no I/O. Raise :class:`ConfigError`."""
+
+    @property
+    def location(self) -> Location:
+        return self.settings.location
+
+
+class InputPlugin(Plugin):
+    """Produces chunks. ``run`` returns when the input is exhausted (under ``--once``) or
+    when cancelled. ``emit`` applies backpressure: it waits while the pipeline is full."""
+
+    kind: ClassVar[Kind] = "input"
+
+    async def run(self, emit: Emit) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release files and databases after the pipeline has drained."""
+
+
+class FilterPlugin(Plugin):
+    """A small callable over one chunk's events; returns the events to keep.
+
+    Dropping an event needs no bookkeeping: the chunk's acknowledgement covers it.
+    """
+
+    kind: ClassVar[Kind] = "filter"
+
+    def __call__(self, tag: str, events: list[Event]) -> list[Event]:
+        raise NotImplementedError
+
+
+class OutputPlugin(Plugin):
+    """Accepts batches of events for one tag.
+
+    ``flush`` returns once the events are durable (in a remote API, or fsynced to the output's
+    own disk buffer) and raises a :class:`~agent.core.errors.DeliveryError` otherwise.
+    ``stop`` is awaited on shutdown after the last flush, to finish uploads in flight.
+    """
+
+    kind: ClassVar[Kind] = "output"
+
+    async def start(self) -> None:
+        """Open clients and recover leftover buffers."""
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Deliver what is buffered (within the grace period) and close clients."""
+
+
+REGISTRY: dict[Kind, dict[str, str]] = {
+    "input": {
+        "dummy": "agent.inputs.dummy:DummyInput",
+        "tail": "agent.inputs.tail:TailInput",
+        "lib": "agent.inputs.lib:LibInput",
+    },
+    "filter": {
+        "parser": "agent.filters.parser:ParserFilter",
+        "grep": "agent.filters.grep:GrepFilter",
+        "modify": "agent.filters.modify:ModifyFilter",
+        "record_modifier": "agent.filters.record_modifier:RecordModifierFilter",
+        "nest": "agent.filters.nest:NestFilter",
+        "kubernetes": "agent.filters.kubernetes:KubernetesFilter",
+    },
+    "output": {
+        "stdout": "agent.outputs.stdout:StdoutOutput",
+        "file": "agent.outputs.file:FileOutput",
+        "null": "agent.outputs.null:NullOutput",
+        "lib": "agent.outputs.lib:LibOutput",
+        "s3": "sinks.s3:S3Output",
+        "cloudwatch_logs": "sinks.cloudwatch_logs:CloudWatchLogsOutput",
+        "kinesis_firehose": "sinks.kinesis_firehose:KinesisFirehoseOutput",
+    },
+}
+
+
+def plugin_names(kind: Kind) -> list[str]:
+    return sorted(REGISTRY[kind])
+
+
+def load_plugin(kind: Kind, name: str, location: Location | None = None) -> type[Plugin]:
+    """Import the plugin class registered for ``name`` (case-insensitive)."""
+    target = REGISTRY[kind].get(name.lower())
+    if target is None:
+        raise ConfigError(
+            f"unknown {kind} plugin '{name}'; available: {', '.join(plugin_names(kind))}",
+            location,
+        )
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
+            raise ConfigError(
+                f"{kind} plugin '{name}' is not available in this build of logtide yet",
+                location,
+            ) from None
+        raise
+    plugin: type[Plugin] = getattr(module, class_name)
+    return plugin

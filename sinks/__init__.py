@@ -1,0 +1,1 @@
+"""Outputs that ship to AWS (S3, CloudWatch Logs, Kinesis Firehose)."""
