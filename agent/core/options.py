@@ -136,6 +136,9 @@ class Settings:
     values: dict[str, Any]
     location: Location
     given: frozenset[str] = field(default_factory=frozenset)
+    # Every (option key, parsed value) in file order: plugins whose rules apply in the order
+    # they were written across different keys (modify, grep) read this.
+    ordered: tuple[tuple[str, Any], ...] = ()
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key.lower()]
@@ -161,6 +164,7 @@ def resolve(
         for option in table
     }
     given: set[str] = set()
+    ordered: list[tuple[str, Any]] = []
     for entry in entries:
         key = entry.key.lower()
         option = by_key.get(key)
@@ -170,6 +174,7 @@ def resolve(
             parsed = option.parse(entry.value)
         except ValueError as exc:
             raise ConfigError(f"{label}: option '{option.name}': {exc}", entry.location) from None
+        ordered.append((key, parsed))
         if option.multiple:
             if key not in given:
                 values[key] = []
@@ -180,7 +185,7 @@ def resolve(
     for option in table:
         if option.required and option.key not in given:
             raise ConfigError(f"{label}: missing required option '{option.name}'", location)
-    return Settings(values, location, frozenset(given))
+    return Settings(values, location, frozenset(given), tuple(ordered))
 
 
 def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:
