@@ -1,0 +1,93 @@
+"""Failure handling shared by the AWS outputs: error codes, jittered backoff, and the one
+immediate retry Fluent Bit calls ``auto_retry_requests``.
+
+Retry *policy* stays with the engine (``agent.core.errors.is_retryable``); this module only
+names failures and decides whether a request may already have taken effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+T = TypeVar("T")
+
+# Failures where the request certainly never reached the service.
+_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ConnectionRefusedError)
+# Failures after the request may have been received: the outcome is unknown.
+_UNKNOWN = (ReadTimeoutError, ConnectionClosedError, asyncio.TimeoutError, TimeoutError)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a client error (``ThrottlingException``), else ``""``."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def http_status(exc: BaseException) -> int | None:
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status if isinstance(status, int) else None
+    return None
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """Transport failures (no HTTP answer at all), the kind ``auto_retry_requests`` covers."""
+    if isinstance(exc, ClientError):
+        return False
+    if isinstance(exc, (*_NOT_SENT, *_UNKNOWN)):
+        return True
+    # aiohttp's own errors (ServerDisconnectedError, ClientOSError) when botocore does not wrap
+    return type(exc).__module__.startswith("aiohttp") or isinstance(exc, OSError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """True when the service may have applied the request although we saw a failure."""
+    if isinstance(exc, ClientError | _NOT_SENT):
+        return False
+    return is_network_error(exc)
+
+
+def backoff_delay(
+    attempt: int, base: float = 0.1, cap: float = 20.0, rng: random.Random | None = None
+) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
+    high = min(cap, base * (2 ** max(0, attempt)))
+    return (rng or random).uniform(0, high)
+
+
+async def call_with_auto_retry(
+    call: Callable[[], Awaitable[T]], enabled: bool, *, delay: float = 0.05
+) -> T:
+    """Run ``call``; on a network-level failure retry it once after a short jittered pause.
+
+    Mirrors Fluent Bit's ``auto_retry_requests`` (one quick retry for transport errors,
+    separate from the engine's backoff). API errors (throttling, 5xx) are not retried here.
+    """
+    try:
+        return await call()
+    except Exception as exc:
+        if not enabled or not is_network_error(exc):
+            raise
+    await asyncio.sleep(random.uniform(0, delay))
+    return await call()
+
+
+def describe(exc: BaseException) -> str:
+    """One line for logs and DeliveryError messages."""
+    code = error_code(exc)
+    if code:
+        message: Any = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+        return f"{code}: {message}" if message else code
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,5 @@
+"""Amazon CloudWatch Logs output (Fluent Bit's ``cloudwatch_logs``)."""
+
+from sinks.cloudwatch_logs.output import CloudWatchLogsOutput
+
+__all__ = ["CloudWatchLogsOutput"]

@@ -1,0 +1,113 @@
+"""Records -> CloudWatch log events -> PutLogEvents batches that AWS accepts.
+
+AWS's rules for one PutLogEvents call: at most 10,000 events; at most 1,048,576 bytes,
+counted as each message's UTF-8 bytes plus 26; events in chronological order; the newest
+minus the oldest under 24 hours; no event older than 14 days or more than 2 hours ahead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.core.events import Event
+from sinks.aws.records import epoch_ms, log_key_value, to_json, truncate_utf8, value_bytes
+
+MAX_BATCH_EVENTS = 10_000
+MAX_BATCH_BYTES = 1_048_576
+EVENT_OVERHEAD = 26
+# Fluent Bit 5.1.1 caps one message at 1,000,000 bytes (AWS's event limit is 1 MiB).
+MAX_EVENT_BYTES = 1_000_000
+MAX_SPAN_MS = 24 * 3600 * 1000
+MAX_AGE_MS = 14 * 24 * 3600 * 1000
+MAX_AHEAD_MS = 2 * 3600 * 1000
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """One CloudWatch event and the pipeline event it came from (for ``remaining=``)."""
+
+    timestamp: int
+    message: str
+    size: int
+    source: Event
+
+    def api(self) -> dict[str, object]:
+        return {"timestamp": self.timestamp, "message": self.message}
+
+
+@dataclass(slots=True)
+class BuildStats:
+    empty: int = 0
+    missing_key: int = 0
+    truncated: int = 0
+
+
+@dataclass(slots=True)
+class SplitResult:
+    batches: list[list[LogEvent]] = field(default_factory=list)
+    too_old: list[LogEvent] = field(default_factory=list)
+    too_new: list[LogEvent] = field(default_factory=list)
+
+
+def build_event(event: Event, log_key: str | None, stats: BuildStats) -> LogEvent | None:
+    """The CloudWatch event for one record, or ``None`` when Fluent Bit would skip it."""
+    timestamp, record = event
+    if log_key is None:
+        data = to_json(record)
+    else:
+        found, value = log_key_value(record, log_key)
+        if not found:
+            stats.missing_key += 1
+            return None
+        data = value_bytes(value)
+    # Fluent Bit drops messages that serialise to nothing ({} or an empty log_key value).
+    if not data or data == b"{}":
+        stats.empty += 1
+        return None
+    if len(data) > MAX_EVENT_BYTES:
+        data = truncate_utf8(data, MAX_EVENT_BYTES)
+        stats.truncated += 1
+    try:
+        message = data.decode("utf-8")
+    except UnicodeDecodeError:
+        message = data.decode("utf-8", "replace")
+        data = message.encode("utf-8")
+    return LogEvent(epoch_ms(timestamp), message, len(data), event)
+
+
+def split_batches(events: list[LogEvent], now_ms: int) -> SplitResult:
+    """Sort (stably) by time, set aside what AWS would reject, and cut batches at every limit."""
+    result = SplitResult()
+    oldest_ok = now_ms - MAX_AGE_MS
+    newest_ok = now_ms + MAX_AHEAD_MS
+    batch: list[LogEvent] = []
+    batch_bytes = 0
+    for item in sorted(events, key=_by_time):
+        if item.timestamp < oldest_ok:
+            result.too_old.append(item)
+            continue
+        if item.timestamp > newest_ok:
+            result.too_new.append(item)
+            continue
+        cost = item.size + EVENT_OVERHEAD
+        if batch and (
+            len(batch) >= MAX_BATCH_EVENTS
+            or batch_bytes + cost > MAX_BATCH_BYTES
+            or item.timestamp - batch[0].timestamp >= MAX_SPAN_MS
+        ):
+            result.batches.append(batch)
+            batch, batch_bytes = [], 0
+        batch.append(item)
+        batch_bytes += cost
+    if batch:
+        result.batches.append(batch)
+    return result
+
+
+def _by_time(item: LogEvent) -> int:
+    return item.timestamp
+
+
+def batch_bytes(batch: list[LogEvent]) -> int:
+    """The size AWS counts for a batch."""
+    return sum(item.size + EVENT_OVERHEAD for item in batch)

@@ -1,0 +1,99 @@
+"""The cloudwatch_logs option table (Fluent Bit's names and defaults) and its checks."""
+
+from __future__ import annotations
+
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.errors import ConfigError
+from agent.core.options import Option, Settings
+from sinks.aws import AWS_OPTIONS
+
+# CloudWatch's accepted retention periods, in days.
+RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)  # fmt: skip
+
+CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
+    *COMMON_OUTPUT_OPTIONS,
+    *AWS_OPTIONS,
+    Option("log_group_name", "str", None, "CloudWatch log group name."),
+    Option(
+        "log_group_template",
+        "str",
+        None,
+        "Record-accessor template for the group ($kubernetes['namespace_name'], $TAG[1]); "
+        "falls back to log_group_name when a key is missing.",
+    ),
+    Option("log_stream_name", "str", None, "Log stream name; not with log_stream_prefix."),
+    Option("log_stream_prefix", "str", None, "Stream name prefix; the tag is appended to it."),
+    Option(
+        "log_stream_template",
+        "str",
+        None,
+        "Record-accessor template for the stream; falls back to log_stream_name/prefix.",
+    ),
+    Option("log_key", "str", None, "Send only the value of this key instead of the record."),
+    Option("log_format", "str", None, "Sent as x-amzn-logs-format (json/emf enables EMF metrics)."),
+    Option("auto_create_group", "bool", False, "Create the log group when it is missing."),
+    Option(
+        "log_retention_days",
+        "int",
+        0,
+        "Retention set on log groups this output creates (0 = never expire).",
+    ),
+    Option(
+        "log_group_class",
+        "str",
+        "",
+        "Storage class of created groups: STANDARD or INFREQUENT_ACCESS.",
+    ),
+    Option(
+        "auto_retry_requests",
+        "bool",
+        True,
+        "Retry a request once, immediately, after a network error.",
+    ),
+    Option(
+        "metric_namespace",
+        "str",
+        None,
+        "EMF namespace; Fluent Bit applies it only to its cpu/mem inputs (accepted, unused).",
+    ),
+    Option(
+        "metric_dimensions",
+        "str",
+        None,
+        "EMF dimensions 'd1,d2;d3'; as metric_namespace (accepted, unused).",
+    ),
+    Option("extra_user_agent", "str", None, "Appended to the HTTP User-Agent."),
+)
+
+LOG_GROUP_CLASSES = ("STANDARD", "INFREQUENT_ACCESS")
+
+
+def validate(settings: Settings) -> None:
+    """Fluent Bit's start-up checks, without I/O."""
+    where = settings.location
+    if not settings.get("log_group_name"):
+        # Required even with log_group_template: it is the fallback when a key is missing.
+        raise ConfigError("cloudwatch_logs: 'log_group_name' is required", where)
+    has_name = bool(settings.get("log_stream_name"))
+    has_prefix = settings.get("log_stream_prefix") is not None
+    if has_name == has_prefix:
+        raise ConfigError(
+            "cloudwatch_logs: set exactly one of 'log_stream_name' or 'log_stream_prefix'", where
+        )
+    days = settings["log_retention_days"]
+    if days < 0 or (days and days not in RETENTION_DAYS):
+        raise ConfigError(
+            f"cloudwatch_logs: 'log_retention_days' {days} is not a CloudWatch retention "
+            f"period ({', '.join(str(d) for d in sorted(RETENTION_DAYS))})",
+            where,
+        )
+    group_class = settings["log_group_class"]
+    if group_class and group_class.upper() not in LOG_GROUP_CLASSES:
+        raise ConfigError(
+            f"cloudwatch_logs: 'log_group_class' must be {' or '.join(LOG_GROUP_CLASSES)}, "
+            f"got {group_class!r}",
+            where,
+        )

@@ -1,0 +1,223 @@
+"""The cloudwatch_logs output: route records to streams, batch them, put them, and on
+failure hand back only the events of batches AWS has not accepted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from agent.core.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    is_retryable,
+)
+from agent.core.events import Event
+from agent.core.options import Option, Settings
+from agent.core.plugins import OutputPlugin
+from sinks.aws import AwsClients
+from sinks.aws.retry import call_with_auto_retry, describe, error_code
+from sinks.cloudwatch_logs import options as cw_options
+from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
+from sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
+from sinks.cloudwatch_logs.templates import Template
+
+# A retried batch AWS already took (sequence-token era) is not an error.
+_ALREADY_ACCEPTED = "DataAlreadyAcceptedException"
+
+
+class CloudWatchLogsOutput(OutputPlugin):
+    name = "cloudwatch_logs"
+    description = "Send records to Amazon CloudWatch Logs (PutLogEvents)."
+    options: ClassVar[Sequence[Option]] = cw_options.CLOUDWATCH_OPTIONS
+
+    @classmethod
+    def validate(cls, settings: Settings) -> None:
+        cw_options.validate(settings)
+
+    def __init__(self, settings: Settings, context: Any) -> None:
+        super().__init__(settings, context)
+        self._group: str = settings["log_group_name"]
+        self._stream_name: str | None = settings.get("log_stream_name") or None
+        self._stream_prefix: str = settings.get("log_stream_prefix") or ""
+        group_template = settings.get("log_group_template")
+        stream_template = settings.get("log_stream_template")
+        self._group_template = Template(group_template) if group_template else None
+        self._stream_template = Template(stream_template) if stream_template else None
+        self._log_key: str | None = settings.get("log_key")
+        self._log_format: str | None = settings.get("log_format")
+        self._auto_retry: bool = settings["auto_retry_requests"]
+        self._clients: AwsClients | None = None
+        self._streams: LogStreams | None = None
+        self._client: Any = None
+
+    async def start(self) -> None:
+        self._clients = AwsClients(self.settings)
+        extra: dict[str, Any] = {}
+        if self.settings.get("extra_user_agent"):
+            extra["user_agent_extra"] = self.settings["extra_user_agent"]
+        self._client = await self._clients.client("logs", **extra)
+        if self._log_format:
+            self._client.meta.events.register(
+                "before-sign.cloudwatch-logs.PutLogEvents", self._add_format_header
+            )
+        self._streams = LogStreams(
+            self._client,
+            auto_create_group=self.settings["auto_create_group"],
+            retention_days=self.settings["log_retention_days"],
+            group_class=self.settings["log_group_class"],
+            auto_retry=self._auto_retry,
+            logger=self.context.logger,
+        )
+
+    def _add_format_header(self, request: Any, **_: Any) -> None:
+        request.headers["x-amzn-logs-format"] = self._log_format
+
+    async def stop(self) -> None:
+        if self._clients is not None:
+            await self._clients.close()
+            self._clients = None
+
+    # -- routing -------------------------------------------------------------------------
+
+    def _stream_key(self, tag: str, record: dict[str, Any]) -> StreamKey:
+        group = None
+        if self._group_template is not None:
+            group = self._group_template.render(tag, record)
+        stream = None
+        if self._stream_template is not None:
+            stream = self._stream_template.render(tag, record)
+        if stream is None:
+            stream = self._stream_name or self._stream_prefix + tag
+        return (group or self._group, stream)
+
+    def _route(self, tag: str, events: list[Event]) -> dict[StreamKey, list[LogEvent]]:
+        stats = BuildStats()
+        routed: dict[StreamKey, list[LogEvent]] = {}
+        dynamic = self._group_template is not None or self._stream_template is not None
+        static_key = None if dynamic else self._stream_key(tag, {})
+        for event in events:
+            item = build_event(event, self._log_key, stats)
+            if item is None:
+                continue
+            key = static_key or self._stream_key(tag, event[1])
+            routed.setdefault(key, []).append(item)
+        self._count("dropped_empty", stats.empty)
+        self._count("dropped_missing_log_key", stats.missing_key)
+        self._count("truncated", stats.truncated)
+        if stats.missing_key:
+            self.context.logger.warning(
+                "%s: log_key '%s' not found in %d record(s); they were not sent",
+                self.location,
+                self._log_key,
+                stats.missing_key,
+            )
+        if stats.truncated:
+            self.context.logger.warning(
+                "%s: truncated %d event(s) larger than CloudWatch allows",
+                self.location,
+                stats.truncated,
+            )
+        return routed
+
+    def _count(self, counter: str, value: int) -> None:
+        if value:
+            self.context.metrics.add(self.context.instance, counter, value)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        if self._client is None:
+            raise PermanentDeliveryError("cloudwatch_logs output used before start()")
+        now_ms = int(time.time() * 1000)
+        pending: list[tuple[StreamKey, list[LogEvent]]] = []
+        for key, items in self._route(tag, events).items():
+            split = split_batches(items, now_ms)
+            self._reject_locally(key, split.too_old, split.too_new)
+            pending.extend((key, batch) for batch in split.batches)
+        for index, (key, batch) in enumerate(pending):
+            try:
+                await self._put(key, batch)
+            except Exception as exc:
+                remaining = [item.source for _, later in pending[index:] for item in later]
+                raise _delivery_error(key, exc, remaining) from exc
+
+    def _reject_locally(
+        self, key: StreamKey, too_old: list[LogEvent], too_new: list[LogEvent]
+    ) -> None:
+        """Events AWS would reject in any batch: counted and logged, never sent or retried."""
+        self._count("rejected_too_old", len(too_old))
+        self._count("rejected_too_new", len(too_new))
+        if too_old or too_new:
+            self.context.logger.warning(
+                "%s: %d event(s) older than 14 days and %d more than 2 hours ahead were "
+                "not sent to %s/%s (CloudWatch rejects them)",
+                self.location,
+                len(too_old),
+                len(too_new),
+                *key,
+            )
+
+    async def _put(self, key: StreamKey, batch: list[LogEvent]) -> None:
+        assert self._streams is not None
+        await self._streams.ensure(key)
+        try:
+            response = await self._put_once(key, batch)
+        except ClientError as exc:
+            if error_code(exc) == _ALREADY_ACCEPTED:
+                return
+            if error_code(exc) != NOT_FOUND:
+                raise
+            # The group or stream was deleted behind our back: recreate it and resend once.
+            self.context.logger.warning(
+                "%s: log stream %s/%s disappeared; recreating it", self.location, *key
+            )
+            self._streams.forget(key)
+            await self._streams.ensure(key)
+            response = await self._put_once(key, batch)
+        self._streams.touch(key)
+        self._count_rejected(key, len(batch), response.get("rejectedLogEventsInfo") or {})
+        self._count("put_requests", 1)
+        self._count("sent_events", len(batch))
+
+    async def _put_once(self, key: StreamKey, batch: list[LogEvent]) -> Any:
+        group, stream = key
+        log_events = [item.api() for item in batch]
+
+        async def call() -> Any:
+            return await self._client.put_log_events(
+                logGroupName=group, logStreamName=stream, logEvents=log_events
+            )
+
+        return await call_with_auto_retry(call, self._auto_retry)
+
+    def _count_rejected(self, key: StreamKey, size: int, info: dict[str, int]) -> None:
+        """AWS accepted the batch but dropped some events: they must not be retried."""
+        if not info:
+            return
+        too_old = info.get("tooOldLogEventEndIndex", -1) + 1
+        expired = max(0, info.get("expiredLogEventEndIndex", -1) + 1 - too_old)
+        too_new = (
+            size - info["tooNewLogEventStartIndex"] if "tooNewLogEventStartIndex" in info else 0
+        )
+        self._count("rejected_too_old", too_old)
+        self._count("rejected_expired", expired)
+        self._count("rejected_too_new", too_new)
+        self.context.logger.warning(
+            "%s: CloudWatch rejected %d too old, %d expired and %d too new event(s) in %s/%s",
+            self.location,
+            too_old,
+            expired,
+            too_new,
+            *key,
+        )
+
+
+def _delivery_error(key: StreamKey, exc: Exception, remaining: list[Event]) -> DeliveryError:
+    message = f"cloudwatch_logs {key[0]}/{key[1]}: {describe(exc)}"
+    if is_retryable(exc):
+        return RetryableDeliveryError(message, remaining=remaining)
+    return PermanentDeliveryError(message, remaining=remaining)
