@@ -159,5 +159,7 @@ def load_plugin(kind: Kind, name: str, location: Location | None = None) -> type
                 location,
             ) from None
         raise
-    plugin: type[Plugin] = getattr(module, class_name)
+    plugin: type[Plugin] | None = getattr(module, class_name, None)
+    if plugin is None:
+        raise ConfigError(f"{kind} plugin '{name}' is not available in this build yet", location)
     return plugin

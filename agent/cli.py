@@ -1,0 +1,148 @@
+"""The ``logtide`` command: Fluent Bit's flags, plus ``--once`` and ``--dry-run``."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from agent.cli_args import CLI, USAGE, Arguments, parse_args
+from agent.config.loader import load_file, load_string
+from agent.config.model import ConfigDocument, Section
+from agent.config.validate import Plan, validate
+from agent.core.errors import ConfigError, LogtideError
+from agent.core.options import Entry
+from agent.core.plugins import REGISTRY, Kind, load_plugin
+from agent.logs import configure
+
+DEFAULT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
+SUBCOMMANDS = {"demo": "agent.demo:main", "athena": "agent.athena.cli:main"}
+log = logging.getLogger("logtide")
+
+
+def package_version() -> str:
+    try:
+        return version("logtide")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_document(args: Arguments) -> ConfigDocument:
+    """The config file (if any) with the command line's plugins and settings added."""
+    service = [Entry("Parsers_File", p, CLI) for p in args.parsers_files]
+    if args.flush:
+        service.append(Entry("Flush", args.flush, CLI))
+    has_plugins = any(s.kind in ("input", "output") for s in args.sections)
+    path = args.config or (None if has_plugins else DEFAULT_CONFIG)
+    if path:
+        document = load_file(path, extra_service=service)
+    else:
+        document = load_string("", name="<command line>", extra_service=service)
+    targets = {"input": document.inputs, "filter": document.filters, "output": document.outputs}
+    for section in args.sections:
+        targets[section.kind].append(section)
+    for index, sql in enumerate(args.stream_tasks):
+        entries = [Entry("Name", f"cli_task_{index}", CLI), Entry("Exec", sql, CLI)]
+        document.stream_tasks.append(Section("stream_task", CLI, entries))
+    return document
+
+
+def plugin_help(name: str) -> str:
+    kinds: list[Kind] = [k for k in ("input", "filter", "output") if name.lower() in REGISTRY[k]]
+    if not kinds:
+        names = sorted({n for table in REGISTRY.values() for n in table})
+        raise ConfigError(f"unknown plugin '{name}'; available: {', '.join(names)}")
+    blocks = []
+    for kind in kinds:
+        cls = load_plugin(kind, name)
+        lines = [f"{kind} plugin '{cls.name}': {cls.description}", ""]
+        width = max(len(o.name) for o in cls.options)
+        for option in cls.options:
+            default = option.default_text()
+            extra = f" [{'/'.join(option.choices)}]" if option.choices else ""
+            flags = " (required)" if option.required else " (repeatable)" if option.multiple else ""
+            lines.append(
+                f"  {option.name:<{width}}  {option.type:<5}  default {default:<12} "
+                f"{option.description}{extra}{flags}"
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def general_help() -> str:
+    lines = [USAGE, "plugins:"]
+    kinds: tuple[Kind, ...] = ("input", "filter", "output")
+    for kind in kinds:
+        lines.append(f"  {kind + 's:':<9} {', '.join(sorted(REGISTRY[kind]))}")
+    return "\n".join(lines) + "\n"
+
+
+async def _run(plan: Plan, once: bool) -> int:
+    from agent.engine.engine import Engine
+
+    engine = Engine(plan, once=once)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, engine.request_stop)
+    try:
+        return await engine.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _subcommand(argv: list[str]) -> int:
+    module_name, _, func = SUBCOMMANDS[argv[0]].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            print(f"logtide: '{argv[0]}' is not available in this build yet", file=sys.stderr)
+            return 2
+        raise
+    result: int = getattr(module, func)(argv[1:])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv)
+    try:
+        args = parse_args(argv)
+        if args.help:
+            sys.stdout.write(plugin_help(args.help_plugin) if args.help_plugin else general_help())
+            return 0
+        if args.version:
+            print(f"logtide v{package_version()} (Fluent Bit-compatible)")
+            return 0
+        document = build_document(args)
+        plan = validate(document)
+    except LogtideError as exc:
+        print(f"logtide: error: {exc}", file=sys.stderr)
+        return 1
+    service = plan.service
+    level = "error" if args.quiet else ("debug" if args.verbosity else service["log_level"])
+    configure(level, args.log_file or service["log_file"], service["log_format"])
+    if args.dry_run:
+        print("configuration test is successful")
+        return 0
+    log.info(
+        "[logtide] version=%s, pid=%d, %d input(s), %d output(s)",
+        package_version(),
+        os.getpid(),
+        len(plan.inputs),
+        len(plan.outputs),
+    )
+    try:
+        return asyncio.run(_run(plan, args.once))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The ``[SERVICE]`` section's options, declared once like every plugin's."""
+
+from __future__ import annotations
+
+from agent.core.options import Option
+
+SERVICE_OPTIONS: tuple[Option, ...] = (
+    Option("Flush", "time", 1.0, "Seconds between output flushes."),
+    Option("Grace", "time", 5.0, "Seconds to finish delivery on SIGTERM/SIGINT before exiting."),
+    Option("Daemon", "bool", False, "Accepted for compatibility; logtide stays in the foreground."),
+    Option("Log_File", "str", None, "Write the agent's own log to this file instead of stderr."),
+    Option(
+        "Log_Level",
+        "enum",
+        "info",
+        "Agent log verbosity.",
+        choices=("off", "error", "warn", "warning", "info", "debug", "trace"),
+    ),
+    Option("Log_Format", "enum", "text", "logtide: text or json.", choices=("text", "json")),
+    Option("Parsers_File", multiple=True, description="Files with [PARSER] sections."),
+    Option("Streams_File", multiple=True, description="Files with [STREAM_TASK] sections."),
+    Option("Plugins_File", description="Accepted for compatibility; logtide has no C plugins."),
+    Option("HTTP_Server", "bool", False, "Serve monitoring endpoints."),
+    Option("HTTP_Listen", "str", "0.0.0.0", "Address of the monitoring server."),
+    Option("HTTP_Port", "int", 2020, "Port of the monitoring server."),
+    Option("Health_Check", "bool", False, "Report errors on /api/v1/health."),
+    Option("HC_Errors_Count", "int", 5, "Output errors per period that make health fail."),
+    Option("HC_Retry_Failure_Count", "int", 5, "Failed retries per period that fail health."),
+    Option("HC_Period", "int", 60, "Health check period in seconds."),
+    Option("Hot_Reload", "bool", False, "Reload the configuration on SIGHUP."),
+    Option("storage.path", "str", None, "Folder for filesystem buffering of outputs' queues."),
+    Option("storage.sync", "enum", "normal", "fsync policy.", choices=("normal", "full")),
+    Option("storage.checksum", "bool", False, "Accepted for compatibility."),
+    Option("storage.backlog.mem_limit", "size", 5 * 1024 * 1024, "Accepted for compatibility."),
+    Option("storage.max_chunks_up", "int", 128, "Accepted for compatibility."),
+    Option("storage.metrics", "bool", False, "Accepted for compatibility."),
+    Option("scheduler.base", "time", 5.0, "Base seconds of the retry backoff."),
+    Option("scheduler.cap", "time", 2000.0, "Maximum seconds of the retry backoff."),
+    Option("Coro_Stack_Size", "size", 0, "Accepted for compatibility."),
+)

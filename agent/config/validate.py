@@ -1,0 +1,139 @@
+"""Validation: turn a :class:`ConfigDocument` into a :class:`Plan` without any I/O.
+
+Every section is resolved against its plugin's option table, every parser and stream query
+is compiled. ``--dry-run`` stops here; the engine builds plugins from the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agent.config.model import ConfigDocument, Section
+from agent.config.service import SERVICE_OPTIONS
+from agent.core.errors import ConfigError
+from agent.core.options import Option, Settings, resolve
+from agent.core.plugins import Kind, Plugin, load_plugin
+
+if TYPE_CHECKING:
+    from streamsql import StreamProcessor
+
+STREAM_TASK_OPTIONS: tuple[Option, ...] = (
+    Option("Name", required=True, description="Name of the stream task."),
+    Option("Exec", required=True, description="The CREATE STREAM/SNAPSHOT statement to run."),
+)
+
+
+@dataclass(slots=True)
+class PluginSpec:
+    """A validated plugin instance: its class, typed settings and instance name."""
+
+    kind: Kind
+    cls: type[Plugin]
+    settings: Settings
+    instance: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} '{self.instance}'"
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the engine needs, validated."""
+
+    service: Settings
+    inputs: list[PluginSpec] = field(default_factory=list)
+    filters: list[PluginSpec] = field(default_factory=list)
+    outputs: list[PluginSpec] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+    stream_processor: StreamProcessor | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def validate(document: ConfigDocument) -> Plan:
+    service = resolve(
+        "[SERVICE]", SERVICE_OPTIONS, document.service.entries, document.service.location
+    )
+    plan = Plan(service=service, files=document.files)
+    plan.services["parsers"] = _parsers(document)
+    plan.services["multiline_parsers"] = _multiline_parsers(document)
+    counters: Counter[str] = Counter()
+    groups: tuple[tuple[Kind, list[Section], list[PluginSpec]], ...] = (
+        ("input", document.inputs, plan.inputs),
+        ("filter", document.filters, plan.filters),
+        ("output", document.outputs, plan.outputs),
+    )
+    for kind, sections, target in groups:
+        for section in sections:
+            target.append(_plugin_spec(kind, section, counters))
+    _check_unique_aliases(plan)
+    if document.stream_tasks:
+        plan.stream_processor = _stream_processor(document.stream_tasks)
+    return plan
+
+
+def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginSpec:
+    name = section.name
+    name_entry = section.first("name")
+    cls = load_plugin(kind, name, name_entry.location if name_entry else section.location)
+    index = counters[f"{kind}:{cls.name}"]
+    counters[f"{kind}:{cls.name}"] += 1
+    default_instance = f"{cls.name}.{index}"
+    settings = resolve(f"{kind} '{cls.name}'", cls.options, section.entries, section.location)
+    _check_match(kind, settings)
+    cls.validate(settings)
+    instance = settings.get("alias") or default_instance
+    return PluginSpec(kind, cls, settings, instance)
+
+
+def _check_match(kind: Kind, settings: Settings) -> None:
+    if kind == "input":
+        return
+    pattern = settings.get("match_regex")
+    if pattern is None:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(
+            f"{kind}: Match_Regex {pattern!r} is not a valid regex: {exc}", settings.location
+        ) from None
+
+
+def _check_unique_aliases(plan: Plan) -> None:
+    seen: dict[str, PluginSpec] = {}
+    for spec in [*plan.inputs, *plan.filters, *plan.outputs]:
+        previous = seen.get(spec.instance)
+        if previous is not None:
+            raise ConfigError(
+                f"alias '{spec.instance}' is used twice (also at {previous.settings.location})",
+                spec.settings.location,
+            )
+        seen[spec.instance] = spec
+
+
+def _parsers(document: ConfigDocument) -> Any:
+    from agent.parsers.registry import ParserRegistry
+
+    return ParserRegistry.from_sections(document.parsers)
+
+
+def _multiline_parsers(document: ConfigDocument) -> Any:
+    from agent.parsers.multiline import MultilineRegistry
+
+    return MultilineRegistry.from_sections(document.multiline_parsers)
+
+
+def _stream_processor(sections: list[Section]) -> StreamProcessor:
+    from streamsql import StreamProcessor, StreamTask
+
+    tasks = []
+    for section in sections:
+        settings = resolve("[STREAM_TASK]", STREAM_TASK_OPTIONS, section.entries, section.location)
+        exec_entry = section.first("exec")
+        location = exec_entry.location if exec_entry else section.location
+        tasks.append(StreamTask(settings["name"], settings["exec"], location))
+    return StreamProcessor(tasks)

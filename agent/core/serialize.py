@@ -1,0 +1,53 @@
+"""Record serialisation shared by every output: JSON lines via orjson, and Fluent Bit's
+``json_date_format`` timestamp renderings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+DATE_FORMATS = ("double", "epoch", "epoch_ms", "iso8601", "java_sql_timestamp")
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError
+
+
+def dumps(record: Any) -> bytes:
+    """Compact JSON of a record; falls back to the stdlib for integers beyond 64 bits."""
+    try:
+        return orjson.dumps(record, default=_fallback)
+    except TypeError:
+        return json.dumps(
+            record, separators=(",", ":"), ensure_ascii=False, default=_fallback
+        ).encode()
+
+
+def format_date(timestamp: float, fmt: str) -> Any:
+    """Render an event time as Fluent Bit's ``json_date_format`` does."""
+    if fmt == "double":
+        return round(timestamp, 6)
+    if fmt == "epoch":
+        return int(timestamp)
+    if fmt == "epoch_ms":
+        return int(timestamp * 1000)
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    if fmt == "iso8601":
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if fmt == "java_sql_timestamp":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    raise ValueError(f"unknown date format {fmt!r}; valid: {', '.join(DATE_FORMATS)}")
+
+
+def with_date(
+    record: dict[str, Any], key: str | None, timestamp: float, fmt: str
+) -> dict[str, Any]:
+    """The record with the date key first, as Fluent Bit writes JSON outputs."""
+    if not key:
+        return record
+    return {key: format_date(timestamp, fmt), **record}

@@ -1,0 +1,246 @@
+"""The engine: builds plugins from a validated plan and runs them on one asyncio loop.
+
+Data path (all inside the emitting input's task, so backpressure reaches the input)::
+
+    input.emit(chunk) -> filters -> stream processor -> router -> OutputRunner queues
+
+Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every input to
+reach the end; otherwise :meth:`request_stop` (SIGTERM/SIGINT) ends them. Then windows are
+flushed, queues drained (within ``Grace`` unless ``--once``), outputs stopped, inputs
+closed, and every remaining task cancelled and awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agent.config.validate import Plan, PluginSpec
+from agent.core.errors import LogtideError
+from agent.core.events import Chunk
+from agent.core.metrics import Metrics
+from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
+from agent.engine.output_runner import OutputRunner
+from agent.engine.retry import Backoff, parse_retry_limit
+from agent.engine.router import Routes, matcher
+from agent.engine.tasks import TaskOwner
+
+log = logging.getLogger("logtide")
+
+
+@dataclass(slots=True)
+class _Input:
+    spec: PluginSpec
+    plugin: InputPlugin
+    tag: str
+    routable: bool
+
+
+class Engine:
+    """One running pipeline."""
+
+    def __init__(self, plan: Plan, *, once: bool = False, metrics: Metrics | None = None) -> None:
+        self.plan = plan
+        self.once = once
+        self.metrics = metrics or Metrics()
+        self.started_at = time.time()
+        self.tasks = TaskOwner(log)
+        self._stop = asyncio.Event()
+        self._failed = False
+        self._inputs: list[_Input] = []
+        self._filters: Routes[FilterPlugin] = Routes([])
+        self._filter_names: dict[int, str] = {}
+        self._runners: list[OutputRunner] = []
+        self._routes: Routes[OutputRunner] = Routes([])
+        self.processor = plan.stream_processor
+
+    @property
+    def grace(self) -> float:
+        return float(self.plan.service["grace"])
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _context(self, spec: PluginSpec) -> PluginContext:
+        return PluginContext(
+            instance=spec.instance,
+            spawn=self.tasks.spawn,
+            metrics=self.metrics,
+            logger=logging.getLogger(f"logtide.{spec.kind}.{spec.instance}"),
+            once=self.once,
+            flush_interval=float(self.plan.service["flush"]),
+            services=self.plan.services,
+        )
+
+    def _build(self) -> None:
+        service = self.plan.service
+        backoff = Backoff(service["scheduler.base"], service["scheduler.cap"])
+        runners: list[tuple[Any, OutputRunner]] = []
+        for spec in self.plan.outputs:
+            plugin = spec.cls(spec.settings, self._context(spec))
+            assert isinstance(plugin, OutputPlugin)
+            runner = OutputRunner(
+                spec.instance,
+                plugin,
+                flush_interval=float(service["flush"]),
+                retry_limit=parse_retry_limit(spec.settings["retry_limit"], spec.settings.location),
+                backoff=backoff,
+                metrics=self.metrics,
+                logger=log,
+                once=self.once,
+            )
+            runners.append((matcher(spec.settings), runner))
+            self._runners.append(runner)
+        self._routes = Routes(runners)
+        filters: list[tuple[Any, FilterPlugin]] = []
+        for spec in self.plan.filters:
+            plugin = spec.cls(spec.settings, self._context(spec))
+            assert isinstance(plugin, FilterPlugin)
+            filters.append((matcher(spec.settings), plugin))
+            self._filter_names[id(plugin)] = spec.instance
+        self._filters = Routes(filters)
+        for spec in self.plan.inputs:
+            plugin = spec.cls(spec.settings, self._context(spec))
+            assert isinstance(plugin, InputPlugin)
+            tag = spec.settings.get("tag") or spec.instance
+            self._inputs.append(
+                _Input(spec, plugin, tag, bool(spec.settings.get("routable", True)))
+            )
+
+    async def ingest(self, chunk: Chunk) -> None:
+        """Run one chunk through filters, stream processor and router.
+
+        The caller holds one reference on ``chunk.ack``; it is released here once every
+        destination has taken its own.
+        """
+        try:
+            self._filter(chunk)
+            derived = self.processor.process(chunk) if self.processor is not None else []
+            await self._route(chunk)
+            await self._route_derived(derived)
+        finally:
+            chunk.ack.settle(True)
+
+    async def _route_derived(self, chunks: list[Chunk]) -> None:
+        for child in chunks:
+            try:
+                self._filter(child)
+                await self._route(child)
+            finally:
+                child.ack.settle(True)
+
+    def _filter(self, chunk: Chunk) -> None:
+        for plugin in self._filters(chunk.tag):
+            if not chunk.events:
+                return
+            try:
+                chunk.events = plugin(chunk.tag, chunk.events)
+            except Exception as exc:
+                name = self._filter_names[id(plugin)]
+                self.metrics.add(name, "errors")
+                log.error(
+                    "[filter:%s] failed on tag %s, records pass unchanged: %s", name, chunk.tag, exc
+                )
+
+    async def _route(self, chunk: Chunk) -> None:
+        if not chunk.events:
+            return
+        for runner in self._routes(chunk.tag):
+            await runner.put(chunk)
+
+    async def _run_input(self, item: _Input) -> None:
+        instance = item.spec.instance
+
+        async def emit(chunk: Chunk) -> None:
+            chunk.source = chunk.source or instance
+            if not chunk.tag:
+                chunk.tag = item.tag
+            self.metrics.add(instance, "records", len(chunk.events))
+            if not item.routable:
+                chunk.ack.settle(True)
+                return
+            await self.ingest(chunk)
+
+        try:
+            await item.plugin.run(emit)
+        except asyncio.CancelledError:
+            raise
+        except LogtideError as exc:
+            self._failed = True
+            log.error("[input:%s] %s", instance, exc)
+        except Exception as exc:
+            self._failed = True
+            log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
+
+    async def _tick_windows(self) -> None:
+        assert self.processor is not None
+        while True:
+            deadline = self.processor.next_deadline()
+            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.time()))
+            await asyncio.sleep(wait)
+            await self._route_derived(self.processor.tick(time.time()))
+
+    async def run(self) -> int:
+        """Run until the inputs end (``--once``) or a stop is requested; return the exit code."""
+        self._build()
+        try:
+            for runner in self._runners:
+                await runner.plugin.start()
+        except LogtideError as exc:
+            log.error("%s", exc)
+            await self._shutdown_outputs()
+            return 1
+        for runner in self._runners:
+            self.tasks.spawn(runner.run(), f"output:{runner.instance}")
+        if self.processor is not None:
+            self.tasks.spawn(self._tick_windows(), "stream-windows")
+        input_tasks = [
+            self.tasks.spawn(self._run_input(item), f"input:{item.spec.instance}")
+            for item in self._inputs
+        ]
+        if self.once:
+            if input_tasks:
+                await asyncio.wait(input_tasks)
+        else:
+            await self._stop.wait()
+            for task in input_tasks:
+                task.cancel()
+            if input_tasks:
+                await asyncio.wait(input_tasks)
+        if self.processor is not None:
+            await self._route_derived(self.processor.flush())
+        drained = await self._drain()
+        await self._shutdown_outputs()
+        for item in self._inputs:
+            await item.plugin.close()
+        await self.tasks.close()
+        failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
+        return 1 if (self.once and failed) else 0
+
+    async def _drain(self) -> bool:
+        joins = [runner.queue.join() for runner in self._runners]
+        if not joins:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.gather(*joins), None if self.once else self.grace)
+        except TimeoutError:
+            log.warning(
+                "grace period of %.0fs ended with records still queued; "
+                "they are re-read on the next start",
+                self.grace,
+            )
+            return False
+        return True
+
+    async def _shutdown_outputs(self) -> None:
+        for runner in self._runners:
+            try:
+                await asyncio.wait_for(runner.plugin.stop(), None if self.once else self.grace)
+            except TimeoutError:
+                log.warning("[output:%s] did not finish within the grace period", runner.instance)
+            except LogtideError as exc:
+                self._failed = True
+                log.error("[output:%s] %s", runner.instance, exc)

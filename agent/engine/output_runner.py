@@ -1,0 +1,140 @@
+"""Drives one output instance: a bounded queue of chunks, batching per flush interval,
+retries with backoff, and settling every chunk's acknowledgement exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from agent.core.errors import DeliveryError, is_retryable
+from agent.core.events import Chunk, Event
+from agent.core.metrics import Metrics
+from agent.core.plugins import OutputPlugin
+from agent.engine.retry import Backoff
+
+QUEUE_CHUNKS = 256
+MAX_BATCH_EVENTS = 200_000
+
+
+class OutputRunner:
+    """Feeds ``plugin.flush`` from a bounded queue.
+
+    A full queue blocks ``put``, which blocks the input that emitted the chunk: backpressure
+    instead of dropping. A chunk's acknowledgement is settled only after ``flush`` returned for
+    its events (success) or after the retry budget ran out or the failure was permanent.
+    """
+
+    def __init__(
+        self,
+        instance: str,
+        plugin: OutputPlugin,
+        *,
+        flush_interval: float,
+        retry_limit: int | None,
+        backoff: Backoff,
+        metrics: Metrics,
+        logger: logging.Logger,
+        once: bool,
+    ) -> None:
+        self.instance = instance
+        self.plugin = plugin
+        self.flush_interval = flush_interval
+        self.retry_limit = retry_limit
+        self.backoff = backoff
+        self.metrics = metrics
+        self.logger = logger
+        self.once = once
+        self.failed_batches = 0
+        self.queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
+
+    async def put(self, chunk: Chunk) -> None:
+        chunk.ack.retain()
+        await self.queue.put(chunk)
+
+    async def run(self) -> None:
+        while True:
+            batch = await self._collect()
+            try:
+                await self._deliver(batch)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    async def _collect(self) -> list[Chunk]:
+        batch = [await self.queue.get()]
+        count = len(batch[0].events)
+        deadline = time.monotonic() + (0.0 if self.once else self.flush_interval)
+        while count < MAX_BATCH_EVENTS:
+            if not self.queue.empty():
+                chunk = self.queue.get_nowait()
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    chunk = await asyncio.wait_for(self.queue.get(), remaining)
+                except TimeoutError:
+                    break
+            batch.append(chunk)
+            count += len(chunk.events)
+        return batch
+
+    async def _deliver(self, batch: list[Chunk]) -> None:
+        by_tag: dict[str, list[Event]] = {}
+        for chunk in batch:
+            events = by_tag.get(chunk.tag)
+            if events is None:
+                by_tag[chunk.tag] = list(chunk.events)
+            else:
+                events.extend(chunk.events)
+        outcome = {tag: await self._flush_with_retry(tag, events) for tag, events in by_tag.items()}
+        for chunk in batch:
+            chunk.ack.settle(outcome[chunk.tag])
+
+    async def _flush_with_retry(self, tag: str, events: list[Event]) -> bool:
+        pending = events
+        attempt = 0
+        while True:
+            try:
+                await self.plugin.flush(tag, pending)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if isinstance(exc, DeliveryError) and exc.remaining is not None:
+                    pending = exc.remaining
+                self.metrics.add(self.instance, "errors")
+                if not is_retryable(exc):
+                    self._give_up(tag, pending, f"permanent failure: {exc}")
+                    return False
+                if self.retry_limit is not None and attempt >= self.retry_limit:
+                    self.metrics.add(self.instance, "retries_failed")
+                    self._give_up(tag, pending, f"retries exhausted ({attempt}): {exc}")
+                    return False
+                delay = self.backoff.delay(attempt)
+                attempt += 1
+                self.metrics.add(self.instance, "retries")
+                self.metrics.add(self.instance, "retried_records", len(pending))
+                self.logger.warning(
+                    "[output:%s] %s; retry %d in %.1fs (%d records)",
+                    self.instance,
+                    exc,
+                    attempt,
+                    delay,
+                    len(pending),
+                )
+                await asyncio.sleep(delay)
+            else:
+                self.metrics.add(self.instance, "proc_records", len(events))
+                return True
+
+    def _give_up(self, tag: str, events: list[Event], reason: str) -> None:
+        self.failed_batches += 1
+        self.metrics.add(self.instance, "dropped_records", len(events))
+        self.logger.error(
+            "[output:%s] %d records of tag %s not delivered: %s",
+            self.instance,
+            len(events),
+            tag,
+            reason,
+        )

@@ -1,0 +1,106 @@
+"""Text renderings of events shared by the ``stdout`` and ``file`` outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.core.events import Event
+from agent.core.serialize import dumps, with_date
+
+
+def _time_text(timestamp: float) -> str:
+    seconds = int(timestamp)
+    nanos = round((timestamp - seconds) * 1e9)
+    if nanos >= 1_000_000_000:
+        seconds, nanos = seconds + 1, nanos - 1_000_000_000
+    return f"{seconds}.{nanos:09d}"
+
+
+def _msgpack_text(value: Any) -> str:
+    """Fluent Bit's human-readable msgpack print: maps as ``{"k"=>v}``."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(f"{_msgpack_text(k)}=>{_msgpack_text(v)}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_msgpack_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return dumps(value).decode()
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:f}"
+    return str(value)
+
+
+def msgpack_lines(tag: str, events: list[Event]) -> list[str]:
+    return [
+        f"[{index}] {tag}: [[{_time_text(ts)}, {{}}], {_msgpack_text(record)}]\n"
+        for index, (ts, record) in enumerate(events)
+    ]
+
+
+def json_lines(events: list[Event], date_key: str | None, date_format: str) -> bytes:
+    return b"".join(
+        dumps(with_date(record, date_key, ts, date_format)) + b"\n" for ts, record in events
+    )
+
+
+def json_array(events: list[Event], date_key: str | None, date_format: str) -> bytes:
+    return (
+        b"["
+        + b",".join(dumps(with_date(record, date_key, ts, date_format)) for ts, record in events)
+        + b"]"
+    )
+
+
+def out_file_lines(tag: str, events: list[Event]) -> bytes:
+    return b"".join(
+        f"{tag}: [{_time_text(ts)}, ".encode() + dumps(record) + b"]\n" for ts, record in events
+    )
+
+
+def plain_lines(events: list[Event]) -> bytes:
+    return b"".join(dumps(record) + b"\n" for _, record in events)
+
+
+def _flat(value: Any) -> str:
+    return value if isinstance(value, str) else dumps(value).decode()
+
+
+def csv_lines(events: list[Event], delimiter: str, columns: bool) -> bytes:
+    rows: list[str] = []
+    if columns and events:
+        rows.append(delimiter.join(["timestamp", *events[0][1].keys()]))
+    for ts, record in events:
+        cells = [_time_text(ts)]
+        cells.extend('"' + _flat(v).replace('"', '""') + '"' for v in record.values())
+        rows.append(delimiter.join(cells))
+    return ("\n".join(rows) + "\n").encode() if rows else b""
+
+
+def ltsv_lines(events: list[Event], delimiter: str, label_delimiter: str) -> bytes:
+    rows = []
+    for ts, record in events:
+        fields = [f"time{label_delimiter}{_time_text(ts)}"]
+        fields.extend(f"{k}{label_delimiter}{_flat(v)}" for k, v in record.items())
+        rows.append(delimiter.join(fields))
+    return ("\n".join(rows) + "\n").encode() if rows else b""
+
+
+class _TemplateValues(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def template_lines(events: list[Event], template: str) -> bytes:
+    out = []
+    for ts, record in events:
+        values = _TemplateValues({k: _flat(v) for k, v in record.items()})
+        values.setdefault("time", _time_text(ts))
+        out.append(template.format_map(values) + "\n")
+    return "".join(out).encode()
