@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import pytest
+
+from agent.core.errors import ConfigError, Location, PermanentDeliveryError, RetryableDeliveryError
+from agent.core.events import Ack, Chunk, Event
+from agent.core.metrics import Metrics
+from agent.core.options import Settings
+from agent.core.plugins import OutputPlugin
+from agent.engine.output_runner import OutputRunner
+from agent.engine.retry import Backoff, parse_retry_limit
+from agent.engine.router import Routes, matcher
+
+
+def settings(**values: str) -> Settings:
+    return Settings({k.lower(): v for k, v in values.items()}, Location("t.conf", 1))
+
+
+def test_matcher_wildcard_regex_and_none() -> None:
+    assert matcher(settings(match="states.*"))("states.ca")
+    assert not matcher(settings(match="states.*"))("order")
+    assert matcher(settings(match_regex=r"^states\.(ca|ny)$"))("states.ny")
+    assert not matcher(settings(match_regex=r"^states\.(ca|ny)$"))("states.notca")
+    assert not matcher(settings())("anything")
+
+
+def test_routes_cache_per_tag() -> None:
+    routes = Routes([(matcher(settings(match="a*")), "A"), (matcher(settings(match="*")), "ALL")])
+    assert routes("ab") == ["A", "ALL"]
+    assert routes("b") == ["ALL"]
+
+
+def test_retry_limit_values() -> None:
+    assert parse_retry_limit("no_limits") is None
+    assert parse_retry_limit("False") is None
+    assert parse_retry_limit("no_retries") == 0
+    assert parse_retry_limit("3") == 3
+    with pytest.raises(ConfigError, match="Retry_Limit must be a number"):
+        parse_retry_limit("x")
+
+
+def test_backoff_full_jitter_bounds() -> None:
+    backoff = Backoff(base=1.0, cap=10.0)
+    rng = random.Random(7)
+    for attempt in range(8):
+        upper = min(10.0, 2.0**attempt)
+        for _ in range(50):
+            assert 1.0 <= backoff.delay(attempt, rng) <= upper
+
+
+class Flaky(OutputPlugin):
+    """Fails the first ``failures`` flushes with ``error``; records what it accepted."""
+
+    name = "flaky"
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        self.failures = failures
+        self.error = error
+        self.accepted: list[Event] = []
+        self.calls: list[int] = []
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        self.calls.append(len(events))
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        self.accepted.extend(events)
+
+
+def runner(plugin: OutputPlugin, retry_limit: int | None) -> OutputRunner:
+    return OutputRunner(
+        "flaky.0",
+        plugin,
+        flush_interval=0.0,
+        retry_limit=retry_limit,
+        backoff=Backoff(0.001, 0.002),
+        metrics=Metrics(),
+        logger=logging.getLogger("test"),
+        once=True,
+    )
+
+
+async def deliver(run: OutputRunner, chunk: Chunk) -> None:
+    task = asyncio.create_task(run.run())
+    await run.put(chunk)
+    chunk.ack.settle(True)
+    await asyncio.wait_for(run.queue.join(), 5)
+    task.cancel()
+
+
+async def test_retryable_failure_retries_until_delivered() -> None:
+    results: list[bool] = []
+    plugin = Flaky(3, RetryableDeliveryError("throttled"))
+    run = runner(plugin, None)
+    await deliver(run, Chunk("t", [(1.0, {"a": 1})], Ack(results.append)))
+    assert results == [True]
+    assert plugin.accepted == [(1.0, {"a": 1})]
+    assert run.metrics.get("flaky.0", "retries") == 3
+
+
+async def test_partial_failure_retries_only_remaining() -> None:
+    events: list[Event] = [(1.0, {"n": 1}), (2.0, {"n": 2}), (3.0, {"n": 3})]
+    plugin = Flaky(1, RetryableDeliveryError("partial", remaining=events[2:]))
+    run = runner(plugin, None)
+    results: list[bool] = []
+    await deliver(run, Chunk("t", events, Ack(results.append)))
+    assert plugin.calls == [3, 1]
+    assert results == [True]
+
+
+async def test_permanent_failure_settles_ack_as_failed_without_retry() -> None:
+    plugin = Flaky(1, PermanentDeliveryError("AccessDenied"))
+    run = runner(plugin, None)
+    results: list[bool] = []
+    await deliver(run, Chunk("t", [(1.0, {})], Ack(results.append)))
+    assert results == [False]
+    assert plugin.calls == [1]
+    assert run.failed_batches == 1
+    assert run.metrics.get("flaky.0", "dropped_records") == 1
+
+
+async def test_retry_limit_exhausted() -> None:
+    plugin = Flaky(10, RetryableDeliveryError("503"))
+    run = runner(plugin, 2)
+    results: list[bool] = []
+    await deliver(run, Chunk("t", [(1.0, {})], Ack(results.append)))
+    assert plugin.calls == [1, 1, 1]
+    assert results == [False]
+    assert run.metrics.get("flaky.0", "retries_failed") == 1
