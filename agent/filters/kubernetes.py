@@ -1,0 +1,393 @@
+"""The ``kubernetes`` filter: adds Fluent Bit's ``kubernetes`` map to container log records.
+
+Pod name, namespace, container name and container id come from the tag (the
+/var/log/containers file name behind ``Tag kube.*``) and are always added. Pod id, labels,
+annotations, host, pod IP and image come from the API server (or the kubelet with
+``Use_Kubelet``) once cached; the fetch runs in the background, so records never wait on
+the network and keep flowing, with the tag-derived fields only, while the API is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Hashable
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import orjson
+
+from agent.core.common_options import COMMON_FILTER_OPTIONS
+from agent.core.errors import ConfigError
+from agent.core.events import Event, Record
+from agent.core.options import Option, Settings
+from agent.core.plugins import FilterPlugin, PluginContext
+from agent.filters.kubernetes_client import ClientConfig, KubeApiError, KubeClient, MetadataCache
+from agent.filters.kubernetes_meta import (
+    NO_PROPS,
+    TAG_REGEX,
+    MetaOptions,
+    PodInfo,
+    Props,
+    TagMeta,
+    annotation_props,
+    kubernetes_map,
+    namespace_map,
+    pod_info,
+    tag_meta_from_groups,
+)
+
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+POD_FMT = "/api/v1/namespaces/{}/pods/{}"
+NAMESPACE_FMT = "/api/v1/namespaces/{}"
+_TAG_CACHE_LIMIT = 8192
+_WARM_UP_SECONDS = 5.0
+
+PodKey = tuple[str, ...]
+
+
+class KubernetesFilter(FilterPlugin):
+    name: ClassVar[str] = "kubernetes"
+    description: ClassVar[str] = (
+        "Enrich container logs with pod name, namespace, labels and annotations."
+    )
+    options = (
+        *COMMON_FILTER_OPTIONS,
+        Option("Buffer_Size", "size", 32768, "Largest API answer accepted (0 = no limit)."),
+        Option("Kube_URL", "str", "https://kubernetes.default.svc", "API server URL."),
+        Option("Kube_CA_File", "str", f"{SERVICE_ACCOUNT}/ca.crt", "CA of the API server."),
+        Option("Kube_CA_Path", "str", None, "Directory of CA certificates."),
+        Option("Kube_Token_File", "str", f"{SERVICE_ACCOUNT}/token", "Bearer token file."),
+        Option("Kube_Token_TTL", "time", 600.0, "Re-read the token file this often."),
+        Option(
+            "Kube_Tag_Prefix",
+            "str",
+            "kube.var.log.containers.",
+            "Tag prefix removed before matching the file name.",
+        ),
+        Option("Regex_Parser", "str", None, "Parser whose named groups replace the tag regex."),
+        Option("Merge_Log", "bool", False, "Parse the 'log' field as JSON and merge its keys."),
+        Option("Merge_Parser", "str", None, "Parser for 'log' instead of JSON."),
+        Option("Merge_Log_Key", "str", None, "Put merged keys under this key."),
+        Option("Merge_Log_Trim", "bool", True, "Trim trailing newlines of merged values."),
+        Option("Keep_Log", "bool", True, "Keep the 'log' field after merging it."),
+        Option("Labels", "bool", True, "Add the pod's labels."),
+        Option("Annotations", "bool", True, "Add the pod's annotations."),
+        Option("Owner_References", "bool", False, "Add the pod's ownerReferences."),
+        Option("Namespace_Labels", "bool", False, "Add the namespace's labels."),
+        Option("Namespace_Annotations", "bool", False, "Add the namespace's annotations."),
+        Option(
+            "Namespace_Metadata_Only",
+            "bool",
+            False,
+            "Add only kubernetes_namespace, not the pod map.",
+        ),
+        Option("Kube_Meta_Namespace_Cache_TTL", "time", 900.0, "Namespace cache lifetime."),
+        Option("K8S-Logging.Parser", "bool", False, "Honour fluentbit.io/parser annotations."),
+        Option("K8S-Logging.Exclude", "bool", False, "Honour fluentbit.io/exclude annotations."),
+        Option("Use_Kubelet", "bool", False, "Ask the node's kubelet instead of the API server."),
+        Option("Kubelet_Host", "str", "127.0.0.1", "Kubelet address."),
+        Option("Kubelet_Port", "int", 10250, "Kubelet port."),
+        Option("Kube_Meta_Cache_TTL", "time", 0.0, "Pod metadata lifetime (0 = forever)."),
+        Option("Use_Tag_For_Meta", "bool", False, "Use only the tag; never call the API."),
+        Option("Cache_Use_Docker_ID", "bool", False, "Refetch when a container id changes."),
+        Option("tls.verify", "bool", True, "Verify the API server certificate."),
+        Option("tls.vhost", "str", None, "Host header / SNI name for the API server."),
+        Option("tls.debug", "int", 0, "Accepted for compatibility."),
+        Option("DNS_Retries", "int", 6, "Accepted for compatibility; fetches back off instead."),
+        Option("DNS_Wait_Time", "time", 30.0, "Accepted for compatibility."),
+    )
+
+    @classmethod
+    def validate(cls, settings: Settings) -> None:
+        url = settings["kube_url"]
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"filter 'kubernetes': Kube_URL must start with http:// or https://, got {url!r}",
+                settings.location,
+            )
+        if settings["buffer_size"] < 0:
+            raise ConfigError("filter 'kubernetes': Buffer_Size must be >= 0", settings.location)
+
+    def __init__(self, settings: Settings, context: PluginContext) -> None:
+        super().__init__(settings, context)
+        s = settings
+        self._prefix: str = s["kube_tag_prefix"]
+        self._parsers = context.services.get("parsers")
+        self._regex_parser = self._parser(s["regex_parser"], "Regex_Parser")
+        self._merge_parser = self._parser(s["merge_parser"], "Merge_Parser")
+        self._merge_log: bool = s["merge_log"]
+        self._merge_key: str | None = s["merge_log_key"]
+        self._trim: bool = s["merge_log_trim"]
+        self._keep_log: bool = s["keep_log"]
+        self._meta_opts = MetaOptions(
+            labels=s["labels"],
+            annotations=s["annotations"],
+            owner_references=s["owner_references"],
+            k8s_logging_parser=s["k8s-logging.parser"],
+            k8s_logging_exclude=s["k8s-logging.exclude"],
+        )
+        self._ns_labels: bool = s["namespace_labels"]
+        self._ns_annotations: bool = s["namespace_annotations"]
+        self._ns_only: bool = s["namespace_metadata_only"]
+        self._use_ns = self._ns_labels or self._ns_annotations
+        self._use_api = not s["use_tag_for_meta"]
+        self._use_kubelet: bool = s["use_kubelet"]
+        self._docker_key: bool = s["cache_use_docker_id"]
+        common = {
+            "ca_file": s["kube_ca_file"],
+            "ca_path": s["kube_ca_path"],
+            "token_file": s["kube_token_file"],
+            "token_ttl": s["kube_token_ttl"],
+            "verify": s["tls.verify"],
+            "buffer_size": s["buffer_size"],
+        }
+        self._api = KubeClient(ClientConfig(base_url=s["kube_url"], vhost=s["tls.vhost"], **common))
+        kubelet_url = f"https://{s['kubelet_host']}:{s['kubelet_port']}"
+        self._kubelet = KubeClient(ClientConfig(base_url=kubelet_url, vhost=None, **common))
+        name = f"{context.instance} kubernetes metadata"
+        self.pods: MetadataCache[PodKey] = MetadataCache(
+            name,
+            self._fetch_pod,
+            spawn=context.spawn,
+            logger=context.logger,
+            ttl=s["kube_meta_cache_ttl"],
+            group=self._pod_group,
+        )
+        self.namespaces: MetadataCache[str] = MetadataCache(
+            f"{context.instance} namespace metadata",
+            self._fetch_namespace,
+            spawn=context.spawn,
+            logger=context.logger,
+            ttl=s["kube_meta_namespace_cache_ttl"],
+        )
+        self._tags: dict[str, TagMeta | None] = {}
+        self._views: dict[str, tuple[object, dict[str, Any], Props]] = {}
+        self._warned_parsers: set[str] = set()
+
+    def _parser(self, name: str | None, option: str) -> Any:
+        if not name:
+            return None
+        if self._parsers is None:
+            raise ConfigError(
+                f"filter 'kubernetes': {option} {name!r} needs the parsers registry",
+                self.location,
+            )
+        return self._parsers.get(name, self.location)
+
+    async def start(self) -> None:
+        """Fill the pod cache for this node in one request, so early records get labels.
+
+        With Use_Kubelet the kubelet's pod list is this node's; otherwise the API server is
+        asked for pods with ``spec.nodeName`` = ``$NODE_NAME`` (set by the DaemonSet through
+        the downward API). Failure is only logged: the per-pod fetches take over.
+        """
+        if not self._use_api:
+            return
+        node = os.environ.get("NODE_NAME")
+        try:
+            async with asyncio.timeout(_WARM_UP_SECONDS):
+                if self._use_kubelet:
+                    found = await self._fetch_kubelet_pods()
+                elif node:
+                    path = f"/api/v1/pods?fieldSelector={quote('spec.nodeName=' + node)}"
+                    found = self._index_pods(await self._api.get_json(path, limited=False))
+                else:
+                    return
+        except (KubeApiError, TimeoutError) as exc:
+            self.context.logger.warning("%s: warm-up skipped: %s", self.context.instance, exc)
+            return
+        for key, info in found.items():
+            self.pods.put(key, info)
+
+    def __call__(self, tag: str, events: list[Event]) -> list[Event]:
+        meta = self._tag_meta(tag)
+        if meta is None:
+            return events
+        kube, props = self._view(tag, meta)
+        ns_map = self._namespace_map(meta.namespace_name) if self._use_ns else None
+        merge = self._merge_log
+        out: list[Event] = []
+        append = out.append
+        for ts, record in events:
+            if props is not NO_PROPS:
+                stream = record.get("stream")
+                if props.excluded(stream):
+                    continue
+                parser_name = props.parser_for(stream) if merge else None
+            else:
+                parser_name = None
+            if merge and "log" in record:
+                ts = self._merge(ts, record, parser_name)
+            if not self._ns_only:
+                record["kubernetes"] = dict(kube)
+            if ns_map is not None:
+                record["kubernetes_namespace"] = dict(ns_map)
+            append((ts, record))
+        return out
+
+    def _tag_meta(self, tag: str) -> TagMeta | None:
+        try:
+            return self._tags[tag]
+        except KeyError:
+            pass
+        meta: TagMeta | None = None
+        if len(tag) > len(self._prefix) + 1:
+            suffix = tag[len(self._prefix) :]
+            if self._regex_parser is not None:
+                parsed = self._regex_parser.parse(suffix)
+                meta = tag_meta_from_groups(parsed[1]) if parsed else None
+            else:
+                match = TAG_REGEX.search(suffix)
+                meta = tag_meta_from_groups(match.groupdict()) if match else None
+        if meta is None:
+            self.context.logger.warning(
+                "%s: tag %r does not name a container log file (Kube_Tag_Prefix %r)",
+                self.context.instance,
+                tag,
+                self._prefix,
+            )
+            self.context.metrics.add(self.context.instance, "kube_tag_unmatched")
+        if len(self._tags) >= _TAG_CACHE_LIMIT:
+            self._tags.clear()
+            self._views.clear()
+        self._tags[tag] = meta
+        return meta
+
+    def _view(self, tag: str, meta: TagMeta) -> tuple[dict[str, Any], Props]:
+        info: PodInfo | None = None
+        if self._use_api and not self._ns_only:
+            key: PodKey = meta.pod_key
+            if self._docker_key and meta.docker_id:
+                key = (*key, meta.docker_id)
+            info = self.pods.get(key)
+        cached = self._views.get(tag)
+        if cached is not None and cached[0] is info:
+            return cached[1], cached[2]
+        if info is None:
+            kube, props = meta.as_map(), NO_PROPS
+        else:
+            kube = kubernetes_map(meta, info, self._meta_opts)
+            props, warnings = annotation_props(
+                info.annotations, meta.container_name, self._meta_opts
+            )
+            for warning in warnings:
+                self.context.logger.warning(
+                    "%s: pod %s/%s: %s", self.context.instance, *meta.pod_key, warning
+                )
+        self._views[tag] = (info, kube, props)
+        return kube, props
+
+    def _namespace_map(self, namespace: str) -> dict[str, Any]:
+        ns_object = self.namespaces.get(namespace) if self._use_api else None
+        return namespace_map(namespace, ns_object, self._ns_labels, self._ns_annotations)
+
+    def _merge(self, ts: float, record: Record, parser_name: str | None) -> float:
+        value = record["log"]
+        parsed: Any = None
+        trim = False
+        if isinstance(value, dict):
+            parsed = value
+        elif isinstance(value, str):
+            parser = self._annotation_parser(parser_name) if parser_name else self._merge_parser
+            if parser is not None:
+                result = parser.parse(value)
+                if result is not None:
+                    parsed_time, parsed = result
+                    if parsed_time:
+                        ts = parsed_time
+            else:
+                try:
+                    candidate = orjson.loads(value)
+                except orjson.JSONDecodeError:
+                    candidate = None
+                if isinstance(candidate, dict):
+                    parsed = candidate
+            trim = self._trim
+        if parsed is None:
+            return ts
+        if trim:
+            parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
+        if not self._keep_log:
+            del record["log"]
+        if self._merge_key:
+            if parsed:
+                record[self._merge_key] = parsed
+        else:
+            record.update(parsed)
+        return ts
+
+    def _annotation_parser(self, name: str) -> Any:
+        if self._parsers is not None:
+            try:
+                return self._parsers.get(name, self.location)
+            except ConfigError:
+                pass
+        if name not in self._warned_parsers:
+            self._warned_parsers.add(name)
+            self.context.logger.warning(
+                "%s: annotation parser %r not found; records are merged as JSON",
+                self.context.instance,
+                name,
+            )
+        return self._merge_parser
+
+    def _pod_group(self, key: PodKey) -> Hashable:
+        return "kubelet" if self._use_kubelet else key
+
+    async def _fetch_pod(self, key: PodKey) -> dict[PodKey, PodInfo]:
+        if self._use_kubelet:
+            return await self._fetch_kubelet_pods()
+        namespace, pod = key[0], key[1]
+        body = await self._api.get_json(POD_FMT.format(quote(namespace), quote(pod)))
+        if not isinstance(body, dict):
+            raise KubeApiError(f"pod {namespace}/{pod}: answer is not an object", transient=False)
+        return self._index_pods({"items": [body]})
+
+    async def _fetch_kubelet_pods(self) -> dict[PodKey, PodInfo]:
+        return self._index_pods(await self._kubelet.get_json("/pods"))
+
+    def _index_pods(self, body: Any) -> dict[PodKey, PodInfo]:
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise KubeApiError("pod list answer has no items", transient=False)
+        found: dict[PodKey, PodInfo] = {}
+        for item in items:
+            metadata = item.get("metadata") if isinstance(item, dict) else None
+            if not isinstance(metadata, dict):
+                continue
+            namespace, name = metadata.get("namespace"), metadata.get("name")
+            if not isinstance(namespace, str) or not isinstance(name, str):
+                continue
+            info = pod_info(item)
+            found[(namespace, name)] = info
+            if self._docker_key:
+                for status in info.statuses:
+                    container_id = status.get("containerID")
+                    if isinstance(container_id, str) and "://" in container_id:
+                        found[(namespace, name, container_id.split("://", 1)[1])] = info
+        return found
+
+    async def _fetch_namespace(self, namespace: str) -> dict[str, Any]:
+        body = await self._api.get_json(NAMESPACE_FMT.format(quote(namespace)))
+        if not isinstance(body, dict):
+            raise KubeApiError(f"namespace {namespace}: answer is not an object", transient=False)
+        return {namespace: body}
+
+
+def _trim(value: str) -> str:
+    """Drop trailing newlines and escaped ``\\n``/``\\r`` pairs, as Fluent Bit's Merge_Log_Trim."""
+    if not value.endswith(("\n", "\\n", "\\r")):
+        return value
+    end = len(value)
+    i = end - 1
+    while i > 0:
+        if value[i] == "\n":
+            end -= 1
+            i -= 1
+        elif value[i - 1] == "\\" and value[i] in "nr":
+            end -= 2
+            i -= 2
+        else:
+            break
+    return value[:end]
