@@ -54,7 +54,7 @@ def is_network_error(exc: BaseException) -> bool:
 
 def outcome_unknown(exc: BaseException) -> bool:
     """True when the service may have applied the request although we saw a failure."""
-    if isinstance(exc, ClientError | _NOT_SENT):
+    if isinstance(exc, (ClientError, *_NOT_SENT)):
         return False
     return is_network_error(exc)
 

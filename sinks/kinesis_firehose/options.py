@@ -1,0 +1,60 @@
+"""The kinesis_firehose option table (Fluent Bit's names and defaults) and its checks."""
+
+from __future__ import annotations
+
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.errors import ConfigError
+from agent.core.options import Option, Settings
+from sinks.aws import AWS_OPTIONS
+from sinks.aws.compression import CODECS
+
+DEFAULT_TIME_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+FIREHOSE_OPTIONS: tuple[Option, ...] = (
+    *COMMON_OUTPUT_OPTIONS,
+    *AWS_OPTIONS,
+    Option("delivery_stream", "str", None, "Firehose delivery stream name.", required=True),
+    Option("time_key", "str", None, "Add the record time to each record under this key."),
+    Option(
+        "time_key_format",
+        "str",
+        DEFAULT_TIME_KEY_FORMAT,
+        "strftime format for time_key; %3N = milliseconds, %9N or %L = nanoseconds.",
+    ),
+    Option("log_key", "str", None, "Send only the value of this key instead of the record."),
+    Option(
+        "compression",
+        "str",
+        None,
+        "Compress each record: gzip, zstd or snappy (zstd/snappy need the cramjam package).",
+    ),
+    Option(
+        "auto_retry_requests",
+        "bool",
+        True,
+        "Retry a request once, immediately, after a network error.",
+    ),
+    Option(
+        "simple_aggregation",
+        "bool",
+        False,
+        "Pack many newline-terminated records into each Firehose record (up to 1,000 KiB).",
+    ),
+)
+
+
+def validate(settings: Settings) -> None:
+    compression = settings.get("compression")
+    if compression is None:
+        return
+    if compression == "arrow":
+        raise ConfigError(
+            "kinesis_firehose: compression 'arrow' is not supported by logtide "
+            f"(use {', '.join(CODECS)})",
+            settings.location,
+        )
+    if compression not in CODECS:
+        raise ConfigError(
+            f"kinesis_firehose: unknown compression {compression!r} (use {', '.join(CODECS)})",
+            settings.location,
+        )
