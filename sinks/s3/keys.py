@@ -1,0 +1,167 @@
+"""``s3_key_format``: Fluent Bit's tokens plus record-field placeholders, rendered safely.
+
+strftime runs only over the literal parts of the format, never over substituted values, so a
+``%`` in a tag or field cannot turn into a time directive. Every substituted value is encoded
+so it stays inside one path segment: ``/`` and other unsafe bytes become ``%XX`` and a value
+containing ``..`` has its dots encoded, so neither a tag nor a field can climb or add levels.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from agent.core.events import Record
+
+MAX_KEY_BYTES = 1024
+MAX_TAG_PARTS = 10
+DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+_TOKEN_RE = re.compile(r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID")
+_FIELD_RE = re.compile(r"""^\s*([^\[\]'"\s]+)((?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*)\s*$""")
+_SUBKEY_RE = re.compile(r"""\[\s*(?:'([^']*)'|"([^"]*)")\s*\]""")
+_SAFE = frozenset(string.ascii_letters + string.digits + "-_.~=+,@")
+
+
+class KeyFormatError(ValueError):
+    """The format itself is malformed (reported as a config error)."""
+
+
+def encode_value(value: str) -> str:
+    """Make ``value`` one harmless path segment: percent-encode unsafe bytes and ``..``."""
+    if not value:
+        return DEFAULT_PARTITION
+    if all(char in _SAFE for char in value) and ".." not in value:
+        return value
+    out: list[str] = []
+    dots = ".." in value or value == "."
+    for char in value:
+        if char in _SAFE and not (dots and char == "."):
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    return "".join(out)
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    path: tuple[str, ...]
+
+    def lookup(self, record: Record) -> str:
+        value: Any = record
+        for part in self.path:
+            if not isinstance(value, dict):
+                return DEFAULT_PARTITION
+            value = value.get(part)
+        return encode_value(_field_text(value))
+
+
+def _parse_field(spec: str) -> _Field:
+    match = _FIELD_RE.match(spec)
+    if not match:
+        raise KeyFormatError(f"bad record placeholder ${{{spec}}}; use ${{key}} or ${{k['a']}}")
+    path = [match.group(1)]
+    path.extend(a if a is not None else b for a, b in _SUBKEY_RE.findall(match.group(2)))
+    return _Field(tuple(path))
+
+
+class KeyFormat:
+    """A parsed ``s3_key_format``.
+
+    ``group(record)`` gives the record-field values that split buffers (one buffer per tag and
+    group); ``render`` builds the key from those, the tag and the first record's time.
+    """
+
+    def __init__(self, template: str, tag_delimiters: str = ".") -> None:
+        self.template = template
+        self.tag_delimiters = tag_delimiters or "."
+        self._split_re = re.compile("[" + re.escape(self.tag_delimiters) + "]+")
+        # pieces: ("lit", text) | ("field", index) | ("tag", None) | ("tagpart", n) | ...
+        self._pieces: list[tuple[str, Any]] = []
+        fields: list[_Field] = []
+        position = 0
+        for match in _TOKEN_RE.finditer(template):
+            if match.start() > position:
+                self._pieces.append(("lit", template[position : match.start()]))
+            token = match.group(0)
+            if match.group(1) is not None:
+                field = _parse_field(match.group(1))
+                if field not in fields:
+                    fields.append(field)
+                self._pieces.append(("field", fields.index(field)))
+            elif match.group(2) is not None:
+                part = int(match.group(2))
+                if part >= MAX_TAG_PARTS:
+                    raise KeyFormatError(f"{token}: at most {MAX_TAG_PARTS} tag parts ($TAG[0-9])")
+                self._pieces.append(("tagpart", part))
+            else:
+                self._pieces.append((token[1:].lower(), None))
+            position = match.end()
+        if position < len(template):
+            self._pieces.append(("lit", template[position:]))
+        if "${" in "".join(text for kind, text in self._pieces if kind == "lit"):
+            raise KeyFormatError("unterminated '${' placeholder")
+        self._fields = tuple(fields)
+        kinds = {kind for kind, _ in self._pieces}
+        self.has_index = "index" in kinds
+        self.has_uuid = "uuid" in kinds
+
+    @property
+    def has_fields(self) -> bool:
+        return bool(self._fields)
+
+    def group(self, record: Record) -> tuple[str, ...]:
+        return tuple(field.lookup(record) for field in self._fields)
+
+    def render(
+        self,
+        tag: str,
+        group: tuple[str, ...],
+        first_time: float,
+        *,
+        index: int = 0,
+        uuid8: str = "",
+        suffix: str = "",
+    ) -> str:
+        """The object key, without a leading ``/`` (as Fluent Bit sends it)."""
+        moment = time.gmtime(int(first_time))
+        parts = [part for part in self._split_re.split(tag) if part]
+        out: list[str] = []
+        for kind, value in self._pieces:
+            if kind == "lit":
+                out.append(time.strftime(value, moment) if "%" in value else value)
+            elif kind == "field":
+                out.append(group[value])
+            elif kind == "tag":
+                out.append(encode_value(tag))
+            elif kind == "tagpart":
+                out.append(encode_value(parts[value]) if value < len(parts) else "")
+            elif kind == "index":
+                out.append(str(index))
+            elif kind == "uuid":
+                out.append(uuid8)
+        key = "".join(out).lstrip("/")
+        limit = MAX_KEY_BYTES - len(suffix.encode("utf-8"))
+        encoded = key.encode("utf-8")
+        if len(encoded) > limit:
+            key = encoded[:limit].decode("utf-8", "ignore")
+        return key + suffix

@@ -1,0 +1,284 @@
+"""The ``s3`` output: fsync into store_dir on flush, upload in the background.
+
+``flush`` returns once the records are appended and fsynced to their buffer file, which is
+what settles the chunk's acknowledgement. A background task (started with ``context.spawn``)
+seals buffers whose ``upload_timeout`` passed and uploads sealed buffers in creation order,
+retrying transient failures with jittered backoff up to ``Retry_Limit``. ``stop`` seals and
+uploads everything; under ``--once`` anything it could not upload is a delivery error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError, is_retryable
+from agent.core.events import Event
+from agent.core.options import Settings
+from agent.core.plugins import OutputPlugin, PluginContext
+from sinks.aws.client import AwsClients
+from sinks.s3.options import S3_OPTIONS, S3Config, load_config
+from sinks.s3.retry import Backoff, describe
+from sinks.s3.serialize import LineWriter
+from sinks.s3.store import Buffer, Store
+from sinks.s3.upload import Uploader
+
+# Without a Retry_Limit, a final upload (on stop) still gives up at some point.
+FINAL_ATTEMPTS_WHEN_UNLIMITED = 6
+# How long a flush waits for uploads to free store_dir before reporting backpressure.
+SPACE_WAIT = 10.0
+
+Stream = tuple[str, tuple[str, ...]]
+
+
+def store_root(config: S3Config) -> Path:
+    name = config.bucket + (f"-{config.alias}" if config.alias else "")
+    return Path(config.store_dir) / name
+
+
+class S3Output(OutputPlugin):
+    name: ClassVar[str] = "s3"
+    description: ClassVar[str] = "Buffer records in store_dir and upload them as S3 objects."
+    options = S3_OPTIONS
+
+    @classmethod
+    def validate(cls, settings: Settings) -> None:
+        load_config(settings)
+
+    def __init__(self, settings: Settings, context: PluginContext) -> None:
+        super().__init__(settings, context)
+        self.config = load_config(settings)
+        self.writer = LineWriter(self.config.date_key, self.config.date_format, self.config.log_key)
+        self.store = Store(
+            store_root(self.config),
+            self.config.key_format,
+            static_file_path=self.config.static_file_path,
+        )
+        self.backoff = Backoff()
+        self.tick = 1.0
+        self._clients: AwsClients | None = None
+        self._uploader: Uploader | None = None
+        self._lock = asyncio.Lock()
+        self._pass_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._stopping = False
+        self.failures: dict[str, str] = {}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        leftovers = await asyncio.to_thread(self.store.open)
+        if leftovers:
+            self.context.logger.info(
+                "s3: %d buffer(s) left in %s from a previous run; uploading them",
+                len(leftovers),
+                self.store.root,
+            )
+        self._clients = AwsClients(self.settings)
+        client = await self._clients.client("s3", s3={"addressing_style": "path"})
+        self._uploader = Uploader(client, self.config, self.store, self.context.logger)
+        self.context.spawn(self._run(), f"{self.context.instance}.s3-upload")
+        if leftovers:
+            self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        try:
+            async with self._lock:
+                for buffer in self.store.open_buffers():
+                    self.store.seal(buffer)
+            if self._uploader is not None:
+                async with self._pass_lock:
+                    await self._upload_pass(final=True)
+            left = self.store.sealed_buffers()
+            if left:
+                reasons = sorted({self.failures.get(b.id, "not uploaded") for b in left})
+                message = (
+                    f"s3: {len(left)} buffer(s) not uploaded to bucket {self.config.bucket} "
+                    f"({'; '.join(reasons)}); kept in {self.store.root} for the next start"
+                )
+                if self.context.once:
+                    raise PermanentDeliveryError(message)
+                self.context.logger.error(message)
+        finally:
+            if self._clients is not None:
+                await self._clients.close()
+            await asyncio.to_thread(self.store.close)
+
+    # ---- flush: into store_dir -------------------------------------------------------------
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        streams: dict[Stream, list[tuple[float, bytes]]] = {}
+        key_format = self.config.key_format
+        line = self.writer.line
+        for ts, record in events:
+            data = line(ts, record)
+            if data is None:
+                continue
+            group = key_format.group(record) if key_format.has_fields else ()
+            streams.setdefault((tag, group), []).append((ts, data))
+        if self.writer.missing_log_key:
+            self.context.logger.error(
+                "s3: %d record(s) without log_key '%s' skipped",
+                self.writer.missing_log_key,
+                self.config.log_key,
+            )
+            self.context.metrics.add(
+                self.context.instance, "s3_missing_log_key", self.writer.missing_log_key
+            )
+            self.writer.missing_log_key = 0
+        if not streams:
+            return
+        incoming = sum(len(data) for lines in streams.values() for _, data in lines)
+        await self._wait_for_space(incoming)
+        async with self._lock:
+            full = await asyncio.to_thread(self._write, streams)
+        if full:
+            self._wake.set()
+
+    def _write(self, streams: dict[Stream, list[tuple[float, bytes]]]) -> list[Buffer]:
+        writes, full = self._place(streams)
+        self.store.append(writes)
+        for buffer in full:
+            self.store.seal(buffer)
+        return full
+
+    def _place(
+        self, streams: dict[Stream, list[tuple[float, bytes]]]
+    ) -> tuple[list[tuple[Buffer, bytes]], list[Buffer]]:
+        """Assign lines to buffers, starting a new one whenever total_file_size is reached."""
+        limit = self.config.total_file_size
+        writes: list[tuple[Buffer, bytes]] = []
+        full: list[Buffer] = []
+        for (tag, group), lines in streams.items():
+            buffer = self.store.open_buffer(tag, group)
+            planned = buffer.size if buffer is not None else 0
+            batch: list[bytes] = []
+            for ts, data in lines:
+                if buffer is None:
+                    buffer = self.store.new_buffer(tag, group, ts)
+                    planned = 0
+                batch.append(data)
+                planned += len(data)
+                if planned >= limit:
+                    writes.append((buffer, b"".join(batch)))
+                    full.append(buffer)
+                    self.store.detach(buffer)
+                    buffer, batch = None, []
+            if batch and buffer is not None:
+                writes.append((buffer, b"".join(batch)))
+        return writes, full
+
+    async def _wait_for_space(self, incoming: int) -> None:
+        """store_dir_limit_size: wait for uploads to free space; never drop."""
+        limit = self.config.store_dir_limit_size
+        if not limit or self.store.total_bytes == 0:
+            return
+        deadline = time.monotonic() + SPACE_WAIT
+        while self.store.total_bytes and self.store.total_bytes + incoming > limit:
+            async with self._lock:
+                for buffer in self.store.open_buffers():
+                    self.store.seal(buffer)
+            self._wake.set()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RetryableDeliveryError(
+                    f"s3: store_dir_limit_size ({limit} bytes) reached in {self.store.root}; "
+                    "waiting for uploads"
+                )
+            self._space.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._space.wait(), min(remaining, self.tick))
+
+    # ---- uploads ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick)
+            self._wake.clear()
+            if self._stopping:
+                return
+            async with self._pass_lock:
+                await self._upload_pass(final=False)
+
+    async def _upload_pass(self, *, final: bool) -> None:
+        now = time.time()
+        async with self._lock:
+            for buffer in self.store.open_buffers():
+                if now - buffer.created >= self.config.upload_timeout:
+                    self.store.seal(buffer)
+        held: set[Stream] = set()
+        for buffer in sorted(self.store.sealed_buffers(), key=lambda b: b.created):
+            if self._stopping and not final:
+                return
+            if buffer.stream in held and self.config.preserve_data_ordering:
+                continue
+            if not final and buffer.retry_after > now:
+                held.add(buffer.stream)
+                continue
+            if not await self._upload_with_retries(buffer, final=final):
+                held.add(buffer.stream)
+                buffer.retry_after = time.time() + self.config.upload_timeout
+
+    async def _upload_with_retries(self, buffer: Buffer, *, final: bool) -> bool:
+        assert self._uploader is not None
+        limit = self.config.retry_limit
+        if limit is None and final:
+            limit = FINAL_ATTEMPTS_WHEN_UNLIMITED
+        attempt = 0
+        metrics, instance = self.context.metrics, self.context.instance
+        while True:
+            try:
+                await self._uploader.upload(buffer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reason = describe(exc)
+                self.failures[buffer.id] = reason
+                if not is_retryable(exc):
+                    self.context.logger.error(
+                        "s3: upload of s3://%s/%s failed: %s (kept in %s)",
+                        self.config.bucket,
+                        buffer.key,
+                        reason,
+                        self.store.root,
+                    )
+                    metrics.add(instance, "s3_upload_errors")
+                    return False
+                attempt += 1
+                if limit is not None and attempt > limit:
+                    self.context.logger.error(
+                        "s3: upload of s3://%s/%s failed after %d attempt(s): %s (kept in %s)",
+                        self.config.bucket,
+                        buffer.key,
+                        attempt,
+                        reason,
+                        self.store.root,
+                    )
+                    metrics.add(instance, "s3_upload_errors")
+                    return False
+                if self._stopping and not final:
+                    return False
+                metrics.add(instance, "s3_upload_retries")
+                self.context.logger.warning(
+                    "s3: upload of %s failed (%s); retry %d", buffer.key, reason, attempt
+                )
+                await asyncio.sleep(self.backoff.delay(attempt))
+                continue
+            await asyncio.to_thread(self.store.remove, buffer)
+            self.failures.pop(buffer.id, None)
+            self._space.set()
+            metrics.add(instance, "s3_objects_uploaded")
+            self.context.logger.info(
+                "s3: uploaded s3://%s/%s (%d bytes buffered)",
+                self.config.bucket,
+                buffer.key,
+                buffer.size,
+            )
+            return True
