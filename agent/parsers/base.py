@@ -1,0 +1,53 @@
+"""What every parser shares: its name, time resolution, ``Types`` casts and decoders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.parsers.decoders import Decoders
+from agent.parsers.timefmt import TimeFormat
+
+ParseResult = tuple[float | None, dict[str, Any]]
+
+
+def as_text(data: bytes | str) -> str:
+    """Parsers work on text; invalid UTF-8 becomes U+FFFD so a bad byte never raises."""
+    if isinstance(data, str):
+        return data
+    return data.decode("utf-8", "replace")
+
+
+@dataclass(slots=True)
+class ParserConfig:
+    """The options of one ``[PARSER]`` section, compiled."""
+
+    name: str
+    time_key: str = "time"
+    time_format: TimeFormat | None = None
+    time_keep: bool = False
+    types: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    decoders: Decoders = field(default_factory=Decoders)
+    skip_empty: bool = True
+    logfmt_no_bare_keys: bool = False
+
+
+class Parser:
+    """Turns one payload into ``(time, record)``, or None when it does not parse.
+
+    ``time`` is None when the payload carries no usable time (the caller keeps the event's
+    own time); Fluent Bit treats a resolved time of exactly 0 the same way.
+    """
+
+    format_name = ""
+
+    def __init__(self, config: ParserConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    def parse(self, data: bytes | str) -> ParseResult | None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

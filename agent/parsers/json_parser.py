@@ -1,0 +1,92 @@
+"""``Format json``: one JSON object per payload (Fluent Bit's yyjson reader semantics).
+
+- Only a JSON object is a record; an array, a scalar, an empty or broken payload does not
+  parse (the caller keeps the record unchanged).
+- Surrounding whitespace is fine, and so is trailing garbage after the object; a second JSON
+  value after the first makes the payload unparseable (two records).
+- Integers beyond the unsigned 64-bit range become floats; duplicate keys keep the first
+  position and the last value; invalid UTF-8 is replaced with U+FFFD.
+- ``Types`` does not apply to JSON (values keep their JSON types), as in Fluent Bit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orjson import JSONDecodeError, loads
+
+from agent.parsers.base import Parser, ParseResult, as_text
+
+_WS = " \t\n\r"
+_UINT64_MAX = 2**64 - 1
+_INT64_MIN = -(2**63)
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else float(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_reject_constant)
+
+
+def _first_value(text: str) -> Any:
+    """The slow path: invalid UTF-8 (already replaced) or content after the first value."""
+    try:
+        return loads(text)
+    except JSONDecodeError:
+        pass
+    start = len(text) - len(text.lstrip(_WS))
+    try:
+        value, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    rest = len(text) - len(text[end:].lstrip(_WS))
+    if rest < len(text):
+        try:
+            _DECODER.raw_decode(text, rest)
+        except (ValueError, RecursionError):
+            return value
+        return None
+    return value
+
+
+def load_object(data: bytes | str) -> dict[str, Any] | None:
+    """A JSON object from ``data``, or None; never raises."""
+    try:
+        value = loads(data)
+    except JSONDecodeError:
+        value = _first_value(as_text(data))
+    return value if type(value) is dict else None
+
+
+class JsonParser(Parser):
+    format_name = "json"
+
+    def parse(self, data: bytes | str) -> ParseResult | None:
+        try:
+            record = loads(data)
+        except JSONDecodeError:
+            record = _first_value(as_text(data))
+        if type(record) is not dict:
+            return None
+        config = self.config
+        if config.decoders:
+            record = config.decoders.apply(record)
+        time_format = config.time_format
+        if time_format is None:
+            return None, record
+        value = record.get(config.time_key)
+        if type(value) is not str:
+            return None, record
+        parsed = time_format.parse(value)
+        if parsed is None:
+            return None, record
+        if not config.time_keep:
+            del record[config.time_key]
+        return (parsed or None), record

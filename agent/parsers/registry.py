@@ -1,0 +1,206 @@
+"""``[PARSER]`` sections -> parsers, looked up by name (``context.services["parsers"]``).
+
+Building is validation only (regexes and time formats compile, no I/O). Built-in ``json``,
+``docker`` and ``cri`` parsers are available unless the configuration defines parsers with
+those names, which then replace them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.core.errors import ConfigError, Location
+from agent.core.options import Entry, Option, Settings, resolve
+from agent.parsers.base import Parser, ParserConfig
+from agent.parsers.decoders import Decoders
+from agent.parsers.json_parser import JsonParser
+from agent.parsers.kv_parsers import LogfmtParser, LtsvParser
+from agent.parsers.regex_parser import RegexParser
+from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from agent.parsers.timefmt import TimeFormat, TimeFormatError, parse_offset
+from agent.parsers.values import parse_types
+
+if TYPE_CHECKING:
+    from agent.config.model import Section
+
+PARSER_OPTIONS: tuple[Option, ...] = (
+    Option("Name", required=True, description="Name the parser is referenced by."),
+    Option(
+        "Format",
+        "enum",
+        None,
+        "Payload format.",
+        required=True,
+        choices=("json", "regex", "ltsv", "logfmt"),
+    ),
+    Option("Regex", description="Regular expression with named groups (Ruby syntax)."),
+    Option("Time_Key", default="time", description="Field holding the record time."),
+    Option("Time_Format", description="strptime format of Time_Key (%L = fractional seconds)."),
+    Option("Time_Keep", "bool", False, "Keep Time_Key in the record after using it."),
+    Option("Time_Offset", description="Fixed UTC offset (+0900) for times without a zone."),
+    Option("Time_Strict", "bool", True, "Reject times that do not match Time_Format fully."),
+    Option("Time_System_Timezone", "bool", False, "Read zone-less times in local time."),
+    Option("Time_Zone", description="IANA zone (Europe/Paris) for zone-less times."),
+    Option("Types", description="Casts for regex/logfmt/ltsv values: 'k:integer v:float b:bool'."),
+    Option(
+        "Decode_Field",
+        multiple=True,
+        description="'<json|escaped|escaped_utf8|mysql_quoted> <field> [try_next|do_next]'",
+    ),
+    Option("Decode_Field_As", multiple=True, description="Like Decode_Field, replacing the value."),
+    Option("Skip_Empty_Values", "bool", True, "Regex: drop groups that matched nothing."),
+    Option("Logfmt_No_Bare_Keys", "bool", False, "Logfmt: fail on keys without a value."),
+)
+
+_BUILTIN_LOCATION = Location("<built-in parsers>", 0)
+_BUILTINS: dict[str, dict[str, str]] = {
+    "json": {"Format": "json"},
+    # As in Fluent Bit's shipped parsers.conf: docker's trailing "Z" is UTC, which the
+    # default zero offset already gives.
+    "docker": {
+        "Format": "json",
+        "Time_Key": "time",
+        "Time_Format": "%Y-%m-%dT%H:%M:%S.%L",
+        "Time_Keep": "On",
+    },
+    "cri": {
+        "Format": "regex",
+        "Regex": r"^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>[^ ]*) (?<message>.*)$",
+        "Time_Key": "time",
+        "Time_Format": "%Y-%m-%dT%H:%M:%S.%L%z",
+        "Time_Keep": "On",
+    },
+}
+
+
+def build_parser(settings: Settings) -> Parser:
+    """Compile one parser from resolved ``[PARSER]`` settings (ConfigError when invalid)."""
+    location = settings.location
+    name = str(settings["name"]).strip()
+    label = f"[PARSER] '{name}'"
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{label}: {message}", location)
+
+    time_format = None
+    fmt = _non_empty(settings["time_format"])
+    offset_text = _non_empty(settings["time_offset"])
+    zone_name = _non_empty(settings["time_zone"])
+    if zone_name and not fmt:
+        raise fail("Time_Zone requires Time_Format")
+    if fmt:
+        if zone_name and (settings["time_system_timezone"] or offset_text):
+            raise fail("Time_Zone cannot be combined with Time_System_Timezone or Time_Offset")
+        zone = None
+        if zone_name:
+            try:
+                zone = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise fail(f"unknown Time_Zone {zone_name!r}") from None
+        try:
+            offset = parse_offset(offset_text) if offset_text else 0
+            time_format = TimeFormat(
+                fmt,
+                offset=0 if settings["time_system_timezone"] else offset,
+                strict=settings["time_strict"],
+                system_timezone=settings["time_system_timezone"],
+                zone=zone,
+            )
+        except (TimeFormatError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    decoders = Decoders()
+    try:
+        for spec in settings["decode_field"]:
+            decoders.add(spec, replace=False)
+        for spec in settings["decode_field_as"]:
+            decoders.add(spec, replace=True)
+    except ValueError as exc:
+        raise fail(f"Decode_Field: {exc}") from None
+    config = ParserConfig(
+        name=name,
+        time_key=_non_empty(settings["time_key"]) or "time",
+        time_format=time_format,
+        time_keep=settings["time_keep"],
+        types=parse_types(_non_empty(settings["types"]) or ""),
+        decoders=decoders,
+        skip_empty=settings["skip_empty_values"],
+        logfmt_no_bare_keys=settings["logfmt_no_bare_keys"],
+    )
+    fmt_name = settings["format"]
+    if fmt_name == "json":
+        return JsonParser(config)
+    if fmt_name == "logfmt":
+        return LogfmtParser(config)
+    if fmt_name == "ltsv":
+        return LtsvParser(config)
+    pattern = _non_empty(settings["regex"])
+    if not pattern:
+        raise fail("Format regex needs a Regex")
+    try:
+        regex = compile_ruby(pattern)
+    except RegexSyntaxError as exc:
+        raise fail(str(exc)) from None
+    return RegexParser(config, regex)
+
+
+def _non_empty(value: object) -> str:
+    """Fluent Bit treats an empty parser property as not set."""
+    return str(value).strip() if value is not None else ""
+
+
+class ParserRegistry:
+    """Parsers by name (case-sensitive, as in Fluent Bit)."""
+
+    def __init__(self, parsers: Iterable[Parser] = ()) -> None:
+        self._parsers: dict[str, Parser] = {}
+        for parser in parsers:
+            self._parsers[parser.name] = parser
+
+    @classmethod
+    def builtin(cls) -> ParserRegistry:
+        """Only the built-in parsers: what a config without ``[PARSER]`` sections sees."""
+        return cls.from_sections([])
+
+    @classmethod
+    def from_sections(cls, sections: list[Section]) -> ParserRegistry:
+        defined: dict[str, Parser] = {}
+        for section in sections:
+            label = f"[PARSER] '{(section.value('name') or '').strip()}'"
+            settings = resolve(label, PARSER_OPTIONS, section.entries, section.location)
+            parser = build_parser(settings)
+            if parser.name in defined:
+                raise ConfigError(
+                    f"[PARSER] '{parser.name}' is defined twice (parser names must be unique)",
+                    section.location,
+                )
+            defined[parser.name] = parser
+        parsers = [_builtin(name) for name in _BUILTINS if name not in defined]
+        return cls([*parsers, *defined.values()])
+
+    def get(self, name: str, location: Location | None = None) -> Parser:
+        parser = self._parsers.get(name)
+        if parser is None:
+            raise ConfigError(
+                f"unknown parser '{name}'; known parsers: {', '.join(self.names())}", location
+            )
+        return parser
+
+    def names(self) -> list[str]:
+        return sorted(self._parsers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parsers
+
+    def __iter__(self) -> Iterator[Parser]:
+        return iter(self._parsers.values())
+
+    def __len__(self) -> int:
+        return len(self._parsers)
+
+
+def _builtin(name: str) -> Parser:
+    entries = [Entry("Name", name, _BUILTIN_LOCATION)]
+    entries += [Entry(k, v, _BUILTIN_LOCATION) for k, v in _BUILTINS[name].items()]
+    return build_parser(resolve("[PARSER]", PARSER_OPTIONS, entries, _BUILTIN_LOCATION))
