@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from threading import Lock
 
+Labels = tuple[tuple[str, str], ...]
+
 
 class Metrics:
-    """Monotonic counters keyed by (instance, counter name).
+    """Monotonic counters keyed by (instance, counter name), and gauges (current levels).
 
     Counters are plain integers bumped from the event loop; the lock only guards readers in
     other threads (the HTTP server, ``Pipeline.run_in_thread``).
@@ -15,6 +17,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._counters: dict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._gauges: dict[tuple[str, str, Labels], float] = {}
         self._lock = Lock()
 
     def add(self, instance: str, counter: str, value: int = 1) -> None:
@@ -27,3 +30,18 @@ class Metrics:
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {name: dict(values) for name, values in self._counters.items()}
+
+    def set(self, instance: str, gauge: str, value: float, labels: Labels = ()) -> None:
+        """Set a gauge: a current level such as bytes buffered or uploads in flight.
+
+        ``labels`` narrows it further (``(("file", path),)``); call :meth:`unset` when the
+        thing it measures is gone so the gauge stops being reported.
+        """
+        self._gauges[(instance, gauge, labels)] = value
+
+    def unset(self, instance: str, gauge: str, labels: Labels = ()) -> None:
+        self._gauges.pop((instance, gauge, labels), None)
+
+    def gauges(self) -> dict[tuple[str, str, Labels], float]:
+        with self._lock:
+            return dict(self._gauges)
