@@ -28,8 +28,6 @@ from sinks.s3.upload import Uploader
 
 # Without a Retry_Limit, a final upload (on stop) still gives up at some point.
 FINAL_ATTEMPTS_WHEN_UNLIMITED = 6
-# How long a flush waits for uploads to free store_dir before reporting backpressure.
-SPACE_WAIT = 10.0
 
 Stream = tuple[str, tuple[str, ...]]
 
@@ -59,6 +57,8 @@ class S3Output(OutputPlugin):
         )
         self.backoff = Backoff()
         self.tick = 1.0
+        # How long a flush waits for uploads to free store_dir before reporting backpressure.
+        self.space_wait = 10.0
         self._clients: AwsClients | None = None
         self._uploader: Uploader | None = None
         self._lock = asyncio.Lock()
@@ -179,7 +179,7 @@ class S3Output(OutputPlugin):
         limit = self.config.store_dir_limit_size
         if not limit or self.store.total_bytes == 0:
             return
-        deadline = time.monotonic() + SPACE_WAIT
+        deadline = time.monotonic() + self.space_wait
         while self.store.total_bytes and self.store.total_bytes + incoming > limit:
             async with self._lock:
                 for buffer in self.store.open_buffers():

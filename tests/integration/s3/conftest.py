@@ -83,10 +83,12 @@ class Helper:
         return [orjson.loads(line) for line in body.splitlines() if line]
 
     @staticmethod
-    def crash(output: S3Output) -> None:
+    async def crash(output: S3Output) -> None:
         """What kill -9 leaves: files as they are, the directory lock released."""
         output._stopping = True
         output.store.close()
+        if output._clients is not None:
+            await output._clients.close()
 
 
 @pytest.fixture
