@@ -1,1 +1,28 @@
-"""logtide: a pure-Python, Fluent Bit-compatible log shipper."""
+"""logtide: a pure-Python, Fluent Bit-compatible log shipper.
+
+The library face is :class:`Pipeline` (see ``docs/library.md``); everything else here is the
+agent behind the ``logtide`` command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.api import Capture, Pipeline, RunningPipeline
+    from agent.core.errors import ConfigError, LogtideError
+
+__all__ = ["Capture", "ConfigError", "LogtideError", "Pipeline", "RunningPipeline"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import agent.core` (what sinks and streamsql use) does not load the engine.
+    if name in ("Capture", "Pipeline", "RunningPipeline"):
+        from agent import api
+
+        return getattr(api, name)
+    if name in ("ConfigError", "LogtideError"):
+        from agent.core import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")

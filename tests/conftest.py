@@ -1,22 +1,14 @@
-"""Fixtures shared by every test layer."""
+"""Fixtures shared by every test layer. logtide's own pytest plugin (agent.testing) provides
+``moto_aws`` and ``logtide_pipeline``; ``moto`` is the suite's shorter name for the former."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.moto_server import MotoServer, moto_server
-
-
-@pytest.fixture(scope="session")
-def moto_session() -> Iterator[MotoServer]:
-    with moto_server() as server:
-        yield server
+from tests.support.moto_server import MotoServer
 
 
 @pytest.fixture
-def moto(moto_session: MotoServer) -> Iterator[MotoServer]:
-    """A moto server on 127.0.0.1, reset before each test."""
-    moto_session.reset()
-    yield moto_session
+def moto(moto_aws: MotoServer) -> MotoServer:
+    """A moto server on 127.0.0.1 (real HTTP), reset before each test."""
+    return moto_aws

@@ -23,7 +23,7 @@ from agent.core.errors import LogtideError
 from agent.core.events import Chunk
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
-from agent.engine.output_runner import OutputRunner
+from agent.engine.output_runner import DeliveryTap, OutputRunner
 from agent.engine.retry import Backoff, parse_retry_limit
 from agent.engine.router import Routes, matcher
 from agent.engine.tasks import TaskOwner
@@ -42,9 +42,18 @@ class _Input:
 class Engine:
     """One running pipeline."""
 
-    def __init__(self, plan: Plan, *, once: bool = False, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        once: bool = False,
+        metrics: Metrics | None = None,
+        on_delivered: DeliveryTap | None = None,
+    ) -> None:
         self.plan = plan
         self.once = once
+        self.on_delivered = on_delivered
+        self._built = False
         self.metrics = metrics or Metrics()
         self.started_at = time.time()
         self.tasks = TaskOwner(log)
@@ -75,7 +84,15 @@ class Engine:
             services=self.plan.services,
         )
 
-    def _build(self) -> None:
+    @property
+    def inputs(self) -> list[InputPlugin]:
+        return [item.plugin for item in self._inputs]
+
+    def build(self) -> None:
+        """Construct every plugin (no I/O yet); :meth:`run` calls it if needed."""
+        if self._built:
+            return
+        self._built = True
         service = self.plan.service
         backoff = Backoff(service["scheduler.base"], service["scheduler.cap"])
         runners: list[tuple[Any, OutputRunner]] = []
@@ -91,6 +108,7 @@ class Engine:
                 metrics=self.metrics,
                 logger=log,
                 once=self.once,
+                on_delivered=self.on_delivered,
             )
             runners.append((matcher(spec.settings), runner))
             self._runners.append(runner)
@@ -185,7 +203,7 @@ class Engine:
 
     async def run(self) -> int:
         """Run until the inputs end (``--once``) or a stop is requested; return the exit code."""
-        self._build()
+        self.build()
         try:
             for runner in self._runners:
                 await runner.plugin.start()

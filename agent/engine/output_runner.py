@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from agent.core.errors import DeliveryError, is_retryable
 from agent.core.events import Chunk, Event
@@ -15,6 +16,8 @@ from agent.engine.retry import Backoff
 
 QUEUE_CHUNKS = 256
 MAX_BATCH_EVENTS = 200_000
+
+DeliveryTap = Callable[[str, str, list[Event]], None]
 
 
 class OutputRunner:
@@ -36,6 +39,7 @@ class OutputRunner:
         metrics: Metrics,
         logger: logging.Logger,
         once: bool,
+        on_delivered: DeliveryTap | None = None,
     ) -> None:
         self.instance = instance
         self.plugin = plugin
@@ -45,6 +49,7 @@ class OutputRunner:
         self.metrics = metrics
         self.logger = logger
         self.once = once
+        self.on_delivered = on_delivered
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
 
@@ -126,6 +131,8 @@ class OutputRunner:
                 await asyncio.sleep(delay)
             else:
                 self.metrics.add(self.instance, "proc_records", len(events))
+                if self.on_delivered is not None:
+                    self.on_delivered(self.instance, tag, events)
                 return True
 
     def _give_up(self, tag: str, events: list[Event], reason: str) -> None:
