@@ -1,0 +1,225 @@
+"""Checkpoints: each file's acknowledged offset, kept in Fluent Bit's SQLite layout.
+
+Rows live in memory (one per inode) and are written to ``in_tail_files`` (id, name, offset,
+inode, created, rotated), the table Fluent Bit uses, so a DB left by Fluent Bit is picked up
+as is. logtide adds ``logtide_fingerprints`` (id, length, digest): a hash of the bytes just
+before the offset. A file whose bytes there differ (copytruncate, inode reuse) is read from 0
+instead of from an offset that belongs to another file's content.
+
+Writes are batched: the input snapshots dirty rows on the event loop and
+:meth:`CheckpointStore.write` runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from agent.core.errors import PluginError
+
+FINGERPRINT_BYTES = 256
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS in_tail_files (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL,
+        offset  INTEGER,
+        inode   INTEGER,
+        created INTEGER,
+        rotated INTEGER DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS logtide_fingerprints (
+        id      INTEGER PRIMARY KEY,
+        length  INTEGER NOT NULL,
+        digest  BLOB NOT NULL
+    )""",
+)
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@dataclass(slots=True)
+class Row:
+    """One file's checkpoint. ``fp_length`` 0 means no fingerprint (e.g. a Fluent Bit row)."""
+
+    id: int
+    name: str
+    offset: int
+    inode: int
+    created: int
+    rotated: int = 0
+    fp_length: int = 0
+    fp_digest: bytes = b""
+
+    def set_fingerprint(self, data: bytes) -> None:
+        self.fp_length = len(data)
+        self.fp_digest = digest(data) if data else b""
+
+    def matches(self, fd: int, size: int) -> bool:
+        """Whether the open file still holds, just before :attr:`offset`, what was read."""
+        if self.offset > size:
+            return False
+        if self.fp_length == 0 or self.offset == 0:
+            return True
+        length = min(self.fp_length, self.offset)
+        try:
+            data = os.pread(fd, length, self.offset - length)
+        except OSError:
+            return False
+        return len(data) == length and digest(data) == self.fp_digest
+
+
+Snapshot = list[tuple[str, tuple[object, ...]]]
+
+
+class CheckpointStore:
+    """In-memory rows, optionally persisted to a SQLite file."""
+
+    def __init__(
+        self,
+        path: str | None,
+        *,
+        sync: str = "normal",
+        locking: bool = False,
+        journal_mode: str = "WAL",
+        compare_filename: bool = False,
+    ) -> None:
+        self.path = path
+        self.sync = sync
+        self.locking = locking
+        self.journal_mode = journal_mode
+        self.compare_filename = compare_filename
+        self.rows: dict[int, Row] = {}
+        self._dirty: set[int] = set()
+        self._deleted: set[int] = set()
+        self._next_id = 1
+        self._db: sqlite3.Connection | None = None
+
+    # -- lifecycle (call from the DB thread) ---------------------------------------------
+    def open(self) -> None:
+        if not self.path:
+            return
+        try:
+            folder = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(folder, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute(f"PRAGMA journal_mode={self.journal_mode}")
+            db.execute(f"PRAGMA synchronous={self.sync.upper()}")
+            if self.locking:
+                db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            prints = {
+                row_id: (length, blob)
+                for row_id, length, blob in db.execute(
+                    "SELECT id, length, digest FROM logtide_fingerprints"
+                )
+            }
+            for row_id, name, offset, inode, created, rotated in db.execute(
+                "SELECT id, name, offset, inode, created, rotated FROM in_tail_files"
+            ):
+                length, blob = prints.get(row_id, (0, b""))
+                self.rows[row_id] = Row(
+                    row_id,
+                    name,
+                    offset or 0,
+                    inode or 0,
+                    created or 0,
+                    rotated or 0,
+                    length,
+                    bytes(blob),
+                )
+        except sqlite3.Error as exc:
+            raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
+        self._db = db
+        self._next_id = max(self.rows, default=0) + 1
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- rows (event loop) ---------------------------------------------------------------
+    def find(self, inode: int, name: str) -> Row | None:
+        for row in self.rows.values():
+            if row.inode == inode and (not self.compare_filename or row.name == name):
+                return row
+        return None
+
+    def create(self, name: str, inode: int, offset: int) -> Row:
+        row = Row(self._next_id, name, offset, inode, int(time.time()))
+        self._next_id += 1
+        self.rows[row.id] = row
+        self.touch(row)
+        return row
+
+    def touch(self, row: Row) -> None:
+        self._dirty.add(row.id)
+
+    def delete(self, row: Row) -> None:
+        if self.rows.pop(row.id, None) is not None:
+            self._dirty.discard(row.id)
+            self._deleted.add(row.id)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._dirty or self._deleted)
+
+    def snapshot(self) -> Snapshot:
+        """Take the pending changes (on the loop) for :meth:`write` (in a thread)."""
+        changes: Snapshot = []
+        for row_id in sorted(self._deleted):
+            changes.append(("delete", (row_id,)))
+        for row_id in sorted(self._dirty):
+            row = self.rows[row_id]
+            changes.append(
+                (
+                    "upsert",
+                    (
+                        row.id,
+                        row.name,
+                        row.offset,
+                        row.inode,
+                        row.created,
+                        row.rotated,
+                        row.fp_length,
+                        row.fp_digest,
+                    ),
+                )
+            )
+        self._dirty.clear()
+        self._deleted.clear()
+        return changes
+
+    def write(self, changes: Snapshot) -> None:
+        db = self._db
+        if db is None or not changes:
+            return
+        db.execute("BEGIN")
+        try:
+            for kind, values in changes:
+                if kind == "delete":
+                    db.execute("DELETE FROM in_tail_files WHERE id = ?", values)
+                    db.execute("DELETE FROM logtide_fingerprints WHERE id = ?", values)
+                    continue
+                row_id, name, offset, inode, created, rotated, length, blob = values
+                db.execute(
+                    "INSERT INTO in_tail_files (id, name, offset, inode, created, rotated) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+                    "offset=excluded.offset, inode=excluded.inode, rotated=excluded.rotated",
+                    (row_id, name, offset, inode, created, rotated),
+                )
+                db.execute(
+                    "INSERT INTO logtide_fingerprints (id, length, digest) VALUES (?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET length=excluded.length, digest=excluded.digest",
+                    (row_id, length, blob),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

@@ -1,0 +1,270 @@
+"""Lines -> events: a parser or the raw ``Key``, Docker_Mode joining, or multiline parsers.
+
+Every decoder takes a batch of complete lines (bytes, no newline) with their start offsets
+and returns events. One that holds lines back (Docker_Mode fragments, multiline records)
+reports the offset of the oldest held line in :meth:`Decoder.held_from`, which bounds the
+checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from agent.core.events import Event
+from agent.parsers.multiline.stream import MultilineStream
+from agent.parsers.multiline.text import decode, parse_line
+
+Parse = Callable[[bytes | str], Any]
+
+
+class Decoder:
+    """The plain decoder: ``Parser`` when set, else ``{Key: line}``."""
+
+    def __init__(
+        self,
+        parse: Parse | None,
+        key: str,
+        path_key: str | None,
+        offset_key: str | None,
+        path: str,
+    ) -> None:
+        self.parse = parse
+        self.key = key
+        self.path_key = path_key
+        self.offset_key = offset_key
+        self.path = path
+        self.invalid_utf8 = 0
+        self.parse_failed = 0
+
+    @property
+    def needs_offsets(self) -> bool:
+        return self.offset_key is not None
+
+    def held_from(self) -> int | None:
+        return None
+
+    def flush_expired(self, now: float) -> list[Event]:
+        return []
+
+    def flush_all(self, now: float) -> list[Event]:
+        return []
+
+    def reset(self) -> None:
+        """Forget held lines after a truncation."""
+
+    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+        events: list[Event] = []
+        append = events.append
+        parse = self.parse
+        key = self.key
+        if parse is not None:
+            for line in lines:
+                stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
+                result = parse(stripped)
+                if result is None:
+                    result, bad = parse_line(parse, stripped)
+                    if bad:
+                        self.invalid_utf8 += 1
+                if result is not None:
+                    stamp, record = result
+                    append((now if stamp is None else stamp, record))
+                else:
+                    self.parse_failed += 1
+                    append((now, {key: self._text(line)}))
+        else:
+            for line in lines:
+                stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
+                try:
+                    text = stripped.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = self._text(stripped)
+                append((now, {key: text}))
+        self.annotate(events, starts)
+        return events
+
+    def annotate(self, events: list[Event], starts: list[int] | None) -> None:
+        """Path_Key / Offset_Key, appended after the record's own keys as Fluent Bit does."""
+        if self.path_key is None and self.offset_key is None:
+            return
+        for index, (_, record) in enumerate(events):
+            if self.path_key is not None:
+                record[self.path_key] = self.path
+            if self.offset_key is not None and starts is not None:
+                record[self.offset_key] = starts[min(index, len(starts) - 1)]
+
+    def _text(self, line: bytes) -> str:
+        text, bad = decode(line)
+        if bad:
+            self.invalid_utf8 += 1
+        return text
+
+
+class DockerModeDecoder(Decoder):
+    """Docker_Mode: join json-file fragments until ``log`` ends with a newline.
+
+    The joined line is the last fragment with ``log`` replaced by every fragment's ``log``
+    concatenated, then given to ``Parser`` like any line. A line that is not docker JSON
+    first flushes what is held, then goes through the normal path. With
+    ``Docker_Mode_Parser``, complete lines keep joining until a line matches that parser
+    (the first line of the next record).
+    """
+
+    def __init__(
+        self,
+        parse: Parse | None,
+        key: str,
+        path_key: str | None,
+        offset_key: str | None,
+        path: str,
+        flush_after: float,
+        first_line: Parse | None,
+    ) -> None:
+        super().__init__(parse, key, path_key, offset_key, path)
+        self.flush_after = flush_after
+        self.first_line = first_line
+        self._logs: list[str] = []
+        self._last: dict[str, Any] | None = None
+        self._start = -1
+        self._touched = 0.0
+        self._complete = False
+        self._first_seen = False
+
+    @property
+    def needs_offsets(self) -> bool:
+        return True
+
+    def held_from(self) -> int | None:
+        return self._start if self._last is not None else None
+
+    def reset(self) -> None:
+        self._logs = []
+        self._last = None
+        self._start = -1
+        self._complete = False
+
+    def flush_expired(self, now: float) -> list[Event]:
+        if self._last is not None and now - self._touched >= self.flush_after:
+            return self._flush(now)
+        return []
+
+    def flush_all(self, now: float) -> list[Event]:
+        return self._flush(now) if self._last is not None else []
+
+    def _flush(self, now: float) -> list[Event]:
+        last = self._last
+        if last is None:
+            return []
+        last["log"] = "".join(self._logs)
+        self.reset()
+        line = orjson.dumps(last)
+        return Decoder.decode(self, [line], None, now)
+
+    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+        assert starts is not None
+        events: list[Event] = []
+        loads = orjson.loads
+        plain = Decoder.decode
+        first_line = self.first_line
+        for index, line in enumerate(lines):
+            stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
+            if first_line is not None:
+                self._check_first_line(stripped, now, events)
+            try:
+                record = loads(stripped)
+            except orjson.JSONDecodeError:
+                record = None
+                text, bad = decode(stripped)
+                if bad:
+                    try:
+                        record = loads(text)
+                        self.invalid_utf8 += 1
+                    except orjson.JSONDecodeError:
+                        record = None
+            log = record.get("log") if isinstance(record, dict) else None
+            if not isinstance(log, str):
+                if self._last is not None:
+                    events.extend(self._flush(now))
+                produced = plain(self, [line], None, now)
+            elif self._last is None and log.endswith("\n") and first_line is None:
+                produced = plain(self, [line], None, now)
+            else:
+                assert isinstance(record, dict)
+                if self._last is None:
+                    self._start = starts[index]
+                self._logs.append(log)
+                self._last = record
+                self._touched = now
+                self._complete = log.endswith("\n")
+                if not self._complete or first_line is not None:
+                    continue
+                produced = self._flush(now)
+            if self.offset_key is not None:
+                for _, produced_record in produced:
+                    produced_record[self.offset_key] = starts[index]
+            events.extend(produced)
+        return events
+
+    def _check_first_line(self, line: bytes, now: float, events: list[Event]) -> None:
+        assert self.first_line is not None
+        is_first = parse_line(self.first_line, line)[0] is not None
+        if is_first:
+            self._first_seen = True
+        if self._last is not None and self._complete and (is_first or not self._first_seen):
+            events.extend(self._flush(now))
+
+
+class MultilineDecoder(Decoder):
+    """``multiline.parser``: lines go through a :class:`MultilineStream`."""
+
+    def __init__(
+        self,
+        stream: MultilineStream,
+        key: str,
+        path_key: str | None,
+        offset_key: str | None,
+        path: str,
+    ) -> None:
+        super().__init__(None, key, path_key, offset_key, path)
+        self.stream = stream
+
+    @property
+    def needs_offsets(self) -> bool:
+        return True
+
+    def held_from(self) -> int | None:
+        return self.stream.held_from()
+
+    def reset(self) -> None:
+        self.stream.reset()
+
+    def flush_expired(self, now: float) -> list[Event]:
+        return self._count(self.stream.flush_expired(now), None)
+
+    def flush_all(self, now: float) -> list[Event]:
+        return self._count(self.stream.flush_all(now), None)
+
+    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+        assert starts is not None
+        events: list[Event] = []
+        feed = self.stream.feed
+        offset_key = self.offset_key
+        for index, line in enumerate(lines):
+            stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
+            produced = feed(stripped, starts[index], now)
+            if produced:
+                if offset_key is not None:
+                    for _, record in produced:
+                        record[offset_key] = starts[index]
+                events.extend(produced)
+        return self._count(events, None)
+
+    def _count(self, events: list[Event], starts: list[int] | None) -> list[Event]:
+        self.invalid_utf8 += self.stream.invalid_utf8
+        self.stream.invalid_utf8 = 0
+        if self.path_key is not None:
+            for _, record in events:
+                record[self.path_key] = self.path
+        return events

@@ -1,0 +1,456 @@
+"""The ``tail`` input: follow files, emit chunks, checkpoint only what was delivered.
+
+Loop (live mode): check every open file (rotation, truncation, deletion), read what is new in
+big blocks, flush timed-out Docker_Mode/multiline records, rescan the globs when due or when
+the watcher saw entries appear, then sleep until inotify or the poll tick wakes us.
+
+Delivery: each chunk carries an :class:`Ack` for its byte range ``[start, end)`` of one file;
+the file's :class:`RangeTracker` moves the checkpoint over the contiguous acknowledged prefix
+and the DB is written in batches from a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from agent.core.errors import ConfigError, PluginError
+from agent.core.events import Ack, Chunk, Event
+from agent.core.options import Option, Settings
+from agent.core.plugins import Emit, InputPlugin, PluginContext
+from agent.inputs.tail.checkpoint import CheckpointStore, Row
+from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
+from agent.inputs.tail.options import OPTIONS, validate
+from agent.inputs.tail.ranges import RangeTracker, Span
+from agent.inputs.tail.reader import LineRules, TailedFile
+from agent.inputs.tail.rotation import find_beside, locate
+from agent.inputs.tail.tagging import TagComposer
+from agent.inputs.tail.watcher import Watcher, expand, watch_roots
+from agent.parsers.multiline.registry import MultilineRegistry
+
+POLL_INTERVAL = 0.25
+PERSIST_INTERVAL = 1.0
+CHUNK_BYTES = 512 * 1024
+CHUNK_EVENTS = 4096
+FILE_BUDGET = 8 * 1024 * 1024
+
+
+class TailInput(InputPlugin):
+    """Fluent Bit's ``tail``: read log files as they grow, across rotations and restarts."""
+
+    name: ClassVar[str] = "tail"
+    description: ClassVar[str] = "Follow log files (docker, CRI, plain) with a checkpoint DB."
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
+
+    @classmethod
+    def validate(cls, settings: Settings) -> None:
+        validate(settings)
+
+    def __init__(self, settings: Settings, context: PluginContext) -> None:
+        super().__init__(settings, context)
+        s = settings
+        self.source = s["alias"] or context.instance
+        self.tagger = TagComposer(s["tag"] or context.instance, s["tag_regex"])
+        self.rules = LineRules(
+            max_line=s["buffer_max_size"],
+            skip_long=s["skip_long_lines"],
+            truncate_long=s["truncate_long_lines"],
+            skip_empty=s["skip_empty_lines"],
+        )
+        self.store = CheckpointStore(
+            s["db"],
+            sync=s["db.sync"],
+            locking=s["db.locking"],
+            journal_mode=s["db.journal_mode"],
+            compare_filename=s["db.compare_filename"],
+        )
+        self.files: dict[tuple[int, int], TailedFile] = {}
+        self.closing: list[TailedFile] = []
+        self.outstanding = 0
+        self.mem_limit: int = s["mem_buf_limit"] or 0
+        self._resume = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._watcher: Watcher | None = None
+        self._parse: Any = None
+        self._first_line: Any = None
+        self._multiline: MultilineRegistry | None = None
+
+    # -- setup ---------------------------------------------------------------------------
+    def _resolve_parsers(self) -> None:
+        s, services = self.settings, self.context.services
+        parsers: Any = services.get("parsers")
+        for key in ("parser", "docker_mode_parser"):
+            name = s[key]
+            if name and parsers is None:
+                raise ConfigError(
+                    f"tail: {key} '{name}' given but no parsers are loaded", self.location
+                )
+        if s["parser"]:
+            self._parse = parsers.get(s["parser"], self.location).parse
+        if s["docker_mode_parser"]:
+            self._first_line = parsers.get(s["docker_mode_parser"], self.location).parse
+        if s["multiline.parser"]:
+            self._multiline = services.get("multiline_parsers") or MultilineRegistry()
+            self._multiline.stream(s["multiline.parser"], parsers, self.location)
+
+    def _decoder(self, path: str) -> Decoder:
+        s = self.settings
+        args = (s["key"], s["path_key"], s["offset_key"], path)
+        if self._multiline is not None:
+            stream = self._multiline.stream(
+                s["multiline.parser"], self.context.services.get("parsers"), self.location
+            )
+            return MultilineDecoder(stream, *args)
+        if s["docker_mode"]:
+            return DockerModeDecoder(self._parse, *args, s["docker_mode_flush"], self._first_line)
+        return Decoder(self._parse, *args)
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        if self._executor is None:
+            return fn(*args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    # -- opening files -------------------------------------------------------------------
+    def _open(self, path: str, *, from_head: bool, rotated: bool = False) -> TailedFile | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            self.context.logger.warning("tail: cannot open %s: %s", path, exc)
+            return None
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        if key in self.files:
+            os.close(fd)
+            return None
+        row = self.store.find(st.st_ino, path)
+        if row is not None and row.matches(fd, st.st_size):
+            offset = row.offset
+        else:
+            if row is not None:
+                self.context.metrics.add(self.context.instance, "checkpoint_mismatch")
+                row.offset, row.fp_length, row.fp_digest = 0, 0, b""
+            offset = 0 if from_head else st.st_size
+            if row is None:
+                row = self.store.create(path, st.st_ino, offset)
+            else:
+                row.offset = offset
+        if not rotated:
+            row.name = path
+        self.store.touch(row)
+        f = TailedFile(
+            path=path,
+            fd=fd,
+            dev=st.st_dev,
+            inode=st.st_ino,
+            tag=self.tagger(path),
+            decoder=self._decoder(path),
+            rules=self.rules,
+            row=row,
+            tracker=RangeTracker(offset, b""),
+        )
+        f.seek(offset)
+        if rotated:
+            f.rotated_at = time.monotonic()
+        self.files[key] = f
+        self.context.metrics.add(self.context.instance, "files_opened")
+        if self._watcher is not None:
+            self._watcher.watch(os.path.dirname(os.path.realpath(path)))
+        return f
+
+    def _scan(self, *, initial: bool) -> None:
+        s = self.settings
+        ignore_older = s["ignore_older"]
+        cutoff = time.time() - ignore_older if ignore_older > 0 else None
+        for path in expand(s["path"], s["exclude_path"]):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in self.files:
+                continue
+            if cutoff is not None and st.st_mtime < cutoff:
+                continue
+            self._open(path, from_head=s["read_from_head"] or not initial)
+
+    def _recover_rotated(self) -> None:
+        """Rows no open file claimed: their file was rotated while we were down. Read what
+        is left of it (from its checkpoint) before forgetting it; forget rows whose file is
+        gone."""
+        claimed = {f.row.id for f in self.files.values()}
+        for row in list(self.store.rows.values()):
+            if row.id in claimed:
+                continue
+            where = locate(row.name, row.inode)
+            if where is None:
+                self.store.delete(row)
+                continue
+            f = self._open(where, from_head=True, rotated=True)
+            if f is None:
+                continue
+            if f.row is not row:
+                self.store.delete(row)
+            self.context.metrics.add(self.context.instance, "files_recovered")
+
+    # -- run -----------------------------------------------------------------------------
+    async def run(self, emit: Emit) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._resolve_parsers()
+        if self.store.path:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.source}-db")
+        try:
+            await self._db(self.store.open)
+        except PluginError:
+            raise
+        self._scan(initial=True)
+        self._recover_rotated()
+        if self.context.once:
+            for f in list(self.files.values()):
+                await self._pump(f, emit, budget=None)
+                await self._emit(f, f.finish(time.time()), emit)
+                self._close(f)
+            return
+        if self.settings["inotify_watcher"]:
+            self._watcher = Watcher(self._loop, self.context.logger)
+            self._watcher.start()
+            for root in watch_roots(self.settings["path"]):
+                self._watcher.watch(root)
+            for f in self.files.values():
+                self._watcher.watch(os.path.dirname(os.path.realpath(f.path)))
+        self.context.spawn(self._persist_loop(), f"{self.source}.checkpoint")
+        await self._follow(emit)
+
+    async def _follow(self, emit: Emit) -> None:
+        refresh = self.settings["refresh_interval"]
+        next_scan = time.monotonic() + refresh
+        watcher = self._watcher
+        while True:
+            busy = False
+            for f in list(self.files.values()):
+                await self._check(f, emit)
+                if not f.closed:
+                    busy |= await self._pump(f, emit, budget=FILE_BUDGET)
+                    await self._emit(f, f.decoder.flush_expired(time.time()), emit)
+            now = time.monotonic()
+            if now >= next_scan or (watcher is not None and watcher.rescan):
+                if watcher is not None:
+                    watcher.rescan = False
+                next_scan = now + refresh
+                self._scan(initial=False)
+                continue
+            if busy:
+                await asyncio.sleep(0)
+                continue
+            await self._sleep(watcher)
+
+    async def _sleep(self, watcher: Watcher | None) -> None:
+        waiters = [asyncio.ensure_future(self._resume.wait())]
+        if watcher is not None:
+            waiters.append(asyncio.ensure_future(watcher.changed.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if watcher is not None:
+            watcher.changed.clear()
+        self._resume.clear()
+
+    async def _check(self, f: TailedFile, emit: Emit) -> None:
+        """Truncation, rotation, deletion; close a rotated file once read and waited for."""
+        metrics, instance = self.context.metrics, self.context.instance
+        try:
+            fst = os.fstat(f.fd)
+        except OSError:
+            return
+        if fst.st_size < f.pos:
+            metrics.add(instance, "files_truncated")
+            self._truncated(f)
+        if f.rotated_at is None:
+            try:
+                st = os.stat(f.path)
+                moved = (st.st_dev, st.st_ino) != (f.dev, f.inode)
+            except OSError:
+                moved = True
+            if moved or fst.st_nlink == 0:
+                f.rotated_at = time.monotonic()
+                f.deleted = fst.st_nlink == 0
+                metrics.add(instance, "files_rotated")
+                if not f.deleted:
+                    new_name = find_beside(f.path, f.dev, f.inode)
+                    if new_name is not None:
+                        f.row.name = new_name
+                f.row.rotated = 1
+                self.store.touch(f.row)
+                if self._watcher is not None:
+                    self._watcher.rescan = True
+            return
+        waited = time.monotonic() - f.rotated_at
+        if f.eof and fst.st_size <= f.pos and waited >= self.settings["rotate_wait"]:
+            await self._emit(f, f.finish(time.time()), emit)
+            self._close(f)
+
+    def _truncated(self, f: TailedFile) -> None:
+        """copytruncate / shrink: the old content is gone; start the new one at 0."""
+        f.decoder.reset()
+        f.generation += 1
+        self.outstanding -= f.tracker.outstanding
+        f.tracker = RangeTracker(0, b"")
+        f.seek(0)
+        f.row.offset, f.row.fp_length, f.row.fp_digest = 0, 0, b""
+        self.store.touch(f.row)
+
+    def _close(self, f: TailedFile) -> None:
+        if f.closed:
+            return
+        f.closed = True
+        os.close(f.fd)
+        self.files.pop((f.dev, f.inode), None)
+        self.tagger.forget(f.path)
+        self.context.metrics.add(self.context.instance, "files_closed")
+        if f.rotated_at is not None:
+            if f.tracker.idle:
+                self._forget(f)
+            else:
+                self.closing.append(f)
+
+    def _forget(self, f: TailedFile) -> None:
+        """A rotated file is fully delivered: drop its row (kept if delivery failed, so the
+        next start retries it; kept while the file still exists, so a rescan that matches
+        it again resumes at its end instead of re-reading it)."""
+        if f in self.closing:
+            self.closing.remove(f)
+        if f.tracker.blocked:
+            return
+        if f.deleted or locate(f.row.name, f.inode) is None:
+            self.store.delete(f.row)
+
+    # -- reading and emitting ------------------------------------------------------------
+    async def _pump(self, f: TailedFile, emit: Emit, budget: int | None) -> bool:
+        """Read ``f`` up to ``budget`` bytes (None: to its end); True if more is waiting."""
+        events: list[Event] = []
+        start_pos = f.pos
+        more = False
+        while True:
+            while self.mem_limit and self.outstanding > self.mem_limit:
+                if events:
+                    await self._emit(f, events, emit)
+                    events = []
+                if not self.context.once and budget is not None:
+                    return False
+                self._resume.clear()
+                await self._resume.wait()
+            batch = f.read_batch(time.time())
+            if batch is None:
+                break
+            events.extend(batch)
+            if len(events) >= CHUNK_EVENTS or f.safe - f.emitted_to >= CHUNK_BYTES:
+                await self._emit(f, events, emit)
+                events = []
+            if budget is not None and f.pos - start_pos >= budget:
+                more = True
+                break
+        await self._emit(f, events, emit)
+        return more
+
+    async def _emit(self, f: TailedFile, events: list[Event], emit: Emit) -> None:
+        self._collect_counters(f)
+        start = f.emitted_to
+        end = max(f.safe, start)
+        tracker = f.tracker
+        if not events:
+            if end > start:
+                span = tracker.add(start, end, f.fingerprint_at(end))
+                f.emitted_to = end
+                if tracker.settle(span, True):
+                    self._commit(f)
+            return
+        span = tracker.add(start, end, f.fingerprint_at(end))
+        f.emitted_to = end
+        self.outstanding += end - start
+        ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
+        metrics = self.context.metrics
+        metrics.add(self.context.instance, "records", len(events))
+        metrics.add(self.context.instance, "bytes", end - start)
+        await emit(Chunk(f.tag, events, ack, self.source))
+
+    def _collect_counters(self, f: TailedFile) -> None:
+        metrics, instance = self.context.metrics, self.context.instance
+        decoder = f.decoder
+        for name, value in (
+            ("long_lines_skipped", f.long_lines_skipped),
+            ("long_lines_truncated", f.long_lines_truncated),
+            ("empty_lines_skipped", f.empty_lines_skipped),
+            ("invalid_utf8", decoder.invalid_utf8),
+            ("parse_failed", decoder.parse_failed),
+        ):
+            if value:
+                metrics.add(instance, name, value)
+        f.long_lines_skipped = f.long_lines_truncated = f.empty_lines_skipped = 0
+        decoder.invalid_utf8 = decoder.parse_failed = 0
+
+    def _acked(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
+        if threading.get_ident() != self._loop_thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._settled, f, tracker, span, ok)
+        else:
+            self._settled(f, tracker, span, ok)
+
+    def _settled(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
+        if tracker is f.tracker:
+            self.outstanding -= span.end - span.start
+        if not ok:
+            self.context.metrics.add(self.context.instance, "ack_failed")
+            self.context.logger.warning(
+                "tail: delivery of %s bytes %d-%d failed; its checkpoint stays at %d until restart",
+                f.path,
+                span.start,
+                span.end,
+                f.tracker.committed,
+            )
+        if self.mem_limit and self.outstanding <= self.mem_limit:
+            self._resume.set()
+        if tracker is not f.tracker:
+            return  # the file was truncated since: that content is gone
+        if tracker.settle(span, ok):
+            self._commit(f)
+        if f.closed and tracker.idle:
+            self._forget(f)
+
+    def _commit(self, f: TailedFile) -> None:
+        row: Row = f.row
+        row.offset = f.tracker.committed
+        row.set_fingerprint(f.tracker.fingerprint)
+        self.store.touch(row)
+
+    # -- checkpoint persistence ----------------------------------------------------------
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PERSIST_INTERVAL)
+            await self._persist()
+
+    async def _persist(self) -> None:
+        if self.store.path and self.store.pending:
+            await self._db(self.store.write, self.store.snapshot())
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        try:
+            await self._persist()
+        finally:
+            for f in list(self.files.values()):
+                f.closed = True
+                os.close(f.fd)
+            self.files.clear()
+            await self._db(self.store.close)
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None

@@ -1,0 +1,201 @@
+"""One open file: read big blocks, split lines, apply the long/empty-line rules, decode.
+
+The hot path is :meth:`TailedFile.read_batch`: one ``os.read`` of up to a few hundred KB,
+``bytes.split`` into lines, one decoder call for the whole batch. Offsets:
+
+- ``pos``: where the next ``os.read`` starts;
+- ``consumed``: end of the last complete line handed to the decoder (``pos`` minus the
+  partial line kept in ``tail``);
+- ``safe``: how far a checkpoint may go now — ``consumed``, or the start of the oldest line
+  the decoder still holds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from agent.core.events import Event
+from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, Row
+from agent.inputs.tail.decoders import Decoder
+from agent.inputs.tail.ranges import RangeTracker
+
+READ_BLOCK = 256 * 1024
+
+
+def _utf8_cut(data: bytes, limit: int) -> int:
+    """Largest cut <= limit that does not split a UTF-8 sequence."""
+    if len(data) <= limit:
+        return len(data)
+    cut = limit
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut
+
+
+@dataclass(slots=True)
+class LineRules:
+    """The per-input line options, shared by every file."""
+
+    max_line: int
+    skip_long: bool
+    truncate_long: bool
+    skip_empty: bool
+
+
+@dataclass(eq=False)
+class TailedFile:
+    """State of one tailed file (identified by device and inode, not by name)."""
+
+    path: str
+    fd: int
+    dev: int
+    inode: int
+    tag: str
+    decoder: Decoder
+    rules: LineRules
+    row: Row
+    pos: int = 0
+    tail: bytes = b""
+    skip_next: bool = False
+    rotated_at: float | None = None
+    deleted: bool = False
+    closed: bool = False
+    eof: bool = False
+    emitted_to: int = 0
+    generation: int = 0
+    tracker: RangeTracker = field(default_factory=lambda: RangeTracker(0))
+    # Bytes just before ``consumed`` (for the checkpoint fingerprint).
+    recent: bytes = b""
+    long_lines_skipped: int = 0
+    long_lines_truncated: int = 0
+    empty_lines_skipped: int = 0
+
+    @property
+    def consumed(self) -> int:
+        return self.pos - len(self.tail)
+
+    @property
+    def safe(self) -> int:
+        held = self.decoder.held_from()
+        return self.consumed if held is None else min(held, self.consumed)
+
+    def fingerprint_at(self, offset: int) -> bytes:
+        """Up to 256 bytes ending at ``offset`` from what was read (no I/O)."""
+        back = self.consumed - offset
+        if back < 0 or back > len(self.recent):
+            return b""
+        end = len(self.recent) - back
+        return self.recent[max(0, end - FINGERPRINT_BYTES) : end]
+
+    def seek(self, offset: int) -> None:
+        os.lseek(self.fd, offset, os.SEEK_SET)
+        self.pos = offset
+        self.tail = b""
+        self.skip_next = False
+        self.recent = b""
+        self.emitted_to = offset
+
+    def read_batch(self, now: float, block: int = READ_BLOCK) -> list[Event] | None:
+        """Read one block and decode its complete lines; None at end of file."""
+        data = os.read(self.fd, block)
+        if not data:
+            self.eof = True
+            return None
+        self.eof = False
+        start = self.pos - len(self.tail)
+        self.pos += len(data)
+        if self.tail:
+            data = self.tail + data
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        consumed_len = len(data) - len(rest)
+        if consumed_len:
+            keep = data[max(0, consumed_len - FINGERPRINT_BYTES) : consumed_len]
+            self._remember(keep)
+        limit = self.rules.max_line - 1
+        special = (
+            self.skip_next
+            or self.rules.skip_empty
+            or data[:1] == b"\0"
+            or b"\n\0" in data
+            or (consumed_len > limit and max(map(len, lines), default=0) >= limit)
+        )
+        events = self._decode(lines, start, now, special) if lines else []
+        if len(rest) >= limit:
+            events.extend(self._long_rest(rest, start + consumed_len, now))
+            self._remember(rest)
+            rest = b""
+        self.tail = rest
+        return events
+
+    def _remember(self, data: bytes) -> None:
+        if len(data) >= FINGERPRINT_BYTES:
+            self.recent = data[-FINGERPRINT_BYTES:]
+        else:
+            self.recent = (self.recent + data)[-FINGERPRINT_BYTES:]
+
+    def finish(self, now: float) -> list[Event]:
+        """End of input (``--once``, or a rotated file being closed): the unterminated last
+        line counts as a line, and held records are flushed."""
+        events: list[Event] = []
+        if self.tail:
+            rest, start = self.tail, self.consumed
+            self.tail = b""
+            self._remember(rest)
+            events.extend(self._decode([rest], start, now, True))
+        self.skip_next = False
+        events.extend(self.decoder.flush_all(now))
+        return events
+
+    def _long_rest(self, rest: bytes, start: int, now: float) -> list[Event]:
+        """An unterminated remainder already too long for Buffer_Max_Size: skip it (or emit
+        its head with Truncate_Long_Lines) and drop the rest of that line as it arrives."""
+        if self.skip_next:
+            return []
+        self.skip_next = True
+        if not self.rules.truncate_long:
+            self.long_lines_skipped += 1
+            return []
+        self.long_lines_truncated += 1
+        head = rest[: _utf8_cut(rest, self.rules.max_line - 1)]
+        decoder = self.decoder
+        return decoder.decode([head], [start] if decoder.needs_offsets else None, now)
+
+    def _decode(self, lines: list[bytes], start: int, now: float, special: bool) -> list[Event]:
+        decoder = self.decoder
+        needs_offsets = decoder.needs_offsets
+        if not special and not needs_offsets:
+            return decoder.decode(lines, None, now)
+        rules = self.rules
+        limit = rules.max_line - 1
+        kept: list[bytes] = []
+        starts: list[int] = []
+        offset = start
+        for line in lines:
+            line_start = offset
+            offset += len(line) + 1
+            if special:
+                if self.skip_next:
+                    # The end of a long line whose head was skipped or truncated.
+                    self.skip_next = False
+                    continue
+                if line[:1] == b"\0":
+                    stripped = line.lstrip(b"\0")
+                    line_start += len(line) - len(stripped)
+                    line = stripped
+                if rules.skip_empty and (not line or line == b"\r"):
+                    self.empty_lines_skipped += 1
+                    continue
+                if len(line) >= limit:
+                    if rules.truncate_long:
+                        line = line[: _utf8_cut(line, limit)]
+                        self.long_lines_truncated += 1
+                    else:
+                        self.long_lines_skipped += 1
+                        continue
+            kept.append(line)
+            starts.append(line_start)
+        if not kept:
+            return []
+        return decoder.decode(kept, starts if needs_offsets else None, now)

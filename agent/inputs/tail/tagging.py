@@ -1,0 +1,61 @@
+"""Per-file tags as Fluent Bit composes them.
+
+``Tag kube.*``: the ``*`` becomes the file path with ``/``, ``\\`` and ``:`` turned into dots
+(a leading one dropped, runs of dots collapsed). With ``Tag_Regex``, ``<name>`` in the tag is
+replaced by that named group of the regex searched over the path (``_`` when it did not
+match).
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.parsers.multiline.spec import ruby_to_python_regex
+
+_PLACEHOLDER = re.compile(r"<([^<>]*)>")
+
+
+def _sanitize(text: str) -> str:
+    out: list[str] = []
+    for char in text:
+        if char in "/\\:":
+            if not out:
+                continue
+            char = "."
+        if char == "." and out and out[-1] == ".":
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+class TagComposer:
+    """Turns a file path into its tag; built once per input instance."""
+
+    def __init__(self, tag: str, tag_regex: str | None) -> None:
+        self.tag = tag
+        self.regex = re.compile(ruby_to_python_regex(tag_regex)) if tag_regex else None
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        tag = self._cache.get(path)
+        if tag is None:
+            tag = self._cache[path] = self._compose(path)
+        return tag
+
+    def _compose(self, path: str) -> str:
+        if self.regex is not None:
+            match = self.regex.search(path)
+            groups = match.groupdict() if match else {}
+
+            def fill(found: re.Match[str]) -> str:
+                value = groups.get(found.group(1))
+                return value if value is not None else "_"
+
+            return _PLACEHOLDER.sub(fill, self.tag)
+        star = self.tag.find("*")
+        if star == -1:
+            return self.tag
+        return _sanitize(self.tag[:star] + path + self.tag[star + 1 :])
+
+    def forget(self, path: str) -> None:
+        self._cache.pop(path, None)

@@ -1,0 +1,245 @@
+"""The multiline engine: one :class:`MultilineStream` per tailed file.
+
+Lines go in as bytes with their file offset; complete records come out. While a record is
+being assembled the stream reports :meth:`held_from`, the offset of its first line, so the
+tail input never checkpoints past data that is still only in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.core.events import Event
+from agent.parsers.multiline.spec import MultilineSpec, Rule
+from agent.parsers.multiline.text import decode, parse_line
+
+Parse = Callable[[bytes | str], Any]
+
+
+@dataclass(slots=True)
+class _Group:
+    """A record being assembled for one (parser, group key)."""
+
+    pieces: list[str] = field(default_factory=list)
+    first: dict[str, Any] | None = None
+    stamp: float | None = None
+    start: int = -1
+    touched: float = 0.0
+    rule: Rule | None = None
+
+
+class _Parser:
+    """A spec plus its resolved first-stage parser and its open groups."""
+
+    __slots__ = ("groups", "parse", "spec")
+
+    def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
+        self.spec = spec
+        self.parse = parse
+        self.groups: dict[Any, _Group] = {}
+
+
+class MultilineStream:
+    """Joins the lines of one file with one or more multiline parsers, in order.
+
+    Each line goes to the first parser whose first-stage parser accepts it (a parser without
+    one accepts every line); a line no parser accepts becomes ``{"log": line}`` on its own.
+    """
+
+    def __init__(self, parsers: Sequence[tuple[MultilineSpec, Parse | None]]) -> None:
+        self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
+        self.invalid_utf8 = 0
+
+    # -- feeding -------------------------------------------------------------------------
+    def feed(self, line: bytes, start: int, now: float | None = None) -> list[Event]:
+        now = time.time() if now is None else now
+        out: list[Event] = []
+        text: str | None = None
+        for parser in self._parsers:
+            if parser.parse is not None:
+                parsed, bad = parse_line(parser.parse, line)
+                if bad:
+                    self.invalid_utf8 += 1
+                if parsed is None:
+                    continue
+                stamp, record = parsed
+                content = record.get(parser.spec.key_content or "log")
+                if not isinstance(content, str):
+                    continue
+            else:
+                if text is None:
+                    text, bad = decode(line)
+                    if bad:
+                        self.invalid_utf8 += 1
+                stamp, record, content = None, None, text
+            if self._process(parser, record, stamp, content, start, now, out):
+                return out
+            # Not part of any multiline record: flush what this parser holds, emit alone.
+            self._flush_parser(parser, now, out)
+            out.append(self._single(parser.spec, record, stamp, content, now))
+            return out
+        for parser in self._parsers:
+            self._flush_parser(parser, now, out)
+        if text is None:
+            text, bad = decode(line)
+            if bad:
+                self.invalid_utf8 += 1
+        out.append((now, {"log": text}))
+        return out
+
+    def _process(
+        self,
+        parser: _Parser,
+        record: dict[str, Any] | None,
+        stamp: float | None,
+        content: str,
+        start: int,
+        now: float,
+        out: list[Event],
+    ) -> bool:
+        spec = parser.spec
+        group_key = record.get(spec.key_group) if (record and spec.key_group) else None
+        if not isinstance(group_key, str | int | float | bool | type(None)):
+            group_key = str(group_key)
+        group = parser.groups.get(group_key)
+        if group is None:
+            group = parser.groups[group_key] = _Group()
+        if spec.mode == "regex":
+            return self._regex(parser, group, record, stamp, content, start, now, out)
+        pattern: Any = content
+        if spec.key_pattern and record is not None:
+            pattern = record.get(spec.key_pattern)
+        if not isinstance(pattern, str):
+            return False
+        if spec.mode == "endswith":
+            matched = pattern.endswith(spec.match_string)
+        else:
+            matched = pattern == spec.match_string
+        if spec.negate:
+            matched = not matched
+        if not group.pieces and group.first is None:
+            self._open(group, record, stamp, start)
+        if spec.key_content is None and group.pieces and not group.pieces[-1].endswith("\n"):
+            group.pieces.append("\n")
+        group.pieces.append(content)
+        group.touched = now
+        if matched:
+            out.append(self._close(spec, group, now))
+        return True
+
+    def _regex(
+        self,
+        parser: _Parser,
+        group: _Group,
+        record: dict[str, Any] | None,
+        stamp: float | None,
+        content: str,
+        start: int,
+        now: float,
+        out: list[Event],
+    ) -> bool:
+        spec = parser.spec
+        matched: Rule | None = None
+        if group.rule is not None:
+            for rule in spec.rules_from(group.rule.to):
+                if rule.regex.search(content):
+                    if group.pieces and not group.pieces[-1].endswith("\n"):
+                        group.pieces.append("\n")
+                    group.pieces.append(content if content else "\n")
+                    matched = rule
+                    break
+        if matched is None:
+            for rule in spec.start_rules():
+                if rule.regex.search(content):
+                    matched = rule
+                    break
+            if matched is None:
+                return False
+            if group.pieces:
+                out.append(self._close(spec, group, now))
+            self._open(group, record, stamp, start)
+            group.pieces.append(content)
+        group.rule = matched
+        group.touched = now
+        return True
+
+    # -- flushing ------------------------------------------------------------------------
+    def held_from(self) -> int | None:
+        """File offset of the oldest line still held in an unfinished record."""
+        starts = [
+            group.start
+            for parser in self._parsers
+            for group in parser.groups.values()
+            if group.pieces
+        ]
+        return min(starts) if starts else None
+
+    def flush_expired(self, now: float | None = None) -> list[Event]:
+        now = time.time() if now is None else now
+        out: list[Event] = []
+        for parser in self._parsers:
+            limit = parser.spec.flush_ms / 1000.0
+            for group in parser.groups.values():
+                if group.pieces and now - group.touched >= limit:
+                    out.append(self._close(parser.spec, group, now))
+        return out
+
+    def flush_all(self, now: float | None = None) -> list[Event]:
+        now = time.time() if now is None else now
+        out: list[Event] = []
+        for parser in self._parsers:
+            self._flush_parser(parser, now, out)
+        return out
+
+    def reset(self) -> None:
+        """Forget held lines (their file was truncated; they are re-read or gone)."""
+        for parser in self._parsers:
+            parser.groups.clear()
+
+    def _flush_parser(self, parser: _Parser, now: float, out: list[Event]) -> None:
+        for group in parser.groups.values():
+            if group.pieces:
+                out.append(self._close(parser.spec, group, now))
+
+    @staticmethod
+    def _open(
+        group: _Group, record: dict[str, Any] | None, stamp: float | None, start: int
+    ) -> None:
+        group.first = record
+        group.stamp = stamp
+        group.start = start
+
+    @staticmethod
+    def _close(spec: MultilineSpec, group: _Group, now: float) -> Event:
+        joined = "".join(group.pieces)
+        if spec.key_content is None and not joined.endswith("\n"):
+            joined += "\n"
+        key = spec.key_content or "log"
+        if group.first is not None:
+            record = dict(group.first)
+            if key in record:
+                record[key] = joined
+        else:
+            record = {key: joined}
+        stamp = group.stamp if group.stamp is not None else now
+        group.pieces = []
+        group.first = None
+        group.stamp = None
+        group.start = -1
+        group.rule = None
+        return (stamp, record)
+
+    @staticmethod
+    def _single(
+        spec: MultilineSpec,
+        record: dict[str, Any] | None,
+        stamp: float | None,
+        content: str,
+        now: float,
+    ) -> Event:
+        if record is not None:
+            return (stamp if stamp is not None else now, record)
+        return (now, {spec.key_content or "log": content})

@@ -1,0 +1,59 @@
+"""Byte-line helpers shared by the tail input and the multiline engine.
+
+Lines stay ``bytes`` until a parser needs text; invalid UTF-8 is only looked for when a parse
+fails (orjson rejects it), so valid input pays nothing for the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+ParseResult = "tuple[float | None, dict[str, Any]] | None"
+AnyParser = Callable[[bytes | str], Any]
+
+
+def decode(line: bytes) -> tuple[str, bool]:
+    """Text of ``line`` and whether it needed U+FFFD replacements."""
+    try:
+        return line.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return line.decode("utf-8", "replace"), True
+
+
+def parse_line(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
+    """Run ``parse`` on ``line``; on failure retry once with invalid UTF-8 replaced.
+
+    Returns the parser's result (or None) and whether the line held invalid UTF-8.
+    """
+    result = parse(line)
+    if result is not None:
+        return result, False
+    text, bad = decode(line)
+    if not bad:
+        return None, False
+    return parse(text), True
+
+
+def parse_rfc3339(value: str) -> float | None:
+    """Seconds since the epoch of a docker/CRI timestamp (nanosecond fractions allowed)."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        fraction = text[dot + 1 : end]
+        text = text[:dot] + "." + (fraction[:6].ljust(6, "0")) + text[end:]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.now().astimezone().tzinfo).timestamp()
+    return moment.timestamp()
