@@ -48,10 +48,14 @@ class OutputRunner:
         self.backoff = backoff
         self.metrics = metrics
         self.logger = logger
-        self.once = once
         self.on_delivered = on_delivered
+        self.hurry = once
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
+
+    def flush_now(self) -> None:
+        """Stop waiting for the flush interval: deliver what is queued at once (shutdown)."""
+        self.hurry = True
 
     async def put(self, chunk: Chunk) -> None:
         chunk.ack.retain()
@@ -69,18 +73,19 @@ class OutputRunner:
     async def _collect(self) -> list[Chunk]:
         batch = [await self.queue.get()]
         count = len(batch[0].events)
-        deadline = time.monotonic() + (0.0 if self.once else self.flush_interval)
+        deadline = time.monotonic() + self.flush_interval
         while count < MAX_BATCH_EVENTS:
             if not self.queue.empty():
                 chunk = self.queue.get_nowait()
             else:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self.hurry:
                     break
                 try:
-                    chunk = await asyncio.wait_for(self.queue.get(), remaining)
+                    # Short slices, so a stop request (hurry) cuts the flush wait short.
+                    chunk = await asyncio.wait_for(self.queue.get(), min(remaining, 0.1))
                 except TimeoutError:
-                    break
+                    continue
             batch.append(chunk)
             count += len(chunk.events)
         return batch
