@@ -1,0 +1,25 @@
+"""Build parsers from [PARSER]-style options, as a parsers file would define them."""
+
+from __future__ import annotations
+
+from agent.config.model import Section
+from agent.core.errors import Location
+from agent.core.options import Entry
+from agent.parsers.base import Parser
+from agent.parsers.registry import ParserRegistry
+
+LOCATION = Location("parsers.conf", 7)
+
+
+def section(**options: str | list[str]) -> Section:
+    entries = []
+    for key, value in options.items():
+        for v in value if isinstance(value, list) else [value]:
+            entries.append(Entry(key, v, LOCATION))
+    return Section("parser", LOCATION, entries)
+
+
+def make(**options: str | list[str]) -> Parser:
+    options.setdefault("Name", "p")
+    registry = ParserRegistry.from_sections([section(**options)])
+    return registry.get(str(options["Name"]))
