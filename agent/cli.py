@@ -81,18 +81,41 @@ def general_help() -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _run(plan: Plan, once: bool) -> int:
-    from agent.engine.engine import Engine
+def _log_settings(args: Arguments, plan: Plan) -> None:
+    service = plan.service
+    level = "error" if args.quiet else ("debug" if args.verbosity else service["log_level"])
+    configure(level, args.log_file or service["log_file"], service["log_format"])
 
-    engine = Engine(plan, once=once)
+
+async def _run(args: Arguments, plan: Plan) -> int:
+    from agent.engine.reload import Supervisor
+    from agent.progress import Progress
+
+    supervisor = Supervisor(
+        plan,
+        lambda: validate(build_document(args)),
+        once=args.once,
+        version=package_version(),
+        on_reload=lambda new: _log_settings(args, new),
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, engine.request_stop)
+        loop.add_signal_handler(sig, supervisor.request_stop)
+    loop.add_signal_handler(signal.SIGHUP, supervisor.request_reload)
+    progress = Progress(supervisor.view, sys.stderr) if args.once and not args.quiet else None
+    if progress is not None and sys.stderr.isatty():
+        supervisor.tasks.spawn(progress.run(), "progress")
     try:
-        return await engine.run()
+        code = await supervisor.run()
+    except LogtideError as exc:
+        log.error("%s", exc)
+        return 1
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+    if progress is not None:
+        progress.finish()
+    return code
 
 
 def _subcommand(argv: list[str]) -> int:
@@ -125,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except LogtideError as exc:
         print(f"logtide: error: {exc}", file=sys.stderr)
         return 1
-    service = plan.service
-    level = "error" if args.quiet else ("debug" if args.verbosity else service["log_level"])
-    configure(level, args.log_file or service["log_file"], service["log_format"])
+    _log_settings(args, plan)
     if args.dry_run:
         print("configuration test is successful")
         return 0
@@ -139,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         len(plan.outputs),
     )
     try:
-        return asyncio.run(_run(plan, args.once))
+        return asyncio.run(_run(args, plan))
     except KeyboardInterrupt:
         return 130
 

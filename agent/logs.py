@@ -1,13 +1,25 @@
-"""The agent's own log: Fluent Bit's ``[time] [level] message`` lines, or JSON lines."""
+"""The agent's own log: Fluent Bit's ``[time] [level] [component] message`` lines, or JSON.
+
+The component is the plugin instance for a plugin's logger (``logtide.output.s3.0`` ->
+``[output:s3.0]``), the sub-system for other child loggers (``logtide.http_server`` ->
+``[http_server]``), and for the engine's own logger the ``[...]`` prefix its messages carry
+(``[engine]`` when they carry none).
+
+Two guards apply to every line: values that look like credentials are masked, and above
+debug level a message is cut to :data:`MAX_MESSAGE` characters so a record quoted in an error
+never reaches the log whole.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 
 import orjson
 
+MAX_MESSAGE = 512
 _LEVELS = {
     "off": logging.CRITICAL + 10,
     "error": logging.ERROR,
@@ -18,18 +30,59 @@ _LEVELS = {
     "trace": logging.DEBUG,
 }
 _NAMES = {
+    logging.CRITICAL: "error",
     logging.ERROR: "error",
-    logging.WARNING: " warn",
-    logging.INFO: " info",
+    logging.WARNING: "warn",
+    logging.INFO: "info",
     logging.DEBUG: "debug",
 }
+_PREFIX = re.compile(r"\[([A-Za-z0-9_.:/-]+)\] ?")
+_SECRETS = (
+    # key=value, key: value and "key": "value" for names that hold secrets
+    re.compile(
+        r"(?i)((?:secret|password|passwd|token|session|credential|authorization|api[_-]?key)"
+        r"[\w-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
+    ),
+    # AWS access key ids
+    re.compile(r"()\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"),
+)
+
+
+def redact(message: str) -> str:
+    """Mask what looks like a credential, keeping its name."""
+    for pattern in _SECRETS:
+        message = pattern.sub(lambda m: f"{m.group(1)}****", message)
+    return message
+
+
+def split_component(record: logging.LogRecord) -> tuple[str, str]:
+    """``(component, message)`` of a log record, as described in the module docstring."""
+    message = record.getMessage()
+    parts = record.name.split(".")
+    if len(parts) >= 3 and parts[1] in ("input", "filter", "output"):
+        return f"{parts[1]}:{'.'.join(parts[2:])}", message
+    if len(parts) >= 2:
+        return ".".join(parts[1:]), message
+    match = _PREFIX.match(message)
+    if match:
+        return match.group(1), message[match.end() :]
+    return "engine", message
+
+
+def _message(record: logging.LogRecord) -> tuple[str, str]:
+    component, message = split_component(record)
+    message = redact(message)
+    if record.levelno > logging.DEBUG and len(message) > MAX_MESSAGE:
+        message = f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE} more characters)"
+    return component, message
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(record.created))
         level = _NAMES.get(record.levelno, record.levelname.lower())
-        line = f"[{stamp}] [{level}] {record.getMessage()}"
+        component, message = _message(record)
+        line = f"[{stamp}] [{level:>5}] [{component}] {message}"
         if record.exc_info and logging.getLogger("logtide").isEnabledFor(logging.DEBUG):
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -37,11 +90,13 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        component, message = _message(record)
         payload = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
-            "level": logging.getLevelName(record.levelno).lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": _NAMES.get(record.levelno, record.levelname.lower()),
+            "plugin": component,
+            "message": message,
         }
         return orjson.dumps(payload).decode()
 

@@ -18,6 +18,7 @@ from typing import Protocol
 import orjson
 from aiohttp import web
 
+from agent.core.errors import PluginError
 from agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -88,6 +89,8 @@ def build_app(monitor: Monitor, *, health_check: bool) -> web.Application:
     async def reload(request: web.Request) -> web.Response:
         if request.method == "GET":
             return _json({"hot_reload_count": monitor.reloads})
+        if request.method not in ("POST", "PUT"):
+            return web.Response(status=400)
         status, payload = monitor.request_reload()
         return _json(payload, status)
 
@@ -126,8 +129,10 @@ class MonitoringServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise OSError(f"cannot listen on {self.listen}:{self.port}: {exc.strerror}") from None
-        log.info("[http_server] listen iface=%s tcp_port=%d", self.listen, self.port)
+            raise PluginError(
+                f"[http_server] cannot listen on {self.listen}:{self.port}: {exc.strerror}"
+            ) from None
+        log.info("listen iface=%s tcp_port=%d", self.listen, self.port)
 
     async def stop(self) -> None:
         await self._runner.cleanup()

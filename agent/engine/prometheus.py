@@ -68,7 +68,7 @@ class MetricsView:
 
 
 def metrics_json(view: MetricsView) -> dict[str, dict[str, dict[str, int]]]:
-    """``/api/v1/metrics``: ``{"input": {"tail.0": {"records": ..}}, "filter": .., "output": ..}``."""
+    """``/api/v1/metrics``: ``{"input": {"tail.0": {"records": ..}}, "output": {..}, ..}``."""
     document: dict[str, dict[str, dict[str, int]]] = {kind: {} for kind in KINDS}
     for instance, kind in view.kinds.items():
         values = view.counters.get(instance, {})
@@ -118,13 +118,14 @@ def _metric_name(kind: str, counter: str) -> str:
     return f"logtide_{kind}_{counter}_total"
 
 
-def _counter_families(view: MetricsView) -> dict[str, list[tuple[Labels, float]]]:
-    families: dict[str, list[tuple[Labels, float]]] = {}
+def _counter_families(view: MetricsView) -> dict[str, tuple[str, list[tuple[Labels, float]]]]:
+    families: dict[str, tuple[str, list[tuple[Labels, float]]]] = {}
     for kind, instances in metrics_json(view).items():
         for instance, values in instances.items():
             for counter, value in values.items():
                 name = _metric_name(kind, counter)
-                families.setdefault(name, []).append(((("name", instance),), value))
+                help_text = _HELP.get(counter, "logtide plugin counter.")
+                families.setdefault(name, (help_text, []))[1].append(((("name", instance),), value))
     return families
 
 
@@ -139,13 +140,6 @@ def _gauge_families(view: MetricsView) -> dict[str, list[tuple[Labels, float]]]:
     return families
 
 
-def _help(name: str) -> str:
-    for counter, text in _HELP.items():
-        if name.endswith(f"_{counter}_total"):
-            return text
-    return "logtide plugin metric."
-
-
 def prometheus_text(view: MetricsView, *, v2: bool) -> str:
     """Prometheus exposition of every counter and gauge.
 
@@ -157,7 +151,9 @@ def prometheus_text(view: MetricsView, *, v2: bool) -> str:
     out = _Text()
     host: Labels = (("hostname", view.hostname),)
     if v2:
-        out.family("fluentbit_uptime", "counter", "Seconds since start.", [(host, int(view.uptime))])
+        out.family(
+            "fluentbit_uptime", "counter", "Seconds since start.", [(host, int(view.uptime))]
+        )
         out.family(
             "fluentbit_process_start_time_seconds",
             "gauge",
@@ -172,8 +168,8 @@ def prometheus_text(view: MetricsView, *, v2: bool) -> str:
             "Number of hot reloads.",
             [(host, view.reloads)],
         )
-    for name, samples in sorted(_counter_families(view).items()):
-        out.family(name, "counter", _help(name), samples)
+    for name, (help_text, samples) in sorted(_counter_families(view).items()):
+        out.family(name, "counter", help_text, samples)
     for name, samples in sorted(_gauge_families(view).items()):
         out.family(name, "gauge", "logtide plugin level.", samples)
     if not v2:
