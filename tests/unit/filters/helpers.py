@@ -1,0 +1,29 @@
+"""Run a filter plugin built from its real option table over plain records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.core.metrics import Metrics
+from agent.core.plugins import FilterPlugin, PluginContext
+from tests.support.plugins import build
+
+
+def context(services: dict[str, Any] | None = None) -> PluginContext:
+    import logging
+
+    return PluginContext(
+        instance="filter.0",
+        spawn=lambda coro, name: None,
+        metrics=Metrics(),
+        logger=logging.getLogger("test"),
+        services=services or {},
+    )
+
+
+def make(plugin: type[FilterPlugin], services: dict[str, Any] | None = None, **options: Any):
+    return build(plugin, context(services), **options)
+
+
+def run(filt: FilterPlugin, *records: dict[str, Any], ts: float = 1.0) -> list[dict[str, Any]]:
+    return [record for _, record in filt("tag", [(ts, dict(r)) for r in records])]
