@@ -15,7 +15,7 @@ import orjson
 
 from agent.core.events import Event
 from agent.parsers.multiline.stream import MultilineStream
-from agent.parsers.multiline.text import decode, parse_line
+from agent.parsers.multiline.text import decode, parse_line, retry_invalid_utf8
 
 Parse = Callable[[bytes | str], Any]
 
@@ -64,8 +64,9 @@ class Decoder:
             for line in lines:
                 stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
                 result = parse(stripped)
+                bad = False
                 if result is None:
-                    result, bad = parse_line(parse, stripped)
+                    result, bad = retry_invalid_utf8(parse, stripped)
                     if bad:
                         self.invalid_utf8 += 1
                 if result is not None:
@@ -73,7 +74,8 @@ class Decoder:
                     append((now if stamp is None else stamp, record))
                 else:
                     self.parse_failed += 1
-                    append((now, {key: self._text(line)}))
+                    text = line.decode("utf-8", "replace") if bad else self._text(line)
+                    append((now, {key: text}))
         else:
             for line in lines:
                 stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line

@@ -30,6 +30,12 @@ def parse_line(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
     result = parse(line)
     if result is not None:
         return result, False
+    return retry_invalid_utf8(parse, line)
+
+
+def retry_invalid_utf8(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
+    """After ``parse(line)`` failed: if ``line`` is invalid UTF-8, parse it with the bad
+    bytes replaced. Returns the result (or None) and whether the line was invalid."""
     text, bad = decode(line)
     if not bad:
         return None, False

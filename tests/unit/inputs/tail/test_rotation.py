@@ -1,0 +1,205 @@
+"""Rotation, truncation, deletion, restarts and acknowledgements, against a real folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+from tests.unit.inputs.tail.harness import Sink, running, wait_for
+
+LIVE = {"read_from_head": "on", "rotate_wait": "0.3", "refresh_interval": "0.2"}
+
+
+def _lines(start: int, stop: int) -> bytes:
+    return b"".join(b"line %d\n" % n for n in range(start, stop))
+
+
+def _numbers(sink: Sink) -> list[int]:
+    return [int(log.split()[1]) for log in sink.logs()]
+
+
+def _offsets(db: Path) -> dict[str, int]:
+    con = sqlite3.connect(db)
+    try:
+        return {
+            name: offset for name, offset in con.execute("SELECT name, offset FROM in_tail_files")
+        }
+    finally:
+        con.close()
+
+
+async def test_rename_rotation_reads_old_file_to_end_and_new_from_head(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115 - the app keeps its fd across rotation
+    writer.write(_lines(0, 100))
+    sink = Sink()
+    async with running(sink, path=f"{tmp_path}/*.log", db=str(tmp_path / "t.db"), **LIVE) as tail:
+        await wait_for(lambda: len(sink.records) == 100)
+        writer.write(_lines(100, 150))
+        os.rename(log, tmp_path / "app.log.1")
+        writer.write(_lines(150, 200))  # written after the rename, into the rotated file
+        writer.close()
+        log.write_bytes(_lines(200, 300))
+        await wait_for(lambda: len(sink.records) == 300)
+        metrics = tail.context.metrics
+        await wait_for(lambda: metrics.get("test.0", "files_closed") == 1)
+        assert metrics.get("test.0", "files_rotated") == 1
+    assert sorted(_numbers(sink)) == list(range(300))
+    old = [n for n in _numbers(sink) if n < 200]
+    assert old == list(range(200))
+    offsets = _offsets(tmp_path / "t.db")
+    assert offsets[str(log)] == len(_lines(200, 300))
+
+
+async def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 50))
+    sink = Sink()
+    async with running(sink, path=str(log), **LIVE) as tail:
+        await wait_for(lambda: len(sink.records) == 50)
+        (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+        with open(log, "r+b") as fh:
+            fh.truncate(0)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_truncated") == 1)
+        with open(log, "ab") as fh:
+            fh.write(_lines(50, 80))
+        await wait_for(lambda: len(sink.records) == 80)
+    assert _numbers(sink) == list(range(80))
+
+
+async def test_shrink_is_read_again_from_zero(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 30))
+    sink = Sink()
+    async with running(sink, path=str(log), **LIVE):
+        await wait_for(lambda: len(sink.records) == 30)
+        log.write_bytes(_lines(30, 32))  # same inode, now shorter than what was read
+        await wait_for(lambda: len(sink.records) == 32)
+    assert _numbers(sink) == list(range(32))
+
+
+async def test_delete_while_open_reads_to_end_and_forgets_row(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115
+    writer.write(_lines(0, 10))
+    db = tmp_path / "t.db"
+    sink = Sink()
+    async with running(sink, path=str(log), db=str(db), **LIVE) as tail:
+        await wait_for(lambda: len(sink.records) == 10)
+        os.unlink(log)
+        writer.write(_lines(10, 25))
+        writer.close()
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
+    assert _numbers(sink) == list(range(25))
+    assert _offsets(db) == {}
+
+
+async def test_restart_resumes_at_acknowledged_offset(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 100))
+    db = str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=str(log), db=db, **LIVE):
+        await wait_for(lambda: len(first.records) == 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 150))
+    second = Sink()
+    async with running(second, path=str(log), db=db, **LIVE):
+        await wait_for(lambda: len(second.records) == 50)
+        await asyncio.sleep(0.3)
+    assert _numbers(second) == list(range(100, 150))
+
+
+async def test_rotated_while_down_is_found_beside_and_read(tmp_path: Path) -> None:
+    log = tmp_path / "0.log"
+    log.write_bytes(_lines(0, 100))
+    db = str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=f"{tmp_path}/*.log", db=db, **LIVE):
+        await wait_for(lambda: len(first.records) == 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    os.rename(log, tmp_path / "0.log.20261127-101500")
+    log.write_bytes(_lines(120, 150))
+    second = Sink()
+    async with running(second, path=f"{tmp_path}/*.log", db=db, **LIVE) as tail:
+        await wait_for(lambda: len(second.records) == 50)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
+    assert sorted(_numbers(second)) == list(range(100, 150))
+    assert list(_offsets(Path(db))) == [str(log)]
+
+
+async def test_inode_reuse_or_rewrite_while_down_restarts_at_zero(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 20))
+    db = str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=str(log), db=db, **LIVE):
+        await wait_for(lambda: len(first.records) == 20)
+    with open(log, "r+b") as fh:  # same inode, other content, longer than the checkpoint
+        fh.truncate(0)
+        fh.write(_lines(1000, 1040))
+    second = Sink()
+    async with running(second, path=str(log), db=db, **LIVE) as tail:
+        await wait_for(lambda: len(second.records) == 40)
+        assert tail.context.metrics.get("test.0", "checkpoint_mismatch") == 1
+    assert _numbers(second) == list(range(1000, 1040))
+
+
+async def test_withheld_acks_do_not_move_the_checkpoint(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 100))
+    db = tmp_path / "t.db"
+    sink = Sink(hold=True)
+    async with running(sink, path=str(log), db=str(db), **LIVE):
+        await wait_for(lambda: len(sink.records) == 100)
+        await asyncio.sleep(1.2)  # longer than the persist interval
+    assert _offsets(db) == {str(log): 0}
+    # A restart re-reads what was never acknowledged.
+    again = Sink()
+    async with running(again, path=str(log), db=str(db), **LIVE):
+        await wait_for(lambda: len(again.records) == 100)
+    assert _offsets(db) == {str(log): len(_lines(0, 100))}
+
+
+async def test_release_of_held_acks_moves_checkpoint(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 10))
+    db = tmp_path / "t.db"
+    sink = Sink(hold=True)
+    async with running(sink, path=str(log), db=str(db), **LIVE):
+        await wait_for(lambda: len(sink.records) == 10)
+        sink.release()
+    assert _offsets(db) == {str(log): len(_lines(0, 10))}
+
+
+async def test_failed_ack_keeps_checkpoint(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 10))
+    db = tmp_path / "t.db"
+    sink = Sink(fail=True)
+    async with running(sink, path=str(log), db=str(db), **LIVE) as tail:
+        await wait_for(lambda: len(sink.records) == 10)
+        with open(log, "ab") as fh:
+            fh.write(_lines(10, 20))
+        await wait_for(lambda: len(sink.records) == 20)
+        assert tail.context.metrics.get("test.0", "ack_failed") >= 1
+    assert _offsets(db) == {str(log): 0}
+
+
+async def test_mem_buf_limit_pauses_until_acks_arrive(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 200_000))  # ~2.5 MB
+    sink = Sink(hold=True)
+    async with running(sink, path=str(log), mem_buf_limit="600k", **LIVE):
+        await wait_for(lambda: len(sink.chunks) > 0)
+        await asyncio.sleep(0.5)
+        paused_at = len(sink.records)
+        assert paused_at < 200_000
+        while len(sink.records) < 200_000:
+            sink.release()
+            await asyncio.sleep(0.05)
+        sink.release()
+    assert _numbers(sink) == list(range(200_000))
