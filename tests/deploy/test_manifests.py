@@ -1,0 +1,202 @@
+"""The k8s/ manifests, Dockerfile and IAM policy say what the deployment promises."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.deploy.conftest import K8S, ROOT, find, load_all, manifest_files
+
+ARTICLE = ROOT / "examples" / "article"
+
+
+def test_configmap_files_are_the_example_config_byte_for_byte() -> None:
+    data = find("ConfigMap", "fluent-bit-config")["data"]
+    assert sorted(data) == ["fluent-bit.conf", "parsers.conf", "streams.conf"]
+    for name, text in data.items():
+        assert text.encode() == (ARTICLE / name).read_bytes(), name
+
+
+def test_example_config_is_the_articles_plus_http_server_and_env_placeholders() -> None:
+    conf = (ARTICLE / "fluent-bit.conf").read_text()
+    assert "    HTTP_Server   On\n" in conf
+    assert "    bucket ${S3_BUCKET}\n" in conf
+    assert conf.count("region ${AWS_REGION}") == 2
+    assert "Path              /var/log/containers/*.log" in conf
+    streams = (ARTICLE / "streams.conf").read_text()
+    assert "WHERE state = 'CA';" in streams and "WHERE state <> 'CA';" in streams
+
+
+def test_kustomization_lists_every_agent_manifest() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    names = {p.name for p in manifest_files()} - {"ordering-app.yaml"}
+    assert set(kustomization["resources"]) == names
+
+
+def test_every_namespaced_object_is_in_logtide_except_the_sample_app() -> None:
+    for doc in load_all():
+        if doc["kind"] in {"Namespace", "ClusterRole", "ClusterRoleBinding"}:
+            continue
+        expected = "default" if doc["metadata"]["name"] == "ordering-app" else "logtide"
+        assert doc["metadata"]["namespace"] == expected, doc["metadata"]["name"]
+
+
+def test_rbac_is_read_only_on_pods_and_namespaces() -> None:
+    role = find("ClusterRole", "logtide-read")
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["pods", "namespaces"],
+            "verbs": ["get", "list", "watch"],
+        }
+    ]
+    binding = find("ClusterRoleBinding", "logtide-read")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "logtide", "namespace": "logtide"}
+    ]
+    account = find("ServiceAccount", "logtide")
+    assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
+
+
+def test_daemonset_is_locked_down_and_probed() -> None:
+    ds = find("DaemonSet", "logtide")
+    pod = ds["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["tolerations"] == [{"operator": "Exists"}]
+    assert pod["priorityClassName"]
+    assert pod["serviceAccountName"] == "logtide"
+    assert container["args"] == ["-c", "/fluent-bit/etc/fluent-bit.conf"]
+    assert container["resources"] == {
+        "limits": {"memory": "256Mi"},
+        "requests": {"cpu": "500m", "memory": "100Mi"},
+    }
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = container[probe]["httpGet"]
+        assert get["port"] == "http" and get["path"].startswith("/api/v1/")
+    assert container["ports"] == [{"name": "http", "containerPort": 2020, "protocol": "TCP"}]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts["/var/lib/docker/containers"]["readOnly"] is True
+    assert mounts["/fluent-bit/etc/"]["readOnly"] is True
+    assert not mounts["/var/log"].get("readOnly", False), "checkpoint DB and store_dir live there"
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    assert host_paths == {
+        "varlog": "/var/log",
+        "varlibdockercontainers": "/var/lib/docker/containers",
+    }
+
+
+def test_state_paths_of_the_config_are_on_the_writable_host_mount() -> None:
+    conf = (ARTICLE / "fluent-bit.conf").read_text()
+    db = re.search(r"^\s*DB\s+(\S+)$", conf, re.MULTILINE)
+    store = re.search(r"^\s*store_dir\s+(\S+)$", conf, re.MULTILINE)
+    assert db and store
+    for path in (db.group(1), store.group(1)):
+        assert path.startswith("/var/log/"), path
+
+
+def test_termination_grace_exceeds_the_service_grace() -> None:
+    conf = (ARTICLE / "fluent-bit.conf").read_text()
+    match = re.search(r"^\s*Grace\s+(\d+)", conf, re.MULTILINE | re.IGNORECASE)
+    grace = int(match.group(1)) if match else 5  # Fluent Bit's default
+    pod = find("DaemonSet", "logtide")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > grace
+
+
+def test_every_checkov_skip_carries_a_reason() -> None:
+    skips = 0
+    for doc in load_all():
+        for key, value in doc["metadata"].get("annotations", {}).items():
+            if key.startswith("checkov.io/skip"):
+                skips += 1
+                check, _, reason = value.partition("=")
+                assert re.fullmatch(r"CKV2?_K8S_\d+", check), value
+                assert len(reason.split()) >= 5, f"skip of {check} needs a written reason"
+    assert skips > 0
+
+
+def test_sample_app_is_the_articles_deployment() -> None:
+    app = find("Deployment", "ordering-app")
+    assert app["spec"]["replicas"] == 3
+    (container,) = app["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "ordering-app"
+    assert container["ports"] == [{"containerPort": 3000}]
+
+
+def test_iam_policy_is_least_privilege() -> None:
+    policy = json.loads((K8S / "iam-policy.json").read_text())
+    grants: dict[str, list[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert "*" not in action, action
+            grants[action] = [resources] if isinstance(resources, str) else resources
+    assert sorted(grants) == sorted(
+        [
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:DescribeLogStreams",
+            "logs:PutRetentionPolicy",
+            "firehose:PutRecordBatch",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+        ]
+    )
+    assert grants["s3:PutObject"] == ["arn:aws:s3:::BUCKET/fluent-bit-logs/*"]
+    for action, resources in grants.items():
+        for resource in resources:
+            assert resource != "*", action
+            if action.startswith("logs:"):
+                assert ":log-group:fluent-bit-cloudwatch-demo" in resource
+    kms = next(s for s in policy["Statement"] if "kms:Decrypt" in s["Action"])
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.REGION.amazonaws.com"}}
+
+
+def test_dockerfile_runs_the_article_config_as_non_root_with_a_healthcheck() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert froms == ["python:3.11.11-slim-bookworm"] * 2
+    assert 'CMD ["-c", "/fluent-bit/etc/fluent-bit.conf"]' in text
+    assert 'ENTRYPOINT ["logtide"]' in text
+    assert re.search(r"^USER 10001", text, re.MULTILINE)
+    assert "http://127.0.0.1:2020/api/v1/health" in text
+    assert "PYTHONDONTWRITEBYTECODE=1" in text
+    final_stage = text.split("\nFROM ")[-1]
+    assert "gcc" not in final_stage and "build-essential" not in final_stage
+    labels = re.findall(r"org\.opencontainers\.image\.(\w+)=", text)
+    assert {"title", "version", "licenses"} <= set(labels)
+
+
+def test_dockerignore_sends_only_the_sources() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "**" in lines
+    kept = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert kept == {
+        "pyproject.toml",
+        "README.md",
+        "agent",
+        "streamsql",
+        "sinks",
+        "examples/article",
+    }
+    for name in kept:
+        assert (ROOT / name).exists(), name
+
+
+def test_manifest_files_exist() -> None:
+    names = {p.name for p in manifest_files()}
+    assert {"daemonset.yaml", "configmap.yaml", "rbac.yaml", "ordering-app.yaml"} <= names
+    assert Path(K8S / "kustomization.yaml").exists()
