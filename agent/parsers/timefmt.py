@@ -186,6 +186,7 @@ def _tokenize(fmt: str) -> list[_Token]:
 
 
 _POW10 = tuple(10**i for i in range(10))
+_UNSET: Any = object()
 
 
 def _zone_offset(text: str) -> int | None:
@@ -292,30 +293,44 @@ class TimeFormat:
         ih, imin, isec = index.get("hour"), index.get("minute"), index.get("second")
         ifrac, izone = index.get("frac"), index.get("zone")
         with_tz, offset = self._with_tz, self.offset
-        days_cache: dict[tuple[str, str, str], int] = {}
+        seconds_cache: dict[tuple[str | Any, ...], int | None] = {}
+        last = len(self._fields) - 1
 
-        def fast(groups: tuple[str | Any, ...]) -> float | None:
-            key = (groups[iy], groups[im], groups[i_d])
-            days = days_cache.get(key)
-            if days is None:
-                month, day = int(key[1]), int(key[2])
-                if not (1 <= month <= 12 and 1 <= day <= 31):
-                    return None
-                days = _days_from_civil(int(key[0]), month, day)
-                if len(days_cache) > 4096:
-                    days_cache.clear()
-                days_cache[key] = days
+        def whole_seconds(groups: tuple[str | Any, ...]) -> int | None:
+            month, day = int(groups[im]), int(groups[i_d])
             hour = int(groups[ih]) if ih is not None else 0
             minute = int(groups[imin]) if imin is not None else 0
             second = int(groups[isec]) if isec is not None else 0
-            if hour > 23 or minute > 59 or second > 60:
+            if not (1 <= month <= 12 and 1 <= day <= 31) or hour > 23 or minute > 59:
                 return None
-            seconds = days * 86400 + hour * 3600 + minute * 60 + second
+            if second > 60:
+                return None
+            seconds = _days_from_civil(int(groups[iy]), month, day) * 86400
+            seconds += hour * 3600 + minute * 60 + second
             if with_tz:
                 if izone is not None:
                     seconds -= _zone_offset(groups[izone]) or 0
             else:
                 seconds -= offset
+            return seconds
+
+        def fast(groups: tuple[str | Any, ...]) -> float | None:
+            # Consecutive log lines mostly share their whole second: cache it, keyed by
+            # every field but the fraction.
+            if ifrac is None:
+                key = groups
+            elif ifrac == last:
+                key = groups[:ifrac]
+            else:
+                key = groups[:ifrac] + groups[ifrac + 1 :]
+            seconds = seconds_cache.get(key, _UNSET)
+            if seconds is _UNSET:
+                seconds = whole_seconds(groups)
+                if len(seconds_cache) >= 1024:
+                    seconds_cache.clear()
+                seconds_cache[key] = seconds
+            if seconds is None:
+                return None
             if ifrac is not None:
                 frac = groups[ifrac]
                 return seconds + int(frac) / _POW10[len(frac)]
