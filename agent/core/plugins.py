@@ -100,6 +100,9 @@ class OutputPlugin(Plugin):
     """
 
     kind: ClassVar[Kind] = "output"
+    #: True when ``flush`` returning means the records are already safe on local disk (or
+    #: need no delivery at all); the engine then puts no ``storage.path`` queue in front.
+    durable_on_accept: ClassVar[bool] = False
 
     async def start(self) -> None:
         """Open clients and recover leftover buffers."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
 from agent.core.serialize import dumps
+from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import DeliveryTap, OutputRunner
 from agent.engine.retry import Backoff, parse_retry_limit
 from agent.engine.router import Routes, matcher
@@ -111,6 +113,9 @@ class Engine:
         for spec in self.plan.outputs:
             plugin = spec.cls(spec.settings, self._context(spec))
             assert isinstance(plugin, OutputPlugin)
+            disk = None
+            if service["storage.path"] and not plugin.durable_on_accept:
+                disk = DiskQueue(os.path.join(service["storage.path"], spec.instance))
             runner = OutputRunner(
                 spec.instance,
                 plugin,
@@ -121,6 +126,8 @@ class Engine:
                 logger=log,
                 once=self.once,
                 on_delivered=self.on_delivered,
+                disk=disk,
+                disk_limit=spec.settings["storage.total_limit_size"],
             )
             runners.append((matcher(spec.settings), runner))
             self._runners.append(runner)
@@ -260,7 +267,7 @@ class Engine:
     async def _drain(self) -> bool:
         for runner in self._runners:
             runner.flush_now()
-        joins = [runner.queue.join() for runner in self._runners]
+        joins = [runner.settled() for runner in self._runners]
         if not joins:
             return True
         try:

@@ -1,5 +1,10 @@
 """Drives one output instance: a bounded queue of chunks, batching per flush interval,
-retries with backoff, and settling every chunk's acknowledgement exactly once."""
+retries with backoff, and settling every chunk's acknowledgement exactly once.
+
+With a :class:`DiskQueue` (``storage.path``), a chunk is acknowledged as soon as it is fsynced
+into the queue, and a second loop delivers from disk; a long outage then fills the disk (up to
+``storage.total_limit_size``) instead of pausing the inputs.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from agent.core.errors import DeliveryError, is_retryable
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
+from agent.engine.disk_queue import DiskQueue
 from agent.engine.retry import Backoff
 
 QUEUE_CHUNKS = 256
@@ -40,6 +46,8 @@ class OutputRunner:
         logger: logging.Logger,
         once: bool,
         on_delivered: DeliveryTap | None = None,
+        disk: DiskQueue | None = None,
+        disk_limit: int = 0,
     ) -> None:
         self.instance = instance
         self.plugin = plugin
@@ -52,6 +60,10 @@ class OutputRunner:
         self.hurry = once
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
+        self.disk = disk
+        self.disk_limit = disk_limit
+        self._spooled = asyncio.Event()
+        self._disk_empty = asyncio.Event()
 
     def flush_now(self) -> None:
         """Stop waiting for the flush interval: deliver what is queued at once (shutdown)."""
@@ -62,6 +74,9 @@ class OutputRunner:
         await self.queue.put(chunk)
 
     async def run(self) -> None:
+        if self.disk is not None:
+            await asyncio.gather(self._spool(self.disk), self._deliver_from_disk(self.disk))
+            return
         while True:
             batch = await self._collect()
             try:
@@ -69,6 +84,62 @@ class OutputRunner:
             finally:
                 for _ in batch:
                     self.queue.task_done()
+
+    async def settled(self) -> None:
+        """Wait until every queued chunk is accepted (and, with a disk queue, delivered)."""
+        await self.queue.join()
+        if self.disk is not None:
+            self._disk_empty.clear()
+            self._spooled.set()
+            await self._disk_empty.wait()
+
+    async def _spool(self, disk: DiskQueue) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            attempt = 0
+            while True:
+                try:
+                    while self.disk_limit and disk.pending_bytes > self.disk_limit:
+                        await asyncio.sleep(0.2)
+                    await asyncio.to_thread(disk.append, [(c.tag, c.events) for c in batch])
+                    break
+                except OSError as exc:
+                    # A full or failing disk: keep the chunks (and their acks) and try again;
+                    # the inputs pause behind the full in-memory queue meanwhile.
+                    delay = self.backoff.delay(attempt)
+                    attempt += 1
+                    self.logger.error(
+                        "[output:%s] cannot write %s: %s; retry in %.1fs",
+                        self.instance,
+                        disk.folder,
+                        exc,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+            for chunk in batch:
+                chunk.ack.settle(True)
+                self.queue.task_done()
+            self._spooled.set()
+
+    async def _deliver_from_disk(self, disk: DiskQueue) -> None:
+        while True:
+            # Cleared before reading, so a spool that lands after the read still wakes us.
+            self._spooled.clear()
+            batches, position = await asyncio.to_thread(disk.read, MAX_BATCH_EVENTS)
+            if not batches:
+                self._disk_empty.set()
+                await self._spooled.wait()
+                if not self.hurry:
+                    await asyncio.sleep(self.flush_interval)
+                continue
+            by_tag: dict[str, list[Event]] = {}
+            for tag, events in batches:
+                by_tag.setdefault(tag, []).extend(events)
+            for tag, events in by_tag.items():
+                await self._flush_with_retry(tag, events)
+            await asyncio.to_thread(disk.commit, position)
 
     async def _collect(self) -> list[Chunk]:
         batch = [await self.queue.get()]

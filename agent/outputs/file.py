@@ -20,6 +20,7 @@ FORMATS = ("out_file", "plain", "csv", "ltsv", "template")
 
 
 class FileOutput(OutputPlugin):
+    durable_on_accept = True
     name = "file"
     description = "Append records to a file."
     options = (

@@ -8,6 +8,7 @@ from agent.core.plugins import OutputPlugin
 
 
 class LibOutput(OutputPlugin):
+    durable_on_accept = True
     name = "lib"
     description = "Keep delivered records in memory (library mode and tests)."
     options = COMMON_OUTPUT_OPTIONS

@@ -8,6 +8,7 @@ from agent.core.plugins import OutputPlugin
 
 
 class NullOutput(OutputPlugin):
+    durable_on_accept = True
     name = "null"
     description = "Discard every record."
     options = COMMON_OUTPUT_OPTIONS

@@ -13,6 +13,7 @@ from agent.outputs.formats import json_array, json_lines, msgpack_lines
 
 
 class StdoutOutput(OutputPlugin):
+    durable_on_accept = True
     name = "stdout"
     description = "Print records to standard output."
     options = (
