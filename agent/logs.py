@@ -40,9 +40,11 @@ _PREFIX = re.compile(r"\[([A-Za-z0-9_.:/-]+)\] ?")
 _SECRETS = (
     # key=value, key: value and "key": "value" for names that hold secrets
     re.compile(
-        r"(?i)((?:secret|password|passwd|token|session|credential|authorization|api[_-]?key)"
+        r"(?i)((?:secret|password|passwd|token|session|credential|signature|api[_-]?key)"
         r"[\w-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
     ),
+    # Authorization headers, after their scheme
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:[\w-]+ )?)([^\s\"',}]+)"),
     # AWS access key ids
     re.compile(r"()\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"),
 )
