@@ -1,0 +1,553 @@
+"""Fluent Bit's stream-processor language as a sqlglot dialect.
+
+The tokenizer is sqlglot's, narrowed to Fluent Bit's lexemes (no comments, ``''`` as the only
+string escape, ``<>``/``!=`` both meaning not-equal). The parser is a sqlglot ``Parser`` whose
+statement rule follows Fluent Bit's bison grammar instead of ANSI SQL, because the two
+disagree where it matters: AND/OR have no precedence and associate to the right, ``NOT``
+takes everything on its right, ``WINDOW`` comes before ``WHERE``, and the trailing ``;`` is
+part of the statement. The result is an ordinary sqlglot tree (``exp.Create``, ``exp.Select``,
+``exp.EQ``, ``exp.Column``, ``exp.Bracket``, ...) plus a few node types for what SQL lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.parser import Parser
+from sqlglot.tokens import Token, Tokenizer, TokenType
+
+
+class SyntaxProblem(Exception):
+    """A statement that does not follow the grammar: what was expected, and where."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+class TagSource(exp.Expression):
+    """``FROM TAG:'pattern'``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class StreamSource(exp.Expression):
+    """``FROM STREAM:name`` (an input's alias or name, or another stream)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class StreamWindow(exp.Expression):
+    """``WINDOW TUMBLING (n unit)`` / ``WINDOW HOPPING (n unit, ADVANCE BY m unit)``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"kind": True, "size": True, "advance": False}
+
+
+class RecordContains(exp.Expression):
+    """``@record.contains(key)``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class RecordTime(exp.Expression):
+    """``@record.time()``: the record's timestamp as a float."""
+
+    arg_types: ClassVar[dict[str, bool]] = {}
+
+
+class ScalarFunc(exp.Expression):
+    """``NOW()``, ``UNIX_TIMESTAMP()``, ``RECORD_TAG()``, ``RECORD_TIME()`` in a SELECT list."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
+class Forecast(exp.Expression):
+    """``TIMESERIES_FORECAST(key, seconds)``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True}
+
+
+class FlushSnapshot(exp.Expression):
+    """``FLUSH SNAPSHOT name [WITH (...)] AS SELECT * FROM source [WHERE ...];``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "properties": False, "expression": True}
+
+
+# Single words that Fluent Bit's lexer turns into keywords: they cannot name a key.
+RESERVED = frozenset(
+    {
+        "CREATE", "FLUSH", "STREAM", "SNAPSHOT", "WITH", "SELECT", "AS", "FROM", "WHERE",
+        "AND", "OR", "NOT", "WINDOW", "LIMIT", "IS", "NULL", "SUM", "AVG", "COUNT", "MIN",
+        "MAX", "TIMESERIES_FORECAST", "CONTAINS", "TIME", "TUMBLING", "HOPPING", "HOUR",
+        "MINUTE", "SECOND", "NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME", "TRUE",
+        "FALSE",
+    }
+)  # fmt: skip
+AGGREGATES: dict[str, type[exp.Expression]] = {
+    "AVG": exp.Avg,
+    "SUM": exp.Sum,
+    "COUNT": exp.Count,
+    "MIN": exp.Min,
+    "MAX": exp.Max,
+}
+SCALAR_FUNCS = frozenset({"NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME"})
+TIME_UNITS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600}
+COMPARISONS: dict[TokenType, type[exp.Expression]] = {
+    TokenType.EQ: exp.EQ,
+    TokenType.NEQ: exp.NEQ,
+    TokenType.LT: exp.LT,
+    TokenType.LTE: exp.LTE,
+    TokenType.GT: exp.GT,
+    TokenType.GTE: exp.GTE,
+}
+
+_IDENTIFIER = re.compile(r"[_A-Za-z][A-Za-z0-9_.]*")
+_WORD = re.compile(r"[_A-Za-z][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"-?(?:[1-9][0-9]*|0)\Z")
+_FLOAT = re.compile(r"-?(?:[1-9][0-9]*|0)\.[0-9]+\Z")
+_INT32 = range(-(2**31), 2**31)
+
+
+class FluentBitTokenizer(Tokenizer):
+    KEYWORDS: ClassVar[dict[str, TokenType]] = {
+        "<>": TokenType.NEQ,
+        "!=": TokenType.NEQ,
+        "<=": TokenType.LTE,
+        ">=": TokenType.GTE,
+    }
+    COMMENTS: ClassVar[list[str | tuple[str, str]]] = []
+    IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = []
+
+
+class FluentBitParser(Parser):
+    """Fluent Bit's grammar (src/stream_processor/parser/sql.y) over sqlglot's token stream."""
+
+    def parse(self, raw_tokens: list[Token], sql: str) -> list[exp.Expr | None]:
+        # sqlglot's own driver splits statements on ';', but here ';' belongs to the grammar.
+        self.reset()
+        self.sql = sql
+        self._tokens = raw_tokens
+        self._tokens_size = len(raw_tokens)
+        self._index = -1
+        self._advance()
+        statement = self._statement()
+        if self._curr:
+            self._fail("nothing after the closing ';'")
+        return [statement]
+
+    # -- token helpers -------------------------------------------------------------------
+
+    def _fail(self, expected: str, token: Token | None = None) -> Any:
+        token = token or self._curr
+        if token:
+            raise SyntaxProblem(f"expected {expected}, got '{token.text}'", token.start)
+        raise SyntaxProblem(f"expected {expected}, got the end of the query", len(self.sql))
+
+    def _is_word(self, word: str, token: Token | None = None) -> bool:
+        token = token or self._curr
+        return _word_of(token) == word
+
+    def _word(self, word: str) -> bool:
+        if self._is_word(word):
+            self._advance()
+            return True
+        return False
+
+    def _expect_word(self, word: str, expected: str | None = None) -> None:
+        if not self._word(word):
+            self._fail(expected or word)
+
+    def _expect(self, token_type: TokenType, expected: str) -> Token:
+        token = self._curr
+        if not token or token.token_type != token_type:
+            self._fail(expected)
+        self._advance()
+        return token
+
+    def _glued(self, first: Token, second: Token | None) -> bool:
+        return second is not None and bool(second) and first.end + 1 == second.start
+
+    # -- lexemes -------------------------------------------------------------------------
+
+    def _identifier(self, what: str) -> str:
+        """A Fluent Bit identifier: ``[_A-Za-z][A-Za-z0-9_.]*`` (dots included, ``tail.0``)."""
+        token = self._curr
+        match = _IDENTIFIER.match(self.sql, token.start) if _word_of(token) else None
+        if match is None:
+            self._fail(what)
+        assert match is not None
+        while self._curr and self._curr.start < match.end():
+            if self._curr.end >= match.end():
+                if self._curr.end + 1 != match.end():
+                    self._fail(what, self._curr)
+                self._advance()
+                break
+            self._advance()
+        text = match.group()
+        if text.upper() in RESERVED:
+            raise SyntaxProblem(f"expected {what}, got the reserved word '{text}'", token.start)
+        return text
+
+    def _string(self, what: str) -> str:
+        return self._expect(TokenType.STRING, what).text
+
+    def _number_text(self) -> tuple[str, Token] | None:
+        token = self._curr
+        if token and token.token_type == TokenType.NUMBER:
+            self._advance()
+            return token.text, token
+        if (
+            token
+            and token.token_type == TokenType.DASH
+            and self._glued(token, self._next)
+            and self._next.token_type == TokenType.NUMBER
+        ):
+            self._advance(2)
+            return "-" + self._prev.text, token
+        return None
+
+    def _integer(self, what: str) -> int:
+        found = self._number_text()
+        if found is None or not _INTEGER.match(found[0]):
+            self._fail(what, found[1] if found else None)
+        assert found is not None
+        value = int(found[0])
+        if value not in _INT32:
+            raise SyntaxProblem(f"integer {found[0]} is out of range (32 bits)", found[1].start)
+        return value
+
+    def _value(self) -> exp.Expression | None:
+        """A literal: integer, float, 'string', true or false; None if there is none here."""
+        token = self._curr
+        if token and token.token_type == TokenType.STRING:
+            self._advance()
+            return exp.Literal.string(token.text)
+        if self._word("TRUE"):
+            return exp.Boolean(this=True)
+        if self._word("FALSE"):
+            return exp.Boolean(this=False)
+        start = self._index
+        found = self._number_text()
+        if found is None:
+            return None
+        text, first = found
+        if _INTEGER.match(text):
+            if int(text) not in _INT32:
+                raise SyntaxProblem(f"integer {text} is out of range (32 bits)", first.start)
+            return exp.Literal(this=text, is_string=False)
+        if _FLOAT.match(text):
+            return exp.Literal(this=text, is_string=False)
+        self._retreat(start)
+        return self._fail("a number like 5, -5 or 5.5", first)
+
+    # -- statements ----------------------------------------------------------------------
+
+    def _statement(self) -> exp.Expression:
+        if self._word("CREATE"):
+            if self._word("STREAM"):
+                name = self._identifier("a stream name")
+                properties = self._properties()
+                self._expect_word("AS", "WITH or AS" if properties is None else "AS")
+                select = self._select()
+                return exp.Create(
+                    this=exp.to_identifier(name),
+                    kind="STREAM",
+                    properties=properties,
+                    expression=select,
+                )
+            if self._word("SNAPSHOT"):
+                name = self._identifier("a snapshot name")
+                properties = self._properties()
+                self._expect_word("AS", "WITH or AS" if properties is None else "AS")
+                select = self._snapshot_select(limit=True)
+                return exp.Create(
+                    this=exp.to_identifier(name),
+                    kind="SNAPSHOT",
+                    properties=properties,
+                    expression=select,
+                )
+            return self._fail("STREAM or SNAPSHOT")
+        if self._word("FLUSH"):
+            self._expect_word("SNAPSHOT")
+            name = self._identifier("a snapshot name")
+            properties = self._properties()
+            self._expect_word("AS", "WITH or AS" if properties is None else "AS")
+            select = self._snapshot_select(limit=False)
+            return FlushSnapshot(
+                this=exp.to_identifier(name), properties=properties, expression=select
+            )
+        if self._is_word("SELECT"):
+            return self._select()
+        return self._fail("CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT")
+
+    def _properties(self) -> exp.Properties | None:
+        if not self._word("WITH"):
+            return None
+        self._expect(TokenType.L_PAREN, "'(' after WITH")
+        items = []
+        while True:
+            key = self._identifier("a property name")
+            self._expect(TokenType.EQ, "'='")
+            value = self._string("a quoted property value")
+            items.append(
+                exp.Property(this=exp.Literal.string(key), value=exp.Literal.string(value))
+            )
+            if not self._match(TokenType.COMMA):
+                break
+        self._expect(TokenType.R_PAREN, "',' or ')'")
+        return exp.Properties(expressions=items)
+
+    def _snapshot_select(self, limit: bool) -> exp.Select:
+        self._expect_word("SELECT")
+        self._expect(TokenType.STAR, "'*' (snapshots keep whole records)")
+        self._expect_word("FROM")
+        select = exp.Select(expressions=[exp.Star()], from_=exp.From(this=self._source()))
+        if limit and self._word("LIMIT"):
+            select.set("limit", exp.Limit(expression=exp.Literal.number(self._limit())))
+        elif not limit and self._word("WHERE"):
+            select.set("where", exp.Where(this=self._condition()))
+        self._expect(TokenType.SEMICOLON, "LIMIT or ';'" if limit else "WHERE or ';'")
+        return select
+
+    def _limit(self) -> int:
+        return self._integer("a record count after LIMIT")
+
+    def _select(self) -> exp.Select:
+        self._expect_word("SELECT")
+        keys = [self._select_key()]
+        while self._match(TokenType.COMMA):
+            keys.append(self._select_key())
+        self._expect_word("FROM", "',' or FROM")
+        select = exp.Select(expressions=keys, from_=exp.From(this=self._source()))
+        following = ["WINDOW", "WHERE", "GROUP BY", "LIMIT", "';'"]
+        if self._word("WINDOW"):
+            select.set("fb_window", self._window())
+        following.remove("WINDOW")
+        if self._word("WHERE"):
+            select.set("where", exp.Where(this=self._condition()))
+        following.remove("WHERE")
+        if self._match(TokenType.GROUP_BY) or self._word("GROUP"):
+            if self._prev.token_type != TokenType.GROUP_BY:
+                self._expect_word("BY", "BY after GROUP")
+            group = [self._key("a GROUP BY key")]
+            while self._match(TokenType.COMMA):
+                group.append(self._key("a GROUP BY key"))
+            select.set("group", exp.Group(expressions=group))
+        following.remove("GROUP BY")
+        if self._word("LIMIT"):
+            select.set("limit", exp.Limit(expression=exp.Literal.number(self._limit())))
+        following.remove("LIMIT")
+        if not self._match(TokenType.SEMICOLON):
+            self._fail(_one_of(following) if self._curr else "';'")
+        return select
+
+    def _select_key(self) -> exp.Expression:
+        token = self._curr
+        node = self._select_item()
+        node.meta["offset"] = token.start if token else len(self.sql)
+        return node
+
+    def _select_item(self) -> exp.Expression:
+        token = self._curr
+        if self._match(TokenType.STAR):
+            return exp.Star()
+        word = _word_of(token)
+        node: exp.Expression
+        if word in AGGREGATES or word == "TIMESERIES_FORECAST" or word in SCALAR_FUNCS:
+            self._advance()
+            self._expect(TokenType.L_PAREN, f"'(' after {word}")
+            if word in SCALAR_FUNCS:
+                node = ScalarFunc(this=word)
+            elif word == "TIMESERIES_FORECAST":
+                key = exp.column(self._identifier("a key name"))
+                self._expect(TokenType.COMMA, "',' and the forecast horizon in seconds")
+                seconds = self._integer("the forecast horizon in seconds")
+                node = Forecast(this=key, expression=exp.Literal.number(seconds))
+            elif word == "COUNT" and self._match(TokenType.STAR):
+                node = exp.Count(this=exp.Star())
+            else:
+                node = AGGREGATES[word](
+                    this=self._key("a key name or '*'" if word == "COUNT" else "a key name")
+                )
+            self._expect(TokenType.R_PAREN, "')'")
+        else:
+            node = self._key("a key name, '*' or a function")
+        if self._word("AS"):
+            node = exp.Alias(this=node, alias=exp.to_identifier(self._identifier("an alias")))
+        return node
+
+    def _key(self, what: str = "a key name") -> exp.Expression:
+        """``name`` or ``name['sub']['subsub']``: a column, wrapped in one bracket per level."""
+        start = self._curr.start if self._curr else len(self.sql)
+        node: exp.Expression = exp.column(self._identifier(what))
+        while self._match(TokenType.L_BRACKET):
+            sub = self._string("a quoted sub-key like ['name']")
+            self._expect(TokenType.R_BRACKET, "']'")
+            node = exp.Bracket(this=node, expressions=[exp.Literal.string(sub)])
+        node.meta["offset"] = start
+        return node
+
+    def _source(self) -> exp.Expression:
+        token = self._curr
+        if _word_of(token) and self._glued(token, self._next):
+            kind = _word_of(token)
+            if kind in ("TAG", "STREAM") and self._next.token_type == TokenType.COLON:
+                self._advance(2)
+                if kind == "TAG":
+                    return TagSource(this=exp.Literal.string(self._string("a quoted tag pattern")))
+                return StreamSource(this=exp.to_identifier(self._identifier("a stream name")))
+        return self._fail("TAG:'pattern' or STREAM:name")
+
+    def _window(self) -> StreamWindow:
+        if self._word("TUMBLING"):
+            kind = "TUMBLING"
+        elif self._word("HOPPING"):
+            kind = "HOPPING"
+        else:
+            return self._fail("TUMBLING or HOPPING")
+        self._expect(TokenType.L_PAREN, f"'(' after {kind}")
+        size = self._duration()
+        advance = None
+        if kind == "HOPPING":
+            self._expect(TokenType.COMMA, "',' ADVANCE BY")
+            self._expect_word("ADVANCE", "ADVANCE BY")
+            self._expect_word("BY", "ADVANCE BY")
+            advance_token = self._curr
+            advance = self._duration()
+            if advance >= size:
+                raise SyntaxProblem(
+                    "ADVANCE BY must be shorter than the window size", advance_token.start
+                )
+        self._expect(TokenType.R_PAREN, "')'")
+        return StreamWindow(
+            kind=kind,
+            size=exp.Literal.number(size),
+            advance=exp.Literal.number(advance) if advance is not None else None,
+        )
+
+    def _duration(self) -> int:
+        token = self._curr
+        amount = self._integer("a duration like 5 SECOND")
+        if amount <= 0:
+            raise SyntaxProblem("a window duration must be positive", token.start)
+        unit = _word_of(self._curr)
+        if unit not in TIME_UNITS:
+            self._fail("SECOND, MINUTE or HOUR")
+        self._advance()
+        return amount * TIME_UNITS[unit]
+
+    # -- conditions ----------------------------------------------------------------------
+
+    def _condition(self) -> exp.Expression:
+        """Fluent Bit's condition: no AND/OR precedence, right-associative; NOT takes the rest."""
+        if self._word("NOT"):
+            return exp.Not(this=self._condition())
+        left = self._operand()
+        if self._word("AND"):
+            return exp.And(this=left, expression=self._condition())
+        if self._word("OR"):
+            return exp.Or(this=left, expression=self._condition())
+        return left
+
+    def _operand(self) -> exp.Expression:
+        token = self._curr
+        if self._match(TokenType.L_PAREN):
+            inner = self._condition()
+            self._expect(TokenType.R_PAREN, "AND, OR or ')'")
+            return exp.Paren(this=inner)
+        if token and token.token_type == TokenType.PARAMETER:
+            return self._record_function()
+        value = self._value()
+        if value is not None:
+            return value
+        if not _word_of(token):
+            self._fail("a condition: key, comparison, value, @record function, NOT or '('")
+        key = self._key("a key name")
+        if self._word("IS"):
+            negate = self._word("NOT")
+            self._expect_word("NULL", "NULL" if negate else "NULL or NOT NULL")
+            test: exp.Expression = exp.Is(this=key, expression=exp.Null())
+            return exp.Not(this=test) if negate else test
+        comparison = self._comparison(key)
+        return comparison if comparison is not None else key
+
+    def _comparison(self, left: exp.Expression) -> exp.Expression | None:
+        token = self._curr
+        node_type = COMPARISONS.get(token.token_type) if token else None
+        if node_type is None or token.text == "==":
+            return None
+        self._advance()
+        value = self._value()
+        if value is None:
+            self._fail("a value (number, 'string', true or false)")
+        return node_type(this=left, expression=value)
+
+    def _record_function(self) -> exp.Expression:
+        at = self._curr
+        self._advance()
+        if not (self._glued(at, self._curr) and self._word("RECORD")):
+            self._fail("@record", at)
+        self._expect(TokenType.DOT, "'.' after @record")
+        func: exp.Expression
+        if self._word("CONTAINS"):
+            self._expect(TokenType.L_PAREN, "'(' after contains")
+            func = RecordContains(this=self._key("a key name"))
+        elif self._word("TIME"):
+            self._expect(TokenType.L_PAREN, "'(' after time")
+            func = RecordTime()
+        else:
+            return self._fail("contains(key) or time()")
+        self._expect(TokenType.R_PAREN, "')'")
+        comparison = self._comparison(func)
+        # A bare record function is compared with true, as Fluent Bit's grammar does.
+        return comparison if comparison is not None else exp.EQ(this=func, expression=exp.true())
+
+
+class FluentBit(Dialect):
+    """The dialect: ``FluentBit().parse(sql)`` returns one sqlglot tree per statement."""
+
+    tokenizer_class = FluentBitTokenizer
+    parser_class = FluentBitParser  # type: ignore[assignment]
+
+
+def parse(sql: str) -> exp.Expression:
+    """Parse one statement; raise :class:`SyntaxProblem` with the offset of the error."""
+    dialect = FluentBit()
+    try:
+        tokens = dialect.tokenize(sql)
+    except TokenError:
+        raise SyntaxProblem("expected a closing quote for this string", _open_quote(sql)) from None
+    statement = dialect.parser().parse(tokens, sql)[0]
+    assert isinstance(statement, exp.Expression)
+    return statement
+
+
+def _word_of(token: Token | None) -> str:
+    """The upper-cased text of a word token (keyword or name), or '' for anything else."""
+    if not token or token.token_type == TokenType.STRING or not _WORD.fullmatch(token.text):
+        return ""
+    return token.text.upper()
+
+
+def _one_of(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _open_quote(sql: str) -> int:
+    inside = -1
+    index = 0
+    while index < len(sql):
+        if sql[index] == "'":
+            if inside < 0:
+                inside = index
+            elif index + 1 < len(sql) and sql[index + 1] == "'":
+                index += 1
+            else:
+                inside = -1
+        index += 1
+    return inside if inside >= 0 else len(sql)
