@@ -251,3 +251,38 @@ def test_reload_is_refused_without_hot_reload(tmp_path: Path, agents: list[Agent
     assert (status, json.loads(body)) == (200, {"reload": "not enabled", "status": -1})
     assert agent.get("/api/v1/health")[0] == 404  # Health_Check Off: not served, as Fluent Bit
     assert agent.stop() == 0
+
+
+def test_reload_mid_tail_keeps_every_line_exactly_once(tmp_path: Path, agents: list[Agent]) -> None:
+    port = free_port()
+    source = tmp_path / "app.log"
+    config = tmp_path / "fluent-bit.conf"
+
+    def write_config(tag: str) -> None:
+        config.write_text(
+            service(port, Hot_Reload="On")
+            + f"[INPUT]\n    Name tail\n    Path {source}\n    Tag {tag}\n"
+            + f"    DB {tmp_path / 'tail.db'}\n    Read_from_Head On\n    Refresh_Interval 1\n"
+            + file_output(tmp_path)
+        )
+
+    with source.open("w") as handle:
+        handle.writelines(f"line {n}\n" for n in range(5000))
+    write_config("first")
+    agent = Agent(config, port)
+    agents.append(agent)
+    out = tmp_path / "out.log"
+    agent.wait_for(lambda: len(lines(out)) > 0, "first lines")
+    write_config("second")
+    agent.proc.send_signal(signal.SIGHUP)
+    with source.open("a") as handle:
+        handle.writelines(f"line {n}\n" for n in range(5000, 8000))
+    agent.wait_for(
+        lambda: json.loads(agent.get("/api/v2/reload")[1])["hot_reload_count"] == 1, "reload"
+    )
+    agent.wait_for(lambda: len(lines(out)) >= 8000, "every line", timeout=40)
+    assert agent.stop() == 0
+    written = [json.loads(line)["log"] for line in lines(out)]
+    assert sorted(written, key=lambda text: int(text.split()[1])) == [
+        f"line {n}" for n in range(8000)
+    ]
