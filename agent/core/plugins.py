@@ -87,6 +87,9 @@ class FilterPlugin(Plugin):
 
     kind: ClassVar[Kind] = "filter"
 
+    async def start(self) -> None:
+        """Optional warm-up I/O (e.g. a metadata cache); failures are logged, not fatal."""
+
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:
         raise NotImplementedError
 

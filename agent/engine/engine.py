@@ -76,6 +76,7 @@ class Engine:
         self._inputs: list[_Input] = []
         self._filters: Routes[FilterPlugin] = Routes([])
         self._filter_names: dict[int, str] = {}
+        self._filter_plugins: list[FilterPlugin] = []
         self._runners: list[OutputRunner] = []
         self._routes: Routes[OutputRunner] = Routes([])
         self.processor = plan.stream_processor
@@ -137,6 +138,7 @@ class Engine:
             plugin = spec.cls(spec.settings, self._context(spec))
             assert isinstance(plugin, FilterPlugin)
             filters.append((matcher(spec.settings), plugin))
+            self._filter_plugins.append(plugin)
             self._filter_names[id(plugin)] = spec.instance
         self._filters = Routes(filters)
         for spec in self.plan.inputs:
@@ -237,6 +239,15 @@ class Engine:
             log.error("%s", exc)
             await self._shutdown_outputs()
             return 1
+        for plugin in self._filter_plugins:
+            try:
+                await plugin.start()
+            except Exception as exc:
+                log.warning(
+                    "[filter:%s] warm-up failed, continuing: %s",
+                    self._filter_names[id(plugin)],
+                    exc,
+                )
         for runner in self._runners:
             self.tasks.spawn(runner.run(), f"output:{runner.instance}")
         if self.processor is not None:
