@@ -1,0 +1,232 @@
+"""``logtide athena``: the DDL for an s3 output's objects, and a local Athena to query them.
+
+::
+
+    logtide athena ddl -c fluent-bit.conf --output s3.0 --sample-s3
+    logtide athena query --ddl table.sql --endpoint http://127.0.0.1:5000 "SELECT ..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from agent.athena.ddl import Columns, TableDefinition, infer_columns, parse_column
+from agent.athena.layout import layout_for
+from agent.athena.local import LocalAthena
+from agent.athena.objects import (
+    MALFORMED,
+    LocalSource,
+    S3Source,
+    Source,
+    decompress,
+    json_lines,
+    kind_of,
+)
+from agent.athena.render import as_csv, as_json, table
+from agent.athena.table import AthenaError, TableSpec, parse_ddl
+from agent.core.errors import LogtideError
+
+SAMPLE_RECORDS = 1000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logtide athena", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ddl = commands.add_parser("ddl", help="print CREATE EXTERNAL TABLE for an s3 output")
+    ddl.add_argument("-c", "--config", required=True, help="the logtide/Fluent Bit config")
+    ddl.add_argument("--output", help="the s3 output: its Alias or s3.N (default: the only one)")
+    ddl.add_argument("--table", help="table name (default: from the tag)")
+    ddl.add_argument("--tag", help="the tag whose objects the table reads (default: Match)")
+    ddl.add_argument("--sample", action="append", default=[], help="a file of the records")
+    ddl.add_argument(
+        "--sample-s3", action="store_true", help="sample the newest objects in the bucket"
+    )
+    ddl.add_argument(
+        "--column", action="append", default=[], help="NAME:TYPE, adds or overrides a column"
+    )
+    ddl.add_argument("--since", help="first partition date (default NOW-1YEARS)")
+
+    query = commands.add_parser("query", help="run Athena SQL locally (DuckDB)")
+    query.add_argument("sql", help="the query (Athena/Trino SQL)")
+    query.add_argument("--ddl", action="append", required=True, help="CREATE EXTERNAL TABLE file")
+    query.add_argument("--bucket", help="read this bucket instead of the LOCATION's")
+    query.add_argument("--prefix", help="read this prefix instead of the LOCATION's")
+    query.add_argument("--endpoint", help="S3 endpoint URL (e.g. a local moto server)")
+    query.add_argument("--region", help="S3 region")
+    query.add_argument("--local", metavar="DIR", help="a folder holding the bucket's objects")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+# -- ddl ----------------------------------------------------------------------------------
+
+
+def _s3_output(config: str, wanted: str | None) -> Any:
+    from agent.config.loader import load_file
+    from agent.config.validate import validate
+
+    plan = validate(load_file(config))
+    outputs = [spec for spec in plan.outputs if spec.cls.name == "s3"]
+    if wanted:
+        chosen = [s for s in outputs if wanted.lower() in (s.instance.lower(), s.cls.name)]
+        if len(chosen) != 1:
+            names = ", ".join(s.instance for s in outputs) or "none"
+            raise AthenaError(
+                f"{config}: no single s3 output named {wanted!r} (s3 outputs: {names})"
+            )
+        return chosen[0]
+    if len(outputs) != 1:
+        names = ", ".join(s.instance for s in outputs) or "none"
+        raise AthenaError(f"{config}: pick the s3 output with --output (s3 outputs: {names})")
+    return outputs[0]
+
+
+def _records(data: bytes, where: str) -> Iterator[dict[str, Any]]:
+    kind = kind_of(data)
+    if kind == "parquet":
+        from agent.athena.local import connect
+        from agent.athena.objects import parquet_rows
+
+        connection = connect()
+        try:
+            yield from parquet_rows(data, connection)
+        finally:
+            connection.close()
+        return
+    for _, value in json_lines(decompress(data, kind, where)):
+        if value is not MALFORMED and isinstance(value, dict):
+            yield value
+
+
+def _sample(args: argparse.Namespace, settings: Any, prefix: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for path in args.sample:
+        try:
+            with open(path, "rb") as handle:
+                records.extend(_records(handle.read(), path))
+        except OSError as exc:
+            raise AthenaError(f"--sample {path}: {exc.strerror}") from None
+    if args.sample_s3:
+        source = S3Source(settings["bucket"], settings.get("endpoint"), settings.get("region"))
+        newest = sorted(source.list(prefix), key=lambda o: o.key, reverse=True)
+        for stored in newest:
+            if len(records) >= SAMPLE_RECORDS:
+                break
+            records.extend(_records(source.read(stored.key), source.describe(stored.key)))
+        if not newest:
+            raise AthenaError(f"--sample-s3: no objects under s3://{settings['bucket']}/{prefix}")
+    return records[:SAMPLE_RECORDS]
+
+
+def _tag(args: argparse.Namespace, settings: Any) -> str | None:
+    if args.tag:
+        return str(args.tag)
+    match = settings.get("match")
+    if match and not any(ch in match for ch in "*?[") and not settings.get("match_regex"):
+        return str(match)
+    return None
+
+
+def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The DDL and any warnings about the key layout."""
+    spec = _s3_output(args.config, args.output)
+    settings = spec.settings
+    tag = _tag(args, settings)
+    key_format = str(settings["s3_key_format"])
+    layout = layout_for(
+        key_format,
+        settings["bucket"],
+        tag,
+        delimiters=str(settings["s3_key_format_tag_delimiters"]),
+        since=args.since,
+    )
+    columns = Columns()
+    date_key = settings.get("json_date_key")
+    if (
+        date_key
+        and str(date_key).lower() not in ("false", "off", "no")
+        and not settings.get("log_key")
+    ):
+        columns.add(str(date_key), "string")
+    for name, kind in infer_columns(_sample(args, settings, layout.location_prefix)).types.items():
+        columns.add(name, kind)
+    for text in args.column:
+        name, kind = parse_column(text)
+        columns.add(name, kind, override=True)
+    warnings = []
+    compression = (settings.get("compression") or "none").lower()
+    extension = {"gzip": ".gz", "zstd": ".zst"}.get(compression)
+    if settings["format"] != "parquet" and extension and not key_format.endswith(extension):
+        warnings.append(
+            f"s3_key_format does not end in {extension}: Athena picks the codec from the "
+            f"object's extension and would read these {compression} objects as text"
+        )
+    name = args.table or (tag or "logs").replace(".", "_").replace("-", "_").lower()
+    definition = TableDefinition(
+        name, columns, layout, settings["bucket"], format=str(settings["format"])
+    )
+    return definition.render(), warnings
+
+
+# -- query --------------------------------------------------------------------------------
+
+
+def relocate(spec: TableSpec, bucket: str | None, prefix: str | None) -> None:
+    """Point the table (LOCATION and storage.location.template) at another bucket/prefix."""
+    old = f"s3://{spec.bucket}/{spec.prefix}"
+    new_prefix = spec.prefix if prefix is None else prefix.strip("/") + "/" if prefix else ""
+    new = f"s3://{bucket or spec.bucket}/{new_prefix}"
+    spec.location = new
+    template = spec.properties.get("storage.location.template")
+    if template and template.startswith(old):
+        spec.properties["storage.location.template"] = new + template[len(old) :]
+
+
+def run_query(args: argparse.Namespace) -> int:
+    tables: list[TableSpec] = []
+    for path in args.ddl:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tables.extend(parse_ddl(handle.read()))
+        except OSError as exc:
+            raise AthenaError(f"--ddl {path}: {exc.strerror}") from None
+    for spec in tables:
+        relocate(spec, args.bucket, args.prefix)
+    sources: dict[str, Source] = {}
+
+    def source_for(spec: TableSpec) -> Source:
+        if spec.bucket not in sources:
+            if args.local:
+                sources[spec.bucket] = LocalSource(args.local, spec.bucket)
+            else:
+                sources[spec.bucket] = S3Source(spec.bucket, args.endpoint, args.region)
+        return sources[spec.bucket]
+
+    with LocalAthena(tables, source_for) as athena:
+        result = athena.query(args.sql)
+    render = {"table": table, "csv": as_csv, "json": as_json}[args.format]
+    sys.stdout.write(render(result.columns, result.rows))
+    sys.stdout.flush()
+    for warning in dict.fromkeys(result.warnings):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(result.scan.summary(), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "ddl":
+            text, warnings = ddl_text(args)
+            for warning in warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+            sys.stdout.write(text)
+            return 0
+        return run_query(args)
+    except LogtideError as exc:
+        print(f"logtide athena: {exc}", file=sys.stderr)
+        return 1
