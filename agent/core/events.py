@@ -65,10 +65,12 @@ class Chunk:
     """Events that share a tag, the acknowledgement of their source, and their origin.
 
     ``source`` names the input instance (its Alias, or ``name.N``) so stream tasks can select
-    ``FROM STREAM:<source>``; derived chunks carry the stream's name.
+    ``FROM STREAM:<source>``; derived chunks carry the stream's name. ``size`` is the bytes
+    the events came from, when the input knows it (0: the engine estimates it once).
     """
 
     tag: str
     events: list[Event]
     ack: Ack = field(default_factory=noop_ack)
     source: str = ""
+    size: int = 0

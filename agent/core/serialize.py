@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from agent.core.events import Event
+
 DATE_FORMATS = ("double", "epoch", "epoch_ms", "iso8601", "java_sql_timestamp")
 
 
@@ -51,3 +53,14 @@ def with_date(
     if not key:
         return record
     return {key: format_date(timestamp, fmt), **record}
+
+
+def json_lines_size(events: list[Event]) -> int:
+    """Bytes of the records as JSON lines, the ``bytes`` metrics count (Fluent Bit measures
+    msgpack); one C-speed serialisation per chunk keeps it cheap."""
+    if not events:
+        return 0
+    try:
+        return len(dumps([record for _, record in events])) - 1
+    except (TypeError, ValueError):
+        return 0

@@ -21,10 +21,10 @@ from typing import Any
 
 from agent.config.validate import Plan, PluginSpec
 from agent.core.errors import LogtideError
-from agent.core.events import Chunk, Event
+from agent.core.events import Chunk
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
-from agent.core.serialize import dumps
+from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import DeliveryTap, OutputRunner
 from agent.engine.retry import Backoff, parse_retry_limit
@@ -32,17 +32,6 @@ from agent.engine.router import Routes, matcher
 from agent.engine.tasks import TaskOwner
 
 log = logging.getLogger("logtide")
-
-
-def json_lines_size(events: list[Event]) -> int:
-    """Bytes of the records as JSON lines: the ``bytes`` Fluent Bit counts per input (it
-    measures msgpack; one C-speed serialisation per chunk keeps this cheap)."""
-    if not events:
-        return 0
-    try:
-        return len(dumps([record for _, record in events])) - 1
-    except (TypeError, ValueError):
-        return 0
 
 
 @dataclass(slots=True)
@@ -204,7 +193,9 @@ class Engine:
             if not chunk.tag:
                 chunk.tag = item.tag
             self.metrics.add(instance, "records", len(chunk.events))
-            self.metrics.add(instance, "bytes", json_lines_size(chunk.events))
+            if not chunk.size:
+                chunk.size = json_lines_size(chunk.events)
+            self.metrics.add(instance, "bytes", chunk.size)
             if not item.routable:
                 chunk.ack.settle(True)
                 return

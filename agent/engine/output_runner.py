@@ -17,6 +17,7 @@ from agent.core.errors import DeliveryError, is_retryable
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
+from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.retry import Backoff
 
@@ -171,6 +172,9 @@ class OutputRunner:
                 events.extend(chunk.events)
         outcome = {tag: await self._flush_with_retry(tag, events) for tag, events in by_tag.items()}
         for chunk in batch:
+            if outcome[chunk.tag]:
+                size = chunk.size or json_lines_size(chunk.events)
+                self.metrics.add(self.instance, "proc_bytes", size)
             chunk.ack.settle(outcome[chunk.tag])
 
     async def _flush_with_retry(self, tag: str, events: list[Event]) -> bool:
