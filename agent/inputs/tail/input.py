@@ -27,7 +27,7 @@ from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDeco
 from agent.inputs.tail.options import OPTIONS, validate
 from agent.inputs.tail.ranges import RangeTracker, Span
 from agent.inputs.tail.reader import LineRules, TailedFile
-from agent.inputs.tail.rotation import find_beside, locate
+from agent.inputs.tail.rotation import find_beside, is_sibling, locate, siblings
 from agent.inputs.tail.tagging import TagComposer
 from agent.inputs.tail.watcher import Watcher, expand, watch_roots
 from agent.parsers.multiline.registry import MultilineRegistry
@@ -164,11 +164,13 @@ class TailInput(InputPlugin):
             self._watcher.watch(os.path.dirname(os.path.realpath(path)))
         return f
 
-    def _scan(self, *, initial: bool) -> None:
+    def _scan(self, *, initial: bool) -> list[str]:
+        """Open matching files not open yet; return every matching path."""
         s = self.settings
         ignore_older = s["ignore_older"]
         cutoff = time.time() - ignore_older if ignore_older > 0 else None
-        for path in expand(s["path"], s["exclude_path"]):
+        paths = expand(s["path"], s["exclude_path"])
+        for path in paths:
             try:
                 st = os.stat(path)
             except OSError:
@@ -177,7 +179,37 @@ class TailInput(InputPlugin):
                 continue
             if cutoff is not None and st.st_mtime < cutoff:
                 continue
-            self._open(path, from_head=s["read_from_head"] or not initial)
+            # A new file at a path we followed before (rotated while we were down) is read
+            # from its head whatever Read_from_Head says: its lines are new to us.
+            known = initial and any(row.name == path for row in self.store.rows.values())
+            self._open(path, from_head=s["read_from_head"] or not initial or known)
+        return paths
+
+    @staticmethod
+    def _family_since(path: str, rows: list[Row]) -> float | None:
+        """Creation time of the newest file we knew under ``path`` or its rotated names."""
+        created = [row.created for row in rows if is_sibling(path, row.name)]
+        return float(max(created)) if created else None
+
+    def _adopt_unseen(self, path: str, since: float | None, matched: set[str]) -> None:
+        """Rotated generations of ``path`` we never opened (born and rotated while we were
+        down, or between two checks): younger than the newest file we knew there, they are
+        read from their head."""
+        if since is None:
+            return
+        for sibling in siblings(path):
+            if sibling in matched:
+                continue
+            try:
+                st = os.stat(sibling)
+            except OSError:
+                continue
+            if st.st_mtime < since or (st.st_dev, st.st_ino) in self.files:
+                continue
+            if self.store.find(st.st_ino, sibling) is not None:
+                continue
+            if self._open(sibling, from_head=True, rotated=True) is not None:
+                self.context.metrics.add(self.context.instance, "files_recovered")
 
     def _recover_rotated(self) -> None:
         """Rows no open file claimed: their file was rotated while we were down. Read what
@@ -209,8 +241,13 @@ class TailInput(InputPlugin):
             await self._db(self.store.open)
         except PluginError:
             raise
-        self._scan(initial=True)
+        known = list(self.store.rows.values())
+        paths = self._scan(initial=True)
+        matched = set(paths)
+        for path in paths:
+            self._adopt_unseen(path, self._family_since(path, known), matched)
         self._recover_rotated()
+        await self._persist()
         if self.context.once:
             for f in list(self.files.values()):
                 await self._pump(f, emit, budget=None)
@@ -244,6 +281,7 @@ class TailInput(InputPlugin):
                     watcher.rescan = False
                 next_scan = now + refresh
                 self._scan(initial=False)
+                await self._persist()
                 continue
             if busy:
                 await asyncio.sleep(0)
@@ -287,6 +325,7 @@ class TailInput(InputPlugin):
                     new_name = find_beside(f.path, f.dev, f.inode)
                     if new_name is not None:
                         f.row.name = new_name
+                    self._adopt_unseen(f.path, float(f.row.created), set())
                 f.row.rotated = 1
                 self.store.touch(f.row)
                 if self._watcher is not None:

@@ -26,6 +26,20 @@ def _candidates(path: str) -> list[str]:
     ]
 
 
+def siblings(path: str) -> list[str]:
+    """Files beside ``path`` whose names look like its rotated generations."""
+    return _candidates(path)
+
+
+def is_sibling(path: str, other: str) -> bool:
+    """Whether ``other`` is ``path`` itself or looks like one of its rotated generations."""
+    if os.path.dirname(path) != os.path.dirname(other):
+        return False
+    base, name = os.path.basename(path), os.path.basename(other)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return name.startswith(base) or name.startswith(stem)
+
+
 def find_beside(path: str, dev: int, inode: int) -> str | None:
     """A sibling of ``path`` that is the file (dev, inode), or None."""
     for candidate in _candidates(path):

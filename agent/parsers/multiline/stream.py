@@ -52,17 +52,25 @@ class MultilineStream:
     def __init__(self, parsers: Sequence[tuple[MultilineSpec, Parse | None]]) -> None:
         self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
         self.invalid_utf8 = 0
+        self._bad = False
 
     # -- feeding -------------------------------------------------------------------------
     def feed(self, line: bytes, start: int, now: float | None = None) -> list[Event]:
-        now = time.time() if now is None else now
+        """Add one line (no newline) that starts at file offset ``start``; return the records
+        it completes."""
+        self._bad = False
+        out = self._feed(line, start, time.time() if now is None else now)
+        if self._bad:
+            self.invalid_utf8 += 1
+        return out
+
+    def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
         out: list[Event] = []
         text: str | None = None
         for parser in self._parsers:
             if parser.parse is not None:
                 parsed, bad = parse_line(parser.parse, line)
-                if bad:
-                    self.invalid_utf8 += 1
+                self._bad |= bad
                 if parsed is None:
                     continue
                 stamp, record = parsed
@@ -72,8 +80,7 @@ class MultilineStream:
             else:
                 if text is None:
                     text, bad = decode(line)
-                    if bad:
-                        self.invalid_utf8 += 1
+                    self._bad |= bad
                 stamp, record, content = None, None, text
             if self._process(parser, record, stamp, content, start, now, out):
                 return out
@@ -85,8 +92,7 @@ class MultilineStream:
             self._flush_parser(parser, now, out)
         if text is None:
             text, bad = decode(line)
-            if bad:
-                self.invalid_utf8 += 1
+            self._bad |= bad
         out.append((now, {"log": text}))
         return out
 
