@@ -9,6 +9,7 @@ runs ``logtide -c ... --once`` and reads the ``file`` output) as well as through
 from __future__ import annotations
 
 import math
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,3 +112,70 @@ def records_match(
         else:
             return False
     return True
+
+
+LOGTIDE = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "logtide"
+_CONFIG = """[SERVICE]
+    Flush        1
+    Parsers_File parsers.conf
+    Streams_File streams.conf
+[INPUT]
+    Name             tail
+    Alias            {alias}
+    Tag              {tag}
+    Path             {logs}/*.log
+    Parser           json
+    DB               {work}/tail.db
+    Read_from_Head   On
+[OUTPUT]
+    Name   file
+    Match  out.*
+    Format plain
+    Path   {out}
+"""
+
+
+def write_cli_config(work: Path, statements: list[str]) -> Path:
+    """The pipeline of the conformance README: tail -> stream tasks -> file, one per tag."""
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    (work / "out").mkdir(exist_ok=True)
+    (work / "logs" / "orders.log").write_bytes(RECORDS.read_bytes())
+    (work / "parsers.conf").write_text("[PARSER]\n    Name   json\n    Format json\n")
+    tasks = "".join(
+        f"[STREAM_TASK]\n    Name task{i}\n    Exec {sql}\n" for i, sql in enumerate(statements)
+    )
+    (work / "streams.conf").write_text(tasks)
+    config = work / "fluent-bit.conf"
+    config.write_text(
+        _CONFIG.format(
+            alias=INPUT_ALIAS, tag=INPUT_TAG, logs=work / "logs", work=work, out=work / "out"
+        )
+    )
+    return config
+
+
+def run_cases_cli(work: Path, cases: list[Path]) -> dict[str, CaseResult]:
+    """Every case as one stream task of a single ``logtide -c ... --once`` run."""
+    statements = [statement_for(case) for case in cases]
+    config = write_cli_config(work, [sql for sql, _ in statements])
+    completed = subprocess.run(
+        [str(LOGTIDE), "-c", str(config), "--once"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise AssertionError(f"logtide failed ({completed.returncode}):\n{completed.stderr}")
+    results = {}
+    for case, (sql, tag) in zip(cases, statements, strict=True):
+        produced = work / "out" / tag
+        results[case.name] = CaseResult(
+            name=case.name,
+            statement=sql,
+            expected=read_jsonl(case / "expected.jsonl"),
+            actual=read_jsonl(produced) if produced.exists() else [],
+            unordered=case.name in UNORDERED,
+        )
+    return results
