@@ -71,7 +71,8 @@ def validate(document: ConfigDocument) -> Plan:
             target.append(_plugin_spec(kind, section, counters))
     _check_unique_aliases(plan)
     if document.stream_tasks:
-        plan.stream_processor = _stream_processor(document.stream_tasks)
+        names = [spec.instance for spec in plan.inputs]
+        plan.stream_processor = _stream_processor(document.stream_tasks, names)
     return plan
 
 
@@ -79,8 +80,10 @@ def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> Plugin
     name = section.name
     name_entry = section.first("name")
     cls = load_plugin(kind, name, name_entry.location if name_entry else section.location)
-    index = counters[f"{kind}:{cls.name}"]
-    counters[f"{kind}:{cls.name}"] += 1
+    # Numbered per plugin name across kinds, so the lib input and lib output (the one name
+    # that is both) get distinct instance names: metrics are keyed by instance name.
+    index = counters[cls.name]
+    counters[cls.name] += 1
     default_instance = f"{cls.name}.{index}"
     settings = resolve(f"{kind} '{cls.name}'", cls.options, section.entries, section.location)
     _check_match(kind, settings)
@@ -127,7 +130,7 @@ def _multiline_parsers(document: ConfigDocument) -> Any:
     return MultilineRegistry.from_sections(document.multiline_parsers)
 
 
-def _stream_processor(sections: list[Section]) -> StreamProcessor:
+def _stream_processor(sections: list[Section], inputs: list[str]) -> StreamProcessor:
     from streamsql import StreamProcessor, StreamTask
 
     tasks = []
@@ -136,4 +139,4 @@ def _stream_processor(sections: list[Section]) -> StreamProcessor:
         exec_entry = section.first("exec")
         location = exec_entry.location if exec_entry else section.location
         tasks.append(StreamTask(settings["name"], settings["exec"], location))
-    return StreamProcessor(tasks)
+    return StreamProcessor(tasks, inputs=inputs)

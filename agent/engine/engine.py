@@ -138,16 +138,18 @@ class Engine:
                 _Input(spec, plugin, tag, bool(spec.settings.get("routable", True)))
             )
 
-    async def ingest(self, chunk: Chunk) -> None:
+    async def ingest(self, chunk: Chunk, routable: bool = True) -> None:
         """Run one chunk through filters, stream processor and router.
 
         The caller holds one reference on ``chunk.ack``; it is released here once every
-        destination has taken its own.
+        destination has taken its own. A chunk from a non-routable input still feeds the
+        stream processor, as in Fluent Bit; only its own records skip the outputs.
         """
         try:
             self._filter(chunk)
             derived = self.processor.process(chunk) if self.processor is not None else []
-            await self._route(chunk)
+            if routable:
+                await self._route(chunk)
             await self._route_derived(derived)
         finally:
             chunk.ack.settle(True)
@@ -196,10 +198,7 @@ class Engine:
             if not chunk.size:
                 chunk.size = json_lines_size(chunk.events)
             self.metrics.add(instance, "bytes", chunk.size)
-            if not item.routable:
-                chunk.ack.settle(True)
-                return
-            await self.ingest(chunk)
+            await self.ingest(chunk, item.routable)
 
         try:
             await item.plugin.run(emit)
