@@ -161,7 +161,12 @@ def test_daemonset_style_run_tags_every_record_with_kubernetes_metadata(
         # Give the background metadata fetch time to land, then rotate the way kubelet does:
         # lines still unread in the renamed file and lines in the new 0.log must all arrive.
         deadline = time.monotonic() + 10
-        while f"/api/v1/namespaces/default/pods/{APP_POD}" not in server.paths():
+        # The filter's warm-up lists the node's pods at start; a per-pod GET serves the same.
+        while not any(
+            path.startswith("/api/v1/pods?fieldSelector=spec.nodeName")
+            or path == f"/api/v1/namespaces/default/pods/{APP_POD}"
+            for path in server.paths()
+        ):
             assert time.monotonic() < deadline, server.paths()
             time.sleep(0.05)
         time.sleep(0.3)
