@@ -112,6 +112,9 @@ class DockerModeDecoder(Decoder):
     first flushes what is held, then goes through the normal path. With
     ``Docker_Mode_Parser``, complete lines keep joining until a line matches that parser
     (the first line of the next record).
+
+    Hot path: a complete line with nothing held is parsed once, by ``Parser``; when that
+    record carries a string ``log`` it decides completeness without a second JSON parse.
     """
 
     def __init__(
@@ -128,7 +131,7 @@ class DockerModeDecoder(Decoder):
         self.flush_after = flush_after
         self.first_line = first_line
         self._logs: list[str] = []
-        self._last: dict[str, Any] | None = None
+        self._last: bytes | str | None = None
         self._start = -1
         self._touched = 0.0
         self._complete = False
@@ -159,55 +162,77 @@ class DockerModeDecoder(Decoder):
         last = self._last
         if last is None:
             return []
-        last["log"] = "".join(self._logs)
+        record = orjson.loads(last)
+        record["log"] = "".join(self._logs)
         self.reset()
-        line = orjson.dumps(last)
-        return Decoder.decode(self, [line], None, now)
+        return Decoder.decode(self, [orjson.dumps(record)], None, now)
+
+    def _docker_log(self, line: bytes) -> tuple[str | None, bytes | str]:
+        """``log`` of a docker JSON line (None if it is not one) and the text to keep."""
+        try:
+            record = orjson.loads(line)
+            kept: bytes | str = line
+        except orjson.JSONDecodeError:
+            text, bad = decode(line)
+            if not bad:
+                return None, line
+            try:
+                record = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return None, line
+            self.invalid_utf8 += 1
+            kept = text
+        log = record.get("log") if type(record) is dict else None
+        return (log if isinstance(log, str) else None), kept
 
     def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
         assert starts is not None
         events: list[Event] = []
-        loads = orjson.loads
-        plain = Decoder.decode
+        append = events.append
+        parse = self.parse
         first_line = self.first_line
+        offset_key = self.offset_key
         for index, line in enumerate(lines):
             stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
             if first_line is not None:
                 self._check_first_line(stripped, now, events)
-            try:
-                record = loads(stripped)
-            except orjson.JSONDecodeError:
-                record = None
-                text, bad = decode(stripped)
-                if bad:
-                    try:
-                        record = loads(text)
-                        self.invalid_utf8 += 1
-                    except orjson.JSONDecodeError:
-                        record = None
-            log = record.get("log") if isinstance(record, dict) else None
-            if not isinstance(log, str):
+            before = len(events)
+            if self._last is None and first_line is None and parse is not None:
+                result = parse(stripped)
+                if result is not None:
+                    log = result[1].get("log")
+                    if type(log) is str and log.endswith("\n"):
+                        stamp, record = result
+                        append((now if stamp is None else stamp, record))
+                        self._annotate_one(events, before, starts[index])
+                        continue
+            log, kept = self._docker_log(stripped)
+            if log is None:
                 if self._last is not None:
                     events.extend(self._flush(now))
-                produced = plain(self, [line], None, now)
-            elif self._last is None and log.endswith("\n") and first_line is None:
-                produced = plain(self, [line], None, now)
+                    before = len(events)
+                events.extend(Decoder.decode(self, [line], None, now))
             else:
-                assert isinstance(record, dict)
                 if self._last is None:
                     self._start = starts[index]
                 self._logs.append(log)
-                self._last = record
+                self._last = kept
                 self._touched = now
                 self._complete = log.endswith("\n")
                 if not self._complete or first_line is not None:
                     continue
-                produced = self._flush(now)
-            if self.offset_key is not None:
-                for _, produced_record in produced:
-                    produced_record[self.offset_key] = starts[index]
-            events.extend(produced)
+                events.extend(self._flush(now))
+            if offset_key is not None:
+                self._annotate_one(events, before, starts[index])
+        if self.path_key is not None:
+            for _, record in events:
+                record[self.path_key] = self.path
         return events
+
+    def _annotate_one(self, events: list[Event], since: int, offset: int) -> None:
+        if self.offset_key is not None:
+            for _, record in events[since:]:
+                record[self.offset_key] = offset
 
     def _check_first_line(self, line: bytes, now: float, events: list[Event]) -> None:
         assert self.first_line is not None

@@ -1,0 +1,129 @@
+"""Benchmark: tail + docker parser + parser filter -> null on the article's app logs.
+
+Generates N lines (default 1,000,000) of the sample order app's JSON in docker json-file
+format, runs ``logtide -c <conf> --once`` on them and reports records/s (wall and per CPU
+second) and the peak RSS of the logtide process. Run by hand: ``python bench/bench_tail.py``.
+Aim: >= 150,000 records/s on one core, peak RSS <= 80 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONF = """\
+[SERVICE]
+    Flush         1
+    Log_Level     warn
+    Parsers_File  parsers.conf
+[INPUT]
+    Name              tail
+    Tag               order
+    Path              {log}/*.log
+    Parser            docker
+    Docker_Mode       On
+    DB                {state}/flb_kube.db
+    Mem_Buf_Limit     64MB
+    Skip_Long_Lines   On
+    Read_from_Head    On
+[FILTER]
+    Name         parser
+    Match        order
+    Parser       dummy
+    Key_Name     log
+    Reserve_Data True
+[OUTPUT]
+    Name   null
+    Match  order
+"""
+
+PARSERS = """\
+[PARSER]
+    Name   dummy
+    Format json
+"""
+
+CATEGORIES = ["Household", "Garden", "Kitchen", "Office"]
+STATES = ["AL", "CA", "NY", "TX", "WA"]
+SHIPPING = ["Free", "2-Day", "3-Day"]
+REFERRALS = ["Friend/Colleague", "Online Ad", "Other", "Repeat Customer"]
+
+
+def generate(path: Path, lines: int) -> int:
+    rng = random.Random(7)
+    written = 0
+    with path.open("wb") as fh:
+        batch: list[bytes] = []
+        for n in range(lines):
+            order = {
+                "item_id": str(rng.randint(1, 100)),
+                "product_category": rng.choice(CATEGORIES),
+                "price": str(rng.randint(1, 100)),
+                "quantity": str(rng.randint(1, 4)),
+                "order_date": f"2020-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "state": rng.choice(STATES),
+                "shipping_type": rng.choice(SHIPPING),
+                "referral": rng.choice(REFERRALS),
+            }
+            line = {
+                "log": json.dumps(order, separators=(",", ":")) + "\n",
+                "stream": "stdout",
+                "time": f"2026-11-27T00:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
+                f"{n % 1000:03d}000Z",
+            }
+            batch.append(json.dumps(line).encode() + b"\n")
+            if len(batch) == 10000:
+                data = b"".join(batch)
+                fh.write(data)
+                written += len(data)
+                batch = []
+        data = b"".join(batch)
+        fh.write(data)
+        written += len(data)
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--logtide", default=str(Path(sys.executable).with_name("logtide")))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
+        root = Path(tmp)
+        log, state = root / "log", root / "state"
+        log.mkdir()
+        state.mkdir()
+        size = generate(log / "app.log", args.lines)
+        (root / "fluent-bit.conf").write_text(CONF.format(log=log, state=state))
+        (root / "parsers.conf").write_text(PARSERS)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [args.logtide, "-c", str(root / "fluent-bit.conf"), "--once"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if result.returncode != 0:
+            print(result.stderr, file=sys.stderr)
+            return result.returncode
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rss_mib = after.ru_maxrss / 1024  # Linux reports KiB
+    print(f"lines:            {args.lines:,} ({size / 2**20:.1f} MiB)")
+    print(f"wall:             {wall:.2f} s  -> {args.lines / wall:,.0f} records/s")
+    print(f"cpu (user+sys):   {cpu:.2f} s  -> {args.lines / cpu:,.0f} records/CPU-s")
+    print(f"peak RSS:         {rss_mib:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
