@@ -9,6 +9,7 @@ Aim: >= 150,000 records/s on one core, peak RSS <= 80 MiB.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import resource
@@ -90,11 +91,68 @@ def generate(path: Path, lines: int) -> int:
     return written
 
 
+async def _in_process(log: Path) -> tuple[int, float]:
+    """tail + parser filter without the engine: the input's own ceiling."""
+    from agent.config.model import Section
+    from agent.core.errors import Location
+    from agent.core.events import Chunk
+    from agent.core.options import Entry
+    from agent.filters.parser import ParserFilter
+    from agent.inputs.tail import TailInput
+    from agent.parsers.multiline import MultilineRegistry
+    from agent.parsers.registry import ParserRegistry
+    from tests.support.plugins import build, plugin_context
+
+    where = Location("bench", 1)
+    dummy = Section(
+        "parser", where, [Entry("Name", "dummy", where), Entry("Format", "json", where)]
+    )
+    services = {
+        "parsers": ParserRegistry.from_sections([dummy]),
+        "multiline_parsers": MultilineRegistry(),
+    }
+    count = 0
+    async with plugin_context(once=True, services=services) as context:
+        tail = build(
+            TailInput,
+            context,
+            path=str(log),
+            parser="docker",
+            docker_mode="on",
+            read_from_head="on",
+        )
+        parser = build(
+            ParserFilter, context, match="*", parser="dummy", key_name="log", reserve_data="true"
+        )
+
+        async def emit(chunk: Chunk) -> None:
+            nonlocal count
+            count += len(parser(chunk.tag, chunk.events))
+            chunk.ack.settle(True)
+
+        started = time.perf_counter()
+        await tail.run(emit)
+        await tail.close()
+    return count, time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--logtide", default=str(Path(sys.executable).with_name("logtide")))
+    parser.add_argument(
+        "--in-process", action="store_true", help="tail + parser filter only, no engine/CLI"
+    )
     args = parser.parse_args()
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
+            log = Path(tmp) / "app.log"
+            generate(log, args.lines)
+            count, wall = asyncio.run(_in_process(log))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"in-process: {count:,} records in {wall:.2f} s -> {count / wall:,.0f} records/s")
+        print(f"peak RSS:   {rss:.1f} MiB")
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
         root = Path(tmp)
         log, state = root / "log", root / "state"
