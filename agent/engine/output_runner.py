@@ -21,8 +21,12 @@ from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.retry import Backoff
 
-QUEUE_CHUNKS = 256
-MAX_BATCH_EVENTS = 200_000
+# Bounds in records, not chunks: a chunk may hold one record or thousands, and memory is
+# what the records cost as Python dicts. Queued plus in-flight records stay under
+# QUEUE_EVENTS per output (beyond that the emitting input waits); a batch is flushed when
+# the Flush interval ends or it reaches MAX_BATCH_EVENTS, whichever comes first.
+QUEUE_EVENTS = 16_384
+MAX_BATCH_EVENTS = 8_192
 
 DeliveryTap = Callable[[str, str, list[Event]], None]
 
@@ -60,7 +64,9 @@ class OutputRunner:
         self.on_delivered = on_delivered
         self.hurry = once
         self.failed_batches = 0
-        self.queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
+        self.queue: asyncio.Queue[Chunk] = asyncio.Queue()
+        self._held_events = 0
+        self._room = asyncio.Event()
         self.disk = disk
         self.disk_limit = disk_limit
         self._spooled = asyncio.Event()
@@ -71,8 +77,20 @@ class OutputRunner:
         self.hurry = True
 
     async def put(self, chunk: Chunk) -> None:
+        """Queue a chunk; waits (backpressure on the input) while the output is full."""
+        count = len(chunk.events)
+        while self._held_events and self._held_events + count > QUEUE_EVENTS:
+            self._room.clear()
+            await self._room.wait()
         chunk.ack.retain()
-        await self.queue.put(chunk)
+        self._held_events += count
+        self.queue.put_nowait(chunk)
+
+    def _release(self, batch: list[Chunk]) -> None:
+        for chunk in batch:
+            self._held_events -= len(chunk.events)
+            self.queue.task_done()
+        self._room.set()
 
     async def run(self) -> None:
         if self.disk is not None:
@@ -83,8 +101,7 @@ class OutputRunner:
             try:
                 await self._deliver(batch)
             finally:
-                for _ in batch:
-                    self.queue.task_done()
+                self._release(batch)
 
     async def settled(self) -> None:
         """Wait until every queued chunk is accepted (and, with a disk queue, delivered)."""
@@ -121,7 +138,7 @@ class OutputRunner:
                     await asyncio.sleep(delay)
             for chunk in batch:
                 chunk.ack.settle(True)
-                self.queue.task_done()
+            self._release(batch)
             self._spooled.set()
 
     async def _deliver_from_disk(self, disk: DiskQueue) -> None:

@@ -131,3 +131,20 @@ async def test_retry_limit_exhausted() -> None:
     assert plugin.calls == [1, 1, 1]
     assert results == [False]
     assert run.metrics.get("flaky.0", "retries_failed") == 1
+
+
+async def test_full_output_queue_blocks_the_emitter_until_delivery() -> None:
+    from agent.engine.output_runner import QUEUE_EVENTS
+
+    plugin = Flaky(0, RetryableDeliveryError("unused"))
+    run = runner(plugin, None)
+    big = Chunk("t", [(1.0, {})] * QUEUE_EVENTS, Ack(None))
+    await run.put(big)
+    blocked = asyncio.create_task(run.put(Chunk("t", [(2.0, {})], Ack(None))))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    task = asyncio.create_task(run.run())
+    await asyncio.wait_for(blocked, 5)
+    await asyncio.wait_for(run.queue.join(), 5)
+    task.cancel()
+    assert len(plugin.accepted) == QUEUE_EVENTS + 1
