@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "--column", action="append", default=[], help="NAME:TYPE, adds or overrides a column"
     )
     ddl.add_argument("--since", help="first partition date (default NOW-1YEARS)")
+    ddl.add_argument("--endpoint", help="S3 endpoint for --sample-s3 (default: the output's)")
 
     query = commands.add_parser("query", help="run Athena SQL locally (DuckDB)")
     query.add_argument("sql", help="the query (Athena/Trino SQL)")
@@ -111,7 +112,8 @@ def _sample(args: argparse.Namespace, settings: Any, prefix: str) -> list[dict[s
         except OSError as exc:
             raise AthenaError(f"--sample {path}: {exc.strerror}") from None
     if args.sample_s3:
-        source = S3Source(settings["bucket"], settings.get("endpoint"), settings.get("region"))
+        endpoint = args.endpoint or settings.get("endpoint")
+        source = S3Source(settings["bucket"], endpoint, settings.get("region"))
         newest = sorted(source.list(prefix), key=lambda o: o.key, reverse=True)
         for stored in newest:
             if len(records) >= SAMPLE_RECORDS:
@@ -152,7 +154,12 @@ def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
         and not settings.get("log_key")
     ):
         columns.add(str(date_key), "string")
-    for name, kind in infer_columns(_sample(args, settings, layout.location_prefix)).types.items():
+    sample = _sample(args, settings, layout.location_prefix)
+    if not sample and not args.column:
+        raise AthenaError(
+            "no columns: give a --sample FILE of the records, --sample-s3, or --column NAME:TYPE"
+        )
+    for name, kind in infer_columns(sample).types.items():
         columns.add(name, kind)
     for text in args.column:
         name, kind = parse_column(text)

@@ -244,6 +244,7 @@ class Demo:
 
     def keep(self, moto: Any, ddl_path: Path) -> None:
         bucket_dir = self.workdir / "s3"
+        bucket_dir.mkdir(parents=True, exist_ok=True)
         s3 = S3Source(BUCKET, moto.endpoint, REGION)
         for stored in s3.list(""):
             target = bucket_dir / stored.key
@@ -255,7 +256,7 @@ class Demo:
         cw_file.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
         self.console.say(
             f"\nkept in {self.workdir}:\n"
-            f"  s3/{BUCKET}/...        the bucket's objects (copied out of the embedded S3)\n"
+            f"  s3/                    the objects of s3://{BUCKET} (copied out of moto)\n"
             f"  {cw_file.relative_to(self.workdir)}  the CloudWatch Logs events\n"
             f"  var-log/               pods/, containers/, the tail DB and store_dir\n"
             f"  fluent-bit.conf        the adapted ConfigMap; logtide.log its log\n"
