@@ -274,6 +274,9 @@ def run(options: Options, out: TextIO) -> int:
     if importlib.util.find_spec("moto") is None:
         print("logtide demo needs the embedded AWS: pip install 'logtide[demo]'", file=out)
         return 2
+    if importlib.util.find_spec("duckdb") is None:
+        print("logtide demo needs the local Athena: pip install 'logtide[query]'", file=out)
+        return 2
     from agent.testing import free_port, moto_server
 
     # moto's web server logs every request; the demo has its own progress line.
