@@ -11,72 +11,16 @@ configs — parsers, stream tasks, routing, AWS outputs — from another project
 from __future__ import annotations
 
 import os
-import socket
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from typing import Any, Literal
+from contextlib import ExitStack
+from typing import Literal
 
 import pytest
 
 from agent.api import Pipeline, ThreadedPipeline
+from agent.local_aws import REGION, MotoServer, free_port, moto_server
 
-REGION = "us-east-1"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class MotoServer:
-    """A moto server reached over real HTTP on 127.0.0.1."""
-
-    endpoint: str
-    region: str = REGION
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint)
-
-    def output_settings(self) -> dict[str, str]:
-        """``endpoint`` and ``region`` for an s3/cloudwatch_logs/kinesis_firehose output."""
-        return {"endpoint": self.endpoint, "region": self.region}
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
-
-
-@contextmanager
-def moto_server() -> Iterator[MotoServer]:
-    """Start moto on a free loopback port for the duration of the block.
-
-    Fake credentials are put in the environment (where unset) so AWS clients never look
-    for real ones.
-    """
-    from moto.server import ThreadedMotoServer
-
-    for key, value in FAKE_CREDENTIALS.items():
-        os.environ.setdefault(key, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield MotoServer(endpoint=f"http://127.0.0.1:{port}")
-    finally:
-        server.stop()
+__all__ = ["REGION", "MotoServer", "free_port", "logtide_pipeline", "moto_aws", "moto_server"]
 
 
 @pytest.fixture(scope="session")

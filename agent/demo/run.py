@@ -277,7 +277,7 @@ def run(options: Options, out: TextIO) -> int:
     if importlib.util.find_spec("duckdb") is None:
         print("logtide demo needs the local Athena: pip install 'logtide[query]'", file=out)
         return 2
-    from agent.testing import free_port, moto_server
+    from agent.local_aws import free_port, moto_server
 
     # moto's web server logs every request; the demo has its own progress line.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

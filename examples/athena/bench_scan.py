@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--skip-parquet", action="store_true")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from agent.testing import moto_server
+    from agent.local_aws import moto_server
 
     os.environ.update(S3_BUCKET=BUCKET, AWS_REGION="us-east-1")
     names = [n for n in LAYOUTS if not (args.skip_parquet and n == "hive-parquet")]
