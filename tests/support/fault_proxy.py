@@ -307,7 +307,7 @@ class FaultProxy:
         self._connections.add(writer)
         try:
             while True:
-                request = await _read_request(reader)
+                request = await _read_request(reader, writer)
                 if request is None:
                     return
                 exchange = Exchange(request)
@@ -379,12 +379,18 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return b""
 
 
-async def _read_request(reader: asyncio.StreamReader) -> Request | None:
+async def _read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> Request | None:
     head = await _read_head(reader)
     if head is None:
         return None
     first, headers = head
     method, target, _ = first.split(" ", 2)
+    # S3 PutObject/UploadPart send the body only after an interim answer.
+    if headers.pop("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
     body = await _read_body(reader, headers)
     headers.pop("transfer-encoding", None)
     return Request(method, target, headers, body)

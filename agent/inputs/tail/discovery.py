@@ -33,6 +33,7 @@ class Discovery:
     files: dict[tuple[int, int], TailedFile]
     tagger: TagComposer
     rules: LineRules
+    resumed: bool
     _watcher: Watcher | None
 
     def _decoder(self, path: str) -> Decoder:
@@ -104,8 +105,12 @@ class Discovery:
             if cutoff is not None and st.st_mtime < cutoff:
                 continue
             # A new file at a path we followed before (rotated while we were down) is read
-            # from its head whatever Read_from_Head says: its lines are new to us.
-            known = initial and any(row.name == path for row in self.store.rows.values())
+            # from its head whatever Read_from_Head says: its lines are new to us. So is any
+            # file a DB from an earlier run does not know (a container born while we were
+            # down): Read_from_Head Off only means "skip what predates our first start".
+            known = initial and (
+                self.resumed or any(row.name == path for row in self.store.rows.values())
+            )
             self._open(path, from_head=s["read_from_head"] or not initial or known)
         return paths
 

@@ -12,6 +12,7 @@ and the DB is written in batches from a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -73,7 +74,9 @@ class TailInput(Discovery, InputPlugin):
         self.closing: list[TailedFile] = []
         self.outstanding = 0
         self.mem_limit: int = s["mem_buf_limit"] or 0
+        self.resumed = False
         self._resume = asyncio.Event()
+        self._moved = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -125,6 +128,7 @@ class TailInput(Discovery, InputPlugin):
         self._resolve_parsers()
         if self.store.path:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.source}-db")
+        self.resumed = bool(self.store.path) and os.path.exists(str(self.store.path))
         try:
             await self._db(self.store.open)
         except PluginError:
@@ -303,7 +307,7 @@ class TailInput(Discovery, InputPlugin):
         f.emitted_to = end
         self.outstanding += end - start
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
-        await emit(Chunk(f.tag, events, ack, self.source))
+        await emit(Chunk(f.tag, events, ack, self.source, end - start))
 
     def _collect_counters(self, f: TailedFile) -> None:
         metrics, instance = self.context.metrics, self.context.instance
@@ -352,11 +356,18 @@ class TailInput(Discovery, InputPlugin):
         row.offset = f.tracker.committed
         row.set_fingerprint(f.tracker.fingerprint)
         self.store.touch(row)
+        self._moved.set()
 
     # -- checkpoint persistence ----------------------------------------------------------
     async def _persist_loop(self) -> None:
+        # Written as soon as an acknowledgement moved a checkpoint, not on a fixed tick: what
+        # an output already holds durably (s3 store_dir) but the DB does not yet cover is
+        # read and sent again after a crash, so that window is kept as short as the DB
+        # write itself.
         while True:
-            await asyncio.sleep(PERSIST_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), PERSIST_INTERVAL)
+            self._moved.clear()
             await self._persist()
 
     async def _persist(self) -> None:

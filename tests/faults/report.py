@@ -1,0 +1,19 @@
+"""Figures of a fault run, appended as JSON lines to ``$LOGTIDE_FAULTS_REPORT`` when set
+(docs/reliability.md quotes them); always printed, so ``pytest -s`` shows them too."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import orjson
+
+
+def record(case: str, **figures: Any) -> None:
+    entry = {"case": case, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **figures}
+    print(f"\n[faults] {orjson.dumps(entry).decode()}")
+    target = os.environ.get("LOGTIDE_FAULTS_REPORT")
+    if target:
+        with open(target, "ab") as handle:
+            handle.write(orjson.dumps(entry) + b"\n")
