@@ -36,10 +36,10 @@ def encode_value(value: str) -> str:
     """Make ``value`` one harmless path segment: percent-encode unsafe bytes and ``..``."""
     if not value:
         return DEFAULT_PARTITION
-    if all(char in _SAFE for char in value) and ".." not in value:
+    dots = ".." in value or value == "."
+    if not dots and all(char in _SAFE for char in value):
         return value
     out: list[str] = []
-    dots = ".." in value or value == "."
     for char in value:
         if char in _SAFE and not (dots and char == "."):
             out.append(char)
@@ -80,7 +80,8 @@ def _parse_field(spec: str) -> _Field:
     if not match:
         raise KeyFormatError(f"bad record placeholder ${{{spec}}}; use ${{key}} or ${{k['a']}}")
     path = [match.group(1)]
-    path.extend(a if a is not None else b for a, b in _SUBKEY_RE.findall(match.group(2)))
+    for sub in _SUBKEY_RE.finditer(match.group(2)):
+        path.append(sub.group(1) if sub.group(1) is not None else sub.group(2))
     return _Field(tuple(path))
 
 

@@ -1,0 +1,60 @@
+"""s3_key_format rendering: Fluent Bit's tokens, record fields, safe encoding."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sinks.s3.keys import DEFAULT_PARTITION, KeyFormat, KeyFormatError, encode_value
+
+T0 = 1795744014.715089  # 2026-11-27T01:46:54Z
+
+
+def test_default_format_as_fluent_bit() -> None:
+    kf = KeyFormat("/fluent-bit-logs/$TAG/%Y/%m/%d/%H/%M/%S")
+    key = kf.render("states.ca", (), T0, suffix="-objectAbCd1234")
+    assert key == "fluent-bit-logs/states.ca/2026/11/27/01/46/54-objectAbCd1234"
+
+
+def test_tag_parts_index_and_uuid() -> None:
+    kf = KeyFormat("/$TAG[0]/$TAG[2]/$TAG[9]/$INDEX-$UUID", "._")
+    assert kf.has_index and kf.has_uuid
+    assert kf.render("kube.var_log", (), T0, index=7, uuid8="Zz9") == "kube/log//7-Zz9"
+
+
+def test_strftime_is_not_applied_to_substituted_values() -> None:
+    kf = KeyFormat("/x/$TAG/${k}/%Y")
+    assert kf.render("a%Yb", kf.group({"k": "%m"}), T0) == "x/a%25Yb/%25m/2026"
+
+
+def test_nested_fields_and_missing_values() -> None:
+    kf = KeyFormat("""/l/${a['b']["c"]}/${top}/${a['x']}""")
+    assert kf.group({"a": {"b": {"c": 5}}, "top": True}) == ("5", "true", DEFAULT_PARTITION)
+    assert kf.group({"a": "scalar"}) == (DEFAULT_PARTITION,) * 3
+
+
+def test_repeated_placeholder_is_one_group_value() -> None:
+    kf = KeyFormat("/${s}/${s}")
+    assert kf.group({"s": "CA"}) == ("CA",)
+    assert kf.render("t", ("CA",), T0) == "CA/CA"
+
+
+@pytest.mark.parametrize("bad", ["/x/${}", "/x/${a['b'}", "/x/${a", "/x/$TAG[10]"])
+def test_malformed_formats(bad: str) -> None:
+    with pytest.raises(KeyFormatError):
+        KeyFormat(bad)
+
+
+def test_long_keys_are_cut_to_1024_bytes_keeping_the_suffix() -> None:
+    kf = KeyFormat("/" + "a" * 2000)
+    key = kf.render("t", (), T0, suffix="-objectABCDEFGH")
+    assert len(key.encode()) == 1024 and key.endswith("-objectABCDEFGH")
+
+
+@given(st.text(max_size=40))
+def test_encoded_values_stay_in_one_harmless_segment(value: str) -> None:
+    encoded = encode_value(value)
+    assert "/" not in encoded and ".." not in encoded
+    assert encoded not in ("", ".")
+    assert all(0x20 < ord(c) < 0x7F for c in encoded)

@@ -1,0 +1,55 @@
+"""JSON lines as Fluent Bit's s3 output writes them."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from sinks.s3.serialize import LineWriter, date_formatter
+
+T0 = 1795744014.715089  # 2026-11-27T01:46:54.715089Z
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("iso8601", "2026-11-27T01:46:54.715089Z"),
+        ("java_sql_timestamp", "2026-11-27 01:46:54.715089"),
+        ("epoch", 1795744014),
+        ("epoch_ms", 1795744014715),
+        ("double", T0),
+    ],
+)
+def test_date_formats(fmt: str, expected: object) -> None:
+    assert date_formatter(fmt)(T0) == expected
+
+
+def test_microseconds_round_instead_of_losing_one_to_float_error() -> None:
+    assert date_formatter("iso8601")(1.000001) == "1970-01-01T00:00:01.000001Z"
+    assert date_formatter("iso8601")(1.9999999) == "1970-01-01T00:00:02.000000Z"
+
+
+def test_date_key_first_then_record_keys() -> None:
+    line = LineWriter("date", "iso8601", None).line(T0, {"state": "CA", "time": "x"})
+    assert line == b'{"date":"2026-11-27T01:46:54.715089Z","state":"CA","time":"x"}\n'
+
+
+def test_date_key_disabled_and_renamed() -> None:
+    assert LineWriter(None, "iso8601", None).line(T0, {"a": 1}) == b'{"a":1}\n'
+    assert orjson.loads(LineWriter("ts", "epoch", None).line(T0, {"a": 1}) or b"") == {
+        "ts": 1795744014,
+        "a": 1,
+    }
+
+
+def test_log_key_writes_the_value_only_and_skips_records_without_it() -> None:
+    writer = LineWriter("date", "iso8601", "log")
+    assert writer.line(T0, {"log": "plain text", "x": 1}) == b"plain text\n"
+    assert writer.line(T0, {"log": {"a": [1, 2]}}) == b'{"a":[1,2]}\n'
+    assert writer.line(T0, {"other": 1}) is None
+    assert writer.missing_log_key == 1
+
+
+def test_values_orjson_cannot_encode_become_text() -> None:
+    line = LineWriter(None, "iso8601", None).line(T0, {"b": b"\xffraw", 1: "int key"})
+    assert orjson.loads(line or b"") == {"b": "\ufffdraw", "1": "int key"}
