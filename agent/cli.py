@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import os
@@ -118,6 +119,16 @@ async def _run(args: Arguments, plan: Plan) -> int:
     return code
 
 
+def _tune_gc() -> None:
+    """Records are acyclic dicts that reference counting frees, but their allocations still
+    trigger the cyclic collector, which then walks every live object (imported modules
+    included): about a third of the CPU at 100k records/s. Freeze what start-up built and
+    collect young objects far less often; cycles (asyncio's) are still reclaimed."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
+
+
 def _subcommand(argv: list[str]) -> int:
     module_name, _, func = SUBCOMMANDS[argv[0]].partition(":")
     try:
@@ -159,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         len(plan.inputs),
         len(plan.outputs),
     )
+    _tune_gc()
     try:
         return asyncio.run(_run(args, plan))
     except KeyboardInterrupt:

@@ -195,7 +195,10 @@ class StreamProcessor:
         if not events:
             return []
         chunk.ack.retain()
-        return [Emission(events, chunk.ack)]
+        # The parent's share of source bytes, so the outputs' byte counters need not
+        # serialise every derived record just to count it.
+        size = chunk.size * len(events) // len(chunk.events)
+        return [Emission(events, chunk.ack, size)]
 
     def _flush_snapshot(self, task: _Task, chunk: Chunk) -> list[Emission]:
         snapshot = self._snapshots.get(task.statement.name)
@@ -213,7 +216,9 @@ class StreamProcessor:
         self, task: _Task, emission: Emission, lineage: frozenset[str], out: list[Chunk]
     ) -> None:
         statement = task.statement
-        chunk = Chunk(statement.tag, emission.events, emission.ack, statement.stream_name)
+        chunk = Chunk(
+            statement.tag, emission.events, emission.ack, statement.stream_name, emission.size
+        )
         if statement.kind == "select":
             self._printer(chunk.tag, chunk.events)
             chunk.ack.settle(True)

@@ -27,8 +27,12 @@ Clock = Callable[[], float]
 
 @dataclass(slots=True)
 class Emission:
+    """Records a task emits, the acknowledgement they hold, and the source bytes they stand
+    for (0: unknown, the engine measures them)."""
+
     events: list[Event]
     ack: Ack
+    size: int = 0
 
 
 def settle_all(acks: list[Ack]) -> Callable[[bool], None]:

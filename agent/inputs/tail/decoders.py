@@ -275,9 +275,12 @@ class MultilineDecoder(Decoder):
 
     def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
         assert starts is not None
+        offset_key = self.offset_key
+        if offset_key is None:
+            clean = [line[:-1] if len(line) >= 2 and line[-1] == 13 else line for line in lines]
+            return self._count(self.stream.feed_all(clean, starts, now), None)
         events: list[Event] = []
         feed = self.stream.feed
-        offset_key = self.offset_key
         for index, line in enumerate(lines):
             stripped = line[:-1] if len(line) >= 2 and line[-1] == 13 else line
             produced = feed(stripped, starts[index], now)

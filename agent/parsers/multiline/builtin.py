@@ -47,6 +47,19 @@ def cri_line(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
     return parse_rfc3339(stamp), {"time": stamp, "stream": stream, "_p": partial, "log": log}
 
 
+def cri_complete(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
+    """:func:`cri_line` for an ``F`` line (a whole record); None for anything else."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError:
+        return None
+    parts = text.split(" ", 3)
+    if len(parts) != 4 or parts[2] != "F" or parts[1] not in _STREAMS:
+        return None
+    stamp = parts[0]
+    return parse_rfc3339(stamp), {"time": stamp, "stream": parts[1], "_p": "F", "log": parts[3]}
+
+
 def _cri_bytes(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
     try:
         return cri_line(line)
@@ -74,5 +87,6 @@ def builtin_specs() -> dict[str, MultilineSpec]:
             key_pattern="_p",
             key_group="stream",
             builtin_parser=_cri_bytes,
+            complete_line=cri_complete,
         ),
     }

@@ -71,6 +71,9 @@ class MultilineSpec:
     parser_name: str | None = None
     # Built-ins bring their own first-stage parser; user specs name one in ``parser``.
     builtin_parser: LineParser | None = field(default=None, repr=False)
+    # Optional fast path of a built-in: parses a line only when it is a whole record by
+    # itself (what builtin_parser and the mode would make of it), else returns None.
+    complete_line: LineParser | None = field(default=None, repr=False)
 
     def start_rules(self) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.is_start)

@@ -64,6 +64,33 @@ class MultilineStream:
             self.invalid_utf8 += 1
         return out
 
+    def feed_all(self, lines: list[bytes], starts: list[int], now: float) -> list[Event]:
+        """:meth:`feed` for a batch of lines (CR-stripped, no newline), records in order.
+
+        With a single built-in parser that recognises whole-record lines (CRI ``F``), such a
+        line whose group holds nothing is its own record and skips the joining machinery.
+        """
+        out: list[Event] = []
+        parser = self._parsers[0] if len(self._parsers) == 1 else None
+        complete = parser.spec.complete_line if parser is not None else None
+        if complete is None or parser is None:
+            for line, start in zip(lines, starts, strict=True):
+                out.extend(self.feed(line, start, now))
+            return out
+        groups = parser.groups
+        key_group = parser.spec.key_group
+        append = out.append
+        for line, start in zip(lines, starts, strict=True):
+            result = complete(line)
+            if result is not None:
+                stamp, record = result
+                group = groups.get(record.get(key_group)) if key_group else groups.get(None)
+                if group is None or not group.pieces:
+                    append((now if stamp is None else stamp, record))
+                    continue
+            out.extend(self.feed(line, start, now))
+        return out
+
     def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
         out: list[Event] = []
         text: str | None = None
@@ -126,6 +153,12 @@ class MultilineStream:
             matched = pattern == spec.match_string
         if spec.negate:
             matched = not matched
+        if matched and record is not None and spec.key_content and not group.pieces:
+            # A whole record in one line (CRI ``F``, docker ``log`` ending in a newline), the
+            # common case: it is its own result, without opening and joining a group.
+            group.touched = now
+            out.append((stamp if stamp is not None else now, record))
+            return True
         if not group.pieces and group.first is None:
             self._open(group, record, stamp, start)
         if spec.key_content is None and group.pieces and not group.pieces[-1].endswith("\n"):

@@ -42,8 +42,26 @@ def retry_invalid_utf8(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
     return parse(text), True
 
 
+_second: list[tuple[str, int]] = [("", 0)]
+
+
 def parse_rfc3339(value: str) -> float | None:
     """Seconds since the epoch of a docker/CRI timestamp (nanosecond fractions allowed)."""
+    # Fast path for what docker and containerd write (``...T12:34:56.123456789Z``): the
+    # whole second is parsed once per second of log, the fraction is digit arithmetic.
+    # Same value as the general path: microseconds kept, as datetime does.
+    if len(value) > 21 and value[19] == "." and value[-1] == "Z" and value[10] == "T":
+        fraction = value[20:-1]
+        if fraction.isascii() and fraction.isdigit():
+            head, seconds = _second[0]
+            if head != value[:19]:
+                parsed = _whole_second(value[:19])
+                if parsed is None:
+                    return None
+                seconds = parsed
+                _second[0] = (value[:19], seconds)
+            micros = int(fraction[:6].ljust(6, "0"))
+            return (seconds * 1_000_000 + micros) / 1_000_000
     text = value.strip()
     if not text:
         return None
@@ -63,3 +81,11 @@ def parse_rfc3339(value: str) -> float | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=datetime.now().astimezone().tzinfo).timestamp()
     return moment.timestamp()
+
+
+def _whole_second(text: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(text + "+00:00")
+    except ValueError:
+        return None
+    return int(moment.timestamp())

@@ -1,0 +1,71 @@
+"""Measuring a ``logtide`` child: rusage for ``--once`` runs, /proc for long-running ones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOGTIDE = str(Path(sys.executable).with_name("logtide"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    scenario: str
+    records: int
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mib: float = 0.0
+    records_per_s: float = 0.0
+    records_per_cpu_s: float = 0.0
+    cpu_percent: float | None = None
+    delivered: int | None = None
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def run_once(conf: Path, records: int, scenario: str) -> Result:
+    """``logtide -c conf --once`` as a child; wall, CPU and peak RSS from wait4."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [LOGTIDE, "-c", str(conf), "--once"],
+        cwd=conf.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"{scenario}: logtide exited {child.returncode}:\n{errors.decode()}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Result(
+        scenario,
+        records,
+        wall_s=round(wall, 2),
+        cpu_s=round(cpu, 2),
+        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+        records_per_s=round(records / wall),
+        records_per_cpu_s=round(records / cpu),
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a running process, all its threads included."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

@@ -1,0 +1,179 @@
+"""The benchmark behind ``make bench``: the article's pipeline through the real ``logtide``.
+
+Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
+
+  a   the article's pipeline (tail -> docker parser -> parser filter -> two stream tasks) into
+      two ``file`` outputs (CA / not CA), on docker json-file logs; ``a-cri`` the same on
+      containerd/CRI logs with ``multiline.parser cri``
+  b   the same into S3 + CloudWatch Logs on a local moto server
+  c   tail (docker parser) -> null
+  d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
+      while each gets one line a second
+
+For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
+included), records per CPU-second (user+sys from the child's rusage) and peak RSS
+(ru_maxrss). Prints a table and writes bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from many_files import many_files
+from measure import Result, run_once
+from workload import write_config, write_logs
+
+HERE = Path(__file__).resolve().parent
+
+
+def _lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+
+
+def scenario_file(lines: int, fmt: str) -> Result:
+    with tempfile.TemporaryDirectory(prefix="bench-a-") as tmp:
+        root = Path(tmp)
+        conf = write_config(root, "file", fmt)
+        write_logs(root / "logs" / "app.log", lines, fmt)
+        result = run_once(conf, lines, "a" if fmt == "docker" else "a-cri")
+        ca, notca = _lines(root / "out" / "ca.log"), _lines(root / "out" / "notca.log")
+        result.delivered = ca + notca
+        result.note = f"CA {ca:,} / not CA {notca:,}"
+        return result
+
+
+def scenario_aws(lines: int) -> Result:
+    from agent.testing import moto_server
+
+    with moto_server() as moto, tempfile.TemporaryDirectory(prefix="bench-b-") as tmp:
+        root = Path(tmp)
+        bucket = "bench-logs"
+        moto.client("s3").create_bucket(Bucket=bucket)
+        conf = write_config(
+            root, "aws", "docker", bucket=bucket, region=moto.region, endpoint=moto.endpoint
+        )
+        write_logs(root / "logs" / "app.log", lines, "docker")
+        result = run_once(conf, lines, "b")
+        in_s3 = _s3_records(moto.client("s3"), bucket)
+        in_cw = _cloudwatch_records(moto.client("logs"), "fluent-bit-cloudwatch-demo")
+        result.delivered = in_s3 + in_cw
+        result.note = f"S3 {in_s3:,} / CloudWatch {in_cw:,}; moto shares the 2 cores"
+        return result
+
+
+def _s3_records(client: object, bucket: str) -> int:
+    count = 0
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)  # type: ignore[attr-defined]
+    for page in pages:
+        for item in page.get("Contents", []):
+            body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()  # type: ignore[attr-defined]
+            count += body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    return count
+
+
+def _cloudwatch_records(client: object, group: str) -> int:
+    count = 0
+    streams = client.describe_log_streams(logGroupName=group)["logStreams"]  # type: ignore[attr-defined]
+    for stream in streams:
+        token = None
+        while True:
+            kwargs = {"logGroupName": group, "logStreamName": stream["logStreamName"]}
+            kwargs["startFromHead"] = True  # type: ignore[assignment]
+            if token:
+                kwargs["nextToken"] = token
+            page = client.get_log_events(**kwargs)  # type: ignore[attr-defined]
+            count += len(page["events"])
+            if not page["events"] or page["nextForwardToken"] == token:
+                break
+            token = page["nextForwardToken"]
+    return count
+
+
+def scenario_null(lines: int) -> Result:
+    with tempfile.TemporaryDirectory(prefix="bench-c-") as tmp:
+        root = Path(tmp)
+        conf = write_config(root, "null", "docker")
+        write_logs(root / "logs" / "app.log", lines, "docker")
+        return run_once(conf, lines, "c")
+
+
+def machine() -> dict[str, str]:
+    model = ""
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def print_table(results: list[Result]) -> None:
+    head = f"{'scenario':<10}{'records':>10}{'wall s':>8}{'rec/s':>10}{'rec/CPU-s':>11}"
+    head += f"{'CPU%':>7}{'RSS MiB':>9}{'delivered':>11}  note"
+    print(head)
+    for r in results:
+        cpu = f"{r.cpu_percent:.2f}" if r.cpu_percent is not None else "-"
+        rate = f"{r.records_per_s:,.0f}" if r.records_per_s else "-"
+        per_cpu = f"{r.records_per_cpu_s:,.0f}" if r.records_per_cpu_s else "-"
+        delivered = f"{r.delivered:,}" if r.delivered is not None else "-"
+        print(
+            f"{r.scenario:<10}{r.records:>10,}{r.wall_s:>8.2f}{rate:>10}{per_cpu:>11}"
+            f"{cpu:>7}{r.peak_rss_mib:>9.1f}{delivered:>11}  {r.note}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="records per --once run")
+    parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
+    parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
+    parser.add_argument("--only", default="a,a-cri,b,c,d", help="comma-separated scenarios")
+    parser.add_argument("--output", default=str(HERE / "results.json"))
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    runs: dict[str, Callable[[], list[Result]]] = {
+        "a": lambda: [scenario_file(args.lines, "docker")],
+        "a-cri": lambda: [scenario_file(args.lines, "cri")],
+        "b": lambda: [scenario_aws(args.lines)],
+        "c": lambda: [scenario_null(args.lines)],
+        "d": lambda: many_files(args.files, args.seconds),
+    }
+    unknown = [name for name in chosen if name not in runs]
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; valid: {', '.join(runs)}")
+    info = machine()
+    results: list[Result] = []
+    for name in chosen:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results.extend(runs[name]())
+    print(f"machine: {info['nproc']} x {info['cpu']}, Python {info['python']}")
+    print_table(results)
+    payload = {
+        "machine": info,
+        "results": [asdict(r) for r in results],
+    }
+    Path(args.output).write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
