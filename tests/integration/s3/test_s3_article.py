@@ -1,0 +1,119 @@
+"""The article's pipeline through the real CLI: 20,000 app lines, every CA record in S3 once."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.support.moto_server import MotoServer
+
+LOGTIDE = Path(sys.executable).with_name("logtide")
+ARTICLE = Path(__file__).with_name("article")
+LINES = 20_000
+BUCKET = "eks-fluentbit-logs-test"
+KEY_RE = re.compile(
+    r"fluent-bit-logs/states\.ca/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}/\d{2}-object[A-Za-z0-9]{8}"
+)
+STATES = ("AL", "AK", "AZ", "CA", "CO", "NY", "TX", "WA")  # CA often enough to matter
+
+
+def _needed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not all(_needed(m) for m in ("agent.inputs.tail", "streamsql", "sinks.cloudwatch_logs")),
+    reason="needs the tail input, the stream processor and cloudwatch_logs",
+)
+
+
+def app_line(rng: random.Random) -> str:
+    """One line of the article's ordering app (its exact printf shape)."""
+    order_date = datetime.date(2020, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+    fields = {
+        "item_id": str(rng.randint(1, 100)),
+        "product_category": rng.choice(("Garden", "Kitchen", "Office", "Household")),
+        "price": str(rng.randint(1, 100)),
+        "quantity": str(rng.randint(1, 4)),
+        "order_date": order_date,
+        "state": rng.choice(STATES),
+        "shipping_type": rng.choice(("Free", "3-Day", "2-Day")),
+        "referral": rng.choice(("Other", "Friend/Colleague", "Repeat Customer", "Online Ad")),
+    }
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def write_container_log(path: Path) -> list[dict[str, Any]]:
+    """Docker json-file lines; each has a unique ``time`` so duplicates are visible."""
+    rng = random.Random(20_000)
+    expected = []
+    with path.open("w") as handle:
+        for index in range(LINES):
+            message = app_line(rng)
+            stamp = f"2026-11-27T00:00:{index // 10000:02d}.{index % 10000:04d}00000Z"
+            handle.write(json.dumps({"log": message + "\n", "stream": "stdout", "time": stamp}))
+            handle.write("\n")
+            record = json.loads(message)
+            if record["state"] == "CA":
+                expected.append({**record, "stream": "stdout", "time": stamp})
+    return expected
+
+
+def test_article_pipeline_puts_every_ca_record_in_s3_once(moto: MotoServer, tmp_path: Path) -> None:
+    config_dir = tmp_path / "etc"
+    shutil.copytree(ARTICLE, config_dir)
+    log_dir = tmp_path / "containers"
+    state_dir = tmp_path / "state"
+    log_dir.mkdir()
+    state_dir.mkdir()
+    expected = write_container_log(log_dir / "ordering-app_default_app-0123456789ab.log")
+    s3: Any = moto.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    env = {
+        **os.environ,  # the moto fixture put fake credentials there
+        "LOG_DIR": str(log_dir),
+        "STATE_DIR": str(state_dir),
+        "S3_BUCKET": BUCKET,
+        "AWS_REGION": moto.region,
+        "AWS_ENDPOINT": moto.endpoint,
+    }
+    result = subprocess.run(
+        [str(LOGTIDE), "-c", str(config_dir / "fluent-bit.conf"), "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert keys and all(KEY_RE.fullmatch(key) for key in keys), keys
+    records = []
+    for key in keys:
+        for line in s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines():
+            record = orjson.loads(line)
+            assert next(iter(record)) == "date"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record.pop("date"))
+            records.append(record)
+    assert len(expected) > 1000
+    # exactly once: same multiset, and every record (unique by time) appears a single time
+    assert Counter(r["time"] for r in records).most_common(1)[0][1] == 1
+    assert sorted(records, key=lambda r: r["time"]) == expected
+    assert list(records[0]) == [*expected[0]]
+    assert not list((state_dir / "fluentbit").rglob("*.jsonl"))
