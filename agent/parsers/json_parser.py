@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from orjson import JSONDecodeError, loads
@@ -35,6 +36,22 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_reject_constant)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """Lone surrogate escapes (``"\\ud800"``), which only the slow path accepts, become
+    U+FFFD like invalid UTF-8 does: no output can encode them, and one such record would
+    fail its whole batch on every retry."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
 def _first_value(text: str) -> Any:
     """The slow path: invalid UTF-8 (already replaced) or content after the first value."""
     try:
@@ -46,6 +63,7 @@ def _first_value(text: str) -> Any:
         value, end = _DECODER.raw_decode(text, start)
     except (ValueError, RecursionError):
         return None
+    value = _scrub(value)
     rest = len(text) - len(text[end:].lstrip(_WS))
     if rest < len(text):
         try:
