@@ -22,7 +22,14 @@ MAX_KEY_BYTES = 1024
 MAX_TAG_PARTS = 10
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
-_TOKEN_RE = re.compile(r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID")
+_SUBKEYS = r"""(?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*"""
+# Fluent Bit's tokens win at each position (``$TAG_x`` is the tag then ``_x``, as there);
+# ``$name['a']`` is a record field in Fluent Bit's record-accessor spelling, which survives
+# the config loader's ``${VAR}`` expansion that would eat ``${name}``.
+_TOKEN_RE = re.compile(
+    r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID"
+    r"|\$([A-Za-z_][A-Za-z0-9_]*" + _SUBKEYS + ")"
+)
 _FIELD_RE = re.compile(r"""^\s*([^\[\]'"\s]+)((?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*)\s*$""")
 _SUBKEY_RE = re.compile(r"""\[\s*(?:'([^']*)'|"([^"]*)")\s*\]""")
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_.~=+,@")
@@ -104,8 +111,9 @@ class KeyFormat:
             if match.start() > position:
                 self._pieces.append(("lit", template[position : match.start()]))
             token = match.group(0)
-            if match.group(1) is not None:
-                field = _parse_field(match.group(1))
+            spec = match.group(1) if match.group(1) is not None else match.group(3)
+            if spec is not None:
+                field = _parse_field(spec)
                 if field not in fields:
                     fields.append(field)
                 self._pieces.append(("field", fields.index(field)))

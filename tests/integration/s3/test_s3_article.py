@@ -117,3 +117,70 @@ def test_article_pipeline_puts_every_ca_record_in_s3_once(moto: MotoServer, tmp_
     assert sorted(records, key=lambda r: r["time"]) == expected
     assert list(records[0]) == [*expected[0]]
     assert not list((state_dir / "fluentbit").rglob("*.jsonl"))
+
+
+def _dummy_to_s3(tmp_path: Path, endpoint: str, bucket: str, extra: str = "") -> Path:
+    config = tmp_path / "fluent-bit.conf"
+    config.write_text(
+        f"""
+[INPUT]
+    Name     dummy
+    Tag      states.ca
+    Dummy    {{"item_id":"7","state":"CA"}}
+    Samples  30
+
+[OUTPUT]
+    Name      s3
+    Match     states.ca
+    bucket    {bucket}
+    region    us-east-1
+    endpoint  {endpoint}
+    store_dir {tmp_path / "store"}
+    Retry_Limit 1
+{extra}
+"""
+    )
+    return config
+
+
+def test_once_with_a_missing_bucket_exits_1_and_keeps_the_data(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    config = _dummy_to_s3(tmp_path, moto.endpoint, "no-such-bucket")
+    result = subprocess.run(
+        [str(LOGTIDE), "-c", str(config), "--once"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "NoSuchBucket" in result.stderr
+    assert "Traceback" not in result.stderr
+    kept = list((tmp_path / "store").rglob("*.jsonl"))
+    assert sum(len(p.read_bytes().splitlines()) for p in kept) == 30
+
+
+def test_once_parquet_objects_through_the_cli(moto: MotoServer, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    s3: Any = moto.client("s3")
+    s3.create_bucket(Bucket="pq-bucket")
+    extra = (
+        "    format parquet\n    compression zstd\n    s3_key_format /p/state=$state/$UUID.parquet"
+    )
+    config = _dummy_to_s3(tmp_path, moto.endpoint, "pq-bucket", extra)
+    result = subprocess.run(
+        [str(LOGTIDE), "-c", str(config), "--once"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (item,) = s3.list_objects_v2(Bucket="pq-bucket")["Contents"]
+    assert re.fullmatch(r"p/state=CA/[A-Za-z0-9]{8}\.parquet", item["Key"])
+    body = s3.get_object(Bucket="pq-bucket", Key=item["Key"])["Body"].read()
+    table = pq.read_table(__import__("io").BytesIO(body))
+    assert table.num_rows == 30
+    assert table.column_names == ["date", "item_id", "state"]
+    assert table.to_pylist()[0]["state"] == "CA"

@@ -34,6 +34,13 @@ def test_nested_fields_and_missing_values() -> None:
     assert kf.group({"a": "scalar"}) == (DEFAULT_PARTITION,) * 3
 
 
+def test_record_accessor_spelling_survives_config_expansion() -> None:
+    kf = KeyFormat("/l/state=$state/zone=$geo['zone']/$TAG_$INDEX_$UUID")
+    assert kf.group({"state": "CA", "geo": {"zone": "w"}}) == ("CA", "w")
+    key = kf.render("t", ("CA", "w"), T0, index=3, uuid8="u")
+    assert key == "l/state=CA/zone=w/t_3_u"
+
+
 def test_repeated_placeholder_is_one_group_value() -> None:
     kf = KeyFormat("/${s}/${s}")
     assert kf.group({"s": "CA"}) == ("CA",)
