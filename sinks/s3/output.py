@@ -110,6 +110,9 @@ class S3Output(OutputPlugin):
                 await self._clients.close()
             await asyncio.to_thread(self.store.close)
 
+    def _gauge(self) -> None:
+        self.context.metrics.set(self.context.instance, "s3_store_bytes", self.store.total_bytes)
+
     # ---- flush: into store_dir -------------------------------------------------------------
 
     async def flush(self, tag: str, events: list[Event]) -> None:
@@ -138,14 +141,20 @@ class S3Output(OutputPlugin):
         await self._wait_for_space(incoming)
         async with self._lock:
             full = await asyncio.to_thread(self._write, streams)
+        self._gauge()
         if full:
             self._wake.set()
 
     def _write(self, streams: dict[Stream, list[tuple[float, bytes]]]) -> list[Buffer]:
         writes, full = self._place(streams)
-        self.store.append(writes)
-        for buffer in full:
-            self.store.seal(buffer)
+        try:
+            self.store.append(writes)
+        finally:
+            # _place detached them; a failed append (rolled back) must not leave a detached
+            # buffer unsealed, or its earlier records would wait for the next start.
+            for buffer in full:
+                if buffer.size:
+                    self.store.seal(buffer)
         return full
 
     def _place(
@@ -272,6 +281,7 @@ class S3Output(OutputPlugin):
                 await asyncio.sleep(self.backoff.delay(attempt))
                 continue
             await asyncio.to_thread(self.store.remove, buffer)
+            self._gauge()
             self.failures.pop(buffer.id, None)
             self._space.set()
             metrics.add(instance, "s3_objects_uploaded")

@@ -253,22 +253,37 @@ class Store:
     def append(self, writes: list[tuple[Buffer, bytes]]) -> None:
         """Append and fsync; returns only when every byte is on disk."""
         touched: dict[str, Buffer] = {}
-        for buffer, data in writes:
-            if buffer.fd is None:
-                buffer.fd = os.open(
-                    self.data_path(buffer), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
-                )
-            view = memoryview(data)
-            while view:
-                written = os.write(buffer.fd, view)
-                view = view[written:]
-            buffer.size += len(data)
-            with self._mutex:
-                self.total_bytes += len(data)
-            touched[buffer.id] = buffer
-        for buffer in touched.values():
-            assert buffer.fd is not None
-            os.fsync(buffer.fd)
+        before: dict[str, int] = {}
+        try:
+            for buffer, data in writes:
+                if buffer.fd is None:
+                    buffer.fd = os.open(
+                        self.data_path(buffer), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+                    )
+                before.setdefault(buffer.id, buffer.size)
+                touched[buffer.id] = buffer
+                view = memoryview(data)
+                while view:
+                    written = os.write(buffer.fd, view)
+                    view = view[written:]
+                buffer.size += len(data)
+                with self._mutex:
+                    self.total_bytes += len(data)
+            for buffer in touched.values():
+                assert buffer.fd is not None
+                os.fsync(buffer.fd)
+        except OSError:
+            # A full disk fails a write part-way. The caller retries the whole batch, so
+            # every buffer goes back to its size before this call: otherwise the retry
+            # appends again what the failed attempt left behind (duplicates, torn lines).
+            for buffer in touched.values():
+                with contextlib.suppress(OSError):
+                    if buffer.fd is not None:
+                        os.ftruncate(buffer.fd, before[buffer.id])
+                with self._mutex:
+                    self.total_bytes -= buffer.size - before[buffer.id]
+                buffer.size = before[buffer.id]
+            raise
 
     def detach(self, buffer: Buffer) -> None:
         """Route no new records to ``buffer`` (appends already planned still happen)."""

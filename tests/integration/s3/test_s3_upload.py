@@ -30,6 +30,9 @@ def sales(count: int, start: float = T0, state: str = "CA", pad: int = 0) -> lis
 async def test_put_object_key_and_body_as_fluent_bit(running, s3h) -> None:
     async with running() as out:
         await out.flush("states.ca", sales(3))
+        gauge = ("s3.0", "s3_store_bytes", ())
+        assert out.context.metrics.gauges()[gauge] == out.store.total_bytes > 0
+    assert out.context.metrics.gauges()[gauge] == 0
     found = s3h.objects()
     assert len(found) == 1
     key, body = next(iter(found.items()))
