@@ -1,0 +1,103 @@
+"""store_dir on a full filesystem (a 1 MB tmpfs): a clear error, backpressure instead of
+loss, recovery once space returns, and no torn line in any S3 object."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.faults import report
+from tests.faults.agent import wait_for
+from tests.faults.conftest import BUCKET, World
+from tests.support.fault_proxy import refuse
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}): needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Take every free byte of ``folder``'s filesystem with one file."""
+    filler = folder / "filler"
+    block = b"\0" * 4096
+    with filler.open("wb", buffering=0) as handle:
+        while True:
+            try:
+                handle.write(block)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                break
+    return filler
+
+
+def torn_lines(world: World) -> int:
+    torn = 0
+    for page in world.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            body = world.s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+            for line in body.splitlines():
+                try:
+                    orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    torn += 1
+    return torn
+
+
+def test_store_dir_on_a_full_filesystem(world: World) -> None:
+    with tmpfs(world.work / "store", "1m") as store:
+        writers = [world.writer("app-0.log", rate=100, seed=41, ca_ratio=0.6)]
+        agent = world.agent()
+        agent.wait_files(1)
+        writers[0].start()
+        time.sleep(2)
+        # S3 unreachable, so uploads cannot free space either: the disk stays full.
+        world.proxy.inject(refuse(), duration=10, operation="")
+        filler = fill(store)
+        wait_for(lambda: "No space left on device" in agent.log_text(), 30, what="an ENOSPC error")
+        time.sleep(6)
+        paused_rss = agent.rss()
+        os.unlink(filler)
+        world.proxy.clear()
+        time.sleep(2)
+        writers[0].stop()
+        s3, cw = world.wait_delivered(writers, timeout=120)
+        code, _ = agent.terminate()
+        s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+        torn = torn_lines(world)
+        errors = [line for line in agent.log_text().splitlines() if "No space left" in line]
+    report.record(
+        "full_disk",
+        tmpfs="1m",
+        lines_written=writers[0].written.total,
+        s3_lost=len(s3.lost),
+        s3_duplicated=s3.duplicates,
+        s3_torn_lines=torn,
+        cw_lost=len(cw.lost),
+        enospc_log_lines=len(errors),
+        rss_while_full_mb=round(paused_rss / 2**20, 1),
+    )
+    assert code == 0
+    assert errors and all("s3" in line for line in errors), errors[:3]
+    assert torn == 0
+    assert not s3.lost and not cw.lost
+    assert s3.duplicates == 0, s3.summary()
