@@ -213,8 +213,13 @@ class S3Output(OutputPlugin):
             self._wake.clear()
             if self._stopping:
                 return
-            async with self._pass_lock:
-                await self._upload_pass(final=False)
+            try:
+                async with self._pass_lock:
+                    await self._upload_pass(final=False)
+            except Exception as exc:
+                # A local failure (disk full while journaling) must not end the uploads for
+                # good: buffers stay on disk and the next pass tries again.
+                self.context.logger.error("s3: upload pass failed: %s", describe(exc))
 
     async def _upload_pass(self, *, final: bool) -> None:
         now = time.time()

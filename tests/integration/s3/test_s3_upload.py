@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -155,3 +156,21 @@ async def test_sse_aes256_on_multipart(running, s3) -> None:
     head = s3.head_object(Bucket=BUCKET, Key=item["Key"])
     assert head["ServerSideEncryption"] == "AES256"
     assert head["ETag"].strip('"').endswith("-2")
+
+
+async def test_upload_timeout_uploads_in_the_background(running, s3h) -> None:
+    async with running(upload_timeout="0.2") as out:
+        await out.flush("states.ca", sales(4))
+        for _ in range(100):
+            if s3h.objects():
+                break
+            await asyncio.sleep(0.05)
+        assert [r["item_id"] for b in s3h.objects().values() for r in s3h.lines(b)] == [
+            "0",
+            "1",
+            "2",
+            "3",
+        ]
+        assert out.store.buffers == {}
+        await out.flush("states.ca", sales(1, start=T0 + 5))  # a new buffer, a new object
+    assert len(s3h.objects()) == 2
