@@ -140,7 +140,12 @@ class S3Output(OutputPlugin):
         incoming = sum(len(data) for lines in streams.values() for _, data in lines)
         await self._wait_for_space(incoming)
         async with self._lock:
-            full = await asyncio.to_thread(self._write, streams)
+            try:
+                full = await asyncio.to_thread(self._write, streams)
+            except OSError as exc:
+                raise RetryableDeliveryError(
+                    f"s3: cannot write to store_dir {self.store.root}: {exc.strerror or exc}"
+                ) from None
         self._gauge()
         if full:
             self._wake.set()

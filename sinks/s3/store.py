@@ -247,7 +247,15 @@ class Store:
                 self.next_index += 1
             self.buffers[buffer_id] = buffer
             self._open[buffer.stream] = buffer
-            self._save()
+            try:
+                self._save()
+            except OSError:
+                # Not in the journal, so it must not exist: a later append would be orphaned.
+                del self.buffers[buffer_id]
+                del self._open[buffer.stream]
+                if kf.has_index:
+                    self.next_index -= 1
+                raise
         return buffer
 
     def append(self, writes: list[tuple[Buffer, bytes]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import orjson
@@ -89,3 +91,38 @@ def test_corrupt_journal_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / JOURNAL).write_bytes(b"{not json")
     with pytest.raises(PluginError, match="corrupt"):
         store(tmp_path)
+
+
+def test_a_failed_append_is_rolled_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = store(tmp_path)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b'{"a":1}\n')])
+    real_write = os.write
+
+    def half_then_enospc(fd: int, data: bytes | memoryview) -> int:
+        if len(data) > 4:
+            return real_write(fd, bytes(data)[:4])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_enospc)
+    with pytest.raises(OSError):
+        s.append([(buffer, b'{"a":2}\n')])
+    monkeypatch.undo()
+    assert s.data_path(buffer).read_bytes() == b'{"a":1}\n'
+    assert buffer.size == 8 and s.total_bytes == 8
+    s.append([(buffer, b'{"a":2}\n')])
+    assert s.data_path(buffer).read_bytes() == b'{"a":1}\n{"a":2}\n'
+
+
+def test_a_buffer_whose_journal_entry_failed_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = store(tmp_path)
+
+    def full(self: Store) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Store, "_save", full)
+    with pytest.raises(OSError):
+        s.new_buffer("app", (), T0)
+    assert s.buffers == {} and s.open_buffer("app", ()) is None
