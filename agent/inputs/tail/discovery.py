@@ -78,6 +78,7 @@ class Discovery:
             decoder=self._decoder(path),
             rules=self.rules,
             row=row,
+            real=os.path.realpath(path),
             tracker=RangeTracker(offset, b""),
         )
         f.seek(offset)
@@ -86,7 +87,7 @@ class Discovery:
         self.files[key] = f
         self.context.metrics.add(self.context.instance, "files_opened")
         if self._watcher is not None:
-            self._watcher.watch(os.path.dirname(os.path.realpath(path)))
+            self._watcher.watch(os.path.dirname(f.real))
         return f
 
     def _scan(self, *, initial: bool) -> list[str]:

@@ -35,6 +35,7 @@ from agent.inputs.tail.watcher import Watcher, watch_roots
 from agent.parsers.multiline.registry import MultilineRegistry
 
 POLL_INTERVAL = 0.25
+SAFETY_PASS = 2.0
 PERSIST_INTERVAL = 1.0
 CHUNK_BYTES = 512 * 1024
 CHUNK_EVENTS = 4096
@@ -76,6 +77,8 @@ class TailInput(Discovery, InputPlugin):
         self.mem_limit: int = s["mem_buf_limit"] or 0
         self.resumed = False
         self._resume = asyncio.Event()
+        # Files that stopped reading at Mem_Buf_Limit: read again once acks free memory.
+        self._starved: set[TailedFile] = set()
         self._moved = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,15 +160,41 @@ class TailInput(Discovery, InputPlugin):
         await self._follow(emit)
 
     async def _follow(self, emit: Emit) -> None:
+        """Visit the files that can have something to do, not all of them every time.
+
+        Each wake-up visits the files notifications named and those whose read budget ran
+        out; every poll tick adds the ones that need a clock (rotated files waiting out
+        Rotate_Wait, decoders holding a partial record, directories inotify does not cover);
+        a full pass over every file runs each poll tick without inotify, and as a safety net
+        every SAFETY_PASS seconds with it.
+        """
         refresh = self.settings["refresh_interval"]
         next_scan = time.monotonic() + refresh
         watcher = self._watcher
+        full_every = POLL_INTERVAL if watcher is None else SAFETY_PASS
+        next_full = next_tick = 0.0
+        by_real: dict[str, TailedFile] = {}
+        busy: set[TailedFile] = set()
         while True:
-            busy = False
-            for f in list(self.files.values()):
-                await self._check(f, emit)
-                if not f.closed:
-                    busy |= await self._pump(f, emit, budget=FILE_BUDGET)
+            now = time.monotonic()
+            if now >= next_full:
+                next_full, next_tick = now + full_every, now + POLL_INTERVAL
+                by_real = {f.real: f for f in self.files.values()}
+                targets = list(self.files.values())
+            else:
+                targets = self._targets(watcher, by_real, busy, tick=now >= next_tick)
+                if now >= next_tick:
+                    next_tick = now + POLL_INTERVAL
+            busy = set()
+            for f in targets:
+                if f.closed:
+                    continue
+                readable = await self._check(f, emit)
+                if f.closed:
+                    continue
+                if readable and await self._pump(f, emit, budget=FILE_BUDGET):
+                    busy.add(f)
+                if f.decoder.held_from() is not None:
                     await self._emit(f, f.decoder.flush_expired(time.time()), emit)
             now = time.monotonic()
             if now >= next_scan or (watcher is not None and watcher.rescan):
@@ -174,18 +203,46 @@ class TailInput(Discovery, InputPlugin):
                 next_scan = now + refresh
                 self._scan(initial=False)
                 await self._persist()
+                next_full = 0.0
                 continue
             if busy:
                 await asyncio.sleep(0)
                 continue
-            await self._sleep(watcher)
+            await self._sleep(watcher, min(next_tick, next_full) - now)
 
-    async def _sleep(self, watcher: Watcher | None) -> None:
+    def _targets(
+        self,
+        watcher: Watcher | None,
+        by_real: dict[str, TailedFile],
+        busy: set[TailedFile],
+        *,
+        tick: bool,
+    ) -> list[TailedFile]:
+        chosen = busy | self._starved
+        self._starved = set()
+        if watcher is not None:
+            for path in watcher.take_changed():
+                f = by_real.get(path)
+                if f is not None:
+                    chosen.add(f)
+        if tick:
+            for f in self.files.values():
+                if (
+                    f.rotated_at is not None
+                    or f.decoder.held_from() is not None
+                    or (watcher is not None and not watcher.covers(os.path.dirname(f.real)))
+                ):
+                    chosen.add(f)
+        return list(chosen)
+
+    async def _sleep(self, watcher: Watcher | None, timeout: float) -> None:
         waiters = [asyncio.ensure_future(self._resume.wait())]
         if watcher is not None:
             waiters.append(asyncio.ensure_future(watcher.changed.wait()))
         try:
-            await asyncio.wait(waiters, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waiters, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -193,13 +250,16 @@ class TailInput(Discovery, InputPlugin):
             watcher.changed.clear()
         self._resume.clear()
 
-    async def _check(self, f: TailedFile, emit: Emit) -> None:
-        """Truncation, rotation, deletion; close a rotated file once read and waited for."""
+    async def _check(self, f: TailedFile, emit: Emit) -> bool:
+        """Truncation, rotation, deletion; close a rotated file once read and waited for.
+
+        Returns whether the file may have something to read.
+        """
         metrics, instance = self.context.metrics, self.context.instance
         try:
             fst = os.fstat(f.fd)
         except OSError:
-            return
+            return True
         if fst.st_size < f.pos:
             metrics.add(instance, "files_truncated")
             self._truncated(f)
@@ -222,11 +282,12 @@ class TailInput(Discovery, InputPlugin):
                 self.store.touch(f.row)
                 if self._watcher is not None:
                     self._watcher.rescan = True
-            return
+            return fst.st_size > f.pos or not f.eof
         waited = time.monotonic() - f.rotated_at
         if f.eof and fst.st_size <= f.pos and waited >= self.settings["rotate_wait"]:
             await self._emit(f, f.finish(time.time()), emit)
             self._close(f)
+        return fst.st_size > f.pos or not f.eof
 
     def _truncated(self, f: TailedFile) -> None:
         """copytruncate / shrink: the old content is gone; start the new one at 0."""
@@ -275,6 +336,7 @@ class TailInput(Discovery, InputPlugin):
                     await self._emit(f, events, emit)
                     events = []
                 if not self.context.once and budget is not None:
+                    self._starved.add(f)
                     return False
                 self._resume.clear()
                 await self._resume.wait()

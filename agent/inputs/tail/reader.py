@@ -55,6 +55,8 @@ class TailedFile:
     decoder: Decoder
     rules: LineRules
     row: Row
+    # Resolved path (symlinks followed), as file notifications name it.
+    real: str = ""
     pos: int = 0
     tail: bytes = b""
     skip_next: bool = False

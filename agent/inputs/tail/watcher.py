@@ -13,6 +13,7 @@ import fnmatch
 import glob
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -54,15 +55,23 @@ def watch_roots(patterns: Iterable[str]) -> set[str]:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, notify: Callable[[bool], None]) -> None:
+    def __init__(self, notify: Callable[[list[str], bool], None]) -> None:
         self._notify = notify
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self._notify(event.event_type in ("created", "moved", "deleted"))
+        paths = [os.fsdecode(event.src_path)]
+        if event.dest_path:
+            paths.append(os.fsdecode(event.dest_path))
+        self._notify(paths, event.event_type in ("created", "moved", "deleted"))
 
 
 class Watcher:
-    """Sets ``changed`` on any file activity and ``rescan`` when entries appear or vanish."""
+    """Collects the paths that saw activity, sets ``changed`` when there are some and
+    ``rescan`` when entries appear or vanish.
+
+    With a thousand busy files notifications arrive by the thousand per second: they pile
+    up in :meth:`take_changed`'s set and wake the loop once until it takes them.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, logger: logging.Logger) -> None:
         self.loop = loop
@@ -71,14 +80,37 @@ class Watcher:
         self.rescan = False
         self._observer: Observer | None = None  # type: ignore[valid-type]
         self._watched: set[str] = set()
+        self._lock = threading.Lock()
+        self._paths: set[str] = set()
+        self._structural = False
+        self._wake_pending = False
 
-    def _notify(self, structural: bool) -> None:
-        self.loop.call_soon_threadsafe(self._wake, structural)
+    def _notify(self, paths: list[str], structural: bool) -> None:
+        with self._lock:
+            self._paths.update(paths)
+            self._structural |= structural
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self.loop.call_soon_threadsafe(self._wake)
 
-    def _wake(self, structural: bool) -> None:
-        if structural:
-            self.rescan = True
+    def _wake(self) -> None:
+        with self._lock:
+            self._wake_pending = False
+            if self._structural:
+                self.rescan = True
+                self._structural = False
         self.changed.set()
+
+    def take_changed(self) -> set[str]:
+        """The paths with activity since the last call."""
+        with self._lock:
+            paths, self._paths = self._paths, set()
+        return paths
+
+    def covers(self, directory: str) -> bool:
+        """Whether changes in ``directory`` are notified (else it must be polled)."""
+        return directory in self._watched
 
     def start(self) -> None:
         try:
