@@ -11,7 +11,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,demo,query]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demo,query,parquet]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from agent.config.model import Section
-from agent.config.variables import expand
+from agent.config.variables import entry_values, expand
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
 
@@ -104,7 +104,8 @@ class ClassicReader:
             value = value.strip()
             if not value:
                 raise ConfigError(f"key '{key}' has no value", location)
-            current.entries.append(Entry(key, expand(value, self.variables), location))
+            expanded, literal = entry_values(value, self.variables)
+            current.entries.append(Entry(key, expanded, location, literal))
 
     def _directive(self, line: str, path: str, location: Location, depth: int) -> None:
         word = line.split(None, 1)[0].upper()

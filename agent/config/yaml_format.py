@@ -15,7 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agent.config.classic import resolve_path
 from agent.config.model import Section
-from agent.config.variables import expand
+from agent.config.variables import entry_values, expand
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
 
@@ -149,8 +149,8 @@ class YamlReader:
                 _sequence(value, path, key.value) if isinstance(value, SequenceNode) else [value]
             )
             for item in values:
-                text = expand(_scalar_text(item, path), self.variables)
-                section.entries.append(Entry(key.value, text, _loc(path, item)))
+                text, literal = entry_values(_scalar_text(item, path), self.variables)
+                section.entries.append(Entry(key.value, text, _loc(path, item), literal))
         return section
 
     def _multiline(self, node: Node, path: str) -> Section:

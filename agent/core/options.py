@@ -72,7 +72,8 @@ class Option:
 
     ``multiple`` options may repeat (Fluent Bit's ``Parser`` in the parser filter, ``Set`` in
     modify); their value is the list of every occurrence. ``list`` options split one value on
-    ``separator`` (``None`` splits on whitespace).
+    ``separator`` (``None`` splits on whitespace). ``keep_variables`` options see an undefined
+    ``${name}`` as written instead of expanded to nothing (their own placeholders).
     """
 
     name: str
@@ -83,6 +84,7 @@ class Option:
     multiple: bool = False
     choices: tuple[str, ...] = ()
     separator: str | None = ","
+    keep_variables: bool = False
 
     @property
     def key(self) -> str:
@@ -122,11 +124,16 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One ``key value`` pair as read from a config file or a ``-p`` flag."""
+    """One ``key value`` pair as read from a config file or a ``-p`` flag.
+
+    ``literal`` is the value with undefined ``${name}`` variables kept as written (``None``
+    when that is the same as ``value``), for options declared with ``keep_variables``.
+    """
 
     key: str
     value: str
     location: Location
+    literal: str | None = None
 
 
 @dataclass(slots=True)
@@ -171,7 +178,8 @@ def resolve(
         if option is None:
             raise ConfigError(_unknown_key_message(label, entry.key, table), entry.location)
         try:
-            parsed = option.parse(entry.value)
+            text = entry.literal if option.keep_variables and entry.literal else entry.value
+            parsed = option.parse(text)
         except ValueError as exc:
             raise ConfigError(f"{label}: option '{option.name}': {exc}", entry.location) from None
         ordered.append((key, parsed))

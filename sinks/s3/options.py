@@ -61,7 +61,8 @@ S3_OPTIONS: tuple[Option, ...] = (
         "str",
         "/fluent-bit-logs/$TAG/%Y/%m/%d/%H/%M/%S",
         "Object key: strftime of the first record's time, $TAG, $TAG[n], $INDEX, $UUID, "
-        "and record fields as $field or $k['a']['b'] (also ${field}).",
+        "and record fields as ${field}, ${k['a']['b']} or $field.",
+        keep_variables=True,
     ),
     Option(
         "s3_key_format_tag_delimiters",

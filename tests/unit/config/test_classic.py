@@ -132,3 +132,16 @@ def test_include_loop_is_reported(tmp_path: Path) -> None:
     loop = write(tmp_path / "loop.conf", "@INCLUDE loop.conf\n")
     with pytest.raises(ConfigError, match="nested deeper than 16 files"):
         load_file(str(loop))
+
+
+def test_undefined_variables_survive_for_options_that_keep_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.core.options import Option, resolve
+
+    monkeypatch.setenv("LT_CLUSTER", "prod")
+    monkeypatch.delenv("state", raising=False)
+    doc = load_string("[OUTPUT]\n    Name s3\n    s3_key_format /$TAG/${LT_CLUSTER}/state=${state}/x\n")
+    entry = doc.outputs[0].entries[1]
+    assert entry.value == "/$TAG/prod/state=/x"
+    table = (Option("Name"), Option("s3_key_format", keep_variables=True))
+    settings = resolve("output 's3'", table, doc.outputs[0].entries, doc.outputs[0].location)
+    assert settings["s3_key_format"] == "/$TAG/prod/state=${state}/x"
