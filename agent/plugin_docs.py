@@ -40,7 +40,14 @@ def render() -> str:
     for kind in kinds:
         for name in sorted(REGISTRY[kind]):
             cls = load_plugin(kind, name)
-            lines += ["", f"## {kind} `{cls.name}`", "", cls.description, "", *_table(list(cls.options))]
+            lines += [
+                "",
+                f"## {kind} `{cls.name}`",
+                "",
+                cls.description,
+                "",
+                *_table(list(cls.options)),
+            ]
     return "\n".join(lines) + "\n"
 
 
