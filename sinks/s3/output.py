@@ -111,7 +111,9 @@ class S3Output(OutputPlugin):
             await asyncio.to_thread(self.store.close)
 
     def _gauge(self) -> None:
-        self.context.metrics.set(self.context.instance, "s3_store_bytes", self.store.total_bytes)
+        metrics, instance = self.context.metrics, self.context.instance
+        metrics.set(instance, "s3_store_bytes", self.store.total_bytes)
+        metrics.set(instance, "s3_buffers_sealed", len(self.store.sealed_buffers()))
 
     # ---- flush: into store_dir -------------------------------------------------------------
 
@@ -246,6 +248,14 @@ class S3Output(OutputPlugin):
                 buffer.retry_after = time.time() + self.config.upload_timeout
 
     async def _upload_with_retries(self, buffer: Buffer, *, final: bool) -> bool:
+        metrics, instance = self.context.metrics, self.context.instance
+        metrics.set(instance, "s3_uploads_in_flight", 1)
+        try:
+            return await self._upload_attempts(buffer, final=final)
+        finally:
+            metrics.set(instance, "s3_uploads_in_flight", 0)
+
+    async def _upload_attempts(self, buffer: Buffer, *, final: bool) -> bool:
         assert self._uploader is not None
         limit = self.config.retry_limit
         if limit is None and final:

@@ -33,7 +33,11 @@ async def test_put_object_key_and_body_as_fluent_bit(running, s3h) -> None:
         await out.flush("states.ca", sales(3))
         gauge = ("s3.0", "s3_store_bytes", ())
         assert out.context.metrics.gauges()[gauge] == out.store.total_bytes > 0
-    assert out.context.metrics.gauges()[gauge] == 0
+    gauges = out.context.metrics.gauges()
+    assert gauges[gauge] == 0
+    assert gauges[("s3.0", "s3_buffers_sealed", ())] == 0
+    assert gauges[("s3.0", "s3_uploads_in_flight", ())] == 0
+    assert out.context.metrics.get("s3.0", "s3_objects_uploaded") == 1
     found = s3h.objects()
     assert len(found) == 1
     key, body = next(iter(found.items()))
