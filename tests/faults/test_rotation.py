@@ -1,0 +1,100 @@
+"""copytruncate rotation and truncation under load, and a file deleted before it was read to
+its end, through the article's pipeline: nothing lost, nothing repeated in S3.
+
+copytruncate copies the file and then empties it: what the tail had not read before the
+truncation exists only in the copy (whose name the Path glob does not match), for logtide as
+for Fluent Bit. The rotations here therefore happen once the lines written so far are
+delivered, while the app keeps writing right after them."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.faults import report
+from tests.faults.agent import wait_for
+from tests.faults.conftest import World
+from tests.support.fault_proxy import refuse
+from tests.support.logapp import AppWriter
+
+
+def quiet_point(world: World, writers: list[AppWriter]) -> None:
+    for writer in writers:
+        writer.pause()
+    world.wait_delivered(writers, timeout=60)
+
+
+def run_copytruncate(world: World, *, rounds: int, rate: float, case: str) -> None:
+    writer = world.writer("app-0.log", rate=rate, seed=51, rotation="copytruncate")
+    agent = world.agent()
+    agent.wait_files(1)
+    writer.start()
+    for index in range(rounds):
+        time.sleep(2.0)
+        quiet_point(world, [writer])
+        if index % 2:
+            writer.truncate()
+        else:
+            writer.rotate()
+        writer.resume()
+    time.sleep(2.0)
+    writer.stop()
+    world.wait_delivered([writer], timeout=120)
+    agent.terminate()
+    s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+    report.record(
+        case,
+        truncations=rounds,
+        lines_written=writer.written.total,
+        s3_lost=len(s3.lost),
+        s3_duplicated=s3.duplicates,
+        cw_lost=len(cw.lost),
+        cw_duplicated=cw.duplicates,
+    )
+    assert not s3.lost and not cw.lost
+    assert s3.duplicates == 0 and cw.duplicates == 0, (s3.summary(), cw.summary())
+
+
+def test_copytruncate_and_truncation_short(world: World) -> None:
+    run_copytruncate(world, rounds=3, rate=300, case="copytruncate_short")
+
+
+@pytest.mark.slow
+def test_copytruncate_and_truncation_long(world: World) -> None:
+    run_copytruncate(world, rounds=12, rate=600, case="copytruncate_long")
+
+
+def test_file_deleted_before_it_was_read_to_its_end(world: World) -> None:
+    agent = world.agent({"tail": {"Mem_Buf_Limit": "64k"}})
+    first = world.writer("app-0.log", rate=200, seed=61)
+    agent.wait_files(1)
+    first.start()
+    # CloudWatch unreachable: acknowledgements stop, the tail reaches Mem_Buf_Limit and
+    # stops reading.
+    world.proxy.inject(refuse(), duration=60, operation="PutLogEvents")
+    time.sleep(3)
+    doomed = world.writer("doomed.log", seed=62)
+    wait_for(lambda: agent.counter("input", "tail.0", "files_opened") >= 2, 30)
+    doomed.write(3000)
+    size = os.path.getsize(doomed.path)
+    time.sleep(1)
+    os.unlink(doomed.path)
+    world.proxy.clear()
+    time.sleep(2)
+    first.stop()
+    doomed.stop()
+    world.wait_delivered([first, doomed], timeout=120)
+    agent.terminate()
+    s3, cw = world.s3_tally([first, doomed]), world.cw_tally([first, doomed])
+    report.record(
+        "deleted_unread",
+        deleted_file_bytes=size,
+        lines_written=first.written.total + doomed.written.total,
+        s3_lost=len(s3.lost),
+        cw_lost=len(cw.lost),
+        s3_duplicated=s3.duplicates,
+    )
+    assert not s3.lost and not cw.lost
+    assert s3.duplicates == 0
