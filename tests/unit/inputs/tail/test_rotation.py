@@ -169,9 +169,12 @@ async def test_release_of_held_acks_moves_checkpoint(tmp_path: Path) -> None:
     log.write_bytes(_lines(0, 10))
     db = tmp_path / "t.db"
     sink = Sink(hold=True)
-    async with running(sink, path=str(log), db=str(db), **LIVE):
+    async with running(sink, path=str(log), db=str(db), **LIVE) as tail:
         await wait_for(lambda: len(sink.records) == 10)
+        lag = ("test.0", "offset_lag_bytes", (("file", str(log)),))
+        assert tail.context.metrics.gauges()[lag] == len(_lines(0, 10))
         sink.release()
+        assert tail.context.metrics.gauges()[lag] == 0
     assert _offsets(db) == {str(log): len(_lines(0, 10))}
 
 
