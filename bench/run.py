@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import sys
@@ -57,6 +58,8 @@ def scenario_file(lines: int, fmt: str) -> Result:
 
 def scenario_aws(lines: int) -> Result:
     from agent.testing import moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
 
     with moto_server() as moto, tempfile.TemporaryDirectory(prefix="bench-b-") as tmp:
         root = Path(tmp)

@@ -36,6 +36,7 @@ from agent.parsers.multiline.registry import MultilineRegistry
 
 POLL_INTERVAL = 0.25
 SAFETY_PASS = 2.0
+NOTIFY_GATHER = 0.05
 PERSIST_INTERVAL = 1.0
 CHUNK_BYTES = 512 * 1024
 CHUNK_EVENTS = 4096
@@ -175,27 +176,45 @@ class TailInput(Discovery, InputPlugin):
         next_full = next_tick = 0.0
         by_real: dict[str, TailedFile] = {}
         busy: set[TailedFile] = set()
+        # Files visited on every poll tick: rotated ones waiting out Rotate_Wait, decoders
+        # holding a partial record (flush timeouts), files in directories inotify misses.
+        clocked: set[TailedFile] = set()
+        polled: set[TailedFile] = set()
         while True:
-            now = time.monotonic()
+            now = started = time.monotonic()
+            changed = watcher.take_changed() if watcher is not None else set()
+            targets = busy | self._starved
+            self._starved = set()
             if now >= next_full:
                 next_full, next_tick = now + full_every, now + POLL_INTERVAL
                 by_real = {f.real: f for f in self.files.values()}
-                targets = list(self.files.values())
+                targets.update(self.files.values())
+                polled = set()
+                if watcher is not None:
+                    polled = {
+                        f
+                        for f in self.files.values()
+                        if not watcher.covers(os.path.dirname(f.real))
+                    }
             else:
-                targets = self._targets(watcher, by_real, busy, tick=now >= next_tick)
+                targets.update(by_real[path] for path in changed if path in by_real)
                 if now >= next_tick:
                     next_tick = now + POLL_INTERVAL
+                    targets |= clocked
             busy = set()
             for f in targets:
+                if not f.closed:
+                    readable = await self._check(f, emit)
+                    if not f.closed and readable and await self._pump(f, emit, FILE_BUDGET):
+                        busy.add(f)
+                    if not f.closed and f.decoder.held_from() is not None:
+                        await self._emit(f, f.decoder.flush_expired(time.time()), emit)
                 if f.closed:
-                    continue
-                readable = await self._check(f, emit)
-                if f.closed:
-                    continue
-                if readable and await self._pump(f, emit, budget=FILE_BUDGET):
-                    busy.add(f)
-                if f.decoder.held_from() is not None:
-                    await self._emit(f, f.decoder.flush_expired(time.time()), emit)
+                    clocked.discard(f)
+                elif f.rotated_at is not None or f.decoder.held_from() is not None or f in polled:
+                    clocked.add(f)
+                else:
+                    clocked.discard(f)
             now = time.monotonic()
             if now >= next_scan or (watcher is not None and watcher.rescan):
                 if watcher is not None:
@@ -208,34 +227,9 @@ class TailInput(Discovery, InputPlugin):
             if busy:
                 await asyncio.sleep(0)
                 continue
-            await self._sleep(watcher, min(next_tick, next_full) - now)
+            await self._sleep(watcher, min(next_tick, next_full) - now, started)
 
-    def _targets(
-        self,
-        watcher: Watcher | None,
-        by_real: dict[str, TailedFile],
-        busy: set[TailedFile],
-        *,
-        tick: bool,
-    ) -> list[TailedFile]:
-        chosen = busy | self._starved
-        self._starved = set()
-        if watcher is not None:
-            for path in watcher.take_changed():
-                f = by_real.get(path)
-                if f is not None:
-                    chosen.add(f)
-        if tick:
-            for f in self.files.values():
-                if (
-                    f.rotated_at is not None
-                    or f.decoder.held_from() is not None
-                    or (watcher is not None and not watcher.covers(os.path.dirname(f.real)))
-                ):
-                    chosen.add(f)
-        return list(chosen)
-
-    async def _sleep(self, watcher: Watcher | None, timeout: float) -> None:
+    async def _sleep(self, watcher: Watcher | None, timeout: float, started: float) -> None:
         waiters = [asyncio.ensure_future(self._resume.wait())]
         if watcher is not None:
             waiters.append(asyncio.ensure_future(watcher.changed.wait()))
@@ -246,6 +240,12 @@ class TailInput(Discovery, InputPlugin):
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        if watcher is not None and watcher.changed.is_set() and not self._resume.is_set():
+            # Busy files notify once per write: gathering for a moment lets one pass serve
+            # many of them instead of one pass per write.
+            delay = started + NOTIFY_GATHER - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
         if watcher is not None:
             watcher.changed.clear()
         self._resume.clear()
@@ -319,6 +319,9 @@ class TailInput(Discovery, InputPlugin):
         it again resumes at its end instead of re-reading it)."""
         if f in self.closing:
             self.closing.remove(f)
+        self.context.metrics.unset(
+            self.context.instance, "offset_lag_bytes", labels=(("file", f.path),)
+        )
         if f.tracker.blocked:
             return
         if f.deleted or locate(f.row.name, f.inode) is None:
@@ -347,6 +350,8 @@ class TailInput(Discovery, InputPlugin):
             if len(events) >= CHUNK_EVENTS or f.safe - f.emitted_to >= CHUNK_BYTES:
                 await self._emit(f, events, emit)
                 events = []
+            if f.eof:
+                break
             if budget is not None and f.pos - start_pos >= budget:
                 more = True
                 break
@@ -368,6 +373,7 @@ class TailInput(Discovery, InputPlugin):
         span = tracker.add(start, end, f.fingerprint_at(end))
         f.emitted_to = end
         self.outstanding += end - start
+        self._report_lag(f)
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
         await emit(Chunk(f.tag, events, ack, self.source, end - start))
 
@@ -419,6 +425,14 @@ class TailInput(Discovery, InputPlugin):
         row.set_fingerprint(f.tracker.fingerprint)
         self.store.touch(row)
         self._moved.set()
+        self._report_lag(f)
+
+    def _report_lag(self, f: TailedFile) -> None:
+        """Bytes read from ``f`` that not every output has acknowledged yet."""
+        lag = max(0, f.emitted_to - f.tracker.committed)
+        self.context.metrics.set(
+            self.context.instance, "offset_lag_bytes", lag, labels=(("file", f.path),)
+        )
 
     # -- checkpoint persistence ----------------------------------------------------------
     async def _persist_loop(self) -> None:

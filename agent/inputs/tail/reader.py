@@ -104,7 +104,8 @@ class TailedFile:
         if not data:
             self.eof = True
             return None
-        self.eof = False
+        # A short read of a regular file ends at its end: no second read to learn that.
+        self.eof = len(data) < block
         start = self.pos - len(self.tail)
         self.pos += len(data)
         if self.tail:
