@@ -94,7 +94,7 @@ class JsonParser(Parser):
         if type(record) is not dict:
             return None
         config = self.config
-        if config.decoders:
+        if config.decoders.rules:  # the attribute, not Decoders.__bool__: this runs per record
             record = config.decoders.apply(record)
         time_format = config.time_format
         if time_format is None:

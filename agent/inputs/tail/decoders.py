@@ -200,11 +200,12 @@ class DockerModeDecoder(Decoder):
             if self._last is None and first_line is None and parse is not None:
                 result = parse(stripped)
                 if result is not None:
-                    log = result[1].get("log")
+                    stamp, record = result
+                    log = record.get("log")
                     if type(log) is str and log.endswith("\n"):
-                        stamp, record = result
+                        if offset_key is not None:
+                            record[offset_key] = starts[index]
                         append((now if stamp is None else stamp, record))
-                        self._annotate_one(events, before, starts[index])
                         continue
             log, kept = self._docker_log(stripped)
             if log is None:
