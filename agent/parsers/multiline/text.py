@@ -42,7 +42,8 @@ def retry_invalid_utf8(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
     return parse(text), True
 
 
-_second: list[tuple[str, int]] = [("", 0)]
+# Whole seconds already parsed, by their "YYYY-MM-DDTHH:MM:SS" text (bounded).
+_SECONDS: dict[str, int] = {}
 
 
 def parse_rfc3339(value: str) -> float | None:
@@ -50,18 +51,19 @@ def parse_rfc3339(value: str) -> float | None:
     # Fast path for what docker and containerd write (``...T12:34:56.123456789Z``): the
     # whole second is parsed once per second of log, the fraction is digit arithmetic.
     # Same value as the general path: microseconds kept, as datetime does.
-    if len(value) > 21 and value[19] == "." and value[-1] == "Z" and value[10] == "T":
-        fraction = value[20:-1]
-        if fraction.isascii() and fraction.isdigit():
-            head, seconds = _second[0]
-            if head != value[:19]:
-                parsed = _whole_second(value[:19])
-                if parsed is None:
+    head, dot, fraction = value.partition(".")
+    if dot and fraction[-1:] == "Z" and len(head) == 19:
+        digits = fraction[:-1]
+        if digits.isdigit() and digits.isascii():
+            seconds = _SECONDS.get(head)
+            if seconds is None:
+                seconds = _whole_second(head)
+                if seconds is None:
                     return None
-                seconds = parsed
-                _second[0] = (value[:19], seconds)
-            micros = int(fraction[:6].ljust(6, "0"))
-            return (seconds * 1_000_000 + micros) / 1_000_000
+                if len(_SECONDS) >= 4096:
+                    _SECONDS.clear()
+                _SECONDS[head] = seconds
+            return (seconds * 1_000_000 + int(digits[:6].ljust(6, "0"))) / 1_000_000
     text = value.strip()
     if not text:
         return None
