@@ -51,8 +51,8 @@ def parse_rfc3339(value: str) -> float | None:
     # Fast path for what docker and containerd write (``...T12:34:56.123456789Z``): the
     # whole second is parsed once per second of log, the fraction is digit arithmetic.
     # Same value as the general path: microseconds kept, as datetime does.
-    head, dot, fraction = value.partition(".")
-    if dot and fraction[-1:] == "Z" and len(head) == 19:
+    head, point, fraction = value.partition(".")
+    if point and fraction[-1:] == "Z" and len(head) == 19:
         digits = fraction[:-1]
         if digits.isdigit() and digits.isascii():
             seconds = _SECONDS.get(head)
