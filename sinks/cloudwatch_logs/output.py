@@ -56,7 +56,9 @@ class CloudWatchLogsOutput(OutputPlugin):
 
     async def start(self) -> None:
         self._clients = AwsClients(self.settings)
-        extra: dict[str, Any] = {}
+        # batching.py already holds every batch to AWS's limits and types; botocore's own
+        # walk over 10,000 events per call was a fifth of the agent's CPU.
+        extra: dict[str, Any] = {"parameter_validation": False}
         if self.settings.get("extra_user_agent"):
             extra["user_agent_extra"] = self.settings["extra_user_agent"]
         self._client = await self._clients.client("logs", **extra)
