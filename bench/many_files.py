@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from measure import LOGTIDE, Result, cpu_seconds, peak_rss_mib
+from measure import CHILD_ENV, LOGTIDE, Result, cpu_seconds, peak_rss_mib, warm_up
 from workload import app_lines, docker_line, write_config
 
 INITIAL_LINES = 5
@@ -91,9 +91,11 @@ def many_files(files: int, seconds: float) -> list[Result]:
             n += INITIAL_LINES
             path.write_bytes(b"".join(lines))
             paths.append(path)
+        warm_up(conf)
         agent = subprocess.Popen(
             [LOGTIDE, "-c", str(conf)],
             cwd=root,
+            env=CHILD_ENV,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
