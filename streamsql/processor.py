@@ -198,7 +198,7 @@ class StreamProcessor:
         # The parent's share of source bytes, so the outputs' byte counters need not
         # serialise every derived record just to count it.
         size = chunk.size * len(events) // len(chunk.events)
-        return [Emission(events, chunk.ack, size)]
+        return [Emission(events, chunk.ack, size, chunk.origin)]
 
     def _flush_snapshot(self, task: _Task, chunk: Chunk) -> list[Emission]:
         snapshot = self._snapshots.get(task.statement.name)
@@ -217,7 +217,12 @@ class StreamProcessor:
     ) -> None:
         statement = task.statement
         chunk = Chunk(
-            statement.tag, emission.events, emission.ack, statement.stream_name, emission.size
+            statement.tag,
+            emission.events,
+            emission.ack,
+            statement.stream_name,
+            emission.size,
+            emission.origin,
         )
         if statement.kind == "select":
             self._printer(chunk.tag, chunk.events)

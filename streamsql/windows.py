@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.core.events import Ack, Chunk
+from agent.core.events import Ack, Chunk, Origin
 from streamsql.aggregate import Aggregator, Group, Row
 from streamsql.codegen import Event
 
@@ -27,12 +27,14 @@ Clock = Callable[[], float]
 
 @dataclass(slots=True)
 class Emission:
-    """Records a task emits, the acknowledgement they hold, and the source bytes they stand
-    for (0: unknown, the engine measures them)."""
+    """Records a task emits, the acknowledgement they hold, the source bytes they stand
+    for (0: unknown, the engine measures them), and the source range when they come from one
+    chunk (aggregates span many, and have none)."""
 
     events: list[Event]
     ack: Ack
     size: int = 0
+    origin: Origin | None = None
 
 
 def settle_all(acks: list[Ack]) -> Callable[[bool], None]:

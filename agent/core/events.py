@@ -60,6 +60,20 @@ def noop_ack() -> Ack:
     return Ack(None)
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a chunk's events came from: bytes ``[start, end)`` of source ``source``.
+
+    ``source`` names one file's content across renames (the tail input's checkpoint row), so
+    an output that records how far it got per source can recognise a chunk it already holds
+    when a restart reads the same bytes again.
+    """
+
+    source: str
+    start: int
+    end: int
+
+
 @dataclass(slots=True)
 class Chunk:
     """Events that share a tag, the acknowledgement of their source, and their origin.
@@ -67,6 +81,8 @@ class Chunk:
     ``source`` names the input instance (its Alias, or ``name.N``) so stream tasks can select
     ``FROM STREAM:<source>``; derived chunks carry the stream's name. ``size`` is the bytes
     the events came from, when the input knows it (0: the engine estimates it once).
+    ``origin`` is the source range behind the events, when the input has one; chunks derived
+    from it by stream tasks keep it.
     """
 
     tag: str
@@ -74,3 +90,12 @@ class Chunk:
     ack: Ack = field(default_factory=noop_ack)
     source: str = ""
     size: int = 0
+    origin: Origin | None = None
+
+    @property
+    def mark(self) -> str | None:
+        """The key an exactly-once output records progress under: the source, and the stream
+        and tag that shaped these events (one parent can feed several streams and tags)."""
+        if self.origin is None:
+            return None
+        return f"{self.origin.source}|{self.source}|{self.tag}"

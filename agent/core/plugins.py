@@ -113,6 +113,19 @@ class OutputPlugin(Plugin):
     async def flush(self, tag: str, events: list[Event]) -> None:
         raise NotImplementedError
 
+    async def flush_marked(
+        self, tag: str, events: list[Event], marks: Sequence[tuple[str, int]]
+    ) -> None:
+        """``flush``, for outputs that also record ``marks`` (``(Chunk.mark, origin end)``
+        pairs) atomically with the events, so that after a crash :meth:`watermarks` tells the
+        engine which re-read chunks they already hold. Others ignore the marks."""
+        await self.flush(tag, events)
+
+    def watermarks(self) -> dict[str, int]:
+        """Per ``Chunk.mark``, the origin end up to which this output holds the events
+        (read after :meth:`start`). Empty for outputs without exactly-once delivery."""
+        return {}
+
     async def stop(self) -> None:
         """Deliver what is buffered (within the grace period) and close clients."""
 

@@ -225,6 +225,8 @@ class Engine:
         try:
             for runner in self._runners:
                 await runner.plugin.start()
+                runner.watermarks = runner.plugin.watermarks()
+            self.plan.services["cut_points"] = self._cut_points()
         except LogtideError as exc:
             log.error("%s", exc)
             await self._shutdown_outputs()
@@ -264,6 +266,15 @@ class Engine:
         await self.tasks.close()
         failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
         return 1 if (self.once and failed) else 0
+
+    def _cut_points(self) -> dict[str, list[int]]:
+        """Per source, the offsets where some output's watermark ends: an input reading that
+        source again ends a chunk there, so each re-read chunk is wholly held or not."""
+        cuts: dict[str, set[int]] = {}
+        for runner in self._runners:
+            for mark, end in runner.watermarks.items():
+                cuts.setdefault(mark.split("|", 1)[0], set()).add(end)
+        return {source: sorted(ends) for source, ends in cuts.items()}
 
     async def _drain(self) -> bool:
         for runner in self._runners:

@@ -62,6 +62,7 @@ class OutputRunner:
         self.metrics = metrics
         self.logger = logger
         self.on_delivered = on_delivered
+        self.watermarks: dict[str, int] = {}
         self.hurry = once
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue()
@@ -77,7 +78,15 @@ class OutputRunner:
         self.hurry = True
 
     async def put(self, chunk: Chunk) -> None:
-        """Queue a chunk; waits (backpressure on the input) while the output is full."""
+        """Queue a chunk; waits (backpressure on the input) while the output is full.
+
+        A chunk this output already holds (its source range is below the output's watermark,
+        read again after a crash) is not queued: it is accepted as it stands.
+        """
+        origin = chunk.origin
+        if origin is not None and origin.end <= self.watermarks.get(chunk.mark or "", -1):
+            self.metrics.add(self.instance, "already_held_records", len(chunk.events))
+            return
         count = len(chunk.events)
         while self._held_events and self._held_events + count > QUEUE_EVENTS:
             self._room.clear()
@@ -181,25 +190,35 @@ class OutputRunner:
 
     async def _deliver(self, batch: list[Chunk]) -> None:
         by_tag: dict[str, list[Event]] = {}
+        marks: dict[str, list[tuple[str, int]]] = {}
         for chunk in batch:
             events = by_tag.get(chunk.tag)
             if events is None:
                 by_tag[chunk.tag] = list(chunk.events)
+                marks[chunk.tag] = []
             else:
                 events.extend(chunk.events)
-        outcome = {tag: await self._flush_with_retry(tag, events) for tag, events in by_tag.items()}
+            mark = chunk.mark
+            if mark is not None and chunk.origin is not None:
+                marks[chunk.tag].append((mark, chunk.origin.end))
+        outcome = {
+            tag: await self._flush_with_retry(tag, events, marks[tag])
+            for tag, events in by_tag.items()
+        }
         for chunk in batch:
             if outcome[chunk.tag]:
                 size = chunk.size or json_lines_size(chunk.events)
                 self.metrics.add(self.instance, "proc_bytes", size)
             chunk.ack.settle(outcome[chunk.tag])
 
-    async def _flush_with_retry(self, tag: str, events: list[Event]) -> bool:
+    async def _flush_with_retry(
+        self, tag: str, events: list[Event], marks: list[tuple[str, int]] | None = None
+    ) -> bool:
         pending = events
         attempt = 0
         while True:
             try:
-                await self.plugin.flush(tag, pending)
+                await self.plugin.flush_marked(tag, pending, marks or ())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

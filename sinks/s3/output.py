@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -117,7 +118,15 @@ class S3Output(OutputPlugin):
 
     # ---- flush: into store_dir -------------------------------------------------------------
 
+    def watermarks(self) -> dict[str, int]:
+        return dict(self.store.watermarks)
+
     async def flush(self, tag: str, events: list[Event]) -> None:
+        await self.flush_marked(tag, events, ())
+
+    async def flush_marked(
+        self, tag: str, events: list[Event], marks: Sequence[tuple[str, int]]
+    ) -> None:
         streams: dict[Stream, list[tuple[float, bytes]]] = {}
         key_format = self.config.key_format
         line = self.writer.line
@@ -137,13 +146,13 @@ class S3Output(OutputPlugin):
                 self.context.instance, "s3_missing_log_key", self.writer.missing_log_key
             )
             self.writer.missing_log_key = 0
-        if not streams:
+        if not streams and not marks:
             return
         incoming = sum(len(data) for lines in streams.values() for _, data in lines)
         await self._wait_for_space(incoming)
         async with self._lock:
             try:
-                full = await asyncio.to_thread(self._write, streams)
+                full = await asyncio.to_thread(self._write, streams, marks)
             except OSError as exc:
                 raise RetryableDeliveryError(
                     f"s3: cannot write to store_dir {self.store.root}: {exc.strerror or exc}"
@@ -152,10 +161,12 @@ class S3Output(OutputPlugin):
         if full:
             self._wake.set()
 
-    def _write(self, streams: dict[Stream, list[tuple[float, bytes]]]) -> list[Buffer]:
+    def _write(
+        self, streams: dict[Stream, list[tuple[float, bytes]]], marks: Sequence[tuple[str, int]]
+    ) -> list[Buffer]:
         writes, full = self._place(streams)
         try:
-            self.store.append(writes)
+            self.store.append(writes, marks)
         finally:
             # _place detached them; a failed append (rolled back) must not leave a detached
             # buffer unsealed, or its earlier records would wait for the next start.

@@ -2,13 +2,20 @@
 
 Layout under ``<store_dir>/<bucket>[-<alias>]/``::
 
-    journal.json        buffers (tag, key, first record time), $INDEX, upload state
+    journal.json        buffers (tag, key, first record time, size), $INDEX, upload state,
+                        and the source watermarks folded from appends.log
+    appends.log         one fsynced line per append: the buffers' sizes after it and the
+                        source marks (``Chunk.mark`` -> origin end) of the records it added
     <id>.jsonl          the records of one future object, as JSON lines
     <id>.body           a derived upload body (compressed / parquet), rebuilt when missing
     .lock               flock held while an instance owns the directory
 
 Every buffer's object key is fixed when the buffer is created and saved in the journal, so a
-re-upload after a crash writes the same object again instead of a second one. The journal is
+re-upload after a crash writes the same object again instead of a second one. An append
+counts only once its line in appends.log is on disk: on open, each buffer is cut back to the
+last size a log line confirms, so records whose marks were not recorded are gone from the
+buffers too and the source reads them again. The marks, together with the data, tell the
+engine which re-read chunks this store already holds (exactly-once into S3). The journal is
 replaced atomically (write, fsync, rename, fsync the directory); the buffer files are fsynced
 after every append. Nothing leaves this directory before S3 confirmed the object.
 
@@ -25,6 +32,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,12 @@ from agent.core.errors import PluginError
 from sinks.s3.keys import KeyFormat
 
 JOURNAL = "journal.json"
+APPENDS = "appends.log"
+# appends.log is folded into the journal when it grows past this, and at every open.
+APPENDS_COMPACT_BYTES = 4 * 1024 * 1024
+# Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
+# a source that old has long been checkpointed past by its input.
+MAX_WATERMARKS = 100_000
 _ID_CHARS = string.ascii_letters + string.digits
 log = logging.getLogger("logtide.s3")
 
@@ -83,6 +97,8 @@ class Buffer:
     first_time: float
     created: float
     size: int = 0
+    # The size the last recorded append confirmed; only this much survives a crash.
+    confirmed: int = 0
     sealed: bool = False
     upload: UploadState | None = None
     retry_after: float = 0.0
@@ -99,6 +115,7 @@ class Buffer:
             "key": self.key,
             "first_time": self.first_time,
             "created": self.created,
+            "size": self.confirmed,
             "upload": self.upload.to_json() if self.upload else None,
         }
 
@@ -119,7 +136,10 @@ class Store:
         self.buffers: dict[str, Buffer] = {}
         self.next_index = 0
         self.total_bytes = 0
+        self.watermarks: dict[str, int] = {}
         self._open: dict[tuple[str, tuple[str, ...]], Buffer] = {}
+        self._appends_fd: int | None = None
+        self._appends_size = 0
         self._lock_fd: int | None = None
         # Flushes and uploads call in from different worker threads.
         self._mutex = threading.RLock()
@@ -146,6 +166,9 @@ class Store:
     def close(self) -> None:
         for buffer in self.buffers.values():
             self._close_fd(buffer)
+        if self._appends_fd is not None:
+            os.close(self._appends_fd)
+            self._appends_fd = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -159,6 +182,9 @@ class Store:
             except orjson.JSONDecodeError as exc:
                 raise PluginError(f"s3: {path} is corrupt ({exc}); move it aside") from None
         self.next_index = int(data.get("next_index", 0))
+        self.watermarks = {str(k): int(v) for k, v in (data.get("watermarks") or {}).items()}
+        confirmed = {bid: int(e.get("size") or 0) for bid, e in (data.get("buffers") or {}).items()}
+        self._fold_appends(confirmed)
         known: set[str] = set()
         for buffer_id, entry in (data.get("buffers") or {}).items():
             known.add(buffer_id)
@@ -172,11 +198,11 @@ class Store:
                 sealed=True,
                 upload=UploadState.from_json(entry["upload"]) if entry.get("upload") else None,
             )
-            size = self._trim_partial_line(self.data_path(buffer))
+            size = self._cut_to(self.data_path(buffer), confirmed.get(buffer_id, 0))
             if size == 0:
                 self._unlink(buffer)
                 continue
-            buffer.size = size
+            buffer.size = buffer.confirmed = size
             self.buffers[buffer_id] = buffer
             self.total_bytes += size
         for stray in self.root.iterdir():
@@ -187,38 +213,63 @@ class Store:
                 stray.unlink(missing_ok=True)
             elif suffix == ".jsonl":
                 log.warning("s3: %s is not in the journal; left in place, not uploaded", stray)
-        self._save()
+        self._compact()
         return list(self.buffers.values())
 
+    def _fold_appends(self, confirmed: dict[str, int]) -> None:
+        """Apply appends.log: the largest size each line confirms, the highest mark per key.
+
+        Sizes only grow between compactions (a failed append is rolled back before its line
+        is written), so taking the maximum is right even when old lines survived a crash
+        between a compaction's journal write and its truncation of the log.
+        """
+        try:
+            raw = (self.root / APPENDS).read_bytes()
+        except FileNotFoundError:
+            return
+        for line in raw.split(b"\n"):
+            if not line:
+                continue
+            try:
+                sizes, marks = orjson.loads(line)
+            except (orjson.JSONDecodeError, ValueError):
+                break  # a torn last line: that append was never acknowledged
+            for bid, size in sizes.items():
+                confirmed[bid] = max(confirmed.get(bid, 0), int(size))
+            for mark, end in marks:
+                self._raise_watermark(mark, int(end))
+
+    def _raise_watermark(self, mark: str, end: int) -> None:
+        # Re-inserted so the dict's order is recency: the oldest marks are dropped first.
+        self.watermarks[mark] = max(end, self.watermarks.pop(mark, -1))
+        while len(self.watermarks) > MAX_WATERMARKS:
+            del self.watermarks[next(iter(self.watermarks))]
+
     @staticmethod
-    def _trim_partial_line(path: Path) -> int:
-        """A crash mid-append can leave half a line, never acknowledged: cut it off."""
+    def _cut_to(path: Path, confirmed: int) -> int:
+        """Cut a buffer back to the size its last recorded append confirmed."""
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             return 0
-        if size == 0:
-            return 0
+        if size <= confirmed:
+            return size
         with path.open("rb+") as handle:
-            handle.seek(max(0, size - 1))
-            if handle.read(1) == b"\n":
-                return size
-            step = 65536
-            end = size
-            while end > 0:
-                start = max(0, end - step)
-                handle.seek(start)
-                block = handle.read(end - start)
-                cut = block.rfind(b"\n")
-                if cut >= 0:
-                    keep = start + cut + 1
-                    handle.truncate(keep)
-                    os.fsync(handle.fileno())
-                    return keep
-                end = start
-            handle.truncate(0)
+            handle.truncate(confirmed)
             os.fsync(handle.fileno())
-            return 0
+        return confirmed
+
+    def _compact(self) -> None:
+        """Fold appends.log into the journal, then start the log afresh."""
+        with self._mutex:
+            self._save()
+            if self._appends_fd is not None:
+                os.close(self._appends_fd)
+            self._appends_fd = os.open(
+                self.root / APPENDS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
+            )
+            os.fsync(self._appends_fd)
+            self._appends_size = 0
 
     # ---- buffers ---------------------------------------------------------------------------
 
@@ -258,8 +309,11 @@ class Store:
                 raise
         return buffer
 
-    def append(self, writes: list[tuple[Buffer, bytes]]) -> None:
-        """Append and fsync; returns only when every byte is on disk."""
+    def append(
+        self, writes: list[tuple[Buffer, bytes]], marks: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        """Append and fsync, then record the append (sizes and ``marks``) in appends.log;
+        returns only when both are on disk."""
         touched: dict[str, Buffer] = {}
         before: dict[str, int] = {}
         try:
@@ -280,6 +334,7 @@ class Store:
             for buffer in touched.values():
                 assert buffer.fd is not None
                 os.fsync(buffer.fd)
+            self._record_append(touched, marks)
         except OSError:
             # A full disk fails a write part-way. The caller retries the whole batch, so
             # every buffer goes back to its size before this call: otherwise the retry
@@ -292,6 +347,32 @@ class Store:
                     self.total_bytes -= buffer.size - before[buffer.id]
                 buffer.size = before[buffer.id]
             raise
+
+    def _record_append(self, touched: dict[str, Buffer], marks: Sequence[tuple[str, int]]) -> None:
+        line = orjson.dumps([{bid: b.size for bid, b in touched.items()}, list(marks)]) + b"\n"
+        assert self._appends_fd is not None, "Store.open() first"
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(self._appends_fd, view)
+                view = view[written:]
+            os.fsync(self._appends_fd)
+        except OSError:
+            # A torn line would hide every later line from recovery: take it back.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._appends_fd, self._appends_size)
+            raise
+        self._appends_size += len(line)
+        with self._mutex:
+            for buffer in touched.values():
+                buffer.confirmed = buffer.size
+            for mark, end in marks:
+                self._raise_watermark(mark, end)
+        if self._appends_size > APPENDS_COMPACT_BYTES:
+            try:
+                self._compact()
+            except OSError as exc:
+                log.warning("s3: cannot compact %s: %s", self.root / APPENDS, exc)
 
     def detach(self, buffer: Buffer) -> None:
         """Route no new records to ``buffer`` (appends already planned still happen)."""
@@ -348,6 +429,7 @@ class Store:
                 "version": 1,
                 "next_index": self.next_index,
                 "buffers": {bid: buffer.to_json() for bid, buffer in self.buffers.items()},
+                "watermarks": self.watermarks,
             }
         )
         tmp = self.root / (JOURNAL + ".tmp")

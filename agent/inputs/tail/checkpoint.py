@@ -6,6 +6,11 @@ as is. logtide adds ``logtide_fingerprints`` (id, length, digest): a hash of the
 before the offset. A file whose bytes there differ (copytruncate, inode reuse) is read from 0
 instead of from an offset that belongs to another file's content.
 
+``logtide_lineage`` (id, token, head_length, head_digest) names each file's content: a random
+token, replaced whenever the content starts over (truncation, a fingerprint or head that no
+longer matches). Chunks carry it in their origin, so an output's watermark for one content
+never applies to another that happens to reuse the row.
+
 Writes are batched: the input snapshots dirty rows on the event loop and
 :meth:`CheckpointStore.write` runs in a worker thread.
 """
@@ -14,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.core.errors import PluginError
 
@@ -36,7 +42,17 @@ _SCHEMA = (
         length  INTEGER NOT NULL,
         digest  BLOB NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS logtide_lineage (
+        id           INTEGER PRIMARY KEY,
+        token        TEXT NOT NULL,
+        head_length  INTEGER NOT NULL,
+        head_digest  BLOB NOT NULL
+    )""",
 )
+
+
+def new_lineage() -> str:
+    return secrets.token_hex(8)
 
 
 def digest(data: bytes) -> bytes:
@@ -55,10 +71,31 @@ class Row:
     rotated: int = 0
     fp_length: int = 0
     fp_digest: bytes = b""
+    lineage: str = field(default_factory=new_lineage)
+    head_length: int = 0
+    head_digest: bytes = b""
 
     def set_fingerprint(self, data: bytes) -> None:
         self.fp_length = len(data)
         self.fp_digest = digest(data) if data else b""
+
+    def reset_lineage(self) -> None:
+        """The file's content starts over: it is another content from here on."""
+        self.lineage = new_lineage()
+        self.head_length, self.head_digest = 0, b""
+
+    def set_head(self, data: bytes) -> None:
+        self.head_length, self.head_digest = len(data), digest(data)
+
+    def head_matches(self, fd: int) -> bool:
+        """Whether the file still starts with the bytes first read under this lineage."""
+        if self.head_length == 0:
+            return False
+        try:
+            data = os.pread(fd, self.head_length, 0)
+        except OSError:
+            return False
+        return len(data) == self.head_length and digest(data) == self.head_digest
 
     def matches(self, fd: int, size: int) -> bool:
         """Whether the open file still holds, just before :attr:`offset`, what was read."""
@@ -120,6 +157,12 @@ class CheckpointStore:
                     "SELECT id, length, digest FROM logtide_fingerprints"
                 )
             }
+            lineages = {
+                row_id: (token, length, bytes(blob))
+                for row_id, token, length, blob in db.execute(
+                    "SELECT id, token, head_length, head_digest FROM logtide_lineage"
+                )
+            }
             for row_id, name, offset, inode, created, rotated in db.execute(
                 "SELECT id, name, offset, inode, created, rotated FROM in_tail_files"
             ):
@@ -134,6 +177,9 @@ class CheckpointStore:
                     length,
                     bytes(blob),
                 )
+                if row_id in lineages:
+                    row = self.rows[row_id]
+                    row.lineage, row.head_length, row.head_digest = lineages[row_id]
         except sqlite3.Error as exc:
             raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
         self._db = db
@@ -189,6 +235,9 @@ class CheckpointStore:
                         row.rotated,
                         row.fp_length,
                         row.fp_digest,
+                        row.lineage,
+                        row.head_length,
+                        row.head_digest,
                     ),
                 )
             )
@@ -206,8 +255,10 @@ class CheckpointStore:
                 if kind == "delete":
                     db.execute("DELETE FROM in_tail_files WHERE id = ?", values)
                     db.execute("DELETE FROM logtide_fingerprints WHERE id = ?", values)
+                    db.execute("DELETE FROM logtide_lineage WHERE id = ?", values)
                     continue
-                row_id, name, offset, inode, created, rotated, length, blob = values
+                (row_id, name, offset, inode, created, rotated, length, blob) = values[:8]
+                token, head_length, head_digest = values[8:]
                 db.execute(
                     "INSERT INTO in_tail_files (id, name, offset, inode, created, rotated) "
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
@@ -218,6 +269,12 @@ class CheckpointStore:
                     "INSERT INTO logtide_fingerprints (id, length, digest) VALUES (?, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET length=excluded.length, digest=excluded.digest",
                     (row_id, length, blob),
+                )
+                db.execute(
+                    "INSERT INTO logtide_lineage (id, token, head_length, head_digest) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET token=excluded.token, "
+                    "head_length=excluded.head_length, head_digest=excluded.head_digest",
+                    (row_id, token, head_length, head_digest),
                 )
             db.execute("COMMIT")
         except BaseException:

@@ -57,10 +57,15 @@ class Discovery:
         row = self.store.find(st.st_ino, path)
         if row is not None and row.matches(fd, st.st_size):
             offset = row.offset
+            if offset == 0 and not row.head_matches(fd):
+                # Nothing acknowledged, and the file may not be what was read before: it is
+                # a new content as far as outputs' watermarks are concerned.
+                row.reset_lineage()
         else:
             if row is not None:
                 self.context.metrics.add(self.context.instance, "checkpoint_mismatch")
                 row.offset, row.fp_length, row.fp_digest = 0, 0, b""
+                row.reset_lineage()
             offset = 0 if from_head else st.st_size
             if row is None:
                 row = self.store.create(path, st.st_ino, offset)

@@ -12,6 +12,7 @@ and the DB is written in batches from a worker thread.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import os
 import threading
@@ -20,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from agent.core.errors import ConfigError, PluginError
-from agent.core.events import Ack, Chunk, Event
+from agent.core.events import Ack, Chunk, Event, Origin
 from agent.core.options import Option, Settings
 from agent.core.plugins import Emit, InputPlugin, PluginContext
-from agent.inputs.tail.checkpoint import CheckpointStore, Row
+from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, CheckpointStore, Row
 from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
 from agent.inputs.tail.discovery import Discovery
 from agent.inputs.tail.options import OPTIONS, validate
 from agent.inputs.tail.ranges import RangeTracker, Span
-from agent.inputs.tail.reader import LineRules, TailedFile
+from agent.inputs.tail.reader import READ_BLOCK, LineRules, TailedFile
 from agent.inputs.tail.rotation import find_beside, locate
 from agent.inputs.tail.tagging import TagComposer
 from agent.inputs.tail.watcher import Watcher, watch_roots
@@ -297,6 +298,7 @@ class TailInput(Discovery, InputPlugin):
         f.tracker = RangeTracker(0, b"")
         f.seek(0)
         f.row.offset, f.row.fp_length, f.row.fp_digest = 0, 0, b""
+        f.row.reset_lineage()
         self.store.touch(f.row)
 
     def _close(self, f: TailedFile) -> None:
@@ -343,11 +345,14 @@ class TailInput(Discovery, InputPlugin):
                     return False
                 self._resume.clear()
                 await self._resume.wait()
-            batch = f.read_batch(time.time())
+            cut = self._next_cut(f)
+            block = READ_BLOCK if cut is None else min(READ_BLOCK, cut - f.pos)
+            batch = f.read_batch(time.time(), block)
             if batch is None:
                 break
             events.extend(batch)
-            if len(events) >= CHUNK_EVENTS or f.safe - f.emitted_to >= CHUNK_BYTES:
+            at_cut = cut is not None and f.pos == cut
+            if at_cut or len(events) >= CHUNK_EVENTS or f.safe - f.emitted_to >= CHUNK_BYTES:
                 await self._emit(f, events, emit)
                 events = []
             if f.eof:
@@ -375,7 +380,36 @@ class TailInput(Discovery, InputPlugin):
         self.outstanding += end - start
         self._report_lag(f)
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
-        await emit(Chunk(f.tag, events, ack, self.source, end - start))
+        origin = Origin(self._lineage(f, end), start, end)
+        await emit(Chunk(f.tag, events, ack, self.source, end - start, origin))
+
+    def _lineage(self, f: TailedFile, end: int) -> str:
+        """The source name chunks of ``f`` carry: which content of which file they are.
+
+        The first bytes are remembered with the lineage, so a restart that finds the file
+        starting differently gives it a new one.
+        """
+        row = f.row
+        if row.head_length == 0 and end > 0:
+            with contextlib.suppress(OSError):
+                row.set_head(os.pread(f.fd, min(FINGERPRINT_BYTES, end), 0))
+                self.store.touch(row)
+        return f"{self.context.instance}:{row.id}:{row.lineage}"
+
+    def _next_cut(self, f: TailedFile) -> int | None:
+        """The next offset at which some output's watermark for this content ends.
+
+        A chunk read again after a restart ends there, so an output that already holds the
+        bytes before it recognises the whole chunk (see ``Chunk.mark``).
+        """
+        cuts = self.context.services.get("cut_points")
+        if not cuts:
+            return None
+        ends = cuts.get(f"{self.context.instance}:{f.row.id}:{f.row.lineage}")
+        if not ends:
+            return None
+        index = bisect.bisect_right(ends, f.pos)
+        return ends[index] if index < len(ends) else None
 
     def _collect_counters(self, f: TailedFile) -> None:
         metrics, instance = self.context.metrics, self.context.instance

@@ -11,7 +11,7 @@ import pytest
 
 from agent.core.errors import PluginError
 from sinks.s3.keys import KeyFormat
-from sinks.s3.store import JOURNAL, Store, UploadState
+from sinks.s3.store import APPENDS, JOURNAL, Store, UploadState
 
 T0 = 1795744014.715089
 
@@ -70,7 +70,7 @@ def test_remove_deletes_files_only_after_the_journal(tmp_path: Path) -> None:
     s.body_path(buffer).write_bytes(b"gz")
     s.remove(buffer)
     assert orjson.loads((tmp_path / JOURNAL).read_bytes())["buffers"] == {}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", JOURNAL]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", APPENDS, JOURNAL]
     assert s.total_bytes == 0
 
 
@@ -126,3 +126,56 @@ def test_a_buffer_whose_journal_entry_failed_does_not_exist(
     with pytest.raises(OSError):
         s.new_buffer("app", (), T0)
     assert s.buffers == {} and s.open_buffer("app", ()) is None
+
+
+def test_an_append_whose_record_is_missing_is_cut_away(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b'{"a":1}\n')], [("tail.0:7|in|app", 100)])
+    with s.data_path(buffer).open("ab") as handle:
+        handle.write(b'{"a":2}\n')  # fsynced data, but the crash came before appends.log
+    s.close()
+    again = store(tmp_path)
+    (left,) = again.buffers.values()
+    assert again.data_path(left).read_bytes() == b'{"a":1}\n'
+    assert again.watermarks == {"tail.0:7|in|app": 100}
+
+
+def test_watermarks_survive_upload_removal_and_restarts(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b"x\n")], [("src|in|app", 10)])
+    s.append([(buffer, b"y\n")], [("src|in|app", 20), ("other|in|app", 5)])
+    s.remove(buffer)
+    s.close()
+    again = store(tmp_path)
+    assert again.watermarks == {"src|in|app": 20, "other|in|app": 5}
+    again.close()
+    assert store(tmp_path).watermarks == {"src|in|app": 20, "other|in|app": 5}
+
+
+def test_a_failed_append_record_leaves_no_torn_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = store(tmp_path)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b"a\n")], [("src|in|app", 2)])
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def fail_second_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the data fsync passes, the appends.log fsync fails
+            raise OSError(errno.EIO, "I/O error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fail_second_fsync)
+    with pytest.raises(OSError):
+        s.append([(buffer, b"b\n")], [("src|in|app", 4)])
+    monkeypatch.undo()
+    s.append([(buffer, b"c\n")], [("src|in|app", 6)])
+    s.close()
+    again = store(tmp_path)
+    (left,) = again.buffers.values()
+    assert again.data_path(left).read_bytes() == b"a\nc\n"
+    assert again.watermarks == {"src|in|app": 6}
