@@ -25,4 +25,3 @@ def test_article_configmap_passes_dry_run(tmp_path: Path) -> None:
     result = run_logtide("-c", str(conf), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "configuration test is successful"
-

@@ -10,11 +10,18 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def test_plugins_md_is_up_to_date() -> None:
-    assert DOC.read_text() == render(), "regenerate: .venv/bin/python -m agent.plugin_docs > docs/plugins.md"
+    assert DOC.read_text() == render(), (
+        "regenerate: .venv/bin/python -m agent.plugin_docs > docs/plugins.md"
+    )
 
 
 def test_every_plugin_and_option_is_documented() -> None:
     text = render()
-    for heading in ("## input `tail`", "## filter `parser`", "## output `s3`", "## output `cloudwatch_logs`"):
+    for heading in (
+        "## input `tail`",
+        "## filter `parser`",
+        "## output `s3`",
+        "## output `cloudwatch_logs`",
+    ):
         assert heading in text
     assert "| `Mem_Buf_Limit` | size |" in text

@@ -165,9 +165,7 @@ def test_once_parquet_objects_through_the_cli(moto: MotoServer, tmp_path: Path) 
     pq = pytest.importorskip("pyarrow.parquet")
     s3: Any = moto.client("s3")
     s3.create_bucket(Bucket="pq-bucket")
-    extra = (
-        "    format parquet\n    compression zstd\n    s3_key_format /p/state=${state}/$UUID.parquet"
-    )
+    extra = "    format parquet\n    compression zstd\n    s3_key_format /p/state=${state}/$UUID.parquet"
     config = _dummy_to_s3(tmp_path, moto.endpoint, "pq-bucket", extra)
     result = subprocess.run(
         [str(LOGTIDE), "-c", str(config), "--once"],

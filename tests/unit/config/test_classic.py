@@ -134,12 +134,16 @@ def test_include_loop_is_reported(tmp_path: Path) -> None:
         load_file(str(loop))
 
 
-def test_undefined_variables_survive_for_options_that_keep_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_undefined_variables_survive_for_options_that_keep_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from agent.core.options import Option, resolve
 
     monkeypatch.setenv("LT_CLUSTER", "prod")
     monkeypatch.delenv("state", raising=False)
-    doc = load_string("[OUTPUT]\n    Name s3\n    s3_key_format /$TAG/${LT_CLUSTER}/state=${state}/x\n")
+    doc = load_string(
+        "[OUTPUT]\n    Name s3\n    s3_key_format /$TAG/${LT_CLUSTER}/state=${state}/x\n"
+    )
     entry = doc.outputs[0].entries[1]
     assert entry.value == "/$TAG/prod/state=/x"
     table = (Option("Name"), Option("s3_key_format", keep_variables=True))

@@ -80,7 +80,10 @@ def test_yaml_includes(tmp_path: Path) -> None:
         ),
         ("pipeline:\n  inputs: tail\n", "y.yaml:2: 'pipeline.inputs' must be a list"),
         ("service: [a]\n", "y.yaml:1: 'service' must be a mapping"),
-        ("service:\n  flush: [1: 2\n", "y.yaml:3: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        (
+            "service:\n  flush: [1: 2\n",
+            "y.yaml:3: invalid YAML: expected ',' or ']', but got '<stream end>'",
+        ),
         (
             "multiline_parsers:\n  - name: m\n    rules:\n      - state: s\n",
             "y.yaml:4: multiline rule is missing regex, next_state",
