@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from measure import CHILD_ENV, LOGTIDE, Result, cpu_seconds, peak_rss_mib, warm_up
+from measure import LOGTIDE, Result, child_env, cpu_seconds, peak_rss_mib, warm_up
 from workload import app_lines, docker_line, write_config
 
 INITIAL_LINES = 5
@@ -95,7 +95,7 @@ def many_files(files: int, seconds: float) -> list[Result]:
         agent = subprocess.Popen(
             [LOGTIDE, "-c", str(conf)],
             cwd=root,
-            env=CHILD_ENV,
+            env=child_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

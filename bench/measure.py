@@ -7,19 +7,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 LOGTIDE = str(Path(sys.executable).with_name("logtide"))
 TICKS = os.sysconf("SC_CLK_TCK")
+RUN_TIMEOUT = 900.0
+
+
 # A deployed agent starts from compiled bytecode (pip writes it at install). Where the
 # environment forbids writing it (PYTHONDONTWRITEBYTECODE), every start would compile ~80
 # modules again: the children keep their bytecode in a cache of their own instead.
-CHILD_ENV = {
-    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "logtide-bench-pycache"),
-}
+def child_env() -> dict[str, str]:
+    """The environment now (a moto server adds fake credentials to it), bytecode allowed."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "logtide-bench-pycache")
+    return env
 
 
 def warm_up(conf: Path) -> None:
@@ -27,7 +32,7 @@ def warm_up(conf: Path) -> None:
     subprocess.run(
         [LOGTIDE, "-c", str(conf), "--dry-run"],
         cwd=conf.parent,
-        env=CHILD_ENV,
+        env=child_env(),
         check=True,
         capture_output=True,
     )
@@ -55,13 +60,19 @@ def run_once(conf: Path, records: int, scenario: str) -> Result:
     child = subprocess.Popen(
         [LOGTIDE, "-c", str(conf), "--once"],
         cwd=conf.parent,
-        env=CHILD_ENV,
+        env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     assert child.stderr is not None
-    errors = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    # A stuck run (an output retrying forever) must not stall the whole benchmark.
+    watchdog = threading.Timer(RUN_TIMEOUT, child.kill)
+    watchdog.start()
+    try:
+        errors = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        watchdog.cancel()
     child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     if child.returncode != 0:
