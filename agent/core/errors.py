@@ -105,11 +105,13 @@ def is_retryable(exc: BaseException) -> bool:
     """Decide once, for every output, whether a failure is worth retrying.
 
     Unknown failures are retried: losing data because an error was not recognised is worse
-    than retrying something that will fail again (``Retry_Limit`` bounds that).
+    than retrying something that will fail again (``Retry_Limit`` bounds that). Errors that
+    come from the data itself (a value that cannot be encoded, a wrong type) are permanent:
+    the same batch fails the same way every time, and retrying it would stall the output.
     """
     if isinstance(exc, RetryableDeliveryError):
         return True
-    if isinstance(exc, PermanentDeliveryError | ConfigError):
+    if isinstance(exc, PermanentDeliveryError | ConfigError | ValueError | TypeError | KeyError):
         return False
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True

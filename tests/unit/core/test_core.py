@@ -91,6 +91,9 @@ def test_is_retryable_classifies_once() -> None:
     assert is_retryable(RetryableDeliveryError("x"))
     assert not is_retryable(PermanentDeliveryError("x"))
     assert is_retryable(ConnectionResetError())
+    assert is_retryable(TimeoutError())
+    assert not is_retryable(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"))
+    assert not is_retryable(TypeError("bytes is not JSON serializable"))
 
     class ClientError(Exception):
         def __init__(self, code: str, status: int) -> None:
