@@ -16,6 +16,7 @@ from agent.config.service import SERVICE_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings, resolve
 from agent.core.plugins import Kind, Plugin, load_plugin
+from agent.core.retry import parse_retry_limit
 
 if TYPE_CHECKING:
     from streamsql import StreamProcessor
@@ -87,6 +88,8 @@ def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> Plugin
     default_instance = f"{cls.name}.{index}"
     settings = resolve(f"{kind} '{cls.name}'", cls.options, section.entries, section.location)
     _check_match(kind, settings)
+    if kind == "output":
+        parse_retry_limit(settings["retry_limit"], settings.location)
     cls.validate(settings)
     instance = settings.get("alias") or default_instance
     return PluginSpec(kind, cls, settings, instance)

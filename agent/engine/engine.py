@@ -24,10 +24,10 @@ from agent.core.errors import LogtideError
 from agent.core.events import Chunk
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
+from agent.core.retry import Backoff, parse_retry_limit
 from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import DeliveryTap, OutputRunner
-from agent.engine.retry import Backoff, parse_retry_limit
 from agent.engine.router import Routes, matcher
 from agent.engine.tasks import TaskOwner
 

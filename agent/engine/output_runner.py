@@ -17,9 +17,9 @@ from agent.core.errors import DeliveryError, is_retryable
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
+from agent.core.retry import Backoff
 from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
-from agent.engine.retry import Backoff
 
 # Bounds in records, not chunks: a chunk may hold one record or thousands, and memory is
 # what the records cost as Python dicts. Queued plus in-flight records stay under

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from botocore.exceptions import (
     ClientError,
@@ -85,9 +85,12 @@ async def call_with_auto_retry(
 
 
 def describe(exc: BaseException) -> str:
-    """One line for logs and DeliveryError messages."""
-    code = error_code(exc)
-    if code:
-        message: Any = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
-        return f"{code}: {message}" if message else code
-    return f"{type(exc).__name__}: {exc}"
+    """One line naming a failure: the AWS error code and message (or the HTTP status when
+    there is no code), else the exception's type and text."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or http_status(exc) or "error"
+        message = " ".join(str(error.get("Message") or "").split())
+        return f"{code}: {message}" if message else str(code)
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

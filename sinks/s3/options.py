@@ -13,9 +13,9 @@ from typing import Literal
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings, parse_bool
+from agent.core.retry import parse_retry_limit
 from sinks.aws.client import AWS_OPTIONS
 from sinks.s3.keys import KeyFormat, KeyFormatError
-from sinks.s3.retry import parse_retry_limit
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
@@ -226,8 +226,8 @@ def load_config(settings: Settings) -> S3Config:
         raise fail("store_dir_limit_size must not be negative")
     try:
         retry_limit = parse_retry_limit(settings.get("retry_limit"))
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    except ConfigError as exc:
+        raise fail(exc.message) from None
 
     return S3Config(
         bucket=str(settings["bucket"]),

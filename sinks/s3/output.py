@@ -20,9 +20,10 @@ from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError, is
 from agent.core.events import Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin, PluginContext
+from agent.core.retry import Backoff
 from sinks.aws.client import AwsClients
+from sinks.aws.retry import describe
 from sinks.s3.options import S3_OPTIONS, S3Config, load_config
-from sinks.s3.retry import Backoff, describe
 from sinks.s3.serialize import LineWriter
 from sinks.s3.store import Buffer, Store
 from sinks.s3.upload import Uploader
@@ -56,7 +57,8 @@ class S3Output(OutputPlugin):
             self.config.key_format,
             static_file_path=self.config.static_file_path,
         )
-        self.backoff = Backoff()
+        # Uploads retry on a shorter scale than the engine: records are safe in store_dir.
+        self.backoff = Backoff(base=1.0, cap=60.0)
         self.tick = 1.0
         # How long a flush waits for uploads to free store_dir before reporting backpressure.
         self.space_wait = 10.0

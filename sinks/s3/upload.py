@@ -15,9 +15,9 @@ import logging
 import math
 from typing import Any
 
+from sinks.aws.retry import error_code
 from sinks.s3.body import Body, build_body, read_range
 from sinks.s3.options import S3Config
-from sinks.s3.retry import error_code
 from sinks.s3.store import Buffer, Store, UploadState
 
 MAX_PARTS = 10_000

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from agent.core.retry import Backoff
 from sinks.s3 import S3Output
 from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context
@@ -49,7 +50,7 @@ def running(moto: MotoServer, s3: Any, store_dir: Path) -> Running:
         values.update(options)
         async with plugin_context("s3.0", once=True) as context:
             output = build(S3Output, context, **values)
-            output.backoff.base, output.backoff.cap = 0.01, 0.05
+            output.backoff = Backoff(0.01, 0.05)
             output.tick = 0.05
             await output.start()
             try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from agent.core.retry import Backoff
 from tests.support.fault_proxy import (
     FaultProxy,
     Request,
@@ -88,7 +89,7 @@ async def test_outage_for_a_while_then_delivery(running, s3h, proxy) -> None:
     async with running(endpoint=proxy.endpoint) as out:
         proxy.inject(s3_error(503, "SlowDown"), duration=0.5)
         await out.flush("app", events(5))
-        out.backoff.base, out.backoff.cap = 0.1, 0.3
+        out.backoff = Backoff(0.1, 0.3)
     assert numbers(s3h) == list(range(5))
 
 

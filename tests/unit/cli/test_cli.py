@@ -111,6 +111,10 @@ def test_undeliverable_records_exit_1(tmp_path: Path) -> None:
         ),
         ("[INPUT]\n    Tag x\n", "fluent-bit.conf:1: [INPUT] section has no 'Name'"),
         (
+            "[OUTPUT]\n    Name null\n    Match *\n    Retry_Limit sometimes\n",
+            "fluent-bit.conf:1: Retry_Limit must be a number, no_limits, False or no_retries, got 'sometimes'",
+        ),
+        (
             "[OUTPUT]\n    Name null\n    Match_Regex ([\n",
             "fluent-bit.conf:1: output: Match_Regex '([' is not a valid regex",
         ),

@@ -10,10 +10,10 @@ from agent.core.errors import RetryableDeliveryError
 from agent.core.events import Ack, Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
+from agent.core.retry import Backoff
 from agent.engine import disk_queue
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import OutputRunner
-from agent.engine.retry import Backoff
 
 
 def events(*numbers: int) -> list[Event]:

@@ -11,8 +11,8 @@ from agent.core.events import Ack, Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin
+from agent.core.retry import Backoff, parse_retry_limit
 from agent.engine.output_runner import OutputRunner
-from agent.engine.retry import Backoff, parse_retry_limit
 from agent.engine.router import Routes, matcher
 
 

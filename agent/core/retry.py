@@ -1,4 +1,5 @@
-"""Retry policy: Fluent Bit's ``Retry_Limit`` values and full-jitter exponential backoff."""
+"""Retry policy shared by the engine and outputs with retries of their own (S3 uploads):
+Fluent Bit's ``Retry_Limit`` values and full-jitter exponential backoff."""
 
 from __future__ import annotations
 
