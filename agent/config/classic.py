@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from agent.config.model import Section
+from agent.config.reader import Reader
 from agent.config.variables import entry_values, expand
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
@@ -30,29 +31,10 @@ SECTION_KINDS = (
 )
 _SECTION_RE = re.compile(r"^\[\s*([A-Za-z_]+)\s*\]\s*$")
 _SET_RE = re.compile(r"^@SET\s+([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$", re.IGNORECASE)
-_MAX_INCLUDE_DEPTH = 16
 
 
-class ClassicReader:
+class ClassicReader(Reader):
     """Reads one classic file (following ``@INCLUDE``) into a flat list of sections."""
-
-    def __init__(self, variables: dict[str, str]) -> None:
-        self.variables = variables
-        self.sections: list[Section] = []
-        self.files: list[str] = []
-
-    def read_file(self, path: str, location: Location | None = None, depth: int = 0) -> None:
-        if depth > _MAX_INCLUDE_DEPTH:
-            raise ConfigError(f"@INCLUDE nested deeper than {_MAX_INCLUDE_DEPTH} files", location)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}", location) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}", location) from None
-        self.files.append(path)
-        self.read_text(text, path, depth)
 
     def read_text(self, text: str, path: str, depth: int = 0) -> None:
         current: Section | None = None

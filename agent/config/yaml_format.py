@@ -15,6 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agent.config.classic import resolve_path
 from agent.config.model import Section
+from agent.config.reader import Reader
 from agent.config.variables import entry_values, expand
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
@@ -31,7 +32,6 @@ TOP_LEVEL = (
     "plugins",
 )
 _PIPELINE = {"inputs": "input", "filters": "filter", "outputs": "output"}
-_MAX_INCLUDE_DEPTH = 16
 
 
 def _loc(path: str, node: Node) -> Location:
@@ -64,26 +64,8 @@ def _sequence(node: Node, path: str, what: str) -> list[Node]:
     return list(node.value)
 
 
-class YamlReader:
+class YamlReader(Reader):
     """Reads a YAML config (following ``includes``) into sections and variables."""
-
-    def __init__(self, variables: dict[str, str]) -> None:
-        self.variables = variables
-        self.sections: list[Section] = []
-        self.files: list[str] = []
-
-    def read_file(self, path: str, location: Location | None = None, depth: int = 0) -> None:
-        if depth > _MAX_INCLUDE_DEPTH:
-            raise ConfigError(f"includes nested deeper than {_MAX_INCLUDE_DEPTH} files", location)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}", location) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}", location) from None
-        self.files.append(path)
-        self.read_text(text, path, depth)
 
     def read_text(self, text: str, path: str, depth: int = 0) -> None:
         try:
