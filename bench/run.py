@@ -11,8 +11,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       while each gets one line a second
 
 For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
-included), records per CPU-second (user+sys from the child's rusage) and peak RSS
-(ru_maxrss). Prints a table and writes bench/results.json.
+included), records per CPU-second (user+sys from the child's rusage) and peak RSS (the
+child's VmHWM, sampled every 20 ms). Prints a table and writes bench/results.json.
 """
 
 from __future__ import annotations
