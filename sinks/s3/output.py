@@ -121,7 +121,7 @@ class S3Output(OutputPlugin):
     # ---- flush: into store_dir -------------------------------------------------------------
 
     def watermarks(self) -> dict[str, int]:
-        return dict(self.store.watermarks)
+        return dict(self.store.log.watermarks)
 
     async def flush(self, tag: str, events: list[Event]) -> None:
         await self.flush_marked(tag, events, ())

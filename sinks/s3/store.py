@@ -40,15 +40,10 @@ from typing import Any
 import orjson
 
 from agent.core.errors import PluginError
+from sinks.s3.appends import AppendLog
 from sinks.s3.keys import KeyFormat
 
 JOURNAL = "journal.json"
-APPENDS = "appends.log"
-# appends.log is folded into the journal when it grows past this, and at every open.
-APPENDS_COMPACT_BYTES = 4 * 1024 * 1024
-# Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
-# a source that old has long been checkpointed past by its input.
-MAX_WATERMARKS = 100_000
 _ID_CHARS = string.ascii_letters + string.digits
 log = logging.getLogger("logtide.s3")
 
@@ -136,10 +131,8 @@ class Store:
         self.buffers: dict[str, Buffer] = {}
         self.next_index = 0
         self.total_bytes = 0
-        self.watermarks: dict[str, int] = {}
+        self.log = AppendLog(root, {})
         self._open: dict[tuple[str, tuple[str, ...]], Buffer] = {}
-        self._appends_fd: int | None = None
-        self._appends_size = 0
         self._lock_fd: int | None = None
         # Flushes and uploads call in from different worker threads.
         self._mutex = threading.RLock()
@@ -166,9 +159,7 @@ class Store:
     def close(self) -> None:
         for buffer in self.buffers.values():
             self._close_fd(buffer)
-        if self._appends_fd is not None:
-            os.close(self._appends_fd)
-            self._appends_fd = None
+        self.log.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -182,9 +173,10 @@ class Store:
             except orjson.JSONDecodeError as exc:
                 raise PluginError(f"s3: {path} is corrupt ({exc}); move it aside") from None
         self.next_index = int(data.get("next_index", 0))
-        self.watermarks = {str(k): int(v) for k, v in (data.get("watermarks") or {}).items()}
+        marks = {str(k): int(v) for k, v in (data.get("watermarks") or {}).items()}
+        self.log = AppendLog(self.root, marks)
         confirmed = {bid: int(e.get("size") or 0) for bid, e in (data.get("buffers") or {}).items()}
-        self._fold_appends(confirmed)
+        self.log.fold(confirmed)
         known: set[str] = set()
         for buffer_id, entry in (data.get("buffers") or {}).items():
             known.add(buffer_id)
@@ -216,35 +208,6 @@ class Store:
         self._compact()
         return list(self.buffers.values())
 
-    def _fold_appends(self, confirmed: dict[str, int]) -> None:
-        """Apply appends.log: the largest size each line confirms, the highest mark per key.
-
-        Sizes only grow between compactions (a failed append is rolled back before its line
-        is written), so taking the maximum is right even when old lines survived a crash
-        between a compaction's journal write and its truncation of the log.
-        """
-        try:
-            raw = (self.root / APPENDS).read_bytes()
-        except FileNotFoundError:
-            return
-        for line in raw.split(b"\n"):
-            if not line:
-                continue
-            try:
-                sizes, marks = orjson.loads(line)
-            except (orjson.JSONDecodeError, ValueError):
-                break  # a torn last line: that append was never acknowledged
-            for bid, size in sizes.items():
-                confirmed[bid] = max(confirmed.get(bid, 0), int(size))
-            for mark, end in marks:
-                self._raise_watermark(mark, int(end))
-
-    def _raise_watermark(self, mark: str, end: int) -> None:
-        # Re-inserted so the dict's order is recency: the oldest marks are dropped first.
-        self.watermarks[mark] = max(end, self.watermarks.pop(mark, -1))
-        while len(self.watermarks) > MAX_WATERMARKS:
-            del self.watermarks[next(iter(self.watermarks))]
-
     @staticmethod
     def _cut_to(path: Path, confirmed: int) -> int:
         """Cut a buffer back to the size its last recorded append confirmed."""
@@ -263,13 +226,7 @@ class Store:
         """Fold appends.log into the journal, then start the log afresh."""
         with self._mutex:
             self._save()
-            if self._appends_fd is not None:
-                os.close(self._appends_fd)
-            self._appends_fd = os.open(
-                self.root / APPENDS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
-            )
-            os.fsync(self._appends_fd)
-            self._appends_size = 0
+            self.log.restart()
 
     # ---- buffers ---------------------------------------------------------------------------
 
@@ -349,30 +306,15 @@ class Store:
             raise
 
     def _record_append(self, touched: dict[str, Buffer], marks: Sequence[tuple[str, int]]) -> None:
-        line = orjson.dumps([{bid: b.size for bid, b in touched.items()}, list(marks)]) + b"\n"
-        assert self._appends_fd is not None, "Store.open() first"
-        try:
-            view = memoryview(line)
-            while view:
-                written = os.write(self._appends_fd, view)
-                view = view[written:]
-            os.fsync(self._appends_fd)
-        except OSError:
-            # A torn line would hide every later line from recovery: take it back.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._appends_fd, self._appends_size)
-            raise
-        self._appends_size += len(line)
         with self._mutex:
+            self.log.record({bid: b.size for bid, b in touched.items()}, marks)
             for buffer in touched.values():
                 buffer.confirmed = buffer.size
-            for mark, end in marks:
-                self._raise_watermark(mark, end)
-        if self._appends_size > APPENDS_COMPACT_BYTES:
+        if self.log.wants_compaction:
             try:
                 self._compact()
             except OSError as exc:
-                log.warning("s3: cannot compact %s: %s", self.root / APPENDS, exc)
+                log.warning("s3: cannot compact %s: %s", self.log.path, exc)
 
     def detach(self, buffer: Buffer) -> None:
         """Route no new records to ``buffer`` (appends already planned still happen)."""
@@ -429,7 +371,7 @@ class Store:
                 "version": 1,
                 "next_index": self.next_index,
                 "buffers": {bid: buffer.to_json() for bid, buffer in self.buffers.items()},
-                "watermarks": self.watermarks,
+                "watermarks": self.log.watermarks,
             }
         )
         tmp = self.root / (JOURNAL + ".tmp")

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from agent.core.errors import PluginError
+from sinks.s3.appends import NAME as APPENDS
 from sinks.s3.keys import KeyFormat
-from sinks.s3.store import APPENDS, JOURNAL, Store, UploadState
+from sinks.s3.store import JOURNAL, Store, UploadState
 
 T0 = 1795744014.715089
 
@@ -138,7 +139,7 @@ def test_an_append_whose_record_is_missing_is_cut_away(tmp_path: Path) -> None:
     again = store(tmp_path)
     (left,) = again.buffers.values()
     assert again.data_path(left).read_bytes() == b'{"a":1}\n'
-    assert again.watermarks == {"tail.0:7|in|app": 100}
+    assert again.log.watermarks == {"tail.0:7|in|app": 100}
 
 
 def test_watermarks_survive_upload_removal_and_restarts(tmp_path: Path) -> None:
@@ -149,9 +150,9 @@ def test_watermarks_survive_upload_removal_and_restarts(tmp_path: Path) -> None:
     s.remove(buffer)
     s.close()
     again = store(tmp_path)
-    assert again.watermarks == {"src|in|app": 20, "other|in|app": 5}
+    assert again.log.watermarks == {"src|in|app": 20, "other|in|app": 5}
     again.close()
-    assert store(tmp_path).watermarks == {"src|in|app": 20, "other|in|app": 5}
+    assert store(tmp_path).log.watermarks == {"src|in|app": 20, "other|in|app": 5}
 
 
 def test_a_failed_append_record_leaves_no_torn_line(
@@ -178,4 +179,4 @@ def test_a_failed_append_record_leaves_no_torn_line(
     again = store(tmp_path)
     (left,) = again.buffers.values()
     assert again.data_path(left).read_bytes() == b"a\nc\n"
-    assert again.watermarks == {"src|in|app": 6}
+    assert again.log.watermarks == {"src|in|app": 6}
