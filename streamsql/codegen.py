@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from streamsql.dialect import RecordContains, RecordTime
+from streamsql.nodes import RecordContains, RecordTime
 from streamsql.plan import KeyRef, SelectKey, key_ref
 from streamsql.values import RUNTIME, float32
 

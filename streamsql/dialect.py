@@ -20,6 +20,17 @@ from sqlglot.errors import TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
+from streamsql.nodes import (
+    FlushSnapshot,
+    Forecast,
+    RecordContains,
+    RecordTime,
+    ScalarFunc,
+    StreamSource,
+    StreamWindow,
+    TagSource,
+)
+
 
 class SyntaxProblem(Exception):
     """A statement that does not follow the grammar: what was expected, and where."""
@@ -28,54 +39,6 @@ class SyntaxProblem(Exception):
         super().__init__(message)
         self.message = message
         self.offset = offset
-
-
-class TagSource(exp.Expression):
-    """``FROM TAG:'pattern'``."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True}
-
-
-class StreamSource(exp.Expression):
-    """``FROM STREAM:name`` (an input's alias or name, or another stream)."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True}
-
-
-class StreamWindow(exp.Expression):
-    """``WINDOW TUMBLING (n unit)`` / ``WINDOW HOPPING (n unit, ADVANCE BY m unit)``."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"kind": True, "size": True, "advance": False}
-
-
-class RecordContains(exp.Expression):
-    """``@record.contains(key)``."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True}
-
-
-class RecordTime(exp.Expression):
-    """``@record.time()``: the record's timestamp as a float."""
-
-    arg_types: ClassVar[dict[str, bool]] = {}
-
-
-class ScalarFunc(exp.Expression):
-    """``NOW()``, ``UNIX_TIMESTAMP()``, ``RECORD_TAG()``, ``RECORD_TIME()`` in a SELECT list."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True}
-
-
-class Forecast(exp.Expression):
-    """``TIMESERIES_FORECAST(key, seconds)``."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True}
-
-
-class FlushSnapshot(exp.Expression):
-    """``FLUSH SNAPSHOT name [WITH (...)] AS SELECT * FROM source [WHERE ...];``."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "properties": False, "expression": True}
 
 
 # Single words that Fluent Bit's lexer turns into keywords: they cannot name a key.

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from streamsql.dialect import (
+from streamsql.dialect import SyntaxProblem
+from streamsql.nodes import (
     FlushSnapshot,
     Forecast,
     ScalarFunc,
     StreamSource,
     StreamWindow,
-    SyntaxProblem,
     TagSource,
 )
 

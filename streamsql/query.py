@@ -35,6 +35,7 @@ class Query:
     def __init__(self, sql: str, statement: Statement) -> None:
         self.sql = sql
         self.statement = statement
+        self._matched: dict[str, bool] = {}
         src = Source()
         self.where = predicate(statement.where, src)
         self.aggregator: Aggregator | None = None
@@ -50,7 +51,13 @@ class Query:
 
     def matches(self, tag: str) -> bool:
         """True if this query reads records with ``tag`` (``FROM TAG:'pattern'``)."""
-        return self.statement.source_kind == "tag" and tag_matches(self.statement.source, tag)
+        # Asked for every chunk, of a handful of distinct tags: remembered per tag.
+        found = self._matched.get(tag)
+        if found is None:
+            found = self.statement.source_kind == "tag" and tag_matches(self.statement.source, tag)
+            if len(self._matched) < 4096:
+                self._matched[tag] = found
+        return found
 
     def reads_stream(self, source: str) -> bool:
         """True if this query reads ``FROM STREAM:<source>`` (case-insensitive, like Fluent Bit)."""
