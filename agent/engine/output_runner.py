@@ -9,6 +9,7 @@ into the queue, and a second loop delivers from disk; a long outage then fills t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -68,6 +69,9 @@ class OutputRunner:
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue()
         self._held_events = 0
         self._room = asyncio.Event()
+        # Set when a full batch is queued or a stop hurries us: the collector sleeps on it
+        # rather than waking for every chunk (a thousand one-line files = a thousand chunks/s).
+        self._batch_ready = asyncio.Event()
         self.disk = disk
         self.disk_limit = disk_limit
         self._spooled = asyncio.Event()
@@ -76,6 +80,7 @@ class OutputRunner:
     def flush_now(self) -> None:
         """Stop waiting for the flush interval: deliver what is queued at once (shutdown)."""
         self.hurry = True
+        self._batch_ready.set()
 
     async def put(self, chunk: Chunk) -> None:
         """Queue a chunk; waits (backpressure on the input) while the output is full.
@@ -94,6 +99,8 @@ class OutputRunner:
         chunk.ack.retain()
         self._held_events += count
         self.queue.put_nowait(chunk)
+        if self._held_events >= MAX_BATCH_EVENTS:
+            self._batch_ready.set()
 
     def _release(self, batch: list[Chunk]) -> None:
         for chunk in batch:
@@ -172,21 +179,17 @@ class OutputRunner:
         batch = [await self.queue.get()]
         count = len(batch[0].events)
         deadline = time.monotonic() + self.flush_interval
-        while count < MAX_BATCH_EVENTS:
-            if not self.queue.empty():
+        while True:
+            while count < MAX_BATCH_EVENTS and not self.queue.empty():
                 chunk = self.queue.get_nowait()
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.hurry:
-                    break
-                try:
-                    # Short slices, so a stop request (hurry) cuts the flush wait short.
-                    chunk = await asyncio.wait_for(self.queue.get(), min(remaining, 0.1))
-                except TimeoutError:
-                    continue
-            batch.append(chunk)
-            count += len(chunk.events)
-        return batch
+                batch.append(chunk)
+                count += len(chunk.events)
+            remaining = deadline - time.monotonic()
+            if count >= MAX_BATCH_EVENTS or remaining <= 0 or self.hurry:
+                return batch
+            self._batch_ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_ready.wait(), remaining)
 
     async def _deliver(self, batch: list[Chunk]) -> None:
         by_tag: dict[str, list[Event]] = {}

@@ -186,7 +186,8 @@ class TailInput(Discovery, InputPlugin):
             changed = watcher.take_changed() if watcher is not None else set()
             targets = busy | self._starved
             self._starved = set()
-            if now >= next_full:
+            full = now >= next_full
+            if full:
                 next_full, next_tick = now + full_every, now + POLL_INTERVAL
                 by_real = {f.real: f for f in self.files.values()}
                 targets.update(self.files.values())
@@ -205,7 +206,9 @@ class TailInput(Discovery, InputPlugin):
             busy = set()
             for f in targets:
                 if not f.closed:
-                    readable = await self._check(f, emit)
+                    # A rename or deletion is notified and brings a full pass: a file that
+                    # was only written to need not have its path looked up.
+                    readable = await self._check(f, emit, renames=full or f in clocked)
                     if not f.closed and readable and await self._pump(f, emit, FILE_BUDGET):
                         busy.add(f)
                     if not f.closed and f.decoder.held_from() is not None:
@@ -251,8 +254,9 @@ class TailInput(Discovery, InputPlugin):
             watcher.changed.clear()
         self._resume.clear()
 
-    async def _check(self, f: TailedFile, emit: Emit) -> bool:
+    async def _check(self, f: TailedFile, emit: Emit, renames: bool = True) -> bool:
         """Truncation, rotation, deletion; close a rotated file once read and waited for.
+        ``renames``: also look the path up, to see whether the file was renamed away.
 
         Returns whether the file may have something to read.
         """
@@ -265,11 +269,13 @@ class TailInput(Discovery, InputPlugin):
             metrics.add(instance, "files_truncated")
             self._truncated(f)
         if f.rotated_at is None:
-            try:
-                st = os.stat(f.path)
-                moved = (st.st_dev, st.st_ino) != (f.dev, f.inode)
-            except OSError:
-                moved = True
+            moved = False
+            if renames:
+                try:
+                    st = os.stat(f.path)
+                    moved = (st.st_dev, st.st_ino) != (f.dev, f.inode)
+                except OSError:
+                    moved = True
             if moved or fst.st_nlink == 0:
                 f.rotated_at = time.monotonic()
                 f.deleted = fst.st_nlink == 0
