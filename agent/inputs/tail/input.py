@@ -36,7 +36,7 @@ from agent.inputs.tail.watcher import Watcher, watch_roots
 from agent.parsers.multiline.registry import MultilineRegistry
 
 POLL_INTERVAL = 0.25
-SAFETY_PASS = 2.0
+SAFETY_PASS = 5.0
 NOTIFY_GATHER = 0.05
 PERSIST_INTERVAL = 1.0
 CHUNK_BYTES = 512 * 1024
