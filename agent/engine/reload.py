@@ -26,7 +26,7 @@ from agent.engine.prometheus import MetricsView
 from agent.engine.tasks import TaskOwner
 
 if TYPE_CHECKING:
-    # aiohttp costs ~0.2 s and ~8 MiB: imported only when HTTP_Server is on.
+    # aiohttp costs ~0.2 s and ~14 MiB: imported only when HTTP_Server is on.
     from agent.engine.http_server import MonitoringServer
 
 log = logging.getLogger("logtide")
