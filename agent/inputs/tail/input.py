@@ -12,8 +12,6 @@ and the DB is written in batches from a worker thread.
 from __future__ import annotations
 
 import asyncio
-import bisect
-import contextlib
 import os
 import threading
 import time
@@ -24,11 +22,12 @@ from agent.core.errors import ConfigError, PluginError
 from agent.core.events import Ack, Chunk, Event, Origin
 from agent.core.options import Option, Settings
 from agent.core.plugins import Emit, InputPlugin, PluginContext
-from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, CheckpointStore, Row
+from agent.inputs.tail.checkpoint import CheckpointStore
+from agent.inputs.tail.checkpointing import Checkpointing
 from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
 from agent.inputs.tail.discovery import Discovery
 from agent.inputs.tail.options import OPTIONS, validate
-from agent.inputs.tail.ranges import RangeTracker, Span
+from agent.inputs.tail.ranges import RangeTracker
 from agent.inputs.tail.reader import READ_BLOCK, LineRules, TailedFile
 from agent.inputs.tail.rotation import find_beside, locate
 from agent.inputs.tail.tagging import TagComposer
@@ -38,13 +37,12 @@ from agent.parsers.multiline.registry import MultilineRegistry
 POLL_INTERVAL = 0.25
 SAFETY_PASS = 5.0
 NOTIFY_GATHER = 0.05
-PERSIST_INTERVAL = 1.0
 CHUNK_BYTES = 512 * 1024
 CHUNK_EVENTS = 4096
 FILE_BUDGET = 8 * 1024 * 1024
 
 
-class TailInput(Discovery, InputPlugin):
+class TailInput(Checkpointing, Discovery, InputPlugin):
     """Fluent Bit's ``tail``: read log files as they grow, across rotations and restarts."""
 
     name: ClassVar[str] = "tail"
@@ -389,34 +387,6 @@ class TailInput(Discovery, InputPlugin):
         origin = Origin(self._lineage(f, end), start, end)
         await emit(Chunk(f.tag, events, ack, self.source, end - start, origin))
 
-    def _lineage(self, f: TailedFile, end: int) -> str:
-        """The source name chunks of ``f`` carry: which content of which file they are.
-
-        The first bytes are remembered with the lineage, so a restart that finds the file
-        starting differently gives it a new one.
-        """
-        row = f.row
-        if row.head_length == 0 and end > 0:
-            with contextlib.suppress(OSError):
-                row.set_head(os.pread(f.fd, min(FINGERPRINT_BYTES, end), 0))
-                self.store.touch(row)
-        return f"{self.context.instance}:{row.id}:{row.lineage}"
-
-    def _next_cut(self, f: TailedFile) -> int | None:
-        """The next offset at which some output's watermark for this content ends.
-
-        A chunk read again after a restart ends there, so an output that already holds the
-        bytes before it recognises the whole chunk (see ``Chunk.mark``).
-        """
-        cuts = self.context.services.get("cut_points")
-        if not cuts:
-            return None
-        ends = cuts.get(f"{self.context.instance}:{f.row.id}:{f.row.lineage}")
-        if not ends:
-            return None
-        index = bisect.bisect_right(ends, f.pos)
-        return ends[index] if index < len(ends) else None
-
     def _collect_counters(self, f: TailedFile) -> None:
         metrics, instance = self.context.metrics, self.context.instance
         decoder = f.decoder
@@ -431,64 +401,6 @@ class TailInput(Discovery, InputPlugin):
                 metrics.add(instance, name, value)
         f.long_lines_skipped = f.long_lines_truncated = f.empty_lines_skipped = 0
         decoder.invalid_utf8 = decoder.parse_failed = 0
-
-    def _acked(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
-        if threading.get_ident() != self._loop_thread and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._settled, f, tracker, span, ok)
-        else:
-            self._settled(f, tracker, span, ok)
-
-    def _settled(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
-        if tracker is f.tracker:
-            self.outstanding -= span.end - span.start
-        if not ok:
-            self.context.metrics.add(self.context.instance, "ack_failed")
-            self.context.logger.warning(
-                "tail: delivery of %s bytes %d-%d failed; its checkpoint stays at %d until restart",
-                f.path,
-                span.start,
-                span.end,
-                f.tracker.committed,
-            )
-        if self.mem_limit and self.outstanding <= self.mem_limit:
-            self._resume.set()
-        if tracker is not f.tracker:
-            return  # the file was truncated since: that content is gone
-        if tracker.settle(span, ok):
-            self._commit(f)
-        if f.closed and tracker.idle:
-            self._forget(f)
-
-    def _commit(self, f: TailedFile) -> None:
-        row: Row = f.row
-        row.offset = f.tracker.committed
-        row.set_fingerprint(f.tracker.fingerprint)
-        self.store.touch(row)
-        self._moved.set()
-        self._report_lag(f)
-
-    def _report_lag(self, f: TailedFile) -> None:
-        """Bytes read from ``f`` that not every output has acknowledged yet."""
-        lag = max(0, f.emitted_to - f.tracker.committed)
-        self.context.metrics.set(
-            self.context.instance, "offset_lag_bytes", lag, labels=(("file", f.path),)
-        )
-
-    # -- checkpoint persistence ----------------------------------------------------------
-    async def _persist_loop(self) -> None:
-        # Written as soon as an acknowledgement moved a checkpoint, not on a fixed tick: what
-        # an output already holds durably (s3 store_dir) but the DB does not yet cover is
-        # read and sent again after a crash, so that window is kept as short as the DB
-        # write itself.
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), PERSIST_INTERVAL)
-            self._moved.clear()
-            await self._persist()
-
-    async def _persist(self) -> None:
-        if self.store.path and self.store.pending:
-            await self._db(self.store.write, self.store.snapshot())
 
     async def close(self) -> None:
         if self._watcher is not None:
