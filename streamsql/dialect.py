@@ -11,15 +11,18 @@ part of the statement. The result is an ordinary sqlglot tree (``exp.Create``, `
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
-
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.parser import Parser
-from sqlglot.tokens import Token, Tokenizer, TokenType
+from sqlglot.tokens import Token, TokenType
 
+from streamsql.lexer import (
+    FluentBitTokenizer,
+    SyntaxProblem,
+    TokenReader,
+    open_quote,
+    word_of,
+)
 from streamsql.nodes import (
     FlushSnapshot,
     Forecast,
@@ -31,26 +34,6 @@ from streamsql.nodes import (
     TagSource,
 )
 
-
-class SyntaxProblem(Exception):
-    """A statement that does not follow the grammar: what was expected, and where."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
-
-
-# Single words that Fluent Bit's lexer turns into keywords: they cannot name a key.
-RESERVED = frozenset(
-    {
-        "CREATE", "FLUSH", "STREAM", "SNAPSHOT", "WITH", "SELECT", "AS", "FROM", "WHERE",
-        "AND", "OR", "NOT", "WINDOW", "LIMIT", "IS", "NULL", "SUM", "AVG", "COUNT", "MIN",
-        "MAX", "TIMESERIES_FORECAST", "CONTAINS", "TIME", "TUMBLING", "HOPPING", "HOUR",
-        "MINUTE", "SECOND", "NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME", "TRUE",
-        "FALSE",
-    }
-)  # fmt: skip
 AGGREGATES: dict[str, type[exp.Expression]] = {
     "AVG": exp.Avg,
     "SUM": exp.Sum,
@@ -69,25 +52,8 @@ COMPARISONS: dict[TokenType, type[exp.Expression]] = {
     TokenType.GTE: exp.GTE,
 }
 
-_IDENTIFIER = re.compile(r"[_A-Za-z][A-Za-z0-9_.]*")
-_WORD = re.compile(r"[_A-Za-z][A-Za-z0-9_]*")
-_INTEGER = re.compile(r"-?(?:[1-9][0-9]*|0)\Z")
-_FLOAT = re.compile(r"-?(?:[1-9][0-9]*|0)\.[0-9]+\Z")
-_INT32 = range(-(2**31), 2**31)
 
-
-class FluentBitTokenizer(Tokenizer):
-    KEYWORDS: ClassVar[dict[str, TokenType]] = {
-        "<>": TokenType.NEQ,
-        "!=": TokenType.NEQ,
-        "<=": TokenType.LTE,
-        ">=": TokenType.GTE,
-    }
-    COMMENTS: ClassVar[list[str | tuple[str, str]]] = []
-    IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = []
-
-
-class FluentBitParser(Parser):
+class FluentBitParser(TokenReader):
     """Fluent Bit's grammar (src/stream_processor/parser/sql.y) over sqlglot's token stream."""
 
     def parse(self, raw_tokens: list[Token], sql: str) -> list[exp.Expr | None]:
@@ -102,111 +68,6 @@ class FluentBitParser(Parser):
         if self._curr:
             self._fail("nothing after the closing ';'")
         return [statement]
-
-    # -- token helpers -------------------------------------------------------------------
-
-    def _fail(self, expected: str, token: Token | None = None) -> Any:
-        token = token or self._curr
-        if token:
-            raise SyntaxProblem(f"expected {expected}, got '{token.text}'", token.start)
-        raise SyntaxProblem(f"expected {expected}, got the end of the query", len(self.sql))
-
-    def _is_word(self, word: str, token: Token | None = None) -> bool:
-        token = token or self._curr
-        return _word_of(token) == word
-
-    def _word(self, word: str) -> bool:
-        if self._is_word(word):
-            self._advance()
-            return True
-        return False
-
-    def _expect_word(self, word: str, expected: str | None = None) -> None:
-        if not self._word(word):
-            self._fail(expected or word)
-
-    def _expect(self, token_type: TokenType, expected: str) -> Token:
-        token = self._curr
-        if not token or token.token_type != token_type:
-            self._fail(expected)
-        self._advance()
-        return token
-
-    def _glued(self, first: Token, second: Token | None) -> bool:
-        return second is not None and bool(second) and first.end + 1 == second.start
-
-    # -- lexemes -------------------------------------------------------------------------
-
-    def _identifier(self, what: str) -> str:
-        """A Fluent Bit identifier: ``[_A-Za-z][A-Za-z0-9_.]*`` (dots included, ``tail.0``)."""
-        token = self._curr
-        match = _IDENTIFIER.match(self.sql, token.start) if _word_of(token) else None
-        if match is None:
-            self._fail(what)
-        assert match is not None
-        while self._curr and self._curr.start < match.end():
-            if self._curr.end >= match.end():
-                if self._curr.end + 1 != match.end():
-                    self._fail(what, self._curr)
-                self._advance()
-                break
-            self._advance()
-        text = match.group()
-        if text.upper() in RESERVED:
-            raise SyntaxProblem(f"expected {what}, got the reserved word '{text}'", token.start)
-        return text
-
-    def _string(self, what: str) -> str:
-        return self._expect(TokenType.STRING, what).text
-
-    def _number_text(self) -> tuple[str, Token] | None:
-        token = self._curr
-        if token and token.token_type == TokenType.NUMBER:
-            self._advance()
-            return token.text, token
-        if (
-            token
-            and token.token_type == TokenType.DASH
-            and self._glued(token, self._next)
-            and self._next.token_type == TokenType.NUMBER
-        ):
-            self._advance(2)
-            return "-" + self._prev.text, token
-        return None
-
-    def _integer(self, what: str) -> int:
-        found = self._number_text()
-        if found is None or not _INTEGER.match(found[0]):
-            self._fail(what, found[1] if found else None)
-        assert found is not None
-        value = int(found[0])
-        if value not in _INT32:
-            raise SyntaxProblem(f"integer {found[0]} is out of range (32 bits)", found[1].start)
-        return value
-
-    def _value(self) -> exp.Expression | None:
-        """A literal: integer, float, 'string', true or false; None if there is none here."""
-        token = self._curr
-        if token and token.token_type == TokenType.STRING:
-            self._advance()
-            return exp.Literal.string(token.text)
-        if self._word("TRUE"):
-            return exp.Boolean(this=True)
-        if self._word("FALSE"):
-            return exp.Boolean(this=False)
-        start = self._index
-        found = self._number_text()
-        if found is None:
-            return None
-        text, first = found
-        if _INTEGER.match(text):
-            if int(text) not in _INT32:
-                raise SyntaxProblem(f"integer {text} is out of range (32 bits)", first.start)
-            return exp.Literal(this=text, is_string=False)
-        if _FLOAT.match(text):
-            return exp.Literal(this=text, is_string=False)
-        self._retreat(start)
-        return self._fail("a number like 5, -5 or 5.5", first)
 
     # -- statements ----------------------------------------------------------------------
 
@@ -319,7 +180,7 @@ class FluentBitParser(Parser):
         token = self._curr
         if self._match(TokenType.STAR):
             return exp.Star()
-        word = _word_of(token)
+        word = word_of(token)
         node: exp.Expression
         if word in AGGREGATES or word == "TIMESERIES_FORECAST" or word in SCALAR_FUNCS:
             self._advance()
@@ -357,8 +218,8 @@ class FluentBitParser(Parser):
 
     def _source(self) -> exp.Expression:
         token = self._curr
-        if _word_of(token) and self._glued(token, self._next):
-            kind = _word_of(token)
+        if word_of(token) and self._glued(token, self._next):
+            kind = word_of(token)
             if kind in ("TAG", "STREAM") and self._next.token_type == TokenType.COLON:
                 self._advance(2)
                 if kind == "TAG":
@@ -398,7 +259,7 @@ class FluentBitParser(Parser):
         amount = self._integer("a duration like 5 SECOND")
         if amount <= 0:
             raise SyntaxProblem("a window duration must be positive", token.start)
-        unit = _word_of(self._curr)
+        unit = word_of(self._curr)
         if unit not in TIME_UNITS:
             self._fail("SECOND, MINUTE or HOUR")
         self._advance()
@@ -428,7 +289,7 @@ class FluentBitParser(Parser):
         value = self._value()
         if value is not None:
             return value
-        if not _word_of(token):
+        if not word_of(token):
             self._fail("a condition: key, comparison, value, @record function, NOT or '('")
         key = self._key("a key name")
         if self._word("IS"):
@@ -484,33 +345,11 @@ def parse(sql: str) -> exp.Expression:
     try:
         tokens = dialect.tokenize(sql)
     except TokenError:
-        raise SyntaxProblem("expected a closing quote for this string", _open_quote(sql)) from None
+        raise SyntaxProblem("expected a closing quote for this string", open_quote(sql)) from None
     statement = dialect.parser().parse(tokens, sql)[0]
     assert isinstance(statement, exp.Expression)
     return statement
 
 
-def _word_of(token: Token | None) -> str:
-    """The upper-cased text of a word token (keyword or name), or '' for anything else."""
-    if not token or token.token_type == TokenType.STRING or not _WORD.fullmatch(token.text):
-        return ""
-    return token.text.upper()
-
-
 def _one_of(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
-
-
-def _open_quote(sql: str) -> int:
-    inside = -1
-    index = 0
-    while index < len(sql):
-        if sql[index] == "'":
-            if inside < 0:
-                inside = index
-            elif index + 1 < len(sql) and sql[index + 1] == "'":
-                index += 1
-            else:
-                inside = -1
-        index += 1
-    return inside if inside >= 0 else len(sql)

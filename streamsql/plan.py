@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from streamsql.dialect import SyntaxProblem
+from streamsql.lexer import SyntaxProblem
 from streamsql.nodes import (
     FlushSnapshot,
     Forecast,

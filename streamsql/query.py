@@ -9,7 +9,8 @@ from agent.core.errors import Location, QueryError
 from agent.core.tags import tag_matches
 from streamsql.aggregate import Aggregator, Group
 from streamsql.codegen import Event, Projector, Source, predicate, projector
-from streamsql.dialect import SyntaxProblem, parse
+from streamsql.dialect import parse
+from streamsql.lexer import SyntaxProblem
 from streamsql.plan import Statement, plan
 
 

@@ -1,0 +1,184 @@
+"""The lexical layer of Fluent Bit's stream-processor language: its tokenizer, its reserved
+words, and a sqlglot ``Parser`` base with the token-level rules (words, identifiers,
+strings, numbers, values) that the statement grammar in :mod:`streamsql.dialect` builds on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from sqlglot import exp
+from sqlglot.parser import Parser
+from sqlglot.tokens import Token, Tokenizer, TokenType
+
+
+class SyntaxProblem(Exception):
+    """A statement that does not follow the grammar: what was expected, and where."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+# Single words that Fluent Bit's lexer turns into keywords: they cannot name a key.
+RESERVED = frozenset(
+    {
+        "CREATE", "FLUSH", "STREAM", "SNAPSHOT", "WITH", "SELECT", "AS", "FROM", "WHERE",
+        "AND", "OR", "NOT", "WINDOW", "LIMIT", "IS", "NULL", "SUM", "AVG", "COUNT", "MIN",
+        "MAX", "TIMESERIES_FORECAST", "CONTAINS", "TIME", "TUMBLING", "HOPPING", "HOUR",
+        "MINUTE", "SECOND", "NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME", "TRUE",
+        "FALSE",
+    }
+)  # fmt: skip
+
+_IDENTIFIER = re.compile(r"[_A-Za-z][A-Za-z0-9_.]*")
+_WORD = re.compile(r"[_A-Za-z][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"-?(?:[1-9][0-9]*|0)\Z")
+_FLOAT = re.compile(r"-?(?:[1-9][0-9]*|0)\.[0-9]+\Z")
+_INT32 = range(-(2**31), 2**31)
+
+
+class FluentBitTokenizer(Tokenizer):
+    KEYWORDS: ClassVar[dict[str, TokenType]] = {
+        "<>": TokenType.NEQ,
+        "!=": TokenType.NEQ,
+        "<=": TokenType.LTE,
+        ">=": TokenType.GTE,
+    }
+    COMMENTS: ClassVar[list[str | tuple[str, str]]] = []
+    IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = []
+
+
+class TokenReader(Parser):
+    """Token-level rules shared by the statement grammar; ``sql`` is the statement text."""
+
+    sql: str
+
+    # -- token helpers -------------------------------------------------------------------
+
+    def _fail(self, expected: str, token: Token | None = None) -> Any:
+        token = token or self._curr
+        if token:
+            raise SyntaxProblem(f"expected {expected}, got '{token.text}'", token.start)
+        raise SyntaxProblem(f"expected {expected}, got the end of the query", len(self.sql))
+
+    def _is_word(self, word: str, token: Token | None = None) -> bool:
+        token = token or self._curr
+        return word_of(token) == word
+
+    def _word(self, word: str) -> bool:
+        if self._is_word(word):
+            self._advance()
+            return True
+        return False
+
+    def _expect_word(self, word: str, expected: str | None = None) -> None:
+        if not self._word(word):
+            self._fail(expected or word)
+
+    def _expect(self, token_type: TokenType, expected: str) -> Token:
+        token = self._curr
+        if not token or token.token_type != token_type:
+            self._fail(expected)
+        self._advance()
+        return token
+
+    def _glued(self, first: Token, second: Token | None) -> bool:
+        return second is not None and bool(second) and first.end + 1 == second.start
+
+    # -- lexemes -------------------------------------------------------------------------
+
+    def _identifier(self, what: str) -> str:
+        """A Fluent Bit identifier: ``[_A-Za-z][A-Za-z0-9_.]*`` (dots included, ``tail.0``)."""
+        token = self._curr
+        match = _IDENTIFIER.match(self.sql, token.start) if word_of(token) else None
+        if match is None:
+            self._fail(what)
+        assert match is not None
+        while self._curr and self._curr.start < match.end():
+            if self._curr.end >= match.end():
+                if self._curr.end + 1 != match.end():
+                    self._fail(what, self._curr)
+                self._advance()
+                break
+            self._advance()
+        text = match.group()
+        if text.upper() in RESERVED:
+            raise SyntaxProblem(f"expected {what}, got the reserved word '{text}'", token.start)
+        return text
+
+    def _string(self, what: str) -> str:
+        return self._expect(TokenType.STRING, what).text
+
+    def _number_text(self) -> tuple[str, Token] | None:
+        token = self._curr
+        if token and token.token_type == TokenType.NUMBER:
+            self._advance()
+            return token.text, token
+        if (
+            token
+            and token.token_type == TokenType.DASH
+            and self._glued(token, self._next)
+            and self._next.token_type == TokenType.NUMBER
+        ):
+            self._advance(2)
+            return "-" + self._prev.text, token
+        return None
+
+    def _integer(self, what: str) -> int:
+        found = self._number_text()
+        if found is None or not _INTEGER.match(found[0]):
+            self._fail(what, found[1] if found else None)
+        assert found is not None
+        value = int(found[0])
+        if value not in _INT32:
+            raise SyntaxProblem(f"integer {found[0]} is out of range (32 bits)", found[1].start)
+        return value
+
+    def _value(self) -> exp.Expression | None:
+        """A literal: integer, float, 'string', true or false; None if there is none here."""
+        token = self._curr
+        if token and token.token_type == TokenType.STRING:
+            self._advance()
+            return exp.Literal.string(token.text)
+        if self._word("TRUE"):
+            return exp.Boolean(this=True)
+        if self._word("FALSE"):
+            return exp.Boolean(this=False)
+        start = self._index
+        found = self._number_text()
+        if found is None:
+            return None
+        text, first = found
+        if _INTEGER.match(text):
+            if int(text) not in _INT32:
+                raise SyntaxProblem(f"integer {text} is out of range (32 bits)", first.start)
+            return exp.Literal(this=text, is_string=False)
+        if _FLOAT.match(text):
+            return exp.Literal(this=text, is_string=False)
+        self._retreat(start)
+        return self._fail("a number like 5, -5 or 5.5", first)
+
+
+def word_of(token: Token | None) -> str:
+    """The upper-cased text of a word token (keyword or name), or '' for anything else."""
+    if not token or token.token_type == TokenType.STRING or not _WORD.fullmatch(token.text):
+        return ""
+    return token.text.upper()
+
+
+def open_quote(sql: str) -> int:
+    inside = -1
+    index = 0
+    while index < len(sql):
+        if sql[index] == "'":
+            if inside < 0:
+                inside = index
+            elif index + 1 < len(sql) and sql[index + 1] == "'":
+                index += 1
+            else:
+                inside = -1
+        index += 1
+    return inside if inside >= 0 else len(sql)
