@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from workload import PARSERS, write_logs
 
 CONF = """\
 [SERVICE]
@@ -45,54 +45,11 @@ CONF = """\
     Match  order
 """
 
-PARSERS = """\
-[PARSER]
-    Name   dummy
-    Format json
-"""
-
-CATEGORIES = ["Household", "Garden", "Kitchen", "Office"]
-STATES = ["AL", "CA", "NY", "TX", "WA"]
-SHIPPING = ["Free", "2-Day", "3-Day"]
-REFERRALS = ["Friend/Colleague", "Online Ad", "Other", "Repeat Customer"]
-
-
-def generate(path: Path, lines: int) -> int:
-    rng = random.Random(7)
-    written = 0
-    with path.open("wb") as fh:
-        batch: list[bytes] = []
-        for n in range(lines):
-            order = {
-                "item_id": str(rng.randint(1, 100)),
-                "product_category": rng.choice(CATEGORIES),
-                "price": str(rng.randint(1, 100)),
-                "quantity": str(rng.randint(1, 4)),
-                "order_date": f"2020-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                "state": rng.choice(STATES),
-                "shipping_type": rng.choice(SHIPPING),
-                "referral": rng.choice(REFERRALS),
-            }
-            line = {
-                "log": json.dumps(order, separators=(",", ":")) + "\n",
-                "stream": "stdout",
-                "time": f"2026-11-27T00:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
-                f"{n % 1000:03d}000Z",
-            }
-            batch.append(json.dumps(line).encode() + b"\n")
-            if len(batch) == 10000:
-                data = b"".join(batch)
-                fh.write(data)
-                written += len(data)
-                batch = []
-        data = b"".join(batch)
-        fh.write(data)
-        written += len(data)
-    return written
-
 
 async def _in_process(log: Path) -> tuple[int, float]:
     """tail + parser filter without the engine: the input's own ceiling."""
+    # Plugins are built the way the test suite builds them (tests/support/plugins.py).
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from agent.config.model import Section
     from agent.core.errors import Location
     from agent.core.events import Chunk
@@ -147,7 +104,7 @@ def main() -> int:
     if args.in_process:
         with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
             log = Path(tmp) / "app.log"
-            generate(log, args.lines)
+            write_logs(log, args.lines, "docker")
             count, wall = asyncio.run(_in_process(log))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"in-process: {count:,} records in {wall:.2f} s -> {count / wall:,.0f} records/s")
@@ -158,7 +115,7 @@ def main() -> int:
         log, state = root / "log", root / "state"
         log.mkdir()
         state.mkdir()
-        size = generate(log / "app.log", args.lines)
+        size = write_logs(log / "app.log", args.lines, "docker")
         (root / "fluent-bit.conf").write_text(CONF.format(log=log, state=state))
         (root / "parsers.conf").write_text(PARSERS)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
