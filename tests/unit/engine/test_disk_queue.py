@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 import pytest
 
 from agent.core.errors import RetryableDeliveryError
 from agent.core.events import Ack, Chunk, Event
-from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
 from agent.core.retry import Backoff
 from agent.engine import disk_queue
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import OutputRunner
+from tests.unit.engine.support import make_runner
 
 
 def events(*numbers: int) -> list[Event]:
@@ -74,17 +73,7 @@ class Down(OutputPlugin):
 
 
 def runner(plugin: OutputPlugin, folder: Path) -> OutputRunner:
-    return OutputRunner(
-        "down.0",
-        plugin,
-        flush_interval=0.0,
-        retry_limit=None,
-        backoff=Backoff(0.01, 0.02),
-        metrics=Metrics(),
-        logger=logging.getLogger("test"),
-        once=True,
-        disk=DiskQueue(str(folder)),
-    )
+    return make_runner(plugin, "down.0", backoff=Backoff(0.01, 0.02), disk=DiskQueue(str(folder)))
 
 
 async def test_outage_acknowledges_once_on_disk_and_delivers_after_restart(tmp_path: Path) -> None:

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 
 import pytest
 
 from agent.core.errors import ConfigError, Location, PermanentDeliveryError, RetryableDeliveryError
 from agent.core.events import Ack, Chunk, Event
-from agent.core.metrics import Metrics
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin
 from agent.core.retry import Backoff, parse_retry_limit
 from agent.engine.output_runner import OutputRunner
 from agent.engine.router import Routes, matcher
+from tests.unit.engine.support import make_runner
 
 
 def settings(**values: str) -> Settings:
@@ -72,16 +71,7 @@ class Flaky(OutputPlugin):
 
 
 def runner(plugin: OutputPlugin, retry_limit: int | None) -> OutputRunner:
-    return OutputRunner(
-        "flaky.0",
-        plugin,
-        flush_interval=0.0,
-        retry_limit=retry_limit,
-        backoff=Backoff(0.001, 0.002),
-        metrics=Metrics(),
-        logger=logging.getLogger("test"),
-        once=True,
-    )
+    return make_runner(plugin, "flaky.0", retry_limit=retry_limit)
 
 
 async def deliver(run: OutputRunner, chunk: Chunk) -> None:
