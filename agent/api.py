@@ -26,7 +26,6 @@ import yaml
 
 from agent.config.loader import load_file, load_string
 from agent.config.validate import Plan, PluginSpec, validate
-from agent.core.common_options import COMMON_INPUT_OPTIONS
 from agent.core.errors import Location
 from agent.core.events import Event, Record
 from agent.core.options import Entry, resolve
@@ -129,7 +128,7 @@ def _with_lib_input(plan: Plan) -> Plan:
     if any(spec.cls is LibInput for spec in plan.inputs):
         return plan
     here = Location("<library>", 0)
-    settings = resolve("input 'lib'", COMMON_INPUT_OPTIONS, [Entry("Name", "lib", here)], here)
+    settings = resolve("input 'lib'", LibInput.options, [Entry("Name", "lib", here)], here)
     plan.inputs.append(PluginSpec("input", LibInput, settings, "lib.0"))
     return plan
 
