@@ -1,7 +1,8 @@
 """Benchmark: tail + docker parser + parser filter -> null on the article's app logs.
 
 Generates N lines (default 1,000,000) of the sample order app's JSON in docker json-file
-format, runs ``logtide -c <conf> --once`` on them and reports records/s (wall and per CPU
+format, runs ``logtide -c <conf> --once`` on them (``--repeat`` times, measured as
+``bench/run.py`` measures: see bench/README.md) and reports records/s (wall and per CPU
 second) and the peak RSS of the logtide process. Run by hand: ``python bench/bench_tail.py``.
 Aim: >= 150,000 records/s on one core, peak RSS <= 80 MiB.
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from measure import run_best
 from workload import PARSERS, write_logs
 
 CONF = """\
@@ -96,7 +97,7 @@ async def _in_process(log: Path) -> tuple[int, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--logtide", default=str(Path(sys.executable).with_name("logtide")))
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the fastest is shown")
     parser.add_argument(
         "--in-process", action="store_true", help="tail + parser filter only, no engine/CLI"
     )
@@ -112,31 +113,21 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
         root = Path(tmp)
-        log, state = root / "log", root / "state"
+        log = root / "log"
         log.mkdir()
-        state.mkdir()
         size = write_logs(log / "app.log", args.lines, "docker")
-        (root / "fluent-bit.conf").write_text(CONF.format(log=log, state=state))
+        conf = root / "fluent-bit.conf"
+        conf.write_text(CONF.format(log=log, state=root / "state"))
         (root / "parsers.conf").write_text(PARSERS)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        result = subprocess.run(
-            [args.logtide, "-c", str(root / "fluent-bit.conf"), "--once"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if result.returncode != 0:
-            print(result.stderr, file=sys.stderr)
-            return result.returncode
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rss_mib = after.ru_maxrss / 1024  # Linux reports KiB
+        result = run_best(conf, args.lines, "tail", args.repeat)
+    runs = sorted(v for k, v in result.extra.items() if k.endswith("_wall_s"))
     print(f"lines:            {args.lines:,} ({size / 2**20:.1f} MiB)")
-    print(f"wall:             {wall:.2f} s  -> {args.lines / wall:,.0f} records/s")
-    print(f"cpu (user+sys):   {cpu:.2f} s  -> {args.lines / cpu:,.0f} records/CPU-s")
-    print(f"peak RSS:         {rss_mib:.1f} MiB")
+    print(f"wall:             {result.wall_s:.2f} s  -> {result.records_per_s:,.0f} records/s")
+    print(
+        f"cpu (user+sys):   {result.cpu_s:.2f} s  -> {result.records_per_cpu_s:,.0f} records/CPU-s"
+    )
+    print(f"peak RSS:         {result.peak_rss_mib:.1f} MiB")
+    print(f"runs (wall s):    {', '.join(f'{v:.2f}' for v in runs)}; the fastest is shown")
     return 0
 
 

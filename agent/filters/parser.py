@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from orjson import JSONDecodeError
+
 from agent.core.common_options import COMMON_FILTER_OPTIONS
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
 from agent.filters.record_accessor import RecordAccessor
-from agent.parsers.base import Parser
+from agent.parsers.base import Parser, ParseResult
 from agent.parsers.registry import ParserRegistry
 
 
@@ -61,24 +63,28 @@ class ParserFilter(FilterPlugin):
         key = self.key
         parsers = self.parsers
         single = parsers[0] if len(parsers) == 1 else None
+        loads = single.loads if single is not None else None
         reserve, preserve = self.reserve_data, self.preserve_key
         out: list[Event] = []
         append = out.append
         failed = 0
+        result: ParseResult | None
         for event in events:
             record = event[1]
             value = record.get(key)
             if value is None or (type(value) is not str and type(value) is not bytes):
                 append(event)
                 continue
-            if single is not None:
+            if single is None:
+                result = self._parse(value)
+            elif loads is None:
                 result = single.parse(value)
             else:
-                result = None
-                for parser in parsers:
-                    result = parser.parse(value)
-                    if result is not None:
-                        break
+                try:
+                    parsed = loads(value)
+                    result = (None, parsed) if type(parsed) is dict else None
+                except JSONDecodeError:
+                    result = single.parse(value)
             if result is None:
                 failed += 1
                 append(event)
@@ -116,7 +122,7 @@ class ParserFilter(FilterPlugin):
             out.append((parsed_time or event[0], parsed))
         return out
 
-    def _parse(self, value: Any) -> tuple[float | None, dict[str, Any]] | None:
+    def _parse(self, value: Any) -> ParseResult | None:
         for parser in self.parsers:
             result = parser.parse(value)
             if result is not None:

@@ -45,6 +45,10 @@ class Parser:
     def __init__(self, config: ParserConfig) -> None:
         self.config = config
         self.name = config.name
+        # A shortcut for per-record loops: when set, ``parse(data)`` is ``(None, record)``
+        # whenever ``loads(data)`` returns a dict ``record``; when it returns anything else
+        # the payload is not a record, and when it raises, ``parse`` decides.
+        self.loads: Callable[[bytes | str], Any] | None = None
 
     def parse(self, data: bytes | str) -> ParseResult | None:
         raise NotImplementedError

@@ -17,7 +17,7 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-from agent.parsers.base import Parser, ParseResult, as_text
+from agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
 
 _WS = " \t\n\r"
 _UINT64_MAX = 2**64 - 1
@@ -85,6 +85,11 @@ def load_object(data: bytes | str) -> dict[str, Any] | None:
 
 class JsonParser(Parser):
     format_name = "json"
+
+    def __init__(self, config: ParserConfig) -> None:
+        super().__init__(config)
+        if config.time_format is None and not config.decoders.rules:
+            self.loads = loads
 
     def parse(self, data: bytes | str) -> ParseResult | None:
         try:

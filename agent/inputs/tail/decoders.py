@@ -1,7 +1,8 @@
 """Lines -> events: a parser or the raw ``Key``, Docker_Mode joining, or multiline parsers.
 
 Every decoder takes a batch of complete lines (bytes, no newline) with their start offsets
-and returns events. One that holds lines back (Docker_Mode fragments, multiline records)
+(a list, or the reader's lazy :class:`~agent.inputs.tail.reader.LineStarts`) and returns
+events. One that holds lines back (Docker_Mode fragments, multiline records)
 reports the offset of the oldest held line in :meth:`Decoder.held_from`, which bounds the
 checkpoint.
 """
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from agent.core.events import Event
-from agent.parsers.multiline.stream import MultilineStream
+from agent.parsers.multiline.stream import MultilineStream, Starts
 from agent.parsers.multiline.text import decode, parse_line, retry_invalid_utf8
 
 Parse = Callable[[bytes | str], Any]
@@ -30,8 +31,11 @@ class Decoder:
         path_key: str | None,
         offset_key: str | None,
         path: str,
+        loads: Parse | None = None,
     ) -> None:
         self.parse = parse
+        # The parser's shortcut (:attr:`agent.parsers.base.Parser.loads`), if it has one.
+        self.loads = loads
         self.key = key
         self.path_key = path_key
         self.offset_key = offset_key
@@ -41,6 +45,7 @@ class Decoder:
 
     @property
     def needs_offsets(self) -> bool:
+        """Whether the start of every line is read (``Offset_Key``), not just of held ones."""
         return self.offset_key is not None
 
     def held_from(self) -> int | None:
@@ -55,7 +60,7 @@ class Decoder:
     def reset(self) -> None:
         """Forget held lines after a truncation."""
 
-    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+    def decode(self, lines: list[bytes], starts: Starts | None, now: float) -> list[Event]:
         events: list[Event] = []
         append = events.append
         parse = self.parse
@@ -87,7 +92,7 @@ class Decoder:
         self.annotate(events, starts)
         return events
 
-    def annotate(self, events: list[Event], starts: list[int] | None) -> None:
+    def annotate(self, events: list[Event], starts: Starts | None) -> None:
         """Path_Key / Offset_Key, appended after the record's own keys as Fluent Bit does."""
         if self.path_key is None and self.offset_key is None:
             return
@@ -95,7 +100,7 @@ class Decoder:
             if self.path_key is not None:
                 record[self.path_key] = self.path
             if self.offset_key is not None and starts is not None:
-                record[self.offset_key] = starts[min(index, len(starts) - 1)]
+                record[self.offset_key] = starts[index]
 
     def _text(self, line: bytes) -> str:
         text, bad = decode(line)
@@ -126,8 +131,9 @@ class DockerModeDecoder(Decoder):
         path: str,
         flush_after: float,
         first_line: Parse | None,
+        loads: Parse | None = None,
     ) -> None:
-        super().__init__(parse, key, path_key, offset_key, path)
+        super().__init__(parse, key, path_key, offset_key, path, loads)
         self.flush_after = flush_after
         self.first_line = first_line
         self._logs: list[str] = []
@@ -136,10 +142,6 @@ class DockerModeDecoder(Decoder):
         self._touched = 0.0
         self._complete = False
         self._first_seen = False
-
-    @property
-    def needs_offsets(self) -> bool:
-        return True
 
     def held_from(self) -> int | None:
         return self._start if self._last is not None else None
@@ -185,11 +187,11 @@ class DockerModeDecoder(Decoder):
         log = record.get("log") if type(record) is dict else None
         return (log if isinstance(log, str) else None), kept
 
-    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+    def decode(self, lines: list[bytes], starts: Starts | None, now: float) -> list[Event]:
         assert starts is not None
         events: list[Event] = []
         append = events.append
-        parse = self.parse
+        parse, loads = self.parse, self.loads
         first_line = self.first_line
         offset_key = self.offset_key
         for index, line in enumerate(lines):
@@ -198,10 +200,16 @@ class DockerModeDecoder(Decoder):
                 self._check_first_line(stripped, now, events)
             before = len(events)
             if self._last is None and first_line is None and parse is not None:
-                result = parse(stripped)
+                if loads is None:
+                    result = parse(stripped)
+                else:
+                    try:
+                        result = None, loads(stripped)
+                    except orjson.JSONDecodeError:
+                        result = None
                 if result is not None:
                     stamp, record = result
-                    log = record.get("log")
+                    log = record.get("log") if type(record) is dict else None
                     if type(log) is str and log.endswith("\n"):
                         if offset_key is not None:
                             record[offset_key] = starts[index]
@@ -258,10 +266,6 @@ class MultilineDecoder(Decoder):
         super().__init__(None, key, path_key, offset_key, path)
         self.stream = stream
 
-    @property
-    def needs_offsets(self) -> bool:
-        return True
-
     def held_from(self) -> int | None:
         return self.stream.held_from()
 
@@ -269,17 +273,17 @@ class MultilineDecoder(Decoder):
         self.stream.reset()
 
     def flush_expired(self, now: float) -> list[Event]:
-        return self._count(self.stream.flush_expired(now), None)
+        return self._count(self.stream.flush_expired(now))
 
     def flush_all(self, now: float) -> list[Event]:
-        return self._count(self.stream.flush_all(now), None)
+        return self._count(self.stream.flush_all(now))
 
-    def decode(self, lines: list[bytes], starts: list[int] | None, now: float) -> list[Event]:
+    def decode(self, lines: list[bytes], starts: Starts | None, now: float) -> list[Event]:
         assert starts is not None
         offset_key = self.offset_key
         if offset_key is None:
             clean = [line[:-1] if len(line) >= 2 and line[-1] == 13 else line for line in lines]
-            return self._count(self.stream.feed_all(clean, starts, now), None)
+            return self._count(self.stream.feed_all(clean, starts, now))
         events: list[Event] = []
         feed = self.stream.feed
         for index, line in enumerate(lines):
@@ -290,9 +294,9 @@ class MultilineDecoder(Decoder):
                     for _, record in produced:
                         record[offset_key] = starts[index]
                 events.extend(produced)
-        return self._count(events, None)
+        return self._count(events)
 
-    def _count(self, events: list[Event], starts: list[int] | None) -> list[Event]:
+    def _count(self, events: list[Event]) -> list[Event]:
         self.invalid_utf8 += self.stream.invalid_utf8
         self.stream.invalid_utf8 = 0
         if self.path_key is not None:

@@ -85,6 +85,7 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
         self._loop_thread = 0
         self._watcher: Watcher | None = None
         self._parse: Any = None
+        self._loads: Any = None
         self._first_line: Any = None
         self._multiline: MultilineRegistry | None = None
 
@@ -99,7 +100,8 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
                     f"tail: {key} '{name}' given but no parsers are loaded", self.location
                 )
         if s["parser"]:
-            self._parse = parsers.get(s["parser"], self.location).parse
+            parser = parsers.get(s["parser"], self.location)
+            self._parse, self._loads = parser.parse, parser.loads
         if s["docker_mode_parser"]:
             self._first_line = parsers.get(s["docker_mode_parser"], self.location).parse
         if s["multiline.parser"]:
@@ -115,7 +117,9 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
             )
             return MultilineDecoder(stream, *args)
         if s["docker_mode"]:
-            return DockerModeDecoder(self._parse, *args, s["docker_mode_flush"], self._first_line)
+            return DockerModeDecoder(
+                self._parse, *args, s["docker_mode_flush"], self._first_line, self._loads
+            )
         return Decoder(self._parse, *args)
 
     async def _db(self, fn: Any, *args: Any) -> Any:

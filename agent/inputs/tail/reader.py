@@ -33,6 +33,28 @@ def _utf8_cut(data: bytes, limit: int) -> int:
     return cut
 
 
+class LineStarts:
+    """Start offsets of consecutive lines (each followed by one newline), worked out only
+    for the lines asked about: most decoders ask for none, or for a held line now and then.
+    Cheapest when asked in increasing order."""
+
+    __slots__ = ("_base", "_index", "_lines", "_offset")
+
+    def __init__(self, lines: list[bytes], base: int) -> None:
+        self._lines = lines
+        self._base = self._offset = base
+        self._index = 0
+
+    def __getitem__(self, index: int) -> int:
+        if index < self._index:
+            self._index, self._offset = 0, self._base
+        offset = self._offset
+        for line in self._lines[self._index : index]:
+            offset += len(line) + 1
+        self._index, self._offset = index, offset
+        return offset
+
+
 @dataclass(slots=True)
 class LineRules:
     """The per-input line options, shared by every file."""
@@ -106,22 +128,32 @@ class TailedFile:
             return None
         # A short read of a regular file ends at its end: no second read to learn that.
         self.eof = len(data) < block
-        start = self.pos - len(self.tail)
+        tail = self.tail
+        start = self.pos - len(tail)
         self.pos += len(data)
-        if self.tail:
-            data = self.tail + data
         lines = data.split(b"\n")
         rest = lines.pop()
-        consumed_len = len(data) - len(rest)
-        if consumed_len:
-            keep = data[max(0, consumed_len - FINGERPRINT_BYTES) : consumed_len]
-            self._remember(keep)
+        # The partial line left by the last read joins the first line only: gluing it in
+        # front of the whole block would copy the block once more.
+        if tail:
+            if lines:
+                lines[0] = tail + lines[0]
+            else:
+                rest = tail + rest
+        consumed_len = len(tail) + len(data) - len(rest)
+        if lines:
+            end = len(data) - len(rest)
+            self._remember(
+                data[end - FINGERPRINT_BYTES : end]
+                if end >= FINGERPRINT_BYTES
+                else tail + data[:end]
+            )
         limit = self.rules.max_line - 1
         special = (
             self.skip_next
             or self.rules.skip_empty
-            or data[:1] == b"\0"
-            or b"\n\0" in data
+            or b"\0" in data
+            or b"\0" in tail
             or (consumed_len > limit and max(map(len, lines), default=0) >= limit)
         )
         events = self._decode(lines, start, now, special) if lines else []
@@ -162,14 +194,13 @@ class TailedFile:
             return []
         self.long_lines_truncated += 1
         head = rest[: _utf8_cut(rest, self.rules.max_line - 1)]
-        decoder = self.decoder
-        return decoder.decode([head], [start] if decoder.needs_offsets else None, now)
+        return self.decoder.decode([head], [start], now)
 
     def _decode(self, lines: list[bytes], start: int, now: float, special: bool) -> list[Event]:
         decoder = self.decoder
         needs_offsets = decoder.needs_offsets
         if not special and not needs_offsets:
-            return decoder.decode(lines, None, now)
+            return decoder.decode(lines, LineStarts(lines, start), now)
         rules = self.rules
         limit = rules.max_line - 1
         kept: list[bytes] = []
@@ -201,4 +232,4 @@ class TailedFile:
             starts.append(line_start)
         if not kept:
             return []
-        return decoder.decode(kept, starts if needs_offsets else None, now)
+        return decoder.decode(kept, starts, now)

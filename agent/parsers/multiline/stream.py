@@ -10,13 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from agent.core.events import Event
 from agent.parsers.multiline.spec import MultilineSpec, Rule
 from agent.parsers.multiline.text import decode, parse_line
 
 Parse = Callable[[bytes | str], Any]
+
+
+class Starts(Protocol):
+    """Start offset of each line of a batch, by index."""
+
+    def __getitem__(self, index: int, /) -> int: ...
 
 
 @dataclass(slots=True)
@@ -64,8 +70,9 @@ class MultilineStream:
             self.invalid_utf8 += 1
         return out
 
-    def feed_all(self, lines: list[bytes], starts: list[int], now: float) -> list[Event]:
-        """:meth:`feed` for a batch of lines (CR-stripped, no newline), records in order.
+    def feed_all(self, lines: list[bytes], starts: Starts, now: float) -> list[Event]:
+        """:meth:`feed` for a batch of lines (CR-stripped, no newline), records in order;
+        ``starts[i]`` is the file offset of ``lines[i]``, read only for lines that are fed.
 
         With a single built-in parser that recognises whole-record lines (CRI ``F``), such a
         line whose group holds nothing is its own record and skips the joining machinery.
@@ -74,13 +81,13 @@ class MultilineStream:
         parser = self._parsers[0] if len(self._parsers) == 1 else None
         complete = parser.spec.complete_line if parser is not None else None
         if complete is None or parser is None:
-            for line, start in zip(lines, starts, strict=True):
-                out.extend(self.feed(line, start, now))
+            for index, line in enumerate(lines):
+                out.extend(self.feed(line, starts[index], now))
             return out
         groups = parser.groups
         key_group = parser.spec.key_group
         append = out.append
-        for line, start in zip(lines, starts, strict=True):
+        for index, line in enumerate(lines):
             result = complete(line)
             if result is not None:
                 stamp, record = result
@@ -88,7 +95,7 @@ class MultilineStream:
                 if group is None or not group.pieces:
                     append((now if stamp is None else stamp, record))
                     continue
-            out.extend(self.feed(line, start, now))
+            out.extend(self.feed(line, starts[index], now))
         return out
 
     def _feed(self, line: bytes, start: int, now: float) -> list[Event]:

@@ -117,3 +117,33 @@ def test_missing_options():
         make(ParserFilter, Parser="json")
     with pytest.raises(ConfigError, match="Parser"):
         make(ParserFilter, Key_Name="log")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"a":1}',
+        "[1,2]",
+        "3",
+        '"s"',
+        "{broken",
+        '{"a":1} tail',
+        '{"a":1}{"b":2}',
+        '{"a":"\\ud800"}',
+        b'{"a":"\xff"}',
+        "",
+    ],
+)
+def test_json_shortcut_gives_what_parse_gives(payload):
+    parser = ParserRegistry.builtin().get("json")
+    assert parser.loads is not None
+    filt = make(ParserFilter, Key_Name="log", Parser="json")
+    result = parser.parse(payload)
+    assert run(filt, {"log": payload}) == ([result[1]] if result else [{"log": payload}])
+
+
+def test_json_parser_with_time_or_decoders_has_no_shortcut():
+    timed = registry({"Name": "t", "Format": "json", "Time_Key": "ts", "Time_Format": "%s"})
+    decoded = registry({"Name": "d", "Format": "json", "Decode_Field": "json log"})
+    assert timed.get("t").loads is None
+    assert decoded.get("d").loads is None
