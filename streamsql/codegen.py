@@ -146,14 +146,24 @@ def predicate(where: exp.Expression | None, src: Source) -> Predicate | None:
     return src.build(code, "_where")
 
 
-def projector(where: exp.Expression | None, keys: tuple[SelectKey, ...], src: Source) -> Projector:
-    """The whole per-chunk loop of a non-aggregate SELECT: filter, project, drop empty."""
+def projector(
+    where: exp.Expression | None,
+    keys: tuple[SelectKey, ...],
+    src: Source,
+    share_records: bool = False,
+) -> Projector:
+    """The whole per-chunk loop of a non-aggregate SELECT: filter, project, drop empty.
+
+    ``SELECT *`` copies each record unless ``share_records``: then the results are the
+    source's own record dicts, for when nothing downstream changes records in place.
+    """
     test = condition_code(where, src) if where is not None else "True"
     if len(keys) == 1 and keys[0].kind == "star":
+        record = "r" if share_records else "dict(r)"
         # A record with no keys selects nothing and is dropped, as in Fluent Bit.
         code = (
             "def _run(events, tag):\n"
-            f"    return [(t, dict(r)) for t, r in events if r and {test}]\n"
+            f"    return [(t, {record}) for t, r in events if r and {test}]\n"
         )
         return src.build(code, "_run")
     lines = [

@@ -61,7 +61,13 @@ class _Task:
 
 
 class StreamProcessor:
-    """All stream tasks of a pipeline. Compiles at construction; raises :class:`QueryError`."""
+    """All stream tasks of a pipeline. Compiles at construction; raises :class:`QueryError`.
+
+    ``filtered(tag)`` tells whether a filter may change records of ``tag`` in place (the
+    engine runs filters on stream results). ``SELECT *`` results whose tag no filter matches
+    share the source's record dicts instead of copying them; without ``filtered`` every
+    result is a copy.
+    """
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class StreamProcessor:
         clock: Callable[[], float] = time.time,
         printer: Printer = print_results,
         inputs: Iterable[str] = (),
+        filtered: Callable[[str], bool] | None = None,
     ) -> None:
         self._clock = clock
         self._printer = printer
@@ -78,7 +85,8 @@ class StreamProcessor:
         start = clock()
         taken = {name.lower(): "an input" for name in inputs}
         for index, spec in enumerate(tasks):
-            task = _Task(spec, compile_query(spec.exec, spec.location, spec.name), index)
+            query = compile_query(spec.exec, spec.location, spec.name, filtered)
+            task = _Task(spec, query, index)
             self._register(task, taken)
             self._prepare(task, start)
             self._tasks.append(task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agent.core.errors import Location, QueryError
@@ -33,7 +34,7 @@ class Query:
     statements return nothing.
     """
 
-    def __init__(self, sql: str, statement: Statement) -> None:
+    def __init__(self, sql: str, statement: Statement, share_records: bool = False) -> None:
         self.sql = sql
         self.statement = statement
         self._matched: dict[str, bool] = {}
@@ -44,7 +45,7 @@ class Query:
         if statement.aggregate:
             self.aggregator = Aggregator(statement, self.where)
         else:
-            self._project = projector(statement.where, statement.keys, src)
+            self._project = projector(statement.where, statement.keys, src, share_records)
 
     @property
     def name(self) -> str:
@@ -83,10 +84,20 @@ class Query:
         return self.select(tag, events)
 
 
-def compile_query(sql: str, location: Location | None = None, task: str = "") -> Query:
-    """Parse, check and compile ``sql``; raise :class:`QueryError` with a caret on failure."""
+def compile_query(
+    sql: str,
+    location: Location | None = None,
+    task: str = "",
+    filtered: Callable[[str], bool] | None = None,
+) -> Query:
+    """Parse, check and compile ``sql``; raise :class:`QueryError` with a caret on failure.
+
+    ``filtered(tag)``: whether a filter may change records of the result tag in place; when
+    it is given and says no, ``SELECT *`` results share the source's records (no copy).
+    """
     try:
-        return Query(sql, plan(parse(sql)))
+        statement = plan(parse(sql))
+        return Query(sql, statement, filtered is not None and not filtered(statement.tag))
     except SyntaxProblem as problem:
         prefix = f"stream task '{task}': " if task else ""
         raise QueryError(caret_message(sql, problem, prefix), location) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings, resolve
 from agent.core.plugins import Kind, Plugin, load_plugin
 from agent.core.retry import parse_retry_limit
+from agent.core.tags import matcher
 
 if TYPE_CHECKING:
     from streamsql import StreamProcessor
@@ -73,7 +75,10 @@ def validate(document: ConfigDocument) -> Plan:
     _check_unique_aliases(plan)
     if document.stream_tasks:
         names = [spec.instance for spec in plan.inputs]
-        plan.stream_processor = _stream_processor(document.stream_tasks, names)
+        matchers = [matcher(spec.settings) for spec in plan.filters]
+        plan.stream_processor = _stream_processor(
+            document.stream_tasks, names, lambda tag: any(m(tag) for m in matchers)
+        )
     return plan
 
 
@@ -133,7 +138,9 @@ def _multiline_parsers(document: ConfigDocument) -> Any:
     return MultilineRegistry.from_sections(document.multiline_parsers)
 
 
-def _stream_processor(sections: list[Section], inputs: list[str]) -> StreamProcessor:
+def _stream_processor(
+    sections: list[Section], inputs: list[str], filtered: Callable[[str], bool]
+) -> StreamProcessor:
     from streamsql import StreamProcessor, StreamTask
 
     tasks = []
@@ -142,4 +149,5 @@ def _stream_processor(sections: list[Section], inputs: list[str]) -> StreamProce
         exec_entry = section.first("exec")
         location = exec_entry.location if exec_entry else section.location
         tasks.append(StreamTask(settings["name"], settings["exec"], location))
-    return StreamProcessor(tasks, inputs=inputs)
+    # Outputs never change records, so only filters decide whether results must be copies.
+    return StreamProcessor(tasks, inputs=inputs, filtered=filtered)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.core.options import Settings
 
 
 @lru_cache(maxsize=1024)
@@ -18,3 +23,15 @@ def tag_matches(pattern: str, tag: str) -> bool:
     if "*" not in pattern:
         return pattern == tag
     return _compile(pattern).match(tag) is not None
+
+
+def matcher(settings: Settings) -> Callable[[str], bool]:
+    """A predicate over tags; an instance with neither Match nor Match_Regex matches nothing."""
+    regex = settings.get("match_regex")
+    if regex is not None:
+        compiled = re.compile(regex)
+        return lambda tag: compiled.search(tag) is not None
+    pattern = settings.get("match")
+    if pattern is None:
+        return lambda tag: False
+    return lambda tag: tag_matches(pattern, tag)

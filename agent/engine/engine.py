@@ -26,9 +26,10 @@ from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
 from agent.core.retry import Backoff, parse_retry_limit
 from agent.core.serialize import json_lines_size
+from agent.core.tags import matcher
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import DeliveryTap, OutputRunner
-from agent.engine.router import Routes, matcher
+from agent.engine.router import Routes
 from agent.engine.tasks import TaskOwner
 
 log = logging.getLogger("logtide")

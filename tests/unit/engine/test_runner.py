@@ -10,8 +10,9 @@ from agent.core.events import Ack, Chunk, Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin
 from agent.core.retry import Backoff, parse_retry_limit
+from agent.core.tags import matcher
 from agent.engine.output_runner import OutputRunner
-from agent.engine.router import Routes, matcher
+from agent.engine.router import Routes
 from tests.unit.engine.support import make_runner
 
 

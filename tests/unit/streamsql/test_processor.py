@@ -245,3 +245,16 @@ def test_bare_select_prints_instead_of_routing() -> None:
     assert printed == [("", [(1.0, {"a": 1})])]
     src.ack.settle(True)
     assert src.results == [True]
+
+
+def test_select_star_copies_unless_no_filter_touches_the_result_tag() -> None:
+    sql = "CREATE STREAM s WITH (tag='out') AS SELECT * FROM TAG:'in';"
+    record = {"a": 1}
+    for filtered, shared in (
+        (None, False),
+        (lambda tag: tag == "out", False),
+        (lambda tag: False, True),
+    ):
+        [result] = processor(sql, filtered=filtered).process(Source().chunk("in", [record]))
+        assert records(result) == [record]
+        assert (result.events[0][1] is record) is shared
