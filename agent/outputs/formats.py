@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.events import Event
-from agent.core.serialize import dumps, with_date
+from agent.core.serialize import dumps, record_lines, with_date
 
 
 def _time_text(timestamp: float) -> str:
@@ -45,9 +45,7 @@ def msgpack_lines(tag: str, events: list[Event]) -> list[str]:
 
 
 def json_lines(events: list[Event], date_key: str | None, date_format: str) -> bytes:
-    return b"".join(
-        dumps(with_date(record, date_key, ts, date_format)) + b"\n" for ts, record in events
-    )
+    return record_lines([with_date(record, date_key, ts, date_format) for ts, record in events])
 
 
 def json_array(events: list[Event], date_key: str | None, date_format: str) -> bytes:
@@ -65,7 +63,7 @@ def out_file_lines(tag: str, events: list[Event]) -> bytes:
 
 
 def plain_lines(events: list[Event]) -> bytes:
-    return b"".join(dumps(record) + b"\n" for _, record in events)
+    return record_lines([record for _, record in events])
 
 
 def _flat(value: Any) -> str:
