@@ -53,11 +53,13 @@ def cri_complete(line: bytes | str) -> tuple[float | None, dict[str, Any]] | Non
         text = line.decode("utf-8") if isinstance(line, bytes) else line
     except UnicodeDecodeError:
         return None
-    parts = text.split(" ", 3)
-    if len(parts) != 4 or parts[2] != "F" or parts[1] not in _STREAMS:
+    try:
+        stamp, stream, partial, log = text.split(" ", 3)
+    except ValueError:
         return None
-    stamp = parts[0]
-    return parse_rfc3339(stamp), {"time": stamp, "stream": parts[1], "_p": "F", "log": parts[3]}
+    if partial != "F" or stream not in _STREAMS:
+        return None
+    return parse_rfc3339(stamp), {"time": stamp, "stream": stream, "_p": "F", "log": log}
 
 
 def _cri_bytes(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:

@@ -42,7 +42,8 @@ def retry_invalid_utf8(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
     return parse(text), True
 
 
-# Whole seconds already parsed, by their "YYYY-MM-DDTHH:MM:SS" text (bounded).
+# Whole seconds already parsed, in microseconds, by their "YYYY-MM-DDTHH:MM:SS" text
+# (bounded).
 _SECONDS: dict[str, int] = {}
 
 
@@ -51,19 +52,20 @@ def parse_rfc3339(value: str) -> float | None:
     # Fast path for what docker and containerd write (``...T12:34:56.123456789Z``): the
     # whole second is parsed once per second of log, the fraction is digit arithmetic.
     # Same value as the general path: microseconds kept, as datetime does.
-    head, point, fraction = value.partition(".")
-    if point and fraction[-1:] == "Z" and len(head) == 19:
-        digits = fraction[:-1]
+    if len(value) > 21 and value[19] == "." and value[-1] == "Z":
+        digits = value[20:-1]
         if digits.isdigit() and digits.isascii():
-            seconds = _SECONDS.get(head)
-            if seconds is None:
+            head = value[:19]
+            micros = _SECONDS.get(head)
+            if micros is None:
                 seconds = _whole_second(head)
                 if seconds is None:
                     return None
                 if len(_SECONDS) >= 4096:
                     _SECONDS.clear()
-                _SECONDS[head] = seconds
-            return (seconds * 1_000_000 + int(digits[:6].ljust(6, "0"))) / 1_000_000
+                micros = _SECONDS[head] = seconds * 1_000_000
+            micro = int(digits[:6]) if len(digits) >= 6 else int(digits.ljust(6, "0"))
+            return (micros + micro) / 1_000_000
     text = value.strip()
     if not text:
         return None
