@@ -134,6 +134,8 @@ class CheckpointStore:
         self.rows: dict[int, Row] = {}
         self._dirty: set[int] = set()
         self._deleted: set[int] = set()
+        # Each row's lineage as last handed to write(), to write it only when it changes.
+        self._lineage_saved: dict[int, tuple[str, int, bytes]] = {}
         self._next_id = 1
         self._db: sqlite3.Connection | None = None
 
@@ -180,6 +182,7 @@ class CheckpointStore:
                 if row_id in lineages:
                     row = self.rows[row_id]
                     row.lineage, row.head_length, row.head_digest = lineages[row_id]
+            self._lineage_saved.update(lineages)
         except sqlite3.Error as exc:
             raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
         self._db = db
@@ -217,10 +220,15 @@ class CheckpointStore:
         return bool(self._dirty or self._deleted)
 
     def snapshot(self) -> Snapshot:
-        """Take the pending changes (on the loop) for :meth:`write` (in a thread)."""
+        """Take the pending changes (on the loop) for :meth:`write` (in a thread).
+
+        A row's lineage changes only when its content starts over, its offset with every
+        acknowledgement: the lineage is written only when it differs from what was.
+        """
         changes: Snapshot = []
         for row_id in sorted(self._deleted):
             changes.append(("delete", (row_id,)))
+            self._lineage_saved.pop(row_id, None)
         for row_id in sorted(self._dirty):
             row = self.rows[row_id]
             changes.append(
@@ -235,12 +243,13 @@ class CheckpointStore:
                         row.rotated,
                         row.fp_length,
                         row.fp_digest,
-                        row.lineage,
-                        row.head_length,
-                        row.head_digest,
                     ),
                 )
             )
+            lineage = (row.lineage, row.head_length, row.head_digest)
+            if self._lineage_saved.get(row_id) != lineage:
+                changes.append(("lineage", (row.id, *lineage)))
+                self._lineage_saved[row_id] = lineage
         self._dirty.clear()
         self._deleted.clear()
         return changes
@@ -251,11 +260,13 @@ class CheckpointStore:
             return
         # One executemany per statement: a thousand busy files move a thousand rows a second.
         deleted = [values for kind, values in changes if kind == "delete"]
-        upserts = [values for kind, values in changes if kind != "delete"]
+        upserts = [values for kind, values in changes if kind == "upsert"]
+        lineages = [values for kind, values in changes if kind == "lineage"]
         db.execute("BEGIN")
         try:
-            for table in ("in_tail_files", "logtide_fingerprints", "logtide_lineage"):
-                db.executemany(f"DELETE FROM {table} WHERE id = ?", deleted)
+            if deleted:
+                for table in ("in_tail_files", "logtide_fingerprints", "logtide_lineage"):
+                    db.executemany(f"DELETE FROM {table} WHERE id = ?", deleted)
             db.executemany(
                 "INSERT INTO in_tail_files (id, name, offset, inode, created, rotated) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
@@ -267,13 +278,16 @@ class CheckpointStore:
                 "ON CONFLICT(id) DO UPDATE SET length=excluded.length, digest=excluded.digest",
                 [(values[0], values[6], values[7]) for values in upserts],
             )
-            db.executemany(
-                "INSERT INTO logtide_lineage (id, token, head_length, head_digest) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET token=excluded.token, "
-                "head_length=excluded.head_length, head_digest=excluded.head_digest",
-                [(values[0], values[8], values[9], values[10]) for values in upserts],
-            )
+            if lineages:
+                db.executemany(
+                    "INSERT INTO logtide_lineage (id, token, head_length, head_digest) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET token=excluded.token, "
+                    "head_length=excluded.head_length, head_digest=excluded.head_digest",
+                    lineages,
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            # What the DB holds is unknown now: every lineage is written again next time.
+            self._lineage_saved.clear()
             raise

@@ -18,6 +18,7 @@ import os
 import threading
 from typing import Any
 
+from agent.core.metrics import Readings
 from agent.core.plugins import PluginContext
 from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, CheckpointStore, Row
 from agent.inputs.tail.ranges import RangeTracker, Span
@@ -37,6 +38,8 @@ class Checkpointing:
     _moved: asyncio.Event
     _loop: asyncio.AbstractEventLoop | None
     _loop_thread: int
+    files: dict[tuple[int, int], TailedFile]
+    closing: list[TailedFile]
 
     def _forget(self, f: TailedFile) -> None:
         raise NotImplementedError
@@ -107,14 +110,16 @@ class Checkpointing:
         row.set_fingerprint(f.tracker.fingerprint)
         self.store.touch(row)
         self._moved.set()
-        self._report_lag(f)
 
-    def _report_lag(self, f: TailedFile) -> None:
-        """Bytes read from ``f`` that not every output has acknowledged yet."""
-        lag = max(0, f.emitted_to - f.tracker.committed)
-        self.context.metrics.set(
-            self.context.instance, "offset_lag_bytes", lag, labels=(("file", f.path),)
-        )
+    def _lag(self) -> Readings:
+        """``offset_lag_bytes{file}``: bytes read that not every output acknowledged yet
+        (a metrics probe: read on a scrape, from the scraper's thread)."""
+        # Copied in C, without running Python code, so the loop cannot change them meanwhile.
+        files: list[TailedFile] = [*self.files.values(), *self.closing]
+        return [
+            ("offset_lag_bytes", (("file", f.path),), max(0, f.emitted_to - f.tracker.committed))
+            for f in files
+        ]
 
     # -- checkpoint persistence ----------------------------------------------------------
     async def _persist_loop(self) -> None:

@@ -88,6 +88,7 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
         self._loads: Any = None
         self._first_line: Any = None
         self._multiline: MultilineRegistry | None = None
+        context.metrics.probe(context.instance, self._lag)
 
     # -- setup ---------------------------------------------------------------------------
     def _resolve_parsers(self) -> None:
@@ -329,9 +330,6 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
         it again resumes at its end instead of re-reading it)."""
         if f in self.closing:
             self.closing.remove(f)
-        self.context.metrics.unset(
-            self.context.instance, "offset_lag_bytes", labels=(("file", f.path),)
-        )
         if f.tracker.blocked:
             return
         if f.deleted or locate(f.row.name, f.inode) is None:
@@ -386,14 +384,21 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
         span = tracker.add(start, end, f.fingerprint_at(end))
         f.emitted_to = end
         self.outstanding += end - start
-        self._report_lag(f)
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
         origin = Origin(self._lineage(f, end), start, end)
         await emit(Chunk(f.tag, events, ack, self.source, end - start, origin))
 
     def _collect_counters(self, f: TailedFile) -> None:
-        metrics, instance = self.context.metrics, self.context.instance
         decoder = f.decoder
+        if not (
+            f.long_lines_skipped
+            or f.long_lines_truncated
+            or f.empty_lines_skipped
+            or decoder.invalid_utf8
+            or decoder.parse_failed
+        ):
+            return  # the usual case, once per chunk
+        metrics, instance = self.context.metrics, self.context.instance
         for name, value in (
             ("long_lines_skipped", f.long_lines_skipped),
             ("long_lines_truncated", f.long_lines_truncated),

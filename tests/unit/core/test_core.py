@@ -115,3 +115,18 @@ def test_tag_matches() -> None:
     assert tag_matches("*", "x")
     assert tag_matches("a.*.c", "a.b.c")
     assert not tag_matches("states.ca", "states.notca")
+
+
+def test_metrics_probe_is_read_with_the_gauges() -> None:
+    from agent.core.metrics import Metrics
+
+    metrics = Metrics()
+    level = {"value": 3.0}
+    metrics.set("tail.0", "set_gauge", 1.0)
+    metrics.probe("tail.0", lambda: [("lag", (("file", "a"),), level["value"])])
+    assert metrics.gauges() == {
+        ("tail.0", "set_gauge", ()): 1.0,
+        ("tail.0", "lag", (("file", "a"),)): 3.0,
+    }
+    level["value"] = 0.0
+    assert metrics.gauges()[("tail.0", "lag", (("file", "a"),))] == 0.0

@@ -90,6 +90,38 @@ def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:
     assert list(sqlite3.connect(db).execute("SELECT COUNT(*) FROM in_tail_files")) == [(0,)]
 
 
+def test_lineage_is_written_when_it_changes_only(tmp_path: Path) -> None:
+    db = str(tmp_path / "tail.db")
+    store = CheckpointStore(db)
+    store.open()
+    row = store.create("/var/log/a.log", 1, 0)
+    first = store.snapshot()
+    assert [kind for kind, _ in first] == ["upsert", "lineage"]
+    store.write(first)
+    row.offset = 10
+    store.touch(row)
+    assert [kind for kind, _ in store.snapshot()] == ["upsert"]
+    row.reset_lineage()
+    row.set_head(b"new content")
+    store.touch(row)
+    changed = store.snapshot()
+    assert [kind for kind, _ in changed] == ["upsert", "lineage"]
+    store.write(changed)
+    store.close()
+    again = CheckpointStore(db)
+    again.open()
+    loaded = again.rows[row.id]
+    assert (loaded.lineage, loaded.head_length, loaded.head_digest) == (
+        row.lineage,
+        row.head_length,
+        row.head_digest,
+    )
+    loaded.offset = 20
+    again.touch(loaded)
+    assert [kind for kind, _ in again.snapshot()] == ["upsert"]
+    again.close()
+
+
 def test_fluent_bit_db_is_picked_up_and_compare_filename(tmp_path: Path) -> None:
     db = tmp_path / "flb_kube.db"
     con = sqlite3.connect(db)
