@@ -268,6 +268,7 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
             fst = os.fstat(f.fd)
         except OSError:
             return True
+        f.size = fst.st_size
         if fst.st_size < f.pos:
             metrics.add(instance, "files_truncated")
             self._truncated(f)
@@ -353,6 +354,10 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
                 await self._resume.wait()
             cut = self._next_cut(f)
             block = READ_BLOCK if cut is None else min(READ_BLOCK, cut - f.pos)
+            if f.size > f.pos:
+                # The size fstat just saw, plus one byte so a short read still marks the
+                # end: a busy file's one-line write should not cost a 256 KiB buffer.
+                block = min(block, f.size - f.pos + 1)
             batch = f.read_batch(time.time(), block)
             if batch is None:
                 break

@@ -80,6 +80,8 @@ class TailedFile:
     # Resolved path (symlinks followed), as file notifications name it.
     real: str = ""
     pos: int = 0
+    # The file's size at the last fstat: how much to read next, when it is ahead of pos.
+    size: int = 0
     tail: bytes = b""
     skip_next: bool = False
     rotated_at: float | None = None
