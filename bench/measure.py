@@ -78,10 +78,15 @@ class _HighWater(threading.Thread):
 def run_once(conf: Path, records: int, scenario: str) -> Result:
     """``logtide -c conf --once`` as a child; wall and CPU from wait4, peak RSS from VmHWM."""
     warm_up(conf)
+    return run_command([LOGTIDE, "-c", str(conf), "--once"], conf.parent, records, scenario)
+
+
+def run_command(argv: list[str], cwd: Path, records: int, scenario: str) -> Result:
+    """``argv`` as a child, measured as :func:`run_once` measures the agent."""
     started = time.perf_counter()
     child = subprocess.Popen(
-        [LOGTIDE, "-c", str(conf), "--once"],
-        cwd=conf.parent,
+        argv,
+        cwd=cwd,
         env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

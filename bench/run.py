@@ -7,6 +7,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       containerd/CRI logs with ``multiline.parser cri``
   b   the same into S3 + CloudWatch Logs on a local moto server
   c   tail (docker parser) -> null
+  t   tail (docker parser) + parser filter -> null (issue 3's benchmark)
+  ref the issue's reference: a tight orjson loop doing the core work of a, no agent
   d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
       while each gets one line a second
 
@@ -30,9 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_tail import CONF as TAIL_CONF
 from many_files import many_files
-from measure import Result, run_best, run_once
-from workload import write_config, write_logs
+from measure import Result, run_best, run_command, run_once
+from workload import PARSERS, write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -105,6 +108,32 @@ def _cloudwatch_records(client: object, group: str) -> int:
     return count
 
 
+def scenario_tail(lines: int, repeat: int) -> Result:
+    """Issue 3's benchmark: tail + docker parser + parser filter -> null."""
+    with tempfile.TemporaryDirectory(prefix="bench-t-") as tmp:
+        root = Path(tmp)
+        (root / "logs").mkdir()
+        write_logs(root / "logs" / "app.log", lines, "docker")
+        conf = root / "fluent-bit.conf"
+        conf.write_text(TAIL_CONF.format(log=root / "logs", state=root / "state"))
+        (root / "parsers.conf").write_text(PARSERS)
+        return run_best(conf, lines, "t", repeat)
+
+
+def scenario_reference(lines: int, repeat: int) -> Result:
+    """The issue's tight orjson loop over the same lines: how fast the machine is now."""
+    with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
+        root = Path(tmp)
+        (root / "out").mkdir()
+        log = root / "app.log"
+        write_logs(log, lines, "docker")
+        argv = [sys.executable, str(HERE / "reference.py"), str(log), str(root / "out")]
+        runs = [run_command(argv, root, lines, "ref") for _ in range(max(1, repeat))]
+        best = min(runs, key=lambda r: r.wall_s)
+        best.note = "the issue's reference loop (split, 2 parses, filter, serialise)"
+        return best
+
+
 def scenario_null(lines: int, repeat: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-c-") as tmp:
         root = Path(tmp)
@@ -149,9 +178,9 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="records per --once run")
     parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
     parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
-    parser.add_argument("--only", default="a,a-cri,b,c,d", help="comma-separated scenarios")
+    parser.add_argument("--only", default="ref,a,a-cri,b,c,t,d", help="comma-separated scenarios")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of a, a-cri and c; the fastest is reported"
+        "--repeat", type=int, default=3, help="runs of ref, a, a-cri, c, t; the fastest is shown"
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -161,6 +190,8 @@ def main() -> int:
         "a-cri": lambda: [scenario_file(args.lines, "cri", args.repeat)],
         "b": lambda: [scenario_aws(args.lines)],
         "c": lambda: [scenario_null(args.lines, args.repeat)],
+        "t": lambda: [scenario_tail(args.lines, args.repeat)],
+        "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
     }
     unknown = [name for name in chosen if name not in runs]
