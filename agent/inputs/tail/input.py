@@ -22,14 +22,13 @@ from agent.core.errors import ConfigError, PluginError
 from agent.core.events import Ack, Chunk, Event, Origin
 from agent.core.options import Option, Settings
 from agent.core.plugins import Emit, InputPlugin, PluginContext
+from agent.inputs.tail.changes import FileChanges
 from agent.inputs.tail.checkpoint import CheckpointStore
 from agent.inputs.tail.checkpointing import Checkpointing
 from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
 from agent.inputs.tail.discovery import Discovery
 from agent.inputs.tail.options import OPTIONS, validate
-from agent.inputs.tail.ranges import RangeTracker
 from agent.inputs.tail.reader import READ_BLOCK, LineRules, TailedFile
-from agent.inputs.tail.rotation import find_beside, locate
 from agent.inputs.tail.tagging import TagComposer
 from agent.inputs.tail.watcher import Watcher, watch_roots
 from agent.parsers.multiline.registry import MultilineRegistry
@@ -42,7 +41,7 @@ CHUNK_EVENTS = 4096
 FILE_BUDGET = 8 * 1024 * 1024
 
 
-class TailInput(Checkpointing, Discovery, InputPlugin):
+class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
     """Fluent Bit's ``tail``: read log files as they grow, across rotations and restarts."""
 
     name: ClassVar[str] = "tail"
@@ -256,85 +255,6 @@ class TailInput(Checkpointing, Discovery, InputPlugin):
         if watcher is not None:
             watcher.changed.clear()
         self._resume.clear()
-
-    async def _check(self, f: TailedFile, emit: Emit, renames: bool = True) -> bool:
-        """Truncation, rotation, deletion; close a rotated file once read and waited for.
-        ``renames``: also look the path up, to see whether the file was renamed away.
-
-        Returns whether the file may have something to read.
-        """
-        metrics, instance = self.context.metrics, self.context.instance
-        try:
-            fst = os.fstat(f.fd)
-        except OSError:
-            return True
-        f.size = fst.st_size
-        if fst.st_size < f.pos:
-            metrics.add(instance, "files_truncated")
-            self._truncated(f)
-        if f.rotated_at is None:
-            moved = False
-            if renames:
-                try:
-                    st = os.stat(f.path)
-                    moved = (st.st_dev, st.st_ino) != (f.dev, f.inode)
-                except OSError:
-                    moved = True
-            if moved or fst.st_nlink == 0:
-                f.rotated_at = time.monotonic()
-                f.deleted = fst.st_nlink == 0
-                metrics.add(instance, "files_rotated")
-                if not f.deleted:
-                    new_name = find_beside(f.path, f.dev, f.inode)
-                    if new_name is not None:
-                        f.row.name = new_name
-                    self._adopt_unseen(f.path, float(f.row.created), set())
-                f.row.rotated = 1
-                self.store.touch(f.row)
-                if self._watcher is not None:
-                    self._watcher.rescan = True
-            return fst.st_size > f.pos or not f.eof
-        waited = time.monotonic() - f.rotated_at
-        if f.eof and fst.st_size <= f.pos and waited >= self.settings["rotate_wait"]:
-            await self._emit(f, f.finish(time.time()), emit)
-            self._close(f)
-        return fst.st_size > f.pos or not f.eof
-
-    def _truncated(self, f: TailedFile) -> None:
-        """copytruncate / shrink: the old content is gone; start the new one at 0."""
-        f.decoder.reset()
-        f.generation += 1
-        self.outstanding -= f.tracker.outstanding
-        f.tracker = RangeTracker(0, b"")
-        f.seek(0)
-        f.row.offset, f.row.fp_length, f.row.fp_digest = 0, 0, b""
-        f.row.reset_lineage()
-        self.store.touch(f.row)
-
-    def _close(self, f: TailedFile) -> None:
-        if f.closed:
-            return
-        f.closed = True
-        os.close(f.fd)
-        self.files.pop((f.dev, f.inode), None)
-        self.tagger.forget(f.path)
-        self.context.metrics.add(self.context.instance, "files_closed")
-        if f.rotated_at is not None:
-            if f.tracker.idle:
-                self._forget(f)
-            else:
-                self.closing.append(f)
-
-    def _forget(self, f: TailedFile) -> None:
-        """A rotated file is fully delivered: drop its row (kept if delivery failed, so the
-        next start retries it; kept while the file still exists, so a rescan that matches
-        it again resumes at its end instead of re-reading it)."""
-        if f in self.closing:
-            self.closing.remove(f)
-        if f.tracker.blocked:
-            return
-        if f.deleted or locate(f.row.name, f.inode) is None:
-            self.store.delete(f.row)
 
     # -- reading and emitting ------------------------------------------------------------
     async def _pump(self, f: TailedFile, emit: Emit, budget: int | None) -> bool:
