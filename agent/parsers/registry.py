@@ -19,7 +19,8 @@ from agent.parsers.json_parser import JsonParser
 from agent.parsers.kv_parsers import LogfmtParser, LtsvParser
 from agent.parsers.regex_parser import RegexParser
 from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
-from agent.parsers.timefmt import TimeFormat, TimeFormatError, parse_offset
+from agent.parsers.strptime import TimeFormatError, parse_offset
+from agent.parsers.timefmt import TimeFormat
 from agent.parsers.values import parse_types
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@ import time
 
 import pytest
 
-from agent.parsers.timefmt import TimeFormat, TimeFormatError, parse_offset
+from agent.parsers.strptime import TimeFormatError, parse_offset
+from agent.parsers.timefmt import TimeFormat
 
 
 def ts(*fields):
