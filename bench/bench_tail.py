@@ -1,9 +1,10 @@
 """Benchmark: tail + docker parser + parser filter -> null on the article's app logs.
 
-Generates N lines (default 1,000,000) of the sample order app's JSON in docker json-file
-format, runs ``logtide -c <conf> --once`` on them (``--repeat`` times, measured as
-``bench/run.py`` measures: see bench/README.md) and reports records/s (wall and per CPU
-second) and the peak RSS of the logtide process. Run by hand: ``python bench/bench_tail.py``.
+Scenario ``t`` of ``bench/run.py`` on its own: N lines (default 1,000,000) of the sample
+order app's JSON in docker json-file format through ``logtide -c <conf> --once``
+(``--repeat`` times, measured as bench/README.md describes); reports records/s (wall and
+per CPU second) and the peak RSS of the logtide process. ``--in-process`` runs the tail and
+the parser filter without the engine. Run by hand: ``python bench/bench_tail.py``.
 Aim: >= 150,000 records/s on one core, peak RSS <= 80 MiB.
 """
 
@@ -17,34 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import run_best
-from workload import PARSERS, write_logs
-
-CONF = """\
-[SERVICE]
-    Flush         1
-    Log_Level     warn
-    Parsers_File  parsers.conf
-[INPUT]
-    Name              tail
-    Tag               order
-    Path              {log}/*.log
-    Parser            docker
-    Docker_Mode       On
-    DB                {state}/flb_kube.db
-    Mem_Buf_Limit     64MB
-    Skip_Long_Lines   On
-    Read_from_Head    On
-[FILTER]
-    Name         parser
-    Match        order
-    Parser       dummy
-    Key_Name     log
-    Reserve_Data True
-[OUTPUT]
-    Name   null
-    Match  order
-"""
+from run import scenario_tail
+from workload import write_logs
 
 
 async def _in_process(log: Path) -> tuple[int, float]:
@@ -111,17 +86,9 @@ def main() -> int:
         print(f"in-process: {count:,} records in {wall:.2f} s -> {count / wall:,.0f} records/s")
         print(f"peak RSS:   {rss:.1f} MiB")
         return 0
-    with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmp:
-        root = Path(tmp)
-        log = root / "log"
-        log.mkdir()
-        size = write_logs(log / "app.log", args.lines, "docker")
-        conf = root / "fluent-bit.conf"
-        conf.write_text(CONF.format(log=log, state=root / "state"))
-        (root / "parsers.conf").write_text(PARSERS)
-        result = run_best(conf, args.lines, "tail", args.repeat)
+    result = scenario_tail(args.lines, args.repeat)
     runs = sorted(v for k, v in result.extra.items() if k.endswith("_wall_s"))
-    print(f"lines:            {args.lines:,} ({size / 2**20:.1f} MiB)")
+    print(f"lines:            {args.lines:,}")
     print(f"wall:             {result.wall_s:.2f} s  -> {result.records_per_s:,.0f} records/s")
     print(
         f"cpu (user+sys):   {result.cpu_s:.2f} s  -> {result.records_per_cpu_s:,.0f} records/CPU-s"

@@ -32,10 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_tail import CONF as TAIL_CONF
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
-from workload import PARSERS, write_config, write_logs
+from workload import write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -112,11 +111,8 @@ def scenario_tail(lines: int, repeat: int) -> Result:
     """Issue 3's benchmark: tail + docker parser + parser filter -> null."""
     with tempfile.TemporaryDirectory(prefix="bench-t-") as tmp:
         root = Path(tmp)
-        (root / "logs").mkdir()
+        conf = write_config(root, "parse-null", "docker")
         write_logs(root / "logs" / "app.log", lines, "docker")
-        conf = root / "fluent-bit.conf"
-        conf.write_text(TAIL_CONF.format(log=root / "logs", state=root / "state"))
-        (root / "parsers.conf").write_text(PARSERS)
         return run_best(conf, lines, "t", repeat)
 
 

@@ -103,6 +103,9 @@ SERVICE_INPUT = """\
     Skip_Long_Lines   On
     Refresh_Interval  10
     Read_from_Head    On
+"""
+
+PARSER_FILTER = """\
 [FILTER]
     Name parser
     Match order
@@ -151,7 +154,7 @@ AWS_OUTPUTS = """\
     auto_create_group On
 """
 
-NULL_ONLY = """\
+TAIL_ONLY = """\
 [SERVICE]
     Flush         1
     Log_Level     warn
@@ -165,6 +168,9 @@ NULL_ONLY = """\
     Mem_Buf_Limit     256MB
     Skip_Long_Lines   On
     Read_from_Head    On
+"""
+
+NULL_OUTPUT = """\
 [OUTPUT]
     Name   null
     Match  *
@@ -174,16 +180,19 @@ NULL_ONLY = """\
 def write_config(root: Path, kind: str, fmt: str, **values: str) -> Path:
     """``root/fluent-bit.conf`` (+ parsers.conf, streams.conf) for a scenario.
 
-    kind: "file" (article -> file outputs), "aws" (article -> S3 + CloudWatch Logs) or
-    "null" (tail -> null, no parsing filter, no stream tasks).
+    kind: "file" (article -> file outputs), "aws" (article -> S3 + CloudWatch Logs),
+    "null" (tail -> null, no parsing filter, no stream tasks) or "parse-null" (tail + the
+    article's parser filter -> null: issue 3's benchmark).
     """
     fields = {"logs": str(root / "logs"), "state": str(root / "state"), "out": str(root / "out")}
     fields.update(values, reader=READERS[fmt])
     if kind == "null":
-        text = NULL_ONLY.format(**fields)
+        text = TAIL_ONLY.format(**fields) + NULL_OUTPUT
+    elif kind == "parse-null":
+        text = TAIL_ONLY.format(**fields) + PARSER_FILTER + NULL_OUTPUT
     else:
         outputs = FILE_OUTPUTS if kind == "file" else AWS_OUTPUTS
-        text = SERVICE_INPUT.format(**fields) + outputs.format(**fields)
+        text = SERVICE_INPUT.format(**fields) + PARSER_FILTER + outputs.format(**fields)
     (root / "parsers.conf").write_text(PARSERS)
     (root / "streams.conf").write_text(STREAMS)
     conf = root / "fluent-bit.conf"
