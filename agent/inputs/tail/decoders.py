@@ -31,11 +31,8 @@ class Decoder:
         path_key: str | None,
         offset_key: str | None,
         path: str,
-        loads: Parse | None = None,
     ) -> None:
         self.parse = parse
-        # The parser's shortcut (:attr:`agent.parsers.base.Parser.loads`), if it has one.
-        self.loads = loads
         self.key = key
         self.path_key = path_key
         self.offset_key = offset_key
@@ -133,7 +130,9 @@ class DockerModeDecoder(Decoder):
         first_line: Parse | None,
         loads: Parse | None = None,
     ) -> None:
-        super().__init__(parse, key, path_key, offset_key, path, loads)
+        super().__init__(parse, key, path_key, offset_key, path)
+        # The parser's shortcut (:attr:`agent.parsers.base.Parser.loads`), if it has one.
+        self.loads = loads
         self.flush_after = flush_after
         self.first_line = first_line
         self._logs: list[str] = []
