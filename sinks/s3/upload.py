@@ -34,6 +34,7 @@ class Uploader:
         self.store = store
         self.log = logger
         self.object_args = self._object_args()
+        self._list_uploads = True
 
     def _object_args(self) -> dict[str, str]:
         cfg = self.config
@@ -103,8 +104,29 @@ class Uploader:
                 raise
 
     async def _abort_strays(self, key: str) -> None:
-        """Abort uploads to our key that the journal never recorded (crash after Create)."""
-        response = await self.client.list_multipart_uploads(Bucket=self.config.bucket, Prefix=key)
+        """Abort uploads to our key that the journal never recorded (crash after Create).
+
+        Housekeeping, not delivery: such an upload is never completed, it only costs storage.
+        Without ``s3:ListBucketMultipartUploads`` on the bucket the check is dropped (logged
+        once) rather than holding every multipart upload back.
+        """
+        if not self._list_uploads:
+            return
+        try:
+            response = await self.client.list_multipart_uploads(
+                Bucket=self.config.bucket, Prefix=key
+            )
+        except Exception as exc:
+            if error_code(exc) != "AccessDenied":
+                raise
+            self._list_uploads = False
+            self.log.warning(
+                "s3: not allowed to list multipart uploads in bucket %s; uploads a crash left "
+                "unrecorded are not aborted (grant s3:ListBucketMultipartUploads on the bucket, "
+                "or add an AbortIncompleteMultipartUpload lifecycle rule)",
+                self.config.bucket,
+            )
+            return
         for upload in response.get("Uploads") or []:
             if upload.get("Key") == key:
                 await self._abort(key, upload.get("UploadId"))

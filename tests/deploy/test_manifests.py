@@ -145,17 +145,23 @@ def test_iam_policy_is_least_privilege() -> None:
             "s3:PutObject",
             "s3:AbortMultipartUpload",
             "s3:ListMultipartUploadParts",
+            "s3:ListBucketMultipartUploads",
             "logs:CreateLogGroup",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
-            "logs:DescribeLogStreams",
             "logs:PutRetentionPolicy",
+            "logs:GetLogEvents",
             "firehose:PutRecordBatch",
             "kms:GenerateDataKey",
             "kms:Decrypt",
         ]
     )
     assert grants["s3:PutObject"] == ["arn:aws:s3:::BUCKET/fluent-bit-logs/*"]
+    # the one bucket-level action: finding uploads a crash left unrecorded
+    assert grants["s3:ListBucketMultipartUploads"] == ["arn:aws:s3:::BUCKET"]
+    assert grants["logs:GetLogEvents"] == [
+        "arn:aws:logs:REGION:ACCOUNT_ID:log-group:fluent-bit-cloudwatch-demo:log-stream:*"
+    ]
     for action, resources in grants.items():
         for resource in resources:
             assert resource != "*", action
