@@ -3,15 +3,29 @@
 Credentials always come from the standard AWS chain (environment, profile, IRSA web
 identity, instance metadata), optionally exchanged for ``role_arn`` through STS. They are
 never read from the config file and never logged.
+
+Every credential is refreshable: clients are never given fixed keys, so botocore renews
+temporary credentials (an STS session, an IRSA token exchange, instance metadata) before
+they expire, for as long as the agent runs. ``role_arn`` sessions are renewed the same way
+(a new AssumeRole 15 minutes before the current session ends), from source credentials that
+are themselves refreshed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession, get_session
+from aiobotocore.credentials import (
+    AioAssumeRoleCredentialFetcher,
+    AioCredentialResolver,
+    AioDeferredRefreshableCredentials,
+)
+from aiobotocore.session import AioSession
+from botocore.credentials import CredentialProvider
+from botocore.exceptions import NoCredentialsError
 
 from agent.core.options import Option, Settings
 
@@ -36,6 +50,20 @@ def _endpoint_url(raw: str | None, tls: bool = True) -> str | None:
     return ("https://" if tls else "http://") + raw
 
 
+class _AssumedRole(CredentialProvider):
+    """The one link of the clients' credential chain when ``role_arn`` is set."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "custom-logtide-assume-role"
+
+    def __init__(self, credentials: AioDeferredRefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    async def load(self) -> AioDeferredRefreshableCredentials:
+        return self._credentials
+
+
 class AwsClients:
     """Owns one aiobotocore session and the clients made from it for one output instance.
 
@@ -49,38 +77,46 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._connect_timeout = connect_timeout
 
-    def _new_session(self) -> AioSession:
+    def _profile_session(self) -> AioSession:
         profile = self._settings.get("profile")
-        session = AioSession(profile=profile) if profile else get_session()
-        return session
+        return AioSession(profile=profile) if profile else AioSession()
 
-    async def _assumed_credentials(self, session: AioSession) -> dict[str, str]:
+    async def _new_session(self) -> AioSession:
+        session = self._profile_session()
         role_arn = self._settings.get("role_arn")
-        params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "logtide"}
+        if not role_arn:
+            return session
+        source = await session.get_credentials()
+        if source is None:
+            raise NoCredentialsError()
+        extra_args: dict[str, str] = {"RoleSessionName": "logtide"}
         if self._settings.get("external_id"):
-            params["ExternalId"] = self._settings.get("external_id")
-        async with session.create_client(
-            "sts",
-            region_name=self._settings["region"],
-            endpoint_url=_endpoint_url(self._settings.get("sts_endpoint")),
-        ) as sts:
-            response = await sts.assume_role(**params)
-        creds = response["Credentials"]
-        return {
-            "aws_access_key_id": creds["AccessKeyId"],
-            "aws_secret_access_key": creds["SecretAccessKey"],
-            "aws_session_token": creds["SessionToken"],
-        }
+            extra_args["ExternalId"] = self._settings["external_id"]
+        fetcher = AioAssumeRoleCredentialFetcher(
+            client_creator=functools.partial(
+                session.create_client,
+                region_name=self._settings["region"],
+                endpoint_url=_endpoint_url(self._settings.get("sts_endpoint")),
+            ),
+            source_credentials=source,
+            role_arn=role_arn,
+            extra_args=extra_args,
+        )
+        assumed = AioDeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
+        )
+        role_session = self._profile_session()
+        role_session.register_component(
+            "credential_provider", AioCredentialResolver([_AssumedRole(assumed)])
+        )
+        return role_session
 
     async def client(self, service: str, **config: Any) -> Any:
         """Return the (cached) client for ``service``; ``config`` extends the AioConfig."""
         if service in self._clients:
             return self._clients[service]
         if self._session is None:
-            self._session = self._new_session()
-        credentials: dict[str, str] = {}
-        if self._settings.get("role_arn"):
-            credentials = await self._assumed_credentials(self._session)
+            self._session = await self._new_session()
         aio_config = AioConfig(
             connect_timeout=self._connect_timeout,
             read_timeout=60,
@@ -94,7 +130,6 @@ class AwsClients:
                 region_name=self._settings["region"],
                 endpoint_url=_endpoint_url(self._settings.get("endpoint")),
                 config=aio_config,
-                **credentials,
             )
         )
         self._clients[service] = client

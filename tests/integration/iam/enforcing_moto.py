@@ -5,11 +5,11 @@ Run as ``python -m tests.integration.iam.enforcing_moto PORT``. The environment 
 - ``INITIAL_NO_AUTH_ACTION_COUNT``: moto's own switch; after that many free actions every
   request must be signed by a known key and be allowed by the caller's IAM policies.
 - ``SESSION_SECONDS`` (optional): STS sessions (AssumeRole, AssumeRoleWithWebIdentity) stop
-  working after that many real seconds; requests signed with them then get AWS's
-  ``ExpiredToken`` / ``ExpiredTokenException``. The ``Expiration`` the server reports is
-  ``SESSION_SECONDS`` + 900 s ahead, so a client that honours it reaches botocore's
-  15-minute advisory refresh window exactly when the server starts refusing the session:
-  an hour-long session compressed to a few seconds.
+  working after that many real seconds (plus a 2 s grace); requests signed with them then
+  get AWS's ``ExpiredToken`` / ``ExpiredTokenException``. The ``Expiration`` the server
+  reports is ``SESSION_SECONDS`` + 900 s ahead, so a client that honours it enters botocore's
+  15-minute advisory refresh window just before the server starts refusing the session: an
+  hour-long session compressed to a few seconds.
 - ``STS_LOG`` (optional): a file that gets one line per STS session issued
   (``AssumeRole <access key>`` or ``AssumeRoleWithWebIdentity <token>``).
 
@@ -38,6 +38,7 @@ from moto.sts.models import STSBackend
 from moto.sts.responses import TokenResponse
 
 ADVISORY_WINDOW = 900  # botocore refreshes temporary credentials 15 minutes before expiry
+GRACE = 2.0
 _STREAM_ACTIONS = {"PutLogEvents", "GetLogEvents"}
 _GROUP_ACTIONS = {
     "CreateLogGroup",
@@ -79,7 +80,7 @@ def _patch_sessions(seconds: float) -> None:
 
     def short_assume_role(self: STSBackend, **kwargs: Any) -> Any:
         role = assume_role(self, **kwargs)
-        _session_ends[role.access_key_id] = time.time() + seconds
+        _session_ends[role.access_key_id] = time.time() + seconds + GRACE
         role.expiration = utcnow() + datetime.timedelta(seconds=seconds + ADVISORY_WINDOW)
         _sts_log(f"AssumeRole {role.access_key_id}")
         return role
@@ -93,6 +94,15 @@ def _patch_sessions(seconds: float) -> None:
         return with_web_identity(self)
 
     TokenResponse.assume_role_with_web_identity = logged_web_identity  # type: ignore[method-assign]
+
+    authorize = TokenResponse._authenticate_and_authorize_normal_action
+
+    def unsigned_web_identity(self: TokenResponse, resource: str = "*") -> None:
+        # AWS takes AssumeRoleWithWebIdentity unsigned: the token is the proof
+        if self._get_action() != "AssumeRoleWithWebIdentity":
+            authorize(self, resource)
+
+    TokenResponse._authenticate_and_authorize_normal_action = unsigned_web_identity  # type: ignore[method-assign]
 
     key_init = access_control.AssumedRoleAccessKey.__init__
 
