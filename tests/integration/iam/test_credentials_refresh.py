@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.faults.agent import Agent, fast_article, new_port, wait_for
-from tests.integration.iam.conftest import (
+from tests.integration.iam.harness import (
     ACCOUNT_ID,
     BUCKET,
     LOG_GROUP,

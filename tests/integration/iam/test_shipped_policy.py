@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.faults.agent import article_config
-from tests.integration.iam.conftest import (
+from tests.integration.iam.harness import (
     BUCKET,
     LOG_GROUP,
     IamAws,
