@@ -21,6 +21,7 @@ from agent.core.events import Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin, PluginContext
 from agent.core.retry import Backoff
+from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 from sinks.aws.client import AwsClients
 from sinks.aws.retry import describe
 from sinks.s3.options import S3_OPTIONS, S3Config, load_config
@@ -132,7 +133,13 @@ class S3Output(OutputPlugin):
         streams: dict[Stream, list[tuple[float, bytes]]] = {}
         key_format = self.config.key_format
         line = self.writer.line
+        clamped = 0
         for ts, record in events:
+            if not MIN_TIME <= ts <= MAX_TIME:
+                # A time no date can hold would fail the key and the date key, and with them
+                # the whole batch, again on every retry: render this record clamped instead.
+                ts = clamp_time(ts)
+                clamped += 1
             data = line(ts, record)
             if data is None:
                 continue
@@ -148,6 +155,12 @@ class S3Output(OutputPlugin):
                 self.context.instance, "s3_missing_log_key", self.writer.missing_log_key
             )
             self.writer.missing_log_key = 0
+        if clamped:
+            self.context.logger.warning(
+                "s3: %d record(s) with a time outside years 1..9999 written with it clamped",
+                clamped,
+            )
+            self.context.metrics.add(self.context.instance, "time_clamped", clamped)
         if not streams and not marks:
             return
         incoming = sum(len(data) for lines in streams.values() for _, data in lines)
