@@ -31,6 +31,8 @@ from sinks.s3.upload import Uploader
 
 # Without a Retry_Limit, a final upload (on stop) still gives up at some point.
 FINAL_ATTEMPTS_WHEN_UNLIMITED = 6
+# At most one "store_dir_limit_size reached" warning per this many seconds.
+LIMIT_WARNING_INTERVAL = 60.0
 
 Stream = tuple[str, tuple[str, ...]]
 
@@ -63,6 +65,7 @@ class S3Output(OutputPlugin):
         self.tick = 1.0
         # How long a flush waits for uploads to free store_dir before reporting backpressure.
         self.space_wait = 10.0
+        self._limit_warned = -LIMIT_WARNING_INTERVAL
         self._clients: AwsClients | None = None
         self._uploader: Uploader | None = None
         self._lock = asyncio.Lock()
@@ -221,7 +224,20 @@ class S3Output(OutputPlugin):
         limit = self.config.store_dir_limit_size
         if not limit or self.store.total_bytes == 0:
             return
-        deadline = time.monotonic() + self.space_wait
+        if self.store.total_bytes + incoming <= limit:
+            return
+        self.context.metrics.add(self.context.instance, "s3_store_limit_waits")
+        now = time.monotonic()
+        if now - self._limit_warned >= LIMIT_WARNING_INTERVAL:
+            self._limit_warned = now
+            self.context.logger.warning(
+                "s3: store_dir_limit_size (%d bytes) reached in %s (%d bytes buffered); "
+                "new records wait for uploads (backpressure, nothing is dropped)",
+                limit,
+                self.store.root,
+                self.store.total_bytes,
+            )
+        deadline = now + self.space_wait
         while self.store.total_bytes and self.store.total_bytes + incoming > limit:
             async with self._lock:
                 for buffer in self.store.open_buffers():
