@@ -9,6 +9,7 @@ containing ``..`` has its dots encoded, so neither a tag nor a field can climb o
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 import time
@@ -71,7 +72,12 @@ def _field_text(value: Any) -> str:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        # A record's own data (an integer beyond 64 bits, a non-string key) must not fail the
+        # batch the record is in: the stdlib renders what orjson refuses.
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,3 +86,10 @@ def test_a_long_format_is_cut_with_a_digest_of_the_whole_key() -> None:
     one = kf.render("t", (), T0, uuid8="AAAAAAAA")
     two = kf.render("t", (), T0, uuid8="BBBBBBBB")
     assert one != two and len(one.encode()) == len(two.encode()) == 1024
+
+
+def test_field_values_orjson_refuses_still_render() -> None:
+    kf = KeyFormat("/l/$user")
+    assert kf.render("t", kf.group({"user": {"id": 2**70}}), T0) == (
+        "l/%7B%22id%22%3A1180591620717411303424%7D"
+    )
