@@ -12,5 +12,6 @@ from tests.support.moto_server import MotoServer
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_3000_distinct_key_values_with_256_descriptors(moto: MotoServer, tmp_path: Path) -> None:
-    distinct_values_uploaded(moto, tmp_path, 3000)
+    distinct_values_uploaded(moto, tmp_path, 3000, timeout=840)

@@ -22,7 +22,9 @@ def few_descriptors() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
-def distinct_values_uploaded(moto: MotoServer, tmp_path: Path, values: int) -> None:
+def distinct_values_uploaded(
+    moto: MotoServer, tmp_path: Path, values: int, timeout: float = 240
+) -> None:
     create_bucket(moto)
     log = tmp_path / "app.log"
     log.write_text(
@@ -32,7 +34,7 @@ def distinct_values_uploaded(moto: MotoServer, tmp_path: Path, values: int) -> N
         )
     )
     config = tail_to_s3_config(tmp_path, moto, log, s3="    s3_key_format /logs/user=$user/$UUID")
-    result = run_once(config, timeout=600, preexec_fn=few_descriptors)
+    result = run_once(config, timeout=timeout, preexec_fn=few_descriptors)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Too many open files" not in result.stderr
     found = objects(moto)
