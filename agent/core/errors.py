@@ -106,12 +106,16 @@ def is_retryable(exc: BaseException) -> bool:
 
     Unknown failures are retried: losing data because an error was not recognised is worse
     than retrying something that will fail again (``Retry_Limit`` bounds that). Errors that
-    come from the data itself (a value that cannot be encoded, a wrong type) are permanent:
+    come from the data itself (a value that cannot be encoded, a wrong type, a number out of
+    range such as a time past year 9999: ``OverflowError``) are permanent:
     the same batch fails the same way every time, and retrying it would stall the output.
     """
     if isinstance(exc, RetryableDeliveryError):
         return True
-    if isinstance(exc, PermanentDeliveryError | ConfigError | ValueError | TypeError | KeyError):
+    if isinstance(
+        exc,
+        PermanentDeliveryError | ConfigError | ValueError | TypeError | KeyError | ArithmeticError,
+    ):
         return False
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from agent.core.events import Event
+from agent.core.timestamps import clamp_time
 
 DATE_FORMATS = ("double", "epoch", "epoch_ms", "iso8601", "java_sql_timestamp")
 
@@ -40,7 +41,9 @@ def record_lines(records: list[Any]) -> bytes:
 
 
 def format_date(timestamp: float, fmt: str) -> Any:
-    """Render an event time as Fluent Bit's ``json_date_format`` does."""
+    """Render an event time as Fluent Bit's ``json_date_format`` does; a time no date can
+    hold is rendered clamped to years 1..9999 (one record must never fail a batch)."""
+    timestamp = clamp_time(timestamp)
     if fmt == "double":
         return round(timestamp, 6)
     if fmt == "epoch":

@@ -6,9 +6,11 @@ from typing import Any
 
 from agent.core.events import Event
 from agent.core.serialize import dumps, record_lines, with_date
+from agent.core.timestamps import clamp_time
 
 
 def _time_text(timestamp: float) -> str:
+    timestamp = clamp_time(timestamp)
     seconds = int(timestamp)
     nanos = round((timestamp - seconds) * 1e9)
     if nanos >= 1_000_000_000:

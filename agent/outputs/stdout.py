@@ -9,6 +9,7 @@ from agent.core.events import Event
 from agent.core.options import Option
 from agent.core.plugins import OutputPlugin
 from agent.core.serialize import DATE_FORMATS
+from agent.core.timestamps import in_range
 from agent.outputs.formats import json_array, json_lines, msgpack_lines
 
 
@@ -35,6 +36,10 @@ class StdoutOutput(OutputPlugin):
         if date_key and date_key.lower() in ("false", "off", "no"):
             date_key = None
         date_format = self.settings["json_date_format"]
+        clamped = sum(1 for ts, _ in events if not in_range(ts))
+        if clamped:
+            # Printed clamped to years 1..9999 (formats.py); counted, never failing the batch.
+            self.context.metrics.add(self.context.instance, "time_clamped", clamped)
         out = sys.stdout
         if fmt == "msgpack":
             out.write("".join(msgpack_lines(tag, events)))

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.core.timestamps import MAX_TIME, MIN_TIME
 from agent.parsers.strptime import (
     MONTH_INDEX,
     POW10,
@@ -146,17 +147,23 @@ class TimeFormat:
         return fast
 
     def parse(self, text: str) -> float | None:
-        """Epoch seconds for ``text``, or None when it does not match (strict mode)."""
+        """Epoch seconds for ``text``, or None when it does not match (strict mode) or lies
+        outside years 1..9999, which no output can render (the record keeps its read time,
+        as Fluent Bit does for a time its strptime cannot convert)."""
         match = self._regex.match(text)
         if match is not None and self._fast is not None:
-            return self._fast(match.groups())
-        if match is not None:
-            values = {name: match.group(group) for group, name in self._fields}
-        elif self.strict:
-            return None
+            resolved = self._fast(match.groups())
         else:
-            values = self._partial(text)
-        return self._compute(values)
+            if match is not None:
+                values = {name: match.group(group) for group, name in self._fields}
+            elif self.strict:
+                return None
+            else:
+                values = self._partial(text)
+            resolved = self._compute(values)
+        if resolved is not None and not MIN_TIME <= resolved <= MAX_TIME:
+            return None
+        return resolved
 
     def _partial(self, text: str) -> dict[str, str]:
         values: dict[str, str] = {}

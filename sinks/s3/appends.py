@@ -1,10 +1,15 @@
-"""appends.log: the record of every append to the store_dir buffers.
+"""appends.log: the record of every change to the store_dir since the journal was written.
 
-One fsynced line per append: ``[{buffer id: size after}, [[mark, origin end], ...]]``. An
-append counts only once its line is on disk, so on open each buffer is cut back to the
-largest size a line confirms, and the marks give the watermarks: per ``Chunk.mark``, how far
-into its source the store holds the records. The store folds the log into its journal
-(compaction) at every open and when the log grows past :data:`COMPACT_BYTES`.
+One fsynced line per change: ``[{buffer id: size after}, [[mark, origin end], ...]]`` for an
+append, optionally followed by ``{buffer id: journal entry, or null once removed}`` and the
+next ``$INDEX``. A buffer's entry (its key) is in the line of its first append, so creating a
+buffer costs no journal rewrite, and a buffer whose file could not be written is never
+recorded; upload steps and removals are lines too. An append counts only once its line is on
+disk, so on open each buffer is cut back to the largest size a line confirms, and the marks
+give the watermarks: per ``Chunk.mark``, how far into its source the store holds the records.
+A torn last line (a crash mid-write) is ignored: that change was never acknowledged. The
+store folds the log into its journal (compaction) at every open and when the log grows past
+:data:`COMPACT_BYTES`.
 
 All methods block (file I/O, fsync); the store calls them from worker threads.
 """
@@ -15,6 +20,7 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -38,28 +44,40 @@ class AppendLog:
     def wants_compaction(self) -> bool:
         return self._size > COMPACT_BYTES
 
-    def fold(self, confirmed: dict[str, int]) -> None:
-        """Apply the log: the largest size each line confirms, the highest mark per key.
+    def fold(self, confirmed: dict[str, int], entries: dict[str, Any], next_index: int) -> int:
+        """Apply the log to the journal's ``entries`` and ``confirmed`` sizes (in place): the
+        latest entry per buffer, the largest size each line confirms, the highest mark per
+        key; returns the next ``$INDEX``.
 
         Sizes only grow between compactions (a failed append is rolled back before its line
-        is written), so the maximum is right even when old lines survived a crash between a
-        compaction's journal write and its truncation of the log.
+        is written), and every entry change sets or removes a whole entry, so replaying the
+        log again on top of the journal it was folded into changes nothing: a crash between a
+        compaction's journal write and its truncation of the log is harmless.
         """
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return
+            return next_index
         for line in raw.split(b"\n"):
             if not line:
                 continue
             try:
-                sizes, marks = orjson.loads(line)
-            except (orjson.JSONDecodeError, ValueError):
-                break  # a torn last line: that append was never acknowledged
+                sizes, marks, *rest = orjson.loads(line)
+            except (orjson.JSONDecodeError, ValueError, TypeError):
+                break  # a torn last line: that change was never acknowledged
+            for bid, entry in (rest[0] if rest else {}).items():
+                if entry is None:
+                    entries.pop(bid, None)
+                    confirmed.pop(bid, None)
+                else:
+                    entries[bid] = entry
+            if len(rest) > 1:
+                next_index = max(next_index, int(rest[1]))
             for bid, size in sizes.items():
                 confirmed[bid] = max(confirmed.get(bid, 0), int(size))
             for mark, end in marks:
                 self._raise(mark, int(end))
+        return next_index
 
     def restart(self) -> None:
         """Start an empty log (its content is folded into the journal by the caller first)."""
@@ -68,10 +86,21 @@ class AppendLog:
         os.fsync(self._fd)
         self._size = 0
 
-    def record(self, sizes: dict[str, int], marks: Sequence[tuple[str, int]]) -> None:
-        """Write and fsync one append's line; on failure the log is as it was."""
+    def record(
+        self,
+        sizes: dict[str, int],
+        marks: Sequence[tuple[str, int]] = (),
+        entries: dict[str, Any] | None = None,
+        next_index: int | None = None,
+    ) -> None:
+        """Write and fsync one change's line; on failure the log is as it was."""
         assert self._fd is not None, "AppendLog.restart() first"
-        line = orjson.dumps([sizes, list(marks)]) + b"\n"
+        fields: list[Any] = [sizes, list(marks)]
+        if entries or next_index is not None:
+            fields.append(entries or {})
+            if next_index is not None:
+                fields.append(next_index)
+        line = orjson.dumps(fields) + b"\n"
         try:
             view = memoryview(line)
             while view:

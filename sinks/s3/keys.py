@@ -8,6 +8,8 @@ containing ``..`` has its dots encoded, so neither a tag nor a field can climb o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import string
 import time
@@ -17,10 +19,14 @@ from typing import Any
 import orjson
 
 from agent.core.events import Record
+from agent.core.timestamps import clamp_time
 
 MAX_KEY_BYTES = 1024
 MAX_TAG_PARTS = 10
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# A value shortened to fit a key keeps this many characters, then "~" and a digest.
+SHORT_HEAD = 16
+DIGEST_CHARS = 16
 
 _SUBKEYS = r"""(?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*"""
 # Fluent Bit's tokens win at each position (``$TAG_x`` is the tag then ``_x``, as there);
@@ -66,7 +72,12 @@ def _field_text(value: Any) -> str:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        # A record's own data (an integer beyond 64 bits, a non-string key) must not fail the
+        # batch the record is in: the stdlib renders what orjson refuses.
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,14 +162,22 @@ class KeyFormat:
         uuid8: str = "",
         suffix: str = "",
     ) -> str:
-        """The object key, without a leading ``/`` (as Fluent Bit sends it)."""
-        moment = time.gmtime(int(first_time))
+        """The object key, without a leading ``/`` (as Fluent Bit sends it).
+
+        A key longer than S3's 1,024 bytes is shortened without losing its uniqueness: long
+        substituted values give way to a digest first, and only then is the key cut, with a
+        digest of the whole key (which holds ``$UUID``/``$INDEX``) in place of what was cut.
+        The suffix is always kept whole.
+        """
+        moment = time.gmtime(int(clamp_time(first_time)))
         parts = [part for part in self._split_re.split(tag) if part]
         out: list[str] = []
+        substituted: list[int] = []
         for kind, value in self._pieces:
             if kind == "lit":
                 out.append(time.strftime(value, moment) if "%" in value else value)
-            elif kind == "field":
+                continue
+            if kind == "field":
                 out.append(group[value])
             elif kind == "tag":
                 out.append(encode_value(tag))
@@ -168,9 +187,36 @@ class KeyFormat:
                 out.append(str(index))
             elif kind == "uuid":
                 out.append(uuid8)
-        key = "".join(out).lstrip("/")
+            if kind in ("field", "tag", "tagpart"):
+                substituted.append(len(out) - 1)
         limit = MAX_KEY_BYTES - len(suffix.encode("utf-8"))
-        encoded = key.encode("utf-8")
-        if len(encoded) > limit:
-            key = encoded[:limit].decode("utf-8", "ignore")
-        return key + suffix
+        return _fit(out, substituted, limit) + suffix
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
+def _shorten(value: str) -> str:
+    """A long encoded value as its head and a digest of the whole (still one safe segment)."""
+    head = value[:SHORT_HEAD]
+    escape = head.rfind("%", len(head) - 2)
+    if escape != -1:
+        head = head[:escape]  # never split a %XX escape
+    return f"{head}~{_digest(value)}"
+
+
+def _fit(out: list[str], substituted: list[int], limit: int) -> str:
+    key = "".join(out).lstrip("/")
+    if len(key.encode("utf-8")) <= limit:
+        return key
+    full = key
+    for position in sorted(substituted, key=lambda i: -len(out[i])):
+        if len(out[position]) > SHORT_HEAD + 1 + DIGEST_CHARS:
+            out[position] = _shorten(out[position])
+            key = "".join(out).lstrip("/")
+            if len(key.encode("utf-8")) <= limit:
+                return key
+    # The format's own text is too long: cut it, keeping a digest of the whole key.
+    head = key.encode("utf-8")[: limit - 1 - DIGEST_CHARS].decode("utf-8", "ignore")
+    return f"{head}~{_digest(full)}"

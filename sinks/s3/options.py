@@ -42,8 +42,9 @@ S3_OPTIONS: tuple[Option, ...] = (
         "store_dir_limit_size",
         "size",
         0,
-        "Cap on buffered bytes in store_dir; when reached, flushes wait (backpressure) "
-        "instead of dropping. 0 = unlimited.",
+        "Cap on buffered bytes in store_dir; when reached, new records wait for uploads "
+        "(backpressure: one warning, the input pauses) instead of being dropped. "
+        "0 = unlimited.",
     ),
     Option("total_file_size", "size", 100000000, "Size of the objects in S3 (1M..50G)."),
     Option(

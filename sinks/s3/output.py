@@ -21,6 +21,7 @@ from agent.core.events import Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin, PluginContext
 from agent.core.retry import Backoff
+from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 from sinks.aws.client import AwsClients
 from sinks.aws.retry import describe
 from sinks.s3.options import S3_OPTIONS, S3Config, load_config
@@ -30,6 +31,8 @@ from sinks.s3.upload import Uploader
 
 # Without a Retry_Limit, a final upload (on stop) still gives up at some point.
 FINAL_ATTEMPTS_WHEN_UNLIMITED = 6
+# At most one "store_dir_limit_size reached" warning per this many seconds.
+LIMIT_WARNING_INTERVAL = 60.0
 
 Stream = tuple[str, tuple[str, ...]]
 
@@ -62,6 +65,7 @@ class S3Output(OutputPlugin):
         self.tick = 1.0
         # How long a flush waits for uploads to free store_dir before reporting backpressure.
         self.space_wait = 10.0
+        self._limit_warned = -LIMIT_WARNING_INTERVAL
         self._clients: AwsClients | None = None
         self._uploader: Uploader | None = None
         self._lock = asyncio.Lock()
@@ -132,7 +136,13 @@ class S3Output(OutputPlugin):
         streams: dict[Stream, list[tuple[float, bytes]]] = {}
         key_format = self.config.key_format
         line = self.writer.line
+        clamped = 0
         for ts, record in events:
+            if not MIN_TIME <= ts <= MAX_TIME:
+                # A time no date can hold would fail the key and the date key, and with them
+                # the whole batch, again on every retry: render this record clamped instead.
+                ts = clamp_time(ts)
+                clamped += 1
             data = line(ts, record)
             if data is None:
                 continue
@@ -148,6 +158,12 @@ class S3Output(OutputPlugin):
                 self.context.instance, "s3_missing_log_key", self.writer.missing_log_key
             )
             self.writer.missing_log_key = 0
+        if clamped:
+            self.context.logger.warning(
+                "s3: %d record(s) with a time outside years 1..9999 written with it clamped",
+                clamped,
+            )
+            self.context.metrics.add(self.context.instance, "time_clamped", clamped)
         if not streams and not marks:
             return
         incoming = sum(len(data) for lines in streams.values() for _, data in lines)
@@ -208,7 +224,20 @@ class S3Output(OutputPlugin):
         limit = self.config.store_dir_limit_size
         if not limit or self.store.total_bytes == 0:
             return
-        deadline = time.monotonic() + self.space_wait
+        if self.store.total_bytes + incoming <= limit:
+            return
+        self.context.metrics.add(self.context.instance, "s3_store_limit_waits")
+        now = time.monotonic()
+        if now - self._limit_warned >= LIMIT_WARNING_INTERVAL:
+            self._limit_warned = now
+            self.context.logger.warning(
+                "s3: store_dir_limit_size (%d bytes) reached in %s (%d bytes buffered); "
+                "new records wait for uploads (backpressure, nothing is dropped)",
+                limit,
+                self.store.root,
+                self.store.total_bytes,
+            )
+        deadline = now + self.space_wait
         while self.store.total_bytes and self.store.total_bytes + incoming > limit:
             async with self._lock:
                 for buffer in self.store.open_buffers():

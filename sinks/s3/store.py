@@ -1,23 +1,27 @@
-"""The durable store_dir: append-only buffer files and a small journal describing them.
+"""The durable store_dir: append-only buffer files, a journal and the log of changes since.
 
 Layout under ``<store_dir>/<bucket>[-<alias>]/``::
 
-    journal.json        buffers (tag, key, first record time, size), $INDEX, upload state,
-                        and the source watermarks folded from appends.log
-    appends.log         one fsynced line per append: the buffers' sizes after it and the
-                        source marks (``Chunk.mark`` -> origin end) of the records it added
+    journal.json        buffers (tag, key, first record time, size, upload state), $INDEX and
+                        the source watermarks, as of the last compaction
+    appends.log         one fsynced line per change since: each append (the buffers' sizes
+                        after it, the source marks of its records, the entries of buffers it
+                        wrote first), each upload step, each removal
     <id>.jsonl          the records of one future object, as JSON lines
     <id>.body           a derived upload body (compressed / parquet), rebuilt when missing
     .lock               flock held while an instance owns the directory
 
-Every buffer's object key is fixed when the buffer is created and saved in the journal, so a
-re-upload after a crash writes the same object again instead of a second one. An append
-counts only once its line in appends.log is on disk: on open, each buffer is cut back to the
-last size a log line confirms, so records whose marks were not recorded are gone from the
-buffers too and the source reads them again. The marks, together with the data, tell the
-engine which re-read chunks this store already holds (exactly-once into S3). The journal is
-replaced atomically (write, fsync, rename, fsync the directory); the buffer files are fsynced
-after every append. Nothing leaves this directory before S3 confirmed the object.
+Every buffer's object key is fixed when the buffer is created and recorded with its first
+append, so a re-upload after a crash writes the same object again instead of a second one; a
+buffer whose file could not be written is never recorded. An append counts only once its line
+in appends.log is on disk: on open, each buffer is cut back to the last size a line confirms,
+so records whose marks were not recorded are gone from the buffers too and the source reads
+them again. The marks, together with the data, tell the engine which re-read chunks this
+store already holds (exactly-once into S3). The journal is rewritten (write, fsync, rename,
+fsync the directory) only when appends.log is folded into it: at open and when the log grows
+large, so thousands of buffers cost one line each, not one journal each. At most
+:data:`MAX_OPEN_FILES` buffer files are open at once (least recently written closed first),
+whatever the number of partitions. Nothing leaves this directory before S3 confirmed it.
 
 All methods here block (file I/O, fsync); the output calls them through ``asyncio.to_thread``.
 """
@@ -28,12 +32,10 @@ import contextlib
 import fcntl
 import logging
 import os
-import secrets
-import string
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,82 +43,15 @@ import orjson
 
 from agent.core.errors import PluginError
 from sinks.s3.appends import AppendLog
+from sinks.s3.buffers import Buffer, UploadState, new_buffer_id
 from sinks.s3.keys import KeyFormat
 
+__all__ = ["JOURNAL", "MAX_OPEN_FILES", "Buffer", "Store", "UploadState"]
+
 JOURNAL = "journal.json"
-_ID_CHARS = string.ascii_letters + string.digits
+# Buffer files kept open between appends; more partitions than this reopen their file.
+MAX_OPEN_FILES = 64
 log = logging.getLogger("logtide.s3")
-
-
-@dataclass(slots=True)
-class UploadState:
-    """How a sealed buffer is being uploaded; saved before each step so a restart resumes."""
-
-    method: str  # "put" or "multipart"
-    body_sha256: str
-    body_size: int
-    part_size: int
-    upload_id: str | None = None
-    parts: dict[int, str] = field(default_factory=dict)  # part number -> ETag
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "body_sha256": self.body_sha256,
-            "body_size": self.body_size,
-            "part_size": self.part_size,
-            "upload_id": self.upload_id,
-            "parts": {str(number): etag for number, etag in self.parts.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> UploadState:
-        return cls(
-            method=data["method"],
-            body_sha256=data["body_sha256"],
-            body_size=int(data["body_size"]),
-            part_size=int(data["part_size"]),
-            upload_id=data.get("upload_id"),
-            parts={int(number): etag for number, etag in (data.get("parts") or {}).items()},
-        )
-
-
-@dataclass(slots=True)
-class Buffer:
-    """The records of one future S3 object."""
-
-    id: str
-    tag: str
-    group: tuple[str, ...]
-    key: str
-    first_time: float
-    created: float
-    size: int = 0
-    # The size the last recorded append confirmed; only this much survives a crash.
-    confirmed: int = 0
-    sealed: bool = False
-    upload: UploadState | None = None
-    retry_after: float = 0.0
-    fd: int | None = None
-
-    @property
-    def stream(self) -> tuple[str, tuple[str, ...]]:
-        return (self.tag, self.group)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "group": list(self.group),
-            "key": self.key,
-            "first_time": self.first_time,
-            "created": self.created,
-            "size": self.confirmed,
-            "upload": self.upload.to_json() if self.upload else None,
-        }
-
-
-def new_buffer_id() -> str:
-    return "".join(secrets.choice(_ID_CHARS) for _ in range(16))
 
 
 class Store:
@@ -131,8 +66,10 @@ class Store:
         self.buffers: dict[str, Buffer] = {}
         self.next_index = 0
         self.total_bytes = 0
+        self.max_open_files = MAX_OPEN_FILES
         self.log = AppendLog(root, {})
         self._open: dict[tuple[str, tuple[str, ...]], Buffer] = {}
+        self._files: OrderedDict[str, Buffer] = OrderedDict()  # buffers with an open fd, LRU
         self._lock_fd: int | None = None
         # Flushes and uploads call in from different worker threads.
         self._mutex = threading.RLock()
@@ -157,7 +94,7 @@ class Store:
         return self._recover()
 
     def close(self) -> None:
-        for buffer in self.buffers.values():
+        for buffer in list(self._files.values()):
             self._close_fd(buffer)
         self.log.close()
         if self._lock_fd is not None:
@@ -172,24 +109,13 @@ class Store:
                 data = orjson.loads(path.read_bytes())
             except orjson.JSONDecodeError as exc:
                 raise PluginError(f"s3: {path} is corrupt ({exc}); move it aside") from None
-        self.next_index = int(data.get("next_index", 0))
         marks = {str(k): int(v) for k, v in (data.get("watermarks") or {}).items()}
         self.log = AppendLog(self.root, marks)
-        confirmed = {bid: int(e.get("size") or 0) for bid, e in (data.get("buffers") or {}).items()}
-        self.log.fold(confirmed)
-        known: set[str] = set()
-        for buffer_id, entry in (data.get("buffers") or {}).items():
-            known.add(buffer_id)
-            buffer = Buffer(
-                id=buffer_id,
-                tag=entry["tag"],
-                group=tuple(entry.get("group") or ()),
-                key=entry["key"],
-                first_time=float(entry["first_time"]),
-                created=float(entry["created"]),
-                sealed=True,
-                upload=UploadState.from_json(entry["upload"]) if entry.get("upload") else None,
-            )
+        entries: dict[str, Any] = dict(data.get("buffers") or {})
+        confirmed = {bid: int(e.get("size") or 0) for bid, e in entries.items()}
+        self.next_index = self.log.fold(confirmed, entries, int(data.get("next_index", 0)))
+        for buffer_id, entry in entries.items():
+            buffer = Buffer.from_json(buffer_id, entry)
             size = self._cut_to(self.data_path(buffer), confirmed.get(buffer_id, 0))
             if size == 0:
                 self._unlink(buffer)
@@ -199,11 +125,11 @@ class Store:
             self.total_bytes += size
         for stray in self.root.iterdir():
             stem, suffix = stray.stem, stray.suffix
-            if stem in known:
+            if stem in self.buffers:
                 continue
             if suffix == ".body" or stray.name.endswith(".tmp"):
                 stray.unlink(missing_ok=True)
-            elif suffix == ".jsonl":
+            elif suffix == ".jsonl" and stem not in entries:
                 log.warning("s3: %s is not in the journal; left in place, not uploaded", stray)
         self._compact()
         return list(self.buffers.values())
@@ -240,76 +166,109 @@ class Store:
         return self._open.get((tag, group))
 
     def new_buffer(self, tag: str, group: tuple[str, ...], first_time: float) -> Buffer:
-        """Create a buffer and fix its object key in the journal before any data is written."""
+        """Create a buffer and fix its object key; it is recorded with its first append."""
         buffer_id = new_buffer_id()
         kf = self.key_format
-        with self._mutex:
-            index = self.next_index
         suffix = ""
         if not (kf.has_uuid or kf.has_index or self.static_file_path):
             suffix = "-object" + buffer_id[:8]
+        with self._mutex:
+            index = self.next_index
+            if kf.has_index:
+                self.next_index += 1
         key = kf.render(tag, group, first_time, index=index, uuid8=buffer_id[:8], suffix=suffix)
         buffer = Buffer(buffer_id, tag, group, key, first_time, time.time())
         with self._mutex:
-            if kf.has_index:
-                self.next_index += 1
             self.buffers[buffer_id] = buffer
             self._open[buffer.stream] = buffer
-            try:
-                self._save()
-            except OSError:
-                # Not in the journal, so it must not exist: a later append would be orphaned.
-                del self.buffers[buffer_id]
-                del self._open[buffer.stream]
-                if kf.has_index:
-                    self.next_index -= 1
-                raise
         return buffer
 
     def append(
         self, writes: list[tuple[Buffer, bytes]], marks: Sequence[tuple[str, int]] = ()
     ) -> None:
-        """Append and fsync, then record the append (sizes and ``marks``) in appends.log;
-        returns only when both are on disk."""
+        """Append and fsync, then record the append (sizes, ``marks`` and the entries of new
+        buffers) in appends.log; returns only when both are on disk."""
         touched: dict[str, Buffer] = {}
         before: dict[str, int] = {}
+        unsynced: set[str] = set()
         try:
             for buffer, data in writes:
-                if buffer.fd is None:
-                    buffer.fd = os.open(
-                        self.data_path(buffer), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
-                    )
                 before.setdefault(buffer.id, buffer.size)
                 touched[buffer.id] = buffer
+                fd = self._fd(buffer, unsynced)
+                unsynced.add(buffer.id)
                 view = memoryview(data)
                 while view:
-                    written = os.write(buffer.fd, view)
-                    view = view[written:]
+                    view = view[os.write(fd, view) :]
                 buffer.size += len(data)
                 with self._mutex:
                     self.total_bytes += len(data)
             for buffer in touched.values():
-                assert buffer.fd is not None
-                os.fsync(buffer.fd)
+                if buffer.id in unsynced and buffer.fd is not None:
+                    os.fsync(buffer.fd)
             self._record_append(touched, marks)
         except OSError:
-            # A full disk fails a write part-way. The caller retries the whole batch, so
-            # every buffer goes back to its size before this call: otherwise the retry
-            # appends again what the failed attempt left behind (duplicates, torn lines).
-            for buffer in touched.values():
-                with contextlib.suppress(OSError):
-                    if buffer.fd is not None:
-                        os.ftruncate(buffer.fd, before[buffer.id])
-                with self._mutex:
-                    self.total_bytes -= buffer.size - before[buffer.id]
-                buffer.size = before[buffer.id]
+            self._roll_back(touched, before)
             raise
+
+    def _fd(self, buffer: Buffer, unsynced: set[str]) -> int:
+        """The buffer's open descriptor, opening it (and closing the least recently written
+        other file, fsynced first if this append wrote to it) as needed."""
+        with self._mutex:
+            if buffer.fd is not None:
+                self._files.move_to_end(buffer.id)
+                return buffer.fd
+            while len(self._files) >= self.max_open_files:
+                oldest = next(iter(self._files.values()))
+                if oldest.id in unsynced and oldest.fd is not None:
+                    os.fsync(oldest.fd)
+                    unsynced.discard(oldest.id)
+                self._close_fd(oldest)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            buffer.fd = os.open(self.data_path(buffer), flags, 0o600)
+            self._files[buffer.id] = buffer
+            return buffer.fd
+
+    def _roll_back(self, touched: dict[str, Buffer], before: dict[str, int]) -> None:
+        """Undo a failed append. A full disk fails a write part-way and the caller retries the
+        whole batch, so every buffer goes back to its size before the call: otherwise the
+        retry appends again what the failed attempt left behind (duplicates, torn lines). A
+        buffer this append was to create is forgotten, file and all: nothing recorded it."""
+        for buffer in touched.values():
+            with contextlib.suppress(OSError):
+                if buffer.fd is not None:
+                    os.ftruncate(buffer.fd, before[buffer.id])
+                else:
+                    os.truncate(self.data_path(buffer), before[buffer.id])
+            with self._mutex:
+                self.total_bytes -= buffer.size - before[buffer.id]
+            buffer.size = before[buffer.id]
+            if not buffer.journaled:
+                self._forget(buffer)
+
+    def _forget(self, buffer: Buffer) -> None:
+        with self._mutex:
+            self.buffers.pop(buffer.id, None)
+            if self._open.get(buffer.stream) is buffer:
+                del self._open[buffer.stream]
+        with contextlib.suppress(OSError):
+            self._unlink(buffer)
 
     def _record_append(self, touched: dict[str, Buffer], marks: Sequence[tuple[str, int]]) -> None:
         with self._mutex:
-            self.log.record({bid: b.size for bid, b in touched.items()}, marks)
+            new = {bid: b.to_json() for bid, b in touched.items() if not b.journaled}
+            self.log.record(
+                {bid: b.size for bid, b in touched.items()},
+                marks,
+                new,
+                self.next_index if new else None,
+            )
             for buffer in touched.values():
                 buffer.confirmed = buffer.size
+                buffer.journaled = True
+        self._compact_if_large()
+
+    def _compact_if_large(self) -> None:
         if self.log.wants_compaction:
             try:
                 self._compact()
@@ -337,24 +296,25 @@ class Store:
             return [buffer for buffer in self.buffers.values() if buffer.sealed]
 
     def set_upload(self, buffer: Buffer, state: UploadState | None) -> None:
+        """Record the buffer's upload state (a line in appends.log)."""
         with self._mutex:
             buffer.upload = state
-            self._save()
-
-    def save(self) -> None:
-        with self._mutex:
-            self._save()
+            self.log.record({}, (), {buffer.id: buffer.to_json()})
+        self._compact_if_large()
 
     def remove(self, buffer: Buffer) -> None:
-        """Forget a buffer S3 has confirmed: journal first, then its files."""
+        """Forget a buffer S3 has confirmed: record that first, then delete its files."""
         self.seal(buffer)
         with self._mutex:
+            self.log.record({}, (), {buffer.id: None})
             self.buffers.pop(buffer.id, None)
-            self._save()
             self.total_bytes -= buffer.size
         self._unlink(buffer)
+        self._compact_if_large()
 
     def _close_fd(self, buffer: Buffer) -> None:
+        with self._mutex:
+            self._files.pop(buffer.id, None)
         if buffer.fd is not None:
             with contextlib.suppress(OSError):
                 os.close(buffer.fd)
@@ -366,11 +326,12 @@ class Store:
         self.body_path(buffer).unlink(missing_ok=True)
 
     def _save(self) -> None:
+        recorded = {bid: b.to_json() for bid, b in self.buffers.items() if b.journaled}
         payload = orjson.dumps(
             {
                 "version": 1,
                 "next_index": self.next_index,
-                "buffers": {bid: buffer.to_json() for bid, buffer in self.buffers.items()},
+                "buffers": recorded,
                 "watermarks": self.log.watermarks,
             }
         )

@@ -60,8 +60,8 @@ class Uploader:
         part_size = max(cfg.part_size, math.ceil(body.size / MAX_PARTS))
         return UploadState("multipart", body.sha256, body.size, part_size)
 
-    async def _save(self) -> None:
-        await asyncio.to_thread(self.store.save)
+    async def _save(self, buffer: Buffer) -> None:
+        await asyncio.to_thread(self.store.set_upload, buffer, buffer.upload)
 
     async def upload(self, buffer: Buffer) -> None:
         """Upload ``buffer`` to its key; raises the client's exception on failure."""
@@ -163,7 +163,7 @@ class Uploader:
                 state.upload_id, state.parts = None, {}
             else:
                 state.parts = {n: tag for n, tag in state.parts.items() if remote.get(n) == tag}
-            await self._save()
+            await self._save(buffer)
         if state.upload_id is None:
             await self._abort_strays(key)
             response = await self.client.create_multipart_upload(
@@ -171,7 +171,7 @@ class Uploader:
             )
             state.upload_id = response["UploadId"]
             state.parts = {}
-            await self._save()
+            await self._save(buffer)
         count = math.ceil(body.size / state.part_size)
         for number in range(1, count + 1):
             if number in state.parts:
@@ -191,7 +191,7 @@ class Uploader:
                 **args,
             )
             state.parts[number] = response["ETag"]
-            await self._save()
+            await self._save(buffer)
         await self.client.complete_multipart_upload(
             Bucket=bucket,
             Key=key,

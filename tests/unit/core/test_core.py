@@ -94,6 +94,8 @@ def test_is_retryable_classifies_once() -> None:
     assert is_retryable(TimeoutError())
     assert not is_retryable(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"))
     assert not is_retryable(TypeError("bytes is not JSON serializable"))
+    # A time past year 9999 in the data: the same batch would overflow on every retry.
+    assert not is_retryable(OverflowError("timestamp out of range for platform time_t"))
 
     class ClientError(Exception):
         def __init__(self, code: str, status: int) -> None:

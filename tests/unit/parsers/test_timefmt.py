@@ -79,3 +79,20 @@ def test_parse_offset(text, seconds):
 def test_parse_offset_invalid():
     with pytest.raises(ValueError):
         parse_offset("nine")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("%s", "99999999999999999999"),
+        ("%s", "253402300800"),  # 10000-01-01T00:00:00Z
+        ("%s", "-99999999999999"),
+        ("%Y-%m-%d %H:%M:%S", "0000-12-31 23:59:59"),
+    ],
+)
+def test_times_outside_years_1_to_9999_are_invalid(fmt, text):
+    assert TimeFormat(fmt).parse(text) is None
+
+
+def test_the_last_second_of_9999_is_valid():
+    assert TimeFormat("%s").parse("253402300799") == 253402300799

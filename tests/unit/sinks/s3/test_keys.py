@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -65,3 +67,29 @@ def test_encoded_values_stay_in_one_harmless_segment(value: str) -> None:
     assert "/" not in encoded and ".." not in encoded
     assert encoded not in ("", ".")
     assert all(0x20 < ord(c) < 0x7F for c in encoded)
+
+
+def test_long_field_values_become_digests_and_keep_keys_apart() -> None:
+    kf = KeyFormat("/logs/$TAG/state=$state/$UUID.gz")
+    keys = {
+        kf.render("app", kf.group({"state": "é" * 600 + str(n)}), T0, uuid8="ABCDEFGH")
+        for n in range(50)
+    }
+    assert len(keys) == 50
+    for key in keys:
+        assert len(key.encode()) <= 1024 and key.endswith("/ABCDEFGH.gz")
+        assert re.fullmatch(r"logs/app/state=(%[0-9A-F]{2}){5}~[0-9a-f]{16}/ABCDEFGH\.gz", key)
+
+
+def test_a_long_format_is_cut_with_a_digest_of_the_whole_key() -> None:
+    kf = KeyFormat("/" + "a" * 2000 + "/$UUID")
+    one = kf.render("t", (), T0, uuid8="AAAAAAAA")
+    two = kf.render("t", (), T0, uuid8="BBBBBBBB")
+    assert one != two and len(one.encode()) == len(two.encode()) == 1024
+
+
+def test_field_values_orjson_refuses_still_render() -> None:
+    kf = KeyFormat("/l/$user")
+    assert kf.render("t", kf.group({"user": {"id": 2**70}}), T0) == (
+        "l/%7B%22id%22%3A1180591620717411303424%7D"
+    )

@@ -53,3 +53,15 @@ def test_log_key_writes_the_value_only_and_skips_records_without_it() -> None:
 def test_values_orjson_cannot_encode_become_text() -> None:
     line = LineWriter(None, "iso8601", None).line(T0, {"b": b"\xffraw", 1: "int key"})
     assert orjson.loads(line or b"") == {"b": "\ufffdraw", "1": "int key"}
+
+
+def test_integers_beyond_64_bits_are_written_not_raised() -> None:
+    writer = LineWriter(None, "iso8601", None)
+    assert (
+        writer.line(T0, {"big": 2**70, "s": "é"})
+        == b'{"big":1180591620717411303424,"s":"\xc3\xa9"}\n'
+    )
+    assert (
+        LineWriter(None, "iso8601", "big").line(T0, {"big": [2**70]})
+        == b"[1180591620717411303424]\n"
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from agent.core.errors import PluginError
 from sinks.s3.appends import NAME as APPENDS
+from sinks.s3.appends import AppendLog
 from sinks.s3.keys import KeyFormat
 from sinks.s3.store import JOURNAL, Store, UploadState
 
@@ -23,14 +24,19 @@ def store(root: Path, fmt: str = "/l/$TAG/%Y/%m/%d") -> Store:
     return s
 
 
-def test_key_is_fixed_in_the_journal_before_data(tmp_path: Path) -> None:
+def test_key_is_recorded_with_the_first_append(tmp_path: Path) -> None:
     s = store(tmp_path)
     buffer = s.new_buffer("app", (), T0)
-    journal = orjson.loads((tmp_path / JOURNAL).read_bytes())
-    assert journal["buffers"][buffer.id]["key"] == f"l/app/2026/11/27-object{buffer.id[:8]}"
+    assert buffer.key == f"l/app/2026/11/27-object{buffer.id[:8]}"
     s.append([(buffer, b'{"a":1}\n')])
     assert s.data_path(buffer).read_bytes() == b'{"a":1}\n'
     assert s.total_bytes == 8
+    (line,) = (tmp_path / APPENDS).read_bytes().splitlines()
+    sizes, _marks, entries, _next_index = orjson.loads(line)
+    assert sizes == {buffer.id: 8} and entries[buffer.id]["key"] == buffer.key
+    s.close()
+    (left,) = store(tmp_path).buffers.values()
+    assert left.key == buffer.key and left.size == 8
 
 
 def test_recovery_trims_a_partial_last_line_and_keeps_state(tmp_path: Path) -> None:
@@ -58,21 +64,30 @@ def test_empty_buffers_are_dropped_on_recovery(tmp_path: Path) -> None:
 
 def test_index_is_persisted(tmp_path: Path) -> None:
     s = store(tmp_path, "/l/$INDEX")
-    assert s.new_buffer("a", (), T0).key == "l/0"
-    assert s.new_buffer("b", (), T0).key == "l/1"
+    for name, key in (("a", "l/0"), ("b", "l/1")):
+        buffer = s.new_buffer(name, (), T0)
+        assert buffer.key == key
+        s.append([(buffer, b"x\n")])
     s.close()
     assert store(tmp_path, "/l/$INDEX").new_buffer("a", (), T0).key == "l/2"
 
 
-def test_remove_deletes_files_only_after_the_journal(tmp_path: Path) -> None:
+def test_remove_deletes_files_only_after_recording_it(tmp_path: Path) -> None:
     s = store(tmp_path)
     buffer = s.new_buffer("app", (), T0)
     s.append([(buffer, b"x\n")])
     s.body_path(buffer).write_bytes(b"gz")
     s.remove(buffer)
-    assert orjson.loads((tmp_path / JOURNAL).read_bytes())["buffers"] == {}
+    assert orjson.loads((tmp_path / APPENDS).read_bytes().splitlines()[-1]) == [
+        {},
+        [],
+        {buffer.id: None},
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", APPENDS, JOURNAL]
     assert s.total_bytes == 0
+    s.close()
+    assert store(tmp_path).buffers == {}
+    assert orjson.loads((tmp_path / JOURNAL).read_bytes())["buffers"] == {}
 
 
 def test_unknown_data_files_are_left_alone(tmp_path: Path) -> None:
@@ -115,18 +130,90 @@ def test_a_failed_append_is_rolled_back(tmp_path: Path, monkeypatch: pytest.Monk
     assert s.data_path(buffer).read_bytes() == b'{"a":1}\n{"a":2}\n'
 
 
-def test_a_buffer_whose_journal_entry_failed_does_not_exist(
+def test_a_buffer_whose_first_append_was_not_recorded_does_not_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = store(tmp_path)
 
-    def full(self: Store) -> None:
+    def full(self: AppendLog, *args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Store, "_save", full)
+    monkeypatch.setattr(AppendLog, "record", full)
+    buffer = s.new_buffer("app", (), T0)
     with pytest.raises(OSError):
-        s.new_buffer("app", (), T0)
-    assert s.buffers == {} and s.open_buffer("app", ()) is None
+        s.append([(buffer, b"x\n")])
+    assert s.buffers == {} and s.open_buffer("app", ()) is None and s.total_bytes == 0
+    assert not s.data_path(buffer).exists()
+
+
+def test_an_open_failure_is_not_journaled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = store(tmp_path)
+    old = s.new_buffer("old", (), T0)
+    s.append([(old, b"o\n")])
+    real_open = os.open
+
+    def no_more_files(path: str | Path, flags: int, mode: int = 0o777) -> int:
+        if str(path).endswith(".jsonl"):
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", no_more_files)
+    s.seal(old)
+    new = s.new_buffer("app", (), T0)
+    with pytest.raises(OSError):
+        s.append([(new, b"x\n")])
+    monkeypatch.undo()
+    assert list(s.buffers) == [old.id] and s.open_buffer("app", ()) is None
+    assert new.id.encode() not in (tmp_path / APPENDS).read_bytes()
+    s.close()
+    assert list(store(tmp_path).buffers) == [old.id]
+
+
+def test_new_buffers_append_to_the_log_instead_of_rewriting_the_journal(tmp_path: Path) -> None:
+    s = store(tmp_path, "/l/$TAG/$INDEX")
+    journal = (tmp_path / JOURNAL).stat()
+    for n in range(50):
+        buffer = s.new_buffer(f"t{n}", (), T0)
+        s.append([(buffer, b"x\n")])
+    after = (tmp_path / JOURNAL).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (journal.st_ino, journal.st_mtime_ns)
+    assert len((tmp_path / APPENDS).read_bytes().splitlines()) == 50
+    s.close()
+    again = store(tmp_path, "/l/$TAG/$INDEX")
+    assert sorted(b.key for b in again.buffers.values()) == sorted(f"l/t{n}/{n}" for n in range(50))
+    assert again.next_index == 50
+
+
+def test_open_files_stay_bounded_with_many_buffers(tmp_path: Path) -> None:
+    s = store(tmp_path, "/l/$TAG/$UUID")
+    s.max_open_files = 4
+    fds_before = len(os.listdir("/proc/self/fd"))
+    buffers = [s.new_buffer(f"t{n}", (), T0) for n in range(40)]
+    s.append([(b, b"a\n") for b in buffers])  # one append touching all forty
+    s.append([(b, b"b\n") for b in reversed(buffers)])
+    assert len(os.listdir("/proc/self/fd")) - fds_before <= 4
+    assert all(s.data_path(b).read_bytes() == b"a\nb\n" for b in buffers)
+    s.close()
+    assert {b.size for b in store(tmp_path, "/l/$TAG/$UUID").buffers.values()} == {4}
+
+
+def test_a_torn_last_line_and_a_replayed_log_are_tolerated(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    kept = s.new_buffer("kept", (), T0)
+    gone = s.new_buffer("gone", (), T0)
+    s.append([(kept, b"k\n"), (gone, b"g\n")], [("src", 4)])
+    s.remove(gone)
+    s.set_upload(kept, UploadState("put", "sha", 2, 2))
+    log_text = (tmp_path / APPENDS).read_bytes()
+    s.close()
+    # A crash between a compaction's journal write and its truncation of the log leaves the
+    # old lines to be replayed on top of the journal they were folded into.
+    store(tmp_path).close()
+    (tmp_path / APPENDS).write_bytes(log_text + b'[{"' + kept.id.encode() + b'": 9')
+    again = store(tmp_path)
+    (left,) = again.buffers.values()
+    assert left.id == kept.id and left.size == 2 and left.upload is not None
+    assert again.log.watermarks == {"src": 4}
 
 
 def test_an_append_whose_record_is_missing_is_cut_away(tmp_path: Path) -> None:
