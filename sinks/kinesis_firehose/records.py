@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.events import Event
+from agent.core.timestamps import clamp_time
 from sinks.aws.compression import Compressor, compress_within
 from sinks.aws.records import log_key_value, to_json, value_bytes
 
@@ -44,7 +45,9 @@ class BuildStats:
 
 
 def format_time(timestamp: float, fmt: str) -> str:
-    """strftime in UTC plus Fluent Bit's ``%3N`` (ms), ``%9N`` and ``%L`` (ns)."""
+    """strftime in UTC plus Fluent Bit's ``%3N`` (ms), ``%9N`` and ``%L`` (ns); a time no date
+    can show is clamped, so one record never fails its batch."""
+    timestamp = clamp_time(timestamp)
     seconds = int(timestamp // 1)
     nanos = round((timestamp - seconds) * 1_000_000) * 1000
     fmt = fmt.replace("%3N", f"{nanos // 1_000_000:03d}")

@@ -115,3 +115,9 @@ def test_arrow_and_unknown_codecs_are_config_errors() -> None:
 def test_delivery_stream_is_required() -> None:
     with pytest.raises(ConfigError, match="delivery_stream"):
         settings_for(KinesisFirehoseOutput, region="r")
+
+
+def test_times_no_date_can_show_are_clamped_not_raised() -> None:
+    assert format_time(1e20, "%Y") == "9999"
+    assert format_time(-1e20, "%Y") == "1"
+    assert format_time(float("nan"), "%Y-%m-%d") == "1970-01-01"
