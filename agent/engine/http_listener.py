@@ -73,15 +73,10 @@ class Listener:
         self.protocol_factory = protocol_factory
         self.logger = logger
         self.limit = limit
-        self.evicted = 0
         # insertion order is age: the first is the oldest
         self._open: dict[asyncio.Transport, None] = {}
         self._next_report = 0.0
         self._missed = 0
-
-    def open_connections(self) -> int:
-        self._forget_closed()
-        return len(self._open)
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -122,7 +117,6 @@ class Listener:
             oldest = next(iter(self._open))
             del self._open[oldest]
             oldest.abort()
-            self.evicted += 1
 
     def _report(self, exc: OSError) -> None:
         self._missed += 1
