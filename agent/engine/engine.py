@@ -335,6 +335,8 @@ class Engine:
                 async with self._until_stop(self.grace, at_least=STOP_MINIMUM):
                     await runner.plugin.stop()
             except TimeoutError:
+                # what it holds (s3 store_dir) goes out on the next start; --once exits 1
+                self._failed = True
                 log.warning("[output:%s] did not finish within the grace period", runner.instance)
             except LogtideError as exc:
                 self._failed = True
