@@ -38,10 +38,13 @@ _NAMES = {
 }
 _PREFIX = re.compile(r"\[([A-Za-z0-9_.:/-]+)\] ?")
 _SECRETS = (
-    # key=value, key: value and "key": "value" for names that hold secrets
+    # key=value, key: value and "key": "value" where the whole key (one identifier) names a
+    # secret; an exception class (``NoCredentialsError: Unable to ...``) introduces a
+    # message, not a value, so keys ending in Error/Exception are left alone
     re.compile(
-        r"(?i)((?:secret|password|passwd|token|session|credential|signature|api[_-]?key)"
-        r"[\w-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
+        r"(?i)(?<![\w.-])([\w.-]*?"
+        r"(?:secret|password|passwd|token|session|credential|signature|api[_-]?key)"
+        r"[\w.-]*(?<!error)(?<!exception)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
     ),
     # Authorization headers, after their scheme
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:[\w-]+ )?)([^\s\"',}]+)"),

@@ -38,13 +38,19 @@ from agent.athena.serde import RowReader
 from agent.athena.table import AthenaError, TableSpec
 
 
-def connect() -> Any:
+def connect(confine_to: str | None = None) -> Any:
+    """An in-memory DuckDB. With ``confine_to``, the connection reads and writes files in that
+    folder only and reaches no URL: a query typed by the user (``read_csv('/etc/passwd')``,
+    ``COPY ... TO``, ``ATTACH``, ``INSTALL``) is refused, and cannot turn access back on."""
     try:
         import duckdb
     except ImportError:
         raise AthenaError("the local Athena needs DuckDB: pip install 'logtide[query]'") from None
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
+    if confine_to is not None:
+        connection.execute("SET allowed_directories = ?", [[os.path.join(confine_to, "")]])
+        connection.execute("SET enable_external_access = false")
     return connection
 
 
@@ -111,8 +117,9 @@ class LocalAthena:
         self.tables = {t.name: t for t in tables}
         self.source_for = source_for
         self.now = now
-        self.connection = connect()
+        # the tables are loaded from files in this folder, the only one queries may touch
         self._workdir = tempfile.TemporaryDirectory(prefix="logtide-athena-")
+        self.connection = connect(self._workdir.name)
 
     def close(self) -> None:
         self.connection.close()
@@ -260,11 +267,11 @@ class LocalAthena:
                 kind = kind_of(data)
                 partition_values = [values.get(p.name) for p in spec.partitions]
                 if kind == "parquet":
-                    sizes = parquet_column_bytes(data, self.connection)
+                    sizes = parquet_column_bytes(data, self.connection, self._workdir.name)
                     wanted = sizes.keys() if used_columns is None else used_columns
                     scanned += sum(sizes.get(c, 0) for c in wanted)
                     records: Iterator[tuple[int, Any]] = enumerate(
-                        parquet_rows(data, self.connection), 1
+                        parquet_rows(data, self.connection, self._workdir.name), 1
                     )
                 else:
                     scanned += stored.size

@@ -160,8 +160,9 @@ def json_lines(text: bytes) -> Iterator[tuple[int, Any]]:
 MALFORMED = object()
 
 
-def parquet_rows(data: bytes, connection: Any) -> list[dict[str, Any]]:
-    with tempfile.NamedTemporaryFile(suffix=".parquet") as handle:
+def parquet_rows(data: bytes, connection: Any, folder: str | None = None) -> list[dict[str, Any]]:
+    """The rows of a Parquet object; ``folder`` holds the temporary copy DuckDB reads."""
+    with tempfile.NamedTemporaryFile(suffix=".parquet", dir=folder) as handle:
         handle.write(data)
         handle.flush()
         relation = connection.read_parquet(handle.name)
@@ -169,9 +170,9 @@ def parquet_rows(data: bytes, connection: Any) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
 
 
-def parquet_column_bytes(data: bytes, connection: Any) -> dict[str, int]:
+def parquet_column_bytes(data: bytes, connection: Any, folder: str | None = None) -> dict[str, int]:
     """Compressed bytes per top-level column: what Athena reads for the columns a query uses."""
-    with tempfile.NamedTemporaryFile(suffix=".parquet") as handle:
+    with tempfile.NamedTemporaryFile(suffix=".parquet", dir=folder) as handle:
         handle.write(data)
         handle.flush()
         rows = connection.execute(

@@ -5,17 +5,21 @@ Data path (all inside the emitting input's task, so backpressure reaches the inp
     input.emit(chunk) -> filters -> stream processor -> router -> OutputRunner queues
 
 Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every input to
-reach the end; otherwise :meth:`request_stop` (SIGTERM/SIGINT) ends them. Then windows are
-flushed, queues drained (within ``Grace`` unless ``--once``), outputs stopped, inputs
-closed, and every remaining task cancelled and awaited.
+reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTERM/SIGINT)
+ends them. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
+every remaining task cancelled and awaited. Draining and stopping take at most ``Grace``
+seconds from the stop request; ``--once`` without one waits as long as outputs retry.
+Undelivered chunks are never acknowledged, so their checkpoints stay behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,9 @@ from agent.engine.router import Routes
 from agent.engine.tasks import TaskOwner
 
 log = logging.getLogger("logtide")
+
+# Seconds an output's stop() may take even when the Grace period is spent by the drain.
+STOP_MINIMUM = 1.0
 
 
 @dataclass(slots=True)
@@ -62,6 +69,8 @@ class Engine:
         self.started_at = time.time()
         self.tasks = TaskOwner(log)
         self._stop = asyncio.Event()
+        self._stopped_at: float | None = None
+        self._stop_scopes: dict[asyncio.Timeout, tuple[float, float]] = {}
         self._failed = False
         self._inputs: list[_Input] = []
         self._filters: Routes[FilterPlugin] = Routes([])
@@ -76,7 +85,28 @@ class Engine:
         return float(self.plan.service["grace"])
 
     def request_stop(self) -> None:
+        """End the run (SIGTERM/SIGINT, a reload): inputs stop now, and what is still being
+        delivered or closed gets ``Grace`` seconds from now, ``--once`` included."""
+        if self._stopped_at is None:
+            self._stopped_at = asyncio.get_running_loop().time()
+            for scope, (after, floor) in self._stop_scopes.items():
+                scope.reschedule(max(self._stopped_at + after, floor))
         self._stop.set()
+
+    @contextlib.asynccontextmanager
+    async def _until_stop(self, after: float, at_least: float = 0.0) -> AsyncIterator[None]:
+        """Bound the block to ``after`` seconds past the stop request (``TimeoutError`` then),
+        but give it ``at_least`` seconds from now. Before any stop request the block is
+        unbounded under ``--once`` (it runs to its end, outputs retrying as Retry_Limit
+        allows); a later request bounds it from that moment."""
+        floor = asyncio.get_running_loop().time() + at_least
+        deadline = None if self._stopped_at is None else max(self._stopped_at + after, floor)
+        async with asyncio.timeout(deadline) as scope:
+            self._stop_scopes[scope] = (after, floor)
+            try:
+                yield
+            finally:
+                del self._stop_scopes[scope]
 
     def _context(self, spec: PluginSpec) -> PluginContext:
         return PluginContext(
@@ -250,10 +280,14 @@ class Engine:
             for item in self._inputs
         ]
         if self.once:
-            if input_tasks:
-                await asyncio.wait(input_tasks)
+            # --once ends when the inputs reach their end, or earlier on SIGTERM/SIGINT
+            with contextlib.suppress(TimeoutError):
+                async with self._until_stop(0.0):
+                    if input_tasks:
+                        await asyncio.wait(input_tasks)
         else:
             await self._stop.wait()
+        if self._stop.is_set():
             for task in input_tasks:
                 task.cancel()
             if input_tasks:
@@ -284,7 +318,8 @@ class Engine:
         if not joins:
             return True
         try:
-            await asyncio.wait_for(asyncio.gather(*joins), None if self.once else self.grace)
+            async with self._until_stop(self.grace):
+                await asyncio.gather(*joins)
         except TimeoutError:
             log.warning(
                 "grace period of %.0fs ended with records still queued; "
@@ -297,8 +332,11 @@ class Engine:
     async def _shutdown_outputs(self) -> None:
         for runner in self._runners:
             try:
-                await asyncio.wait_for(runner.plugin.stop(), None if self.once else self.grace)
+                async with self._until_stop(self.grace, at_least=STOP_MINIMUM):
+                    await runner.plugin.stop()
             except TimeoutError:
+                # what it holds (s3 store_dir) goes out on the next start; --once exits 1
+                self._failed = True
                 log.warning("[output:%s] did not finish within the grace period", runner.instance)
             except LogtideError as exc:
                 self._failed = True

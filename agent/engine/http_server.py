@@ -8,20 +8,34 @@
 ``GET /api/v1/metrics/prometheus``, ``GET /api/v2/metrics/prometheus``  Prometheus text
 ``POST|PUT /api/v2/reload``    hot reload; ``GET`` gives ``{"hot_reload_count": N}``
 =============================  ==========================================================
+
+Slow or idle clients cannot hold the server: the request line and headers must arrive within
+:data:`HEADER_TIMEOUT` of the connection (or of the previous response, on a kept-alive
+connection), a body (no endpoint reads one) is drained for at most :data:`BODY_TIMEOUT`, and
+the listener (:mod:`http_listener`) caps the connections and backs off when descriptors run
+out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
 from agent.core.errors import PluginError
+from agent.engine.http_listener import Listener, bind, max_connections
 from agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+HEADER_TIMEOUT = 5.0
+BODY_TIMEOUT = 2.0
+# connections still open at stop are idle or slow: our handlers answer at once
+SHUTDOWN_TIMEOUT = 1.0
+Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
 log = logging.getLogger("logtide.http_server")
 
 
@@ -113,26 +127,53 @@ def _prometheus(text: str) -> web.Response:
 
 
 class MonitoringServer:
-    """Starts and stops the aiohttp site; lives as long as the supervisor, across reloads."""
+    """Starts and stops the server; lives as long as the supervisor, across reloads.
 
-    def __init__(self, monitor: Monitor, listen: str, port: int, *, health_check: bool) -> None:
+    ``spawn`` starts the accept loop as a task its owner (the supervisor) answers for.
+    """
+
+    def __init__(
+        self, monitor: Monitor, listen: str, port: int, *, health_check: bool, spawn: Spawn
+    ) -> None:
         self.listen = listen
         self.port = port
+        self._spawn = spawn
+        # keepalive_timeout also runs from the moment a connection is made: it is the
+        # header-read timeout; lingering_time bounds the reading of an unread body.
         self._runner = web.AppRunner(
-            build_app(monitor, health_check=health_check), access_log=None, handle_signals=False
+            build_app(monitor, health_check=health_check),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=HEADER_TIMEOUT,
+            lingering_time=BODY_TIMEOUT,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
+        self._listener: Listener | None = None
+        self._accepting: asyncio.Task[Any] | None = None
 
     async def start(self) -> None:
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.listen, self.port, reuse_address=True)
+        server = self._runner.server
+        assert server is not None
         try:
-            await site.start()
+            sock = bind(self.listen, self.port)
         except OSError as exc:
             await self._runner.cleanup()
             raise PluginError(
-                f"[http_server] cannot listen on {self.listen}:{self.port}: {exc.strerror}"
+                f"[http_server] cannot listen on {self.listen}:{self.port}: {exc.strerror or exc}"
             ) from None
+        self._listener = Listener(sock, server, log, max_connections())
+        self._accepting = self._spawn(self._listener.serve(), "http_server-accept")
         log.info("listen iface=%s tcp_port=%d", self.listen, self.port)
 
     async def stop(self) -> None:
+        if self._accepting is not None:
+            self._accepting.cancel()
+            await asyncio.wait((self._accepting,))
+            self._accepting = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.sock.close()
         await self._runner.cleanup()
+        if listener is not None:
+            listener.close_all()

@@ -64,6 +64,7 @@ class Supervisor:
         self._on_reload = on_reload
         self._next_plan: Plan | None = None
         self._reloading = False
+        self._said_disabled = False
         self._stopping = False
         self._server: MonitoringServer | None = None
         self._server_key: tuple[str, int, bool] | None = None
@@ -103,7 +104,10 @@ class Supervisor:
     def request_reload(self) -> tuple[int, dict[str, object]]:
         """Start a reload; returns Fluent Bit's HTTP status and body for ``/api/v2/reload``."""
         if self.once or self._load_plan is None or not self.plan.service["hot_reload"]:
-            log.warning("[reload] hot reload is not enabled (Hot_Reload Off)")
+            # said once: anyone who reaches the port must not be able to flood the log
+            if not self._said_disabled:
+                self._said_disabled = True
+                log.warning("[reload] hot reload is not enabled (Hot_Reload Off)")
             return 200, {"reload": "not enabled", "status": -1}
         if self._reloading or self._stopping:
             return 400, {"reload": "in progress", "status": -2}
@@ -174,7 +178,9 @@ class Supervisor:
         if wanted and self._server is None:
             from agent.engine.http_server import MonitoringServer
 
-            server = MonitoringServer(self, key[0], key[1], health_check=key[2])
+            server = MonitoringServer(
+                self, key[0], key[1], health_check=key[2], spawn=self.tasks.spawn
+            )
             await server.start()
             self._server, self._server_key = server, key
 

@@ -7,6 +7,7 @@ that creates it.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,22 @@ def find(kind: str, name: str) -> dict[str, Any]:
         if doc["kind"] == kind and doc["metadata"]["name"] == name:
             return doc
     raise AssertionError(f"no {kind}/{name} in k8s/")
+
+
+def apply_json_patch(doc: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``add`` operations of RFC 6902 (all a kustomize component here uses)."""
+    doc = copy.deepcopy(doc)
+    for operation in operations:
+        assert operation["op"] == "add", operation
+        *parents, last = operation["path"].strip("/").split("/")
+        target: Any = doc
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if last == "-":
+            target.append(operation["value"])
+        else:
+            target[last] = operation["value"]
+    return doc
 
 
 @pytest.fixture(scope="session")

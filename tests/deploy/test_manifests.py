@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import yaml
 
-from tests.deploy.conftest import K8S, ROOT, find, load_all, manifest_files
+from tests.deploy.conftest import K8S, ROOT, apply_json_patch, find, load_all, manifest_files
 
 ARTICLE = ROOT / "examples" / "article"
+STATE = "/var/lib/logtide"
+DOCKER = "/var/lib/docker/containers"
+# The shipped ConfigMap is examples/article/ with these lines changed, each named in its
+# header comment: the state moves out of the node's (read-only) /var/log.
+CONFIGMAP_DIFFERENCES = {
+    "fluent-bit.conf": [
+        ("DB                /var/log/flb_kube.db", f"DB                {STATE}/flb_kube.db"),
+        ("store_dir /var/log/fluentbit", f"store_dir {STATE}/fluentbit"),
+    ]
+}
 
 
-def test_configmap_files_are_the_example_config_byte_for_byte() -> None:
+def test_configmap_files_are_the_example_config_but_for_the_documented_differences() -> None:
     data = find("ConfigMap", "fluent-bit-config")["data"]
     assert sorted(data) == ["fluent-bit.conf", "parsers.conf", "streams.conf"]
+    header = (K8S / "configmap.yaml").read_text().split("apiVersion:", 1)[0]
     for name, text in data.items():
-        assert text.encode() == (ARTICLE / name).read_bytes(), name
+        expected = (ARTICLE / name).read_text()
+        for article_line, shipped_line in CONFIGMAP_DIFFERENCES.get(name, []):
+            assert expected.count(f"    {article_line}\n") == 1, article_line
+            expected = expected.replace(f"    {article_line}\n", f"    {shipped_line}\n")
+            value = shipped_line.split()[-1]
+            assert value in header and article_line.split()[-1] in header, article_line
+        assert text == expected, name
 
 
 def test_example_config_is_the_articles_plus_http_server_and_env_placeholders() -> None:
@@ -83,23 +101,59 @@ def test_daemonset_is_locked_down_and_probed() -> None:
         assert get["port"] == "http" and get["path"].startswith("/api/v1/")
     assert container["ports"] == [{"name": "http", "containerPort": 2020, "protocol": "TCP"}]
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    assert mounts["/var/lib/docker/containers"]["readOnly"] is True
     assert mounts["/fluent-bit/etc/"]["readOnly"] is True
-    assert not mounts["/var/log"].get("readOnly", False), "checkpoint DB and store_dir live there"
-    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
-    assert host_paths == {
-        "varlog": "/var/log",
-        "varlibdockercontainers": "/var/lib/docker/containers",
+    # the node's logs read-only; one writable folder of our own for the state
+    writable = [path for path, m in mounts.items() if not m.get("readOnly", False)]
+    assert sorted(writable) == ["/tmp", STATE]
+    host = {v["name"]: v["hostPath"] for v in pod["volumes"] if "hostPath" in v}
+    by_path = {h["path"]: h.get("type", "") for h in host.values()}
+    assert by_path == {
+        "/var/log/containers": "Directory",
+        "/var/log/pods": "Directory",
+        STATE: "DirectoryOrCreate",
     }
+    for name, source in host.items():
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == name]
+        assert mount["mountPath"] == source["path"], name
+
+
+def test_docker_runtime_component_adds_the_docker_logs_read_only_without_creating_them() -> None:
+    component = yaml.safe_load((K8S / "docker-runtime" / "kustomization.yaml").read_text())
+    assert component["kind"] == "Component"
+    (patch,) = component["patches"]
+    assert patch["target"] == {"kind": "DaemonSet", "name": "logtide"}
+    ds = apply_json_patch(find("DaemonSet", "logtide"), yaml.safe_load(patch["patch"]))
+    pod = ds["spec"]["template"]["spec"]
+    docker = [v for v in pod["volumes"] if v.get("hostPath", {}).get("path") == DOCKER]
+    # Directory: kubelet checks it exists. DirectoryOrCreate and "" would create it on a
+    # containerd node (kubelet, resp. containerd's CRI plugin, makes missing sources).
+    assert [v["hostPath"]["type"] for v in docker] == ["Directory"]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == DOCKER]
+    assert mount["readOnly"] is True and mount["name"] == docker[0]["name"]
+
+
+def test_network_policy_admits_port_2020_from_the_scraper_only() -> None:
+    policy = find("NetworkPolicy", "logtide")["spec"]
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 2020}]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
 
 
 def test_state_paths_of_the_config_are_on_the_writable_host_mount() -> None:
-    conf = (ARTICLE / "fluent-bit.conf").read_text()
+    conf = find("ConfigMap", "fluent-bit-config")["data"]["fluent-bit.conf"]
     db = re.search(r"^\s*DB\s+(\S+)$", conf, re.MULTILINE)
     store = re.search(r"^\s*store_dir\s+(\S+)$", conf, re.MULTILINE)
     assert db and store
-    for path in (db.group(1), store.group(1)):
-        assert path.startswith("/var/log/"), path
+    (container,) = find("DaemonSet", "logtide")["spec"]["template"]["spec"]["containers"]
+    writable = [m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")]
+    # sqlite writes its journal beside the DB: the DB's directory must be writable
+    for path in (os.path.dirname(db.group(1)), store.group(1)):
+        assert any(path == w or path.startswith(w + "/") for w in writable), path
 
 
 def test_termination_grace_exceeds_the_service_grace() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.deploy.conftest import K8S, ROOT, manifest_files
+from tests.deploy.conftest import K8S, ROOT, apply_json_patch, find, manifest_files
 
 KUBERNETES_VERSION = "1.30.0"
 Tool = Callable[[str], Path]
@@ -92,3 +93,13 @@ def test_checkov_skips_are_the_annotated_ones(checkov: list[dict[str, Any]]) -> 
     assert skipped
     for check in skipped:
         assert check["check_result"]["suppress_comment"].strip(), check["check_id"]
+
+
+def test_daemonset_with_the_docker_runtime_component_validates(tool: Tool, tmp_path: Path) -> None:
+    component = yaml.safe_load((K8S / "docker-runtime" / "kustomization.yaml").read_text())
+    (patch,) = component["patches"]
+    patched = apply_json_patch(find("DaemonSet", "logtide"), yaml.safe_load(patch["patch"]))
+    path = tmp_path / "daemonset-docker.yaml"
+    path.write_text(yaml.safe_dump(patched))
+    result = run([tool("kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", path])
+    assert result.returncode == 0, result.stdout + result.stderr

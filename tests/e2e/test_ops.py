@@ -247,10 +247,14 @@ def test_reload_is_refused_without_hot_reload(tmp_path: Path, agents: list[Agent
     config.write_text(service(port) + dummy('{"m":1}', 10) + file_output(tmp_path))
     agent = Agent(config, port)
     agents.append(agent)
-    status, body = agent.get("/api/v2/reload", "POST")
-    assert (status, json.loads(body)) == (200, {"reload": "not enabled", "status": -1})
+    for method in ("POST", "PUT", "POST"):
+        status, body = agent.get("/api/v2/reload", method)
+        assert (status, json.loads(body)) == (200, {"reload": "not enabled", "status": -1})
+    assert agent.get("/api/v2/reload", "DELETE")[0] == 400
     assert agent.get("/api/v1/health")[0] == 404  # Health_Check Off: not served, as Fluent Bit
     assert agent.stop() == 0
+    # whoever reaches the port cannot flood the log with refused reloads
+    assert agent.log.read_text().count("hot reload is not enabled") == 1
 
 
 def test_reload_mid_tail_keeps_every_line_exactly_once(tmp_path: Path, agents: list[Agent]) -> None:

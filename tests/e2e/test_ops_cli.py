@@ -109,3 +109,17 @@ def test_credentials_are_masked_and_long_messages_cut() -> None:
     assert "[error] [output:s3.0] " in line and len(line) < 700
     debug = logging.LogRecord("logtide.http_server", logging.DEBUG, "f", 1, "y" * 900, (), None)
     assert json.loads(JsonFormatter().format(debug))["message"] == "y" * 900
+
+
+def test_masking_needs_a_secret_key_with_a_separator_not_an_error_name() -> None:
+    # botocore's message, as the AWS outputs log it (exception class, colon, text)
+    message = "[output:s3.0] NoCredentialsError: Unable to locate credentials"
+    assert redact(message) == message
+    assert redact("ExpiredTokenException: The security token included") == (
+        "ExpiredTokenException: The security token included"
+    )
+    assert redact("Unable to locate credentials") == "Unable to locate credentials"
+    # real secrets in key=value / key: value shapes stay masked
+    assert redact("X-Amz-Security-Token: FwoGZX") == "X-Amz-Security-Token: ****"
+    assert redact("sessionToken=FwoGZX") == "sessionToken=****"
+    assert redact("client.secret = s3cr3t") == "client.secret = ****"

@@ -3,7 +3,10 @@ beside the bad ones keep flowing."""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
 from tests.faults.corpus.generate import build
+from tests.support.cli import LOGTIDE
 from tests.support.logapp import AppWriter, all_written, file_records, tally
 
 
@@ -108,3 +112,49 @@ def test_bad_input_corpus_is_counted_and_never_stops_the_pipeline(tmp_path: Path
     assert metrics["records"] == delivered
     assert metrics.get("long_lines_skipped", 0) >= 1
     assert metrics.get("invalid_utf8", 0) >= 1
+
+
+PR_CAPBSET_DROP = 24
+
+
+def _without_dac_override() -> None:
+    """preexec_fn: drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so
+    the root-run agent is refused a mode-000 file as any other user would be."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def test_once_exits_1_naming_a_file_it_could_not_read(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "good.log").write_text("".join(f"line {n}\n" for n in range(10)))
+    secret = logs / "secret.log"
+    secret.write_text("never read\n")
+    secret.chmod(0)
+    as_root = os.geteuid() == 0
+    if as_root:
+        try:
+            subprocess.run([sys.executable, "-c", ""], preexec_fn=_without_dac_override, check=True)
+        except (subprocess.SubprocessError, OSError):
+            pytest.skip("cannot drop CAP_DAC_OVERRIDE here (no CAP_SETPCAP)")
+    config = tmp_path / "fluent-bit.conf"
+    config.write_text(
+        f"[INPUT]\n    Name tail\n    Path {logs}/*.log\n    Read_from_Head On\n"
+        f"[OUTPUT]\n    Name file\n    Match *\n    Path {tmp_path}\n    File out.log\n"
+        "    Format plain\n"
+    )
+    result = subprocess.run(
+        [LOGTIDE, "-c", str(config), "--once", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_without_dac_override if as_root else None,
+    )
+    assert result.returncode == 1, result.stderr
+    naming = [line for line in result.stderr.splitlines() if "secret.log" in line]
+    assert len(naming) == 1, result.stderr
+    assert "cannot read 1 file(s)" in naming[0] and "Permission denied" in naming[0]
+    # the readable file was delivered all the same
+    assert len((tmp_path / "out.log").read_text().splitlines()) == 10

@@ -34,6 +34,7 @@ class Discovery:
     tagger: TagComposer
     rules: LineRules
     resumed: bool
+    unreadable: dict[str, str]
     _watcher: Watcher | None
 
     def _decoder(self, path: str) -> Decoder:
@@ -46,8 +47,14 @@ class Discovery:
     def _open(self, path: str, *, from_head: bool, rotated: bool = False) -> TailedFile | None:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None  # gone since the scan: nothing of it left to read
         except OSError as exc:
-            self._log.warning("tail: cannot open %s: %s", path, exc)
+            if self.context.once:
+                # reported once, with every other such file, when the run ends (exit 1)
+                self.unreadable[path] = exc.strerror or str(exc)
+            else:
+                self._log.warning("tail: cannot open %s: %s", path, exc)
             return None
         st = os.fstat(fd)
         key = (st.st_dev, st.st_ino)

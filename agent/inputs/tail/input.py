@@ -75,6 +75,8 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
         self.outstanding = 0
         self.mem_limit: int = s["mem_buf_limit"] or 0
         self.resumed = False
+        # --once: files that matched but could not be opened (path -> reason)
+        self.unreadable: dict[str, str] = {}
         self._resume = asyncio.Event()
         # Files that stopped reading at Mem_Buf_Limit: read again once acks free memory.
         self._starved: set[TailedFile] = set()
@@ -152,6 +154,11 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
                 await self._pump(f, emit, budget=None)
                 await self._emit(f, f.finish(time.time()), emit)
                 self._close(f)
+            if self.unreadable:
+                listed = ", ".join(
+                    f"{path} ({why})" for path, why in sorted(self.unreadable.items())
+                )
+                raise PluginError(f"cannot read {len(self.unreadable)} file(s): {listed}")
             return
         if self.settings["inotify_watcher"]:
             self._watcher = Watcher(self._loop, self.context.logger)

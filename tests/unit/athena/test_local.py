@@ -262,3 +262,24 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().out.splitlines()[-1] == "(2 rows)"
     assert main([*base, "SELECT nope FROM eks_fb_s3"]) == 1
     assert capsys.readouterr().err.startswith("logtide athena: local query failed")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM eks_fb_s3, LATERAL read_csv('/etc/passwd')",
+        "SELECT * FROM eks_fb_s3, LATERAL read_text('/etc/hostname')",
+        "SELECT * FROM eks_fb_s3, LATERAL read_csv('http://127.0.0.1:9/x.csv')",
+    ],
+)
+def test_queries_cannot_read_files_or_urls(tmp_path: Path, sql: str) -> None:
+    _put(tmp_path, "fluent-bit-logs/states.ca/2024/05/01/10/00/00-o", _lines([_order(1, 1)]))
+    # a table function straight in FROM is not a table of the DDL
+    with pytest.raises(AthenaError, match="TABLE_NOT_FOUND"):
+        _query(tmp_path, FLAT.format(serde=""), "SELECT * FROM read_csv('/etc/passwd')")
+    # past that check (LATERAL), DuckDB itself refuses: external access is off
+    with pytest.raises(AthenaError, match=r"local query failed: Permission Error"):
+        _query(tmp_path, FLAT.format(serde=""), sql)
+    # the table itself (loaded from the connection's own folder) still reads
+    result = _query(tmp_path, FLAT.format(serde=""), "SELECT count(*) FROM eks_fb_s3")
+    assert result.rows == [(1,)]
