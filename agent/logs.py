@@ -51,12 +51,25 @@ _SECRETS = (
     # AWS access key ids
     re.compile(r"()\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"),
 )
+# An unquoted PascalCase word and a colon is an AWS error code introducing its message
+# (``ExpiredToken: The security token ...``), not a key holding a value.
+_ERROR_CODE = re.compile(r"[A-Z][A-Za-z0-9]*:\s*")
+
+
+def _mask(match: re.Match[str]) -> str:
+    return f"{match.group(1)}****"
+
+
+def _mask_unless_error_code(match: re.Match[str]) -> str:
+    return match.group(0) if _ERROR_CODE.fullmatch(match.group(1)) else _mask(match)
 
 
 def redact(message: str) -> str:
     """Mask what looks like a credential, keeping its name."""
-    for pattern in _SECRETS:
-        message = pattern.sub(lambda m: f"{m.group(1)}****", message)
+    keyed, *others = _SECRETS
+    message = keyed.sub(_mask_unless_error_code, message)
+    for pattern in others:
+        message = pattern.sub(_mask, message)
     return message
 
 

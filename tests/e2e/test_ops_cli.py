@@ -119,6 +119,12 @@ def test_masking_needs_a_secret_key_with_a_separator_not_an_error_name() -> None
         "ExpiredTokenException: The security token included"
     )
     assert redact("Unable to locate credentials") == "Unable to locate credentials"
+    # AWS error codes introduce a message too
+    for code in ("ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"):
+        line = f"{code}: The security token included in the request is invalid"
+        assert redact(line) == line
+    assert redact('"SessionToken": "FwoGZX"') == '"SessionToken": "****"'
+    assert redact("Authorization: FwoGZX") == "Authorization: ****"
     # real secrets in key=value / key: value shapes stay masked
     assert redact("X-Amz-Security-Token: FwoGZX") == "X-Amz-Security-Token: ****"
     assert redact("sessionToken=FwoGZX") == "sessionToken=****"
