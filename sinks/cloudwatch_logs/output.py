@@ -10,6 +10,7 @@ its open batches CloudWatch does not hold: nothing is sent twice, nothing is los
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -26,16 +27,18 @@ from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import OutputPlugin
 from sinks.aws import AwsClients
-from sinks.aws.retry import call_with_auto_retry, describe, error_code
+from sinks.aws.retry import describe, error_code, is_network_error, outcome_unknown
 from sinks.cloudwatch_logs import options as cw_options
 from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
-from sinks.cloudwatch_logs.recovery import Recovery
+from sinks.cloudwatch_logs.recovery import Recovery, missing_events
 from sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
 from sinks.cloudwatch_logs.templates import Template
 
 # A retried batch AWS already took (sequence-token era) is not an error.
 _ALREADY_ACCEPTED = "DataAlreadyAcceptedException"
+# Fluent Bit's auto_retry_requests pause before the one immediate retry (jittered).
+AUTO_RETRY_PAUSE = 0.05
 # Under --once, how long stop() waits for the recovery of a previous run's batches.
 FINAL_RECOVERY_SECONDS = 60.0
 
@@ -268,7 +271,7 @@ class CloudWatchLogsOutput(OutputPlugin):
     async def _put_sent(self, key: StreamKey, events: list[Sent]) -> None:
         await self._put(key, [{"timestamp": t, "message": m} for t, m in events])
 
-    async def _put(self, key: StreamKey, batch: list[dict[str, object]]) -> None:
+    async def _put(self, key: StreamKey, batch: list[dict[str, Any]]) -> None:
         assert self._streams is not None
         await self._streams.ensure(key)
         try:
@@ -290,7 +293,7 @@ class CloudWatchLogsOutput(OutputPlugin):
         self._count("put_requests", 1)
         self._count("sent_events", len(batch))
 
-    async def _put_once(self, key: StreamKey, log_events: list[dict[str, object]]) -> Any:
+    async def _put_once(self, key: StreamKey, log_events: list[dict[str, Any]]) -> Any:
         group, stream = key
 
         async def call() -> Any:
@@ -298,7 +301,32 @@ class CloudWatchLogsOutput(OutputPlugin):
                 logGroupName=group, logStreamName=stream, logEvents=log_events
             )
 
-        return await call_with_auto_retry(call, self._auto_retry)
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_network_error(exc):
+                raise
+            # The answer was lost: the batch may be in the stream already. Sending it again
+            # without looking would store it twice.
+            if outcome_unknown(exc) and await self._landed(key, log_events):
+                self._count("lost_answers_landed", 1)
+                return {}
+            if not self._auto_retry:
+                raise
+        await asyncio.sleep(random.uniform(0, AUTO_RETRY_PAUSE))
+        return await call()
+
+    async def _landed(self, key: StreamKey, log_events: list[dict[str, Any]]) -> bool:
+        sent: list[Sent] = [(int(e["timestamp"]), str(e["message"])) for e in log_events]
+        try:
+            return not await missing_events(self._client, key, sent, self._auto_retry)
+        except Exception as exc:
+            self.context.logger.warning(
+                "cloudwatch_logs: cannot tell whether a put to %s/%s landed: %s",
+                *key,
+                describe(exc),
+            )
+            return False
 
     def _count_rejected(self, key: StreamKey, size: int, info: dict[str, int]) -> None:
         """AWS accepted the batch but dropped some events: they must not be retried."""
