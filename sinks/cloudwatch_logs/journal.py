@@ -72,6 +72,7 @@ class Journal:
         self._next_id = 1
         self._fd: int | None = None
         self._size = 0
+        self._compacted_size = 0
         self._lock = threading.Lock()
 
     # -- open, fold, compact ---------------------------------------------------------------
@@ -140,9 +141,9 @@ class Journal:
             os.close(fd)
         os.replace(temp, self.path)
         _fsync_dir(self.path.parent)
-        self.close()
+        self._close_fd()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        self._size = len(data)
+        self._size = self._compacted_size = len(data)
 
     def _open_batches(self) -> list[OpenBatch]:
         return [
@@ -186,19 +187,24 @@ class Journal:
     def done(self, ref: BatchRef) -> None:
         """The batch is in its stream (or was given up): no restart needs to check it."""
         with self._lock:
-            if not self._close(ref):
-                return
+            if not self._close(ref) or self._fd is None:
+                return  # closed by stop(): the recovery of the next start checks it
             with contextlib.suppress(OSError):
                 # Best effort: a lost line only means one more check after a crash.
                 self._append(orjson.dumps(["d", ref[0], ref[1]]) + b"\n", sync=False)
             self._maybe_compact()
 
     def is_open(self, ref: BatchRef) -> bool:
-        with self._lock:
-            record = self._records.get(ref[0])
-            return record is not None and record.batches[ref[1]] is not None
+        # Read without the lock (atomic under the GIL): the event loop must not wait for
+        # another thread's fsync.
+        record = self._records.get(ref[0])
+        return record is not None and record.batches[ref[1]] is not None
 
     def close(self) -> None:
+        with self._lock:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -219,7 +225,9 @@ class Journal:
         self._size += len(line)
 
     def _maybe_compact(self) -> None:
-        if self._size > COMPACT_BYTES:
+        # Open batches given up by the runner stay until a restart: when they alone fill
+        # the file, compacting on every line would rewrite them over and over.
+        if self._size > max(COMPACT_BYTES, 2 * self._compacted_size):
             with contextlib.suppress(OSError):
                 self._compact()
 
