@@ -18,7 +18,8 @@ The last list of an ``r`` line names batches of earlier records whose events the
 handed back with an error and now sends again under this record: they are closed by it.
 A torn last line (a crash in the middle of a write) is ignored: its flush never put
 anything. The file is rewritten with only what is still open (compaction) on every open
-and whenever it grows past :data:`COMPACT_BYTES`.
+and whenever it grows past :data:`COMPACT_BYTES`. In memory the journal keeps only where
+each open record's line is and which of its batches are open; the events stay on disk.
 
 All methods block (file I/O, fsync); the output calls them from worker threads.
 """
@@ -26,6 +27,7 @@ All methods block (file I/O, fsync); the output calls them from worker threads.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import time
@@ -37,6 +39,8 @@ from typing import Any
 import orjson
 
 COMPACT_BYTES = 4 * 1024 * 1024
+# Events encoded per piece of a line: ~500 article records are ~115 KiB.
+SLICE_EVENTS = 500
 # Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
 # a source that old has long been checkpointed past by its input.
 MAX_WATERMARKS = 100_000
@@ -58,8 +62,30 @@ class OpenBatch:
 
 @dataclass(slots=True)
 class _Record:
+    """An ``r`` line with batches still open: where the line is in the file and which of its
+    batches are open. The events stay on disk; a compaction reads them back."""
+
     ms: int
-    batches: list[tuple[StreamKey, list[Sent]] | None]
+    open: list[bool]
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One flush's ``r`` line, encoded, with what writing it changes."""
+
+    rid: int
+    ms: int
+    pieces: list[bytes | memoryview]
+    batches: int
+    marks: list[tuple[str, int]]
+    closes: list[BatchRef]
+
+
+# Batches as they are in an ``r`` line: [group, stream, [[ts, msg], ...]] or null.
+RawBatches = list[Any]
+_NL = orjson.OPT_APPEND_NEWLINE
 
 
 class Journal:
@@ -70,6 +96,7 @@ class Journal:
         self.watermarks: dict[str, int] = {}
         self._records: dict[int, _Record] = {}
         self._next_id = 1
+        self._ids = itertools.count(1)
         self._fd: int | None = None
         self._size = 0
         self._compacted_size = 0
@@ -81,40 +108,50 @@ class Journal:
         """Read the file (if any), compact it, and return the batches a restart must check."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fold()
-            self._compact()
-            return self._open_batches()
+            raw = self._fold()
+            self._ids = itertools.count(self._next_id)
+            self._compact(raw)
+            return [
+                OpenBatch((rid, index), (str(b[0]), str(b[1])), _sent(b[2]), record.ms)
+                for rid, record in self._records.items()
+                for index, b in enumerate(raw[rid])
+                if record.open[index]
+            ]
 
-    def _fold(self) -> None:
+    def _fold(self) -> dict[int, RawBatches]:
+        """Apply the file; returns the batches of the records still open."""
+        batches: dict[int, RawBatches] = {}
         try:
-            raw = self.path.read_bytes()
+            data = self.path.read_bytes()
         except FileNotFoundError:
-            return
-        for line in raw.split(b"\n"):
-            if not line:
-                continue
-            try:
-                entry = orjson.loads(line)
-                self._apply(entry)
-            except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
-                break  # a torn last line: that flush never put anything
+            return batches
+        offset = 0
+        for line in data.split(b"\n"):
+            length = len(line) + 1
+            if line:
+                try:
+                    self._apply(orjson.loads(line), offset, length, batches)
+                except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
+                    break  # a torn last line: that flush never put anything
+            offset += length
+        return {rid: batches[rid] for rid in self._records}
 
-    def _apply(self, entry: list[Any]) -> None:
+    def _apply(
+        self, entry: list[Any], offset: int, length: int, batches: dict[int, RawBatches]
+    ) -> None:
         kind = entry[0]
         if kind == "w":
             for mark, end in entry[1].items():
                 self._raise(str(mark), int(end))
         elif kind == "r":
-            rid, ms, marks, batches, closes = entry[1:6]
-            parsed: list[tuple[StreamKey, list[Sent]] | None] = []
-            for batch in batches:
-                if batch is None:
-                    parsed.append(None)
-                    continue
-                group, stream, events = batch
-                parsed.append(((str(group), str(stream)), [(int(t), str(m)) for t, m in events]))
-            self._records[int(rid)] = _Record(int(ms), parsed)
-            self._next_id = max(self._next_id, int(rid) + 1)
+            rid, ms, marks, raw, closes = entry[1:6]
+            rid = int(rid)
+            if any(batch is not None for batch in raw):
+                self._records[rid] = _Record(
+                    int(ms), [batch is not None for batch in raw], offset, length
+                )
+                batches[rid] = raw
+            self._next_id = max(self._next_id, rid + 1)
             for mark, end in marks:
                 self._raise(str(mark), int(end))
             for ref in closes:
@@ -124,18 +161,34 @@ class Journal:
         else:
             raise ValueError(kind)
 
-    def _compact(self) -> None:
+    def _compact(self, known: dict[int, RawBatches] | None = None) -> None:
         """Rewrite the file as the watermarks plus the open records (atomically); on failure
-        the old file stays in use."""
-        lines = [orjson.dumps(["w", self.watermarks])]
-        for rid, record in self._records.items():
-            batches = [None if b is None else [b[0][0], b[0][1], b[1]] for b in record.batches]
-            lines.append(orjson.dumps(["r", rid, record.ms, [], batches, []]))
-        data = b"\n".join(lines) + b"\n"
+        the old file stays in use. Events of open records come from ``known`` or are read
+        back from the current file."""
+        lines = [orjson.dumps(["w", self.watermarks], option=_NL)]
+        places: list[tuple[_Record, int, int]] = []
+        size = len(lines[0])
+        with contextlib.ExitStack() as stack:
+            current = None
+            for rid, record in self._records.items():
+                raw = known.get(rid) if known is not None else None
+                if raw is None:
+                    if current is None:
+                        current = stack.enter_context(self.path.open("rb"))
+                    current.seek(record.offset)
+                    raw = orjson.loads(current.read(record.length))[4]
+                kept = [
+                    batch if is_open else None
+                    for batch, is_open in zip(raw, record.open, strict=True)
+                ]
+                line = orjson.dumps(["r", rid, record.ms, [], kept, []], option=_NL)
+                lines.append(line)
+                places.append((record, size, len(line)))
+                size += len(line)
         temp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            _write_all(fd, data)
+            _write_all(fd, b"".join(lines))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -143,46 +196,53 @@ class Journal:
         _fsync_dir(self.path.parent)
         self._close_fd()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        self._size = self._compacted_size = len(data)
-
-    def _open_batches(self) -> list[OpenBatch]:
-        return [
-            OpenBatch((rid, index), batch[0], batch[1], record.ms)
-            for rid, record in self._records.items()
-            for index, batch in enumerate(record.batches)
-            if batch is not None
-        ]
+        self._size = self._compacted_size = size
+        for record, offset, length in places:
+            record.offset, record.length = offset, length
 
     # -- while running -----------------------------------------------------------------------
 
-    def record(
+    def prepare(
         self,
         batches: Sequence[tuple[StreamKey, Sequence[Sent]]],
         marks: Iterable[tuple[str, int]],
         closes: Iterable[BatchRef] = (),
-    ) -> int:
-        """Write and fsync one flush's line before anything of it is put; returns its id.
+    ) -> Prepared:
+        """Encode one flush's line (no I/O). Called on the event loop: a batch's line is
+        megabytes, and allocating it in a worker thread grows that thread's malloc arena."""
+        rid = next(self._ids)
+        ms = int(time.time() * 1000)
+        marks = list(marks)
+        closes = list(closes)
+        # Encoded in slices (each under glibc's 128 KiB mmap threshold): one buffer of the
+        # whole line, megabytes, raised that threshold and left the heap fragmented.
+        pieces: list[bytes | memoryview] = [b'["r",%d,%d,%b,[' % (rid, ms, orjson.dumps(marks))]
+        for index, (key, events) in enumerate(batches):
+            pieces.append(b"%b[%b," % (b"," if index else b"", orjson.dumps(key)[1:-1]))
+            for first in range(0, len(events), SLICE_EVENTS):
+                part = memoryview(orjson.dumps(events[first : first + SLICE_EVENTS]))
+                pieces.extend((b",", part[1:-1]) if first else (part[:-1],))
+            pieces.append(b"]]")
+        pieces.append(b"],%b]\n" % orjson.dumps(closes))
+        return Prepared(rid, ms, pieces, len(batches), marks, closes)
+
+    def write(self, prepared: Prepared) -> None:
+        """Write and fsync a prepared line before anything of its flush is put.
 
         On failure the file is as it was and nothing changed in memory.
         """
-        marks = list(marks)
-        closes = list(closes)
         with self._lock:
-            rid = self._next_id
-            ms = int(time.time() * 1000)
-            payload = [[key[0], key[1], list(events)] for key, events in batches]
-            line = orjson.dumps(["r", rid, ms, marks, payload, closes]) + b"\n"
-            self._append(line, sync=True)
-            self._next_id += 1
-            self._records[rid] = _Record(ms, [(key, list(events)) for key, events in batches])
-            for mark, end in marks:
+            offset = self._size
+            self._append(prepared.pieces, sync=True)
+            if prepared.batches:
+                self._records[prepared.rid] = _Record(
+                    prepared.ms, [True] * prepared.batches, offset, self._size - offset
+                )
+            for mark, end in prepared.marks:
                 self._raise(mark, end)
-            for ref in closes:
+            for ref in prepared.closes:
                 self._close(ref)
-            if not self._records[rid].batches:
-                del self._records[rid]
             self._maybe_compact()
-            return rid
 
     def done(self, ref: BatchRef) -> None:
         """The batch is in its stream (or was given up): no restart needs to check it."""
@@ -191,14 +251,14 @@ class Journal:
                 return  # closed by stop(): the recovery of the next start checks it
             with contextlib.suppress(OSError):
                 # Best effort: a lost line only means one more check after a crash.
-                self._append(orjson.dumps(["d", ref[0], ref[1]]) + b"\n", sync=False)
+                self._append([orjson.dumps(["d", ref[0], ref[1]], option=_NL)], sync=False)
             self._maybe_compact()
 
     def is_open(self, ref: BatchRef) -> bool:
         # Read without the lock (atomic under the GIL): the event loop must not wait for
         # another thread's fsync.
         record = self._records.get(ref[0])
-        return record is not None and record.batches[ref[1]] is not None
+        return record is not None and record.open[ref[1]]
 
     def close(self) -> None:
         with self._lock:
@@ -211,10 +271,11 @@ class Journal:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _append(self, line: bytes, *, sync: bool) -> None:
+    def _append(self, pieces: list[bytes | memoryview], *, sync: bool) -> None:
         assert self._fd is not None, "Journal.open() first"
         try:
-            _write_all(self._fd, line)
+            for piece in pieces:
+                _write_all(self._fd, piece)
             if sync:
                 os.fsync(self._fd)
         except OSError:
@@ -222,7 +283,7 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
             raise
-        self._size += len(line)
+        self._size += sum(len(piece) for piece in pieces)
 
     def _maybe_compact(self) -> None:
         # Open batches given up by the runner stay until a restart: when they alone fill
@@ -233,10 +294,10 @@ class Journal:
 
     def _close(self, ref: BatchRef) -> bool:
         record = self._records.get(ref[0])
-        if record is None or ref[1] >= len(record.batches) or record.batches[ref[1]] is None:
+        if record is None or ref[1] >= len(record.open) or not record.open[ref[1]]:
             return False
-        record.batches[ref[1]] = None
-        if all(batch is None for batch in record.batches):
+        record.open[ref[1]] = False
+        if not any(record.open):
             del self._records[ref[0]]
         return True
 
@@ -247,7 +308,7 @@ class Journal:
             del self.watermarks[next(iter(self.watermarks))]
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -259,3 +320,7 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _sent(events: list[Any]) -> list[Sent]:
+    return [(int(t), str(m)) for t, m in events]

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from agent.core.errors import is_retryable
 from agent.core.retry import Backoff
 from sinks.aws.retry import call_with_auto_retry, describe, error_code
-from sinks.cloudwatch_logs.journal import Journal, OpenBatch, Sent, StreamKey
+from sinks.cloudwatch_logs.journal import BatchRef, Journal, OpenBatch, Sent, StreamKey
 from sinks.cloudwatch_logs.streams import NOT_FOUND
 
 # GetLogEvents may lag a fresh PutLogEvents by a moment: a batch is checked no sooner than
@@ -33,6 +33,7 @@ MAX_PAGES = 100
 
 Put = Callable[[StreamKey, list[Sent]], Awaitable[None]]
 Count = Callable[[str, int], None]
+Done = Callable[[BatchRef], Awaitable[None]]
 
 
 async def missing_events(
@@ -92,6 +93,7 @@ class Recovery:
         self,
         client: Any,
         journal: Journal,
+        done: Done,
         put: Put,
         *,
         auto_retry: bool,
@@ -100,6 +102,7 @@ class Recovery:
     ) -> None:
         self.client = client
         self.journal = journal
+        self.mark_done = done
         self.put = put
         self.auto_retry = auto_retry
         self.logger = logger
@@ -137,7 +140,7 @@ class Recovery:
                         describe(exc),
                     )
                     self.count("recovery_dropped_events", len(batch.events))
-                    await asyncio.to_thread(self.journal.done, batch.ref)
+                    await self.mark_done(batch.ref)
                     return
                 delay = self.backoff.delay(attempt)
                 attempt += 1
@@ -149,7 +152,7 @@ class Recovery:
                 )
                 await asyncio.sleep(delay)
                 continue
-            await asyncio.to_thread(self.journal.done, batch.ref)
+            await self.mark_done(batch.ref)
             self.count("recovered_landed_events", len(batch.events) - len(missing))
             self.count("recovered_resent_events", len(missing))
             self.logger.info(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -18,6 +19,12 @@ A = ("group", "a")
 B = ("group", "b")
 
 
+def record(journal: Journal, batches: list, marks: list, closes: Iterable = ()) -> int:
+    prepared = journal.prepare(batches, marks, closes)
+    journal.write(prepared)
+    return prepared.rid
+
+
 def reopen(path: Path) -> tuple[Journal, list[tuple[tuple[int, int], tuple[str, str], list]]]:
     journal = Journal(path)
     batches = journal.open()
@@ -28,15 +35,15 @@ def test_open_batches_and_watermarks_survive_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "j" / "out.journal"
     journal = Journal(path)
     assert journal.open() == []
-    rid = journal.record(
-        [(A, [(1, "x"), (2, "y")]), (B, [(3, "z")])], [("src|s|t", 100), ("src|s|u", 7)]
+    rid = record(
+        journal, [(A, [(1, "x"), (2, "y")]), (B, [(3, "z")])], [("src|s|t", 100), ("src|s|u", 7)]
     )
     journal.done((rid, 0))
     # No close(): a kill -9 leaves the file as written.
     again, batches = reopen(path)
     assert batches == [((rid, 1), B, [(3, "z")])]
     assert again.watermarks == {"src|s|t": 100, "src|s|u": 7}
-    assert again.record([(A, [(4, "w")])], [("src|s|t", 50)]) > rid  # ids keep growing
+    assert record(again, [(A, [(4, "w")])], [("src|s|t", 50)]) > rid  # ids keep growing
     assert again.watermarks["src|s|t"] == 100  # a watermark never goes back
 
 
@@ -44,14 +51,14 @@ def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "out.journal"
     journal = Journal(path)
     journal.open()
-    journal.record([(A, [(1, "x")])], [("m", 10)])
+    record(journal, [(A, [(1, "x")])], [("m", 10)])
     with path.open("ab") as handle:  # a crash in the middle of the next record's write
         handle.write(orjson.dumps(["r", 2, 0, [["m", 20]], [["group", "a", [[2, "y"]]]], []])[:25])
     again, batches = reopen(path)
     assert [events for _, _, events in batches] == [[(1, "x")]]
     assert again.watermarks == {"m": 10}
     # Compaction on open removed the torn bytes: later lines are read on the next open.
-    again.record([(A, [(3, "z")])], [("m", 30)])
+    record(again, [(A, [(3, "z")])], [("m", 30)])
     _, batches = reopen(path)
     assert [events for _, _, events in batches] == [[(1, "x")], [(3, "z")]]
 
@@ -60,9 +67,9 @@ def test_a_retry_closes_the_batches_it_sends_again(tmp_path: Path) -> None:
     path = tmp_path / "out.journal"
     journal = Journal(path)
     journal.open()
-    first = journal.record([(A, [(1, "x")]), (A, [(2, "y")])], [("m", 10)])
+    first = record(journal, [(A, [(1, "x")]), (A, [(2, "y")])], [("m", 10)])
     journal.done((first, 0))
-    retry = journal.record([(A, [(2, "y")])], [("m", 10)], closes=[(first, 1)])
+    retry = record(journal, [(A, [(2, "y")])], [("m", 10)], closes=[(first, 1)])
     assert not journal.is_open((first, 1))
     _, batches = reopen(path)
     assert [ref for ref, _, _ in batches] == [(retry, 0)]
@@ -75,10 +82,10 @@ def test_compaction_keeps_only_what_is_open(
     path = tmp_path / "out.journal"
     journal = Journal(path)
     journal.open()
-    kept = journal.record([(A, [(0, "kept")]), (B, [(0, "done")])], [("m", 0)])
+    kept = record(journal, [(A, [(0, "kept")]), (B, [(0, "done")])], [("m", 0)])
     journal.done((kept, 1))
     for n in range(1, 200):
-        rid = journal.record([(A, [(n, "m" * 50)])], [("m", n)])
+        rid = record(journal, [(A, [(n, "m" * 50)])], [("m", n)])
         journal.done((rid, 0))
     assert path.stat().st_size < 2000 + 200  # compacted along the way
     again, batches = reopen(path)
@@ -95,7 +102,7 @@ def test_a_failed_write_leaves_the_journal_as_it_was(
     path = tmp_path / "out.journal"
     journal = Journal(path)
     journal.open()
-    journal.record([(A, [(1, "x")])], [("m", 10)])
+    record(journal, [(A, [(1, "x")])], [("m", 10)])
     size = path.stat().st_size
     real_fsync = os.fsync
 
@@ -104,9 +111,23 @@ def test_a_failed_write_leaves_the_journal_as_it_was(
 
     monkeypatch.setattr(journal_module.os, "fsync", full)
     with pytest.raises(OSError):
-        journal.record([(A, [(2, "y")])], [("m", 20)])
+        record(journal, [(A, [(2, "y")])], [("m", 20)])
     monkeypatch.setattr(journal_module.os, "fsync", real_fsync)
     assert path.stat().st_size == size
     assert journal.watermarks == {"m": 10}
     _, batches = reopen(path)
     assert [events for _, _, events in batches] == [[(1, "x")]]
+
+
+def test_a_large_batch_is_written_in_slices_as_one_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    big = [(n, f"message {n} é") for n in range(2 * journal_module.SLICE_EVENTS + 7)]
+    rid = record(journal, [(A, big), (B, [(1, "x")])], [("m", 10)], closes=[(99, 0)])
+    line = path.read_bytes().splitlines()[-1]
+    assert orjson.loads(line) == ["r", rid, orjson.loads(line)[2], [["m", 10]],
+                                  [["group", "a", [list(e) for e in big]], ["group", "b", [[1, "x"]]]],
+                                  [[99, 0]]]  # fmt: skip
+    _, batches = reopen(path)
+    assert [(key, events) for _, key, events in batches] == [(A, big), (B, [(1, "x")])]
