@@ -78,6 +78,7 @@ class CloudWatchLogsOutput(OutputPlugin):
             1, thread_name_prefix=f"{context.instance}-journal"
         )
         self._recovery: Recovery | None = None
+        self._recovery_task: Any = None
         # Per tag: the events the last failed flush handed back, and its journaled batches
         # that hold them (closed by the record of the retry that sends those events again).
         self._handed_back: dict[str, tuple[list[Event], list[BatchRef]]] = {}
@@ -132,7 +133,9 @@ class CloudWatchLogsOutput(OutputPlugin):
             logger=self.context.logger,
             count=self._count,
         )
-        self.context.spawn(self._recovery.run(batches), f"{self.context.instance}.recovery")
+        self._recovery_task = self.context.spawn(
+            self._recovery.run(batches), f"{self.context.instance}.recovery"
+        )
 
     async def _in_journal_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._journal_thread, fn, *args)
@@ -155,6 +158,11 @@ class CloudWatchLogsOutput(OutputPlugin):
                         "they stay in the journal for the next start"
                     ) from None
         finally:
+            # What it has not settled stays open in the journal for the next start.
+            task = self._recovery_task
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
             if self._clients is not None:
                 await self._clients.close()
                 self._clients = None
