@@ -75,7 +75,9 @@ async def missing_events(
                     if not wanted:
                         return []
         next_token = page.get("nextForwardToken")
-        if not page.get("events") or next_token is None or next_token == token:
+        # The end is the token coming back unchanged: CloudWatch may answer a page with no
+        # events and a new token while there are more.
+        if next_token is None or next_token == token:
             break
         token = next_token
     missing: list[Sent] = []
