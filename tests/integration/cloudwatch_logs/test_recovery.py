@@ -47,9 +47,13 @@ def no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recovery, "SETTLE_SECONDS", 0.0)
 
 
-def output(context: Any, endpoint: str, journal: Path) -> CloudWatchLogsOutput:
+def output(context: Any, endpoint: str, journal: Path, **extra: str) -> CloudWatchLogsOutput:
     return build(
-        CloudWatchLogsOutput, context, **OPTIONS, endpoint=endpoint, journal_dir=str(journal)
+        CloudWatchLogsOutput,
+        context,
+        **{**OPTIONS, **extra},
+        endpoint=endpoint,
+        journal_dir=str(journal),
     )
 
 
@@ -138,3 +142,67 @@ async def test_missing_events_counts_repeats_and_keeps_order(
         assert await missing_events(client, (GROUP, "no-such-stream"), batch, False) == batch
     finally:
         await clients.close()
+
+
+async def test_a_flush_cut_short_by_the_crash_recovers_stream_by_stream(
+    moto: MotoServer, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """One flush, three streams: the first put answered, the second landed unanswered, the
+    third never sent. The restart sends the third only; every event is there once."""
+    calls = {"n": 0}
+
+    async def second_lands_third_refused(request: Request, forward: Forward) -> Response | None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return await landed_then_503(request, forward)
+        return await forward(request) if calls["n"] == 1 else None
+
+    start = time.time() - 60
+    mixed = [(start + i / 1000, {"i": i, "pod": f"p{i % 3}"}) for i in range(60)]
+    async with plugin_context("cloudwatch_logs.0", once=False) as context:
+        first = output(context, proxy.endpoint, tmp_path, log_stream_template="$pod")
+        await first.start()
+        proxy.inject(second_lands_third_refused, operation="PutLogEvents", times=None)
+        with pytest.raises(RetryableDeliveryError):
+            await first.flush_marked(TAG, mixed, MARKS)
+    proxy.clear()
+    async with plugin_context("cloudwatch_logs.0", once=True) as context:
+        second = output(context, proxy.endpoint, tmp_path, log_stream_template="$pod")
+        await second.start()
+        await second.stop()
+        counters = context.metrics.snapshot()["cloudwatch_logs.0"]
+    logs: Any = moto.client("logs")
+    per_stream = {
+        pod: Counter(
+            orjson.loads(e["message"])["i"]
+            for e in logs.get_log_events(logGroupName=GROUP, logStreamName=pod, startFromHead=True)[
+                "events"
+            ]
+        )
+        for pod in ("p0", "p1", "p2")
+    }
+    assert per_stream == {f"p{k}": Counter(range(k, 60, 3)) for k in range(3)}
+    # Two batches were open at the kill: one found in its stream, one put again.
+    assert counters.get("recovered_landed_events") == 20
+    assert counters.get("recovered_resent_events") == 20
+
+
+async def test_a_retry_takes_over_the_failed_batches_in_the_journal(
+    moto: MotoServer, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    async with plugin_context("cloudwatch_logs.0", once=False) as context:
+        out = output(context, proxy.endpoint, tmp_path)
+        await out.start()
+        proxy.inject(refuse(), operation="PutLogEvents")
+        batch = events(30)
+        with pytest.raises(RetryableDeliveryError) as info:
+            await out.flush_marked(TAG, batch, MARKS)
+        assert info.value.remaining is not None
+        # The engine retries with the very list it was handed back.
+        await out.flush_marked(TAG, info.value.remaining, MARKS)
+        await out.stop()
+    assert stored(moto) == Counter(range(30))
+    proxy.log.clear()
+    counters = await restart(proxy.endpoint, tmp_path)
+    assert not any(name.startswith("recovered") for name in counters)
+    assert [e.request.operation for e in proxy.log if e.request.operation] == []
