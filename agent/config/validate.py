@@ -16,7 +16,7 @@ from agent.config.model import ConfigDocument, Section
 from agent.config.service import SERVICE_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings, resolve
-from agent.core.plugins import Kind, Plugin, load_plugin
+from agent.core.plugins import CHECKPOINT_DB, Kind, Plugin, load_plugin
 from agent.core.retry import parse_retry_limit
 from agent.core.tags import matcher
 
@@ -73,6 +73,10 @@ def validate(document: ConfigDocument) -> Plan:
         for section in sections:
             target.append(_plugin_spec(kind, section, counters))
     _check_unique_aliases(plan)
+    # Outputs that keep a delivery journal place it next to the inputs' checkpoint by default.
+    plan.services[CHECKPOINT_DB] = next(
+        (spec.settings["db"] for spec in plan.inputs if spec.settings.get("db")), None
+    )
     if document.stream_tasks:
         names = [spec.instance for spec in plan.inputs]
         matchers = [matcher(spec.settings) for spec in plan.filters]

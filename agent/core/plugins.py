@@ -21,6 +21,10 @@ from agent.core.options import Option, Settings
 
 Kind = Literal["input", "filter", "output"]
 
+#: ``services`` key: the ``DB`` file of the first input that keeps a checkpoint DB (or
+#: ``None``); outputs that keep delivery state across restarts default to a place next to it.
+CHECKPOINT_DB = "checkpoint_db"
+
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Emit = Callable[[Chunk], Awaitable[None]]
 

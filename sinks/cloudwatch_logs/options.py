@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings
+from agent.core.plugins import CHECKPOINT_DB
 from sinks.aws import AWS_OPTIONS
 
 # CloudWatch's accepted retention periods, in days.
@@ -66,6 +72,13 @@ CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
         "EMF dimensions 'd1,d2;d3'; as metric_namespace (accepted, unused).",
     ),
     Option("extra_user_agent", "str", None, "Appended to the HTTP User-Agent."),
+    Option(
+        "journal_dir",
+        "str",
+        None,
+        "Folder of the delivery journal that makes a restart repeat no event; default "
+        "<tail DB>.cloudwatch_logs next to the input's DB (none without a DB).",
+    ),
 )
 
 LOG_GROUP_CLASSES = ("STANDARD", "INFREQUENT_ACCESS")
@@ -97,3 +110,27 @@ def validate(settings: Settings) -> None:
             f"got {group_class!r}",
             where,
         )
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def journal_path(settings: Settings, services: dict[str, Any], instance: str) -> Path | None:
+    """Where this output's journal lives, or ``None`` when nothing is re-read after a restart
+    (no input DB and no ``journal_dir``): there is then nothing for a journal to prevent.
+
+    The name holds the instance, group and stream (or prefix): an output that is renamed or
+    pointed elsewhere starts a new journal, whose lack of watermarks only means chunks are
+    sent again, never that a chunk is skipped for another destination.
+    """
+    folder = settings.get("journal_dir")
+    if not folder:
+        db = services.get(CHECKPOINT_DB)
+        if not db:
+            return None
+        folder = f"{db}.cloudwatch_logs"
+    stream = settings.get("log_stream_name") or settings.get("log_stream_prefix") or ""
+    name = _UNSAFE.sub("_", f"{instance}-{settings['log_group_name']}-{stream}")
+    if len(name) > 120:
+        name = name[:80] + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return Path(folder) / f"{name}.journal"

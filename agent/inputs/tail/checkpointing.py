@@ -25,6 +25,7 @@ from agent.inputs.tail.ranges import RangeTracker, Span
 from agent.inputs.tail.reader import TailedFile
 
 PERSIST_INTERVAL = 1.0
+MAX_DURABLE_LINEAGES = 10_000
 
 
 class Checkpointing:
@@ -36,6 +37,7 @@ class Checkpointing:
     mem_limit: int
     _resume: asyncio.Event
     _moved: asyncio.Event
+    _durable_lineages: set[str]
     _loop: asyncio.AbstractEventLoop | None
     _loop_thread: int
     files: dict[tuple[int, int], TailedFile]
@@ -60,6 +62,20 @@ class Checkpointing:
                 row.set_head(os.pread(f.fd, min(FINGERPRINT_BYTES, end), 0))
                 self.store.touch(row)
         return f"{self.context.instance}:{row.id}:{row.lineage}"
+
+    async def _durable_lineage(self, f: TailedFile, end: int) -> str:
+        """:meth:`_lineage`, written to the DB before the first chunk that carries it: an
+        output may record a watermark under that name at once, and a restart must find the
+        same name again (an unsaved lineage is replaced by a new one)."""
+        name = self._lineage(f, end)
+        if self.store.path and name not in self._durable_lineages:
+            # The DB executor runs one write at a time: once this returns, any earlier
+            # write that carried the lineage has completed too.
+            await self._db(self.store.write, self.store.snapshot())
+            if len(self._durable_lineages) >= MAX_DURABLE_LINEAGES:
+                self._durable_lineages.clear()  # forgotten ones only cost one more write
+            self._durable_lineages.add(name)
+        return name
 
     def _next_cut(self, f: TailedFile) -> int | None:
         """The next offset at which some output's watermark for this content ends.

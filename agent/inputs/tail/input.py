@@ -81,6 +81,7 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
         # Files that stopped reading at Mem_Buf_Limit: read again once acks free memory.
         self._starved: set[TailedFile] = set()
         self._moved = asyncio.Event()
+        self._durable_lineages: set[str] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -317,7 +318,7 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
         f.emitted_to = end
         self.outstanding += end - start
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
-        origin = Origin(self._lineage(f, end), start, end)
+        origin = Origin(await self._durable_lineage(f, end), start, end)
         await emit(Chunk(f.tag, events, ack, self.source, end - start, origin))
 
     def _collect_counters(self, f: TailedFile) -> None:

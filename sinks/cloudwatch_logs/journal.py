@@ -1,0 +1,326 @@
+"""The cloudwatch_logs delivery journal: what was about to be put, so a crash repeats nothing.
+
+Before a flush's first PutLogEvents, one fsynced line records its batches (group, stream,
+and every ``[timestamp, message]`` as it will be sent) and its marks (``(Chunk.mark, origin
+end)`` pairs). From then on the journal answers for those events: the marks become
+watermarks (the engine skips the chunks when a restart reads them again), and a batch not
+yet confirmed is checked against the stream and, where missing, put again by the recovery
+after a restart. A confirmed batch gets a ``done`` line (not fsynced: losing it costs one
+GetLogEvents check, never a duplicate).
+
+Lines (JSON arrays)::
+
+    ["w", {mark: end}]                                   watermarks (first line after compaction)
+    ["r", id, ms, [[mark, end]], [[group, stream, [[ts, msg]]] | null], [[id, index]]]
+    ["d", id, index]                                     batch confirmed (or given up)
+
+The last list of an ``r`` line names batches of earlier records whose events the runner
+handed back with an error and now sends again under this record: they are closed by it.
+A torn last line (a crash in the middle of a write) is ignored: its flush never put
+anything. The file is rewritten with only what is still open (compaction) on every open
+and whenever it grows past :data:`COMPACT_BYTES`. In memory the journal keeps only where
+each open record's line is and which of its batches are open; the events stay on disk.
+
+All methods block (file I/O, fsync); the output calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+COMPACT_BYTES = 4 * 1024 * 1024
+# Events encoded per piece of a line: ~500 article records are ~115 KiB.
+SLICE_EVENTS = 500
+# Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
+# a source that old has long been checkpointed past by its input.
+MAX_WATERMARKS = 100_000
+
+StreamKey = tuple[str, str]
+Sent = tuple[int, str]  # (timestamp ms, message), as put
+BatchRef = tuple[int, int]  # (record id, batch index)
+
+
+@dataclass(slots=True)
+class OpenBatch:
+    """A journaled batch not yet known to be in its stream."""
+
+    ref: BatchRef
+    key: StreamKey
+    events: list[Sent]
+    recorded_ms: int
+
+
+@dataclass(slots=True)
+class _Record:
+    """An ``r`` line with batches still open: where the line is in the file and which of its
+    batches are open. The events stay on disk; a compaction reads them back."""
+
+    ms: int
+    open: list[bool]
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One flush's ``r`` line, encoded, with what writing it changes."""
+
+    rid: int
+    ms: int
+    pieces: list[bytes | memoryview]
+    batches: int
+    marks: list[tuple[str, int]]
+    closes: list[BatchRef]
+
+
+# Batches as they are in an ``r`` line: [group, stream, [[ts, msg], ...]] or null.
+RawBatches = list[Any]
+_NL = orjson.OPT_APPEND_NEWLINE
+
+
+class Journal:
+    """One output's journal file, its open batches and the watermarks it implies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.watermarks: dict[str, int] = {}
+        self._records: dict[int, _Record] = {}
+        self._next_id = 1
+        self._ids = itertools.count(1)
+        self._fd: int | None = None
+        self._size = 0
+        self._compacted_size = 0
+        self._lock = threading.Lock()
+
+    # -- open, fold, compact ---------------------------------------------------------------
+
+    def open(self) -> list[OpenBatch]:
+        """Read the file (if any), compact it, and return the batches a restart must check."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            raw = self._fold()
+            self._ids = itertools.count(self._next_id)
+            self._compact(raw)
+            return [
+                OpenBatch((rid, index), (str(b[0]), str(b[1])), _sent(b[2]), record.ms)
+                for rid, record in self._records.items()
+                for index, b in enumerate(raw[rid])
+                if record.open[index]
+            ]
+
+    def _fold(self) -> dict[int, RawBatches]:
+        """Apply the file; returns the batches of the records still open."""
+        batches: dict[int, RawBatches] = {}
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return batches
+        offset = 0
+        for line in data.split(b"\n"):
+            length = len(line) + 1
+            if line:
+                try:
+                    self._apply(orjson.loads(line), offset, length, batches)
+                except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
+                    break  # a torn last line: that flush never put anything
+            offset += length
+        return {rid: batches[rid] for rid in self._records}
+
+    def _apply(
+        self, entry: list[Any], offset: int, length: int, batches: dict[int, RawBatches]
+    ) -> None:
+        kind = entry[0]
+        if kind == "w":
+            for mark, end in entry[1].items():
+                self._raise(str(mark), int(end))
+        elif kind == "r":
+            rid, ms, marks, raw, closes = entry[1:6]
+            rid = int(rid)
+            if any(batch is not None for batch in raw):
+                self._records[rid] = _Record(
+                    int(ms), [batch is not None for batch in raw], offset, length
+                )
+                batches[rid] = raw
+            self._next_id = max(self._next_id, rid + 1)
+            for mark, end in marks:
+                self._raise(str(mark), int(end))
+            for ref in closes:
+                self._close((int(ref[0]), int(ref[1])))
+        elif kind == "d":
+            self._close((int(entry[1]), int(entry[2])))
+        else:
+            raise ValueError(kind)
+
+    def _compact(self, known: dict[int, RawBatches] | None = None) -> None:
+        """Rewrite the file as the watermarks plus the open records (atomically); on failure
+        the old file stays in use. Events of open records come from ``known`` or are read
+        back from the current file."""
+        lines = [orjson.dumps(["w", self.watermarks], option=_NL)]
+        places: list[tuple[_Record, int, int]] = []
+        size = len(lines[0])
+        with contextlib.ExitStack() as stack:
+            current = None
+            for rid, record in self._records.items():
+                raw = known.get(rid) if known is not None else None
+                if raw is None:
+                    if current is None:
+                        current = stack.enter_context(self.path.open("rb"))
+                    current.seek(record.offset)
+                    raw = orjson.loads(current.read(record.length))[4]
+                kept = [
+                    batch if is_open else None
+                    for batch, is_open in zip(raw, record.open, strict=True)
+                ]
+                line = orjson.dumps(["r", rid, record.ms, [], kept, []], option=_NL)
+                lines.append(line)
+                places.append((record, size, len(line)))
+                size += len(line)
+        temp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, b"".join(lines))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, self.path)
+        _fsync_dir(self.path.parent)
+        self._close_fd()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._size = self._compacted_size = size
+        for record, offset, length in places:
+            record.offset, record.length = offset, length
+
+    # -- while running -----------------------------------------------------------------------
+
+    def prepare(
+        self,
+        batches: Sequence[tuple[StreamKey, Sequence[Sent]]],
+        marks: Iterable[tuple[str, int]],
+        closes: Iterable[BatchRef] = (),
+    ) -> Prepared:
+        """Encode one flush's line (no I/O). Called on the event loop: a batch's line is
+        megabytes, and allocating it in a worker thread grows that thread's malloc arena."""
+        rid = next(self._ids)
+        ms = int(time.time() * 1000)
+        marks = list(marks)
+        closes = list(closes)
+        # Encoded in slices (each under glibc's 128 KiB mmap threshold): one buffer of the
+        # whole line, megabytes, raised that threshold and left the heap fragmented.
+        pieces: list[bytes | memoryview] = [b'["r",%d,%d,%b,[' % (rid, ms, orjson.dumps(marks))]
+        for index, (key, events) in enumerate(batches):
+            pieces.append(b"%b[%b," % (b"," if index else b"", orjson.dumps(key)[1:-1]))
+            for first in range(0, len(events), SLICE_EVENTS):
+                part = memoryview(orjson.dumps(events[first : first + SLICE_EVENTS]))
+                pieces.extend((b",", part[1:-1]) if first else (part[:-1],))
+            pieces.append(b"]]")
+        pieces.append(b"],%b]\n" % orjson.dumps(closes))
+        return Prepared(rid, ms, pieces, len(batches), marks, closes)
+
+    def write(self, prepared: Prepared) -> None:
+        """Write and fsync a prepared line before anything of its flush is put.
+
+        On failure the file is as it was and nothing changed in memory.
+        """
+        with self._lock:
+            offset = self._size
+            self._append(prepared.pieces, sync=True)
+            if prepared.batches:
+                self._records[prepared.rid] = _Record(
+                    prepared.ms, [True] * prepared.batches, offset, self._size - offset
+                )
+            for mark, end in prepared.marks:
+                self._raise(mark, end)
+            for ref in prepared.closes:
+                self._close(ref)
+            self._maybe_compact()
+
+    def done(self, ref: BatchRef) -> None:
+        """The batch is in its stream (or was given up): no restart needs to check it."""
+        with self._lock:
+            if not self._close(ref) or self._fd is None:
+                return  # closed by stop(): the recovery of the next start checks it
+            with contextlib.suppress(OSError):
+                # Best effort: a lost line only means one more check after a crash.
+                self._append([orjson.dumps(["d", ref[0], ref[1]], option=_NL)], sync=False)
+            self._maybe_compact()
+
+    def is_open(self, ref: BatchRef) -> bool:
+        # Read without the lock (atomic under the GIL): the event loop must not wait for
+        # another thread's fsync.
+        record = self._records.get(ref[0])
+        return record is not None and record.open[ref[1]]
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _append(self, pieces: list[bytes | memoryview], *, sync: bool) -> None:
+        assert self._fd is not None, "Journal.open() first"
+        try:
+            for piece in pieces:
+                _write_all(self._fd, piece)
+            if sync:
+                os.fsync(self._fd)
+        except OSError:
+            # A torn line would hide every later line from the next open: take it back.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += sum(len(piece) for piece in pieces)
+
+    def _maybe_compact(self) -> None:
+        # Open batches given up by the runner stay until a restart: when they alone fill
+        # the file, compacting on every line would rewrite them over and over.
+        if self._size > max(COMPACT_BYTES, 2 * self._compacted_size):
+            with contextlib.suppress(OSError):
+                self._compact()
+
+    def _close(self, ref: BatchRef) -> bool:
+        record = self._records.get(ref[0])
+        if record is None or ref[1] >= len(record.open) or not record.open[ref[1]]:
+            return False
+        record.open[ref[1]] = False
+        if not any(record.open):
+            del self._records[ref[0]]
+        return True
+
+    def _raise(self, mark: str, end: int) -> None:
+        # Re-inserted so the dict's order is recency: the oldest marks are dropped first.
+        self.watermarks[mark] = max(end, self.watermarks.pop(mark, -1))
+        while len(self.watermarks) > MAX_WATERMARKS:
+            del self.watermarks[next(iter(self.watermarks))]
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sent(events: list[Any]) -> list[Sent]:
+    return [(int(t), str(m)) for t, m in events]

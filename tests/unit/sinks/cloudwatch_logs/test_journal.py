@@ -1,0 +1,133 @@
+"""The cloudwatch_logs journal: open batches and watermarks survive a crash, a torn last line
+is ignored, confirmed batches and superseded ones are not checked again, compaction keeps
+exactly what is open."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from sinks.cloudwatch_logs import journal as journal_module
+from sinks.cloudwatch_logs.journal import Journal
+
+A = ("group", "a")
+B = ("group", "b")
+
+
+def record(journal: Journal, batches: list, marks: list, closes: Iterable = ()) -> int:
+    prepared = journal.prepare(batches, marks, closes)
+    journal.write(prepared)
+    return prepared.rid
+
+
+def reopen(path: Path) -> tuple[Journal, list[tuple[tuple[int, int], tuple[str, str], list]]]:
+    journal = Journal(path)
+    batches = journal.open()
+    return journal, [(b.ref, b.key, b.events) for b in batches]
+
+
+def test_open_batches_and_watermarks_survive_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "j" / "out.journal"
+    journal = Journal(path)
+    assert journal.open() == []
+    rid = record(
+        journal, [(A, [(1, "x"), (2, "y")]), (B, [(3, "z")])], [("src|s|t", 100), ("src|s|u", 7)]
+    )
+    journal.done((rid, 0))
+    # No close(): a kill -9 leaves the file as written.
+    again, batches = reopen(path)
+    assert batches == [((rid, 1), B, [(3, "z")])]
+    assert again.watermarks == {"src|s|t": 100, "src|s|u": 7}
+    assert record(again, [(A, [(4, "w")])], [("src|s|t", 50)]) > rid  # ids keep growing
+    assert again.watermarks["src|s|t"] == 100  # a watermark never goes back
+
+
+def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    record(journal, [(A, [(1, "x")])], [("m", 10)])
+    with path.open("ab") as handle:  # a crash in the middle of the next record's write
+        handle.write(orjson.dumps(["r", 2, 0, [["m", 20]], [["group", "a", [[2, "y"]]]], []])[:25])
+    again, batches = reopen(path)
+    assert [events for _, _, events in batches] == [[(1, "x")]]
+    assert again.watermarks == {"m": 10}
+    # Compaction on open removed the torn bytes: later lines are read on the next open.
+    record(again, [(A, [(3, "z")])], [("m", 30)])
+    _, batches = reopen(path)
+    assert [events for _, _, events in batches] == [[(1, "x")], [(3, "z")]]
+
+
+def test_a_retry_closes_the_batches_it_sends_again(tmp_path: Path) -> None:
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    first = record(journal, [(A, [(1, "x")]), (A, [(2, "y")])], [("m", 10)])
+    journal.done((first, 0))
+    retry = record(journal, [(A, [(2, "y")])], [("m", 10)], closes=[(first, 1)])
+    assert not journal.is_open((first, 1))
+    _, batches = reopen(path)
+    assert [ref for ref, _, _ in batches] == [(retry, 0)]
+
+
+def test_compaction_keeps_only_what_is_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "COMPACT_BYTES", 2000)
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    kept = record(journal, [(A, [(0, "kept")]), (B, [(0, "done")])], [("m", 0)])
+    journal.done((kept, 1))
+    for n in range(1, 200):
+        rid = record(journal, [(A, [(n, "m" * 50)])], [("m", n)])
+        journal.done((rid, 0))
+    assert path.stat().st_size < 2000 + 200  # compacted along the way
+    again, batches = reopen(path)
+    assert batches == [((kept, 0), A, [(0, "kept")])]
+    assert again.watermarks == {"m": 199}
+    # The compacted file still closes batches by their old index.
+    again.done((kept, 0))
+    assert reopen(path)[1] == []
+
+
+def test_a_failed_write_leaves_the_journal_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    record(journal, [(A, [(1, "x")])], [("m", 10)])
+    size = path.stat().st_size
+    real_fsync = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_module.os, "fsync", full)
+    with pytest.raises(OSError):
+        record(journal, [(A, [(2, "y")])], [("m", 20)])
+    monkeypatch.setattr(journal_module.os, "fsync", real_fsync)
+    assert path.stat().st_size == size
+    assert journal.watermarks == {"m": 10}
+    _, batches = reopen(path)
+    assert [events for _, _, events in batches] == [[(1, "x")]]
+
+
+def test_a_large_batch_is_written_in_slices_as_one_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    big = [(n, f"message {n} é") for n in range(2 * journal_module.SLICE_EVENTS + 7)]
+    rid = record(journal, [(A, big), (B, [(1, "x")])], [("m", 10)], closes=[(99, 0)])
+    line = path.read_bytes().splitlines()[-1]
+    assert orjson.loads(line) == ["r", rid, orjson.loads(line)[2], [["m", 10]],
+                                  [["group", "a", [list(e) for e in big]], ["group", "b", [[1, "x"]]]],
+                                  [[99, 0]]]  # fmt: skip
+    _, batches = reopen(path)
+    assert [(key, events) for _, key, events in batches] == [(A, big), (B, [(1, "x")])]
