@@ -147,6 +147,13 @@ def test_http_flags_set_the_monitoring_server() -> None:
     assert plan_for()["http_server"] is False
 
 
+def test_command_line_service_flags_win_over_the_config_file(tmp_path: Path) -> None:
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text("[SERVICE]\n    HTTP_Server Off\n    HTTP_Port 2020\n[INPUT]\n    Name dummy\n")
+    service = validate(build_document(parse_args(["-c", str(conf), "-H", "-P", "2021"]))).service
+    assert (service["http_server"], service["http_port"]) == (True, 2021)
+
+
 def test_storage_path_and_hot_reload_flags_set_the_service(tmp_path: Path) -> None:
     service = plan_for("-b", str(tmp_path), "-Y")
     assert service["storage.path"] == str(tmp_path)
