@@ -16,6 +16,7 @@ import pytest
 from agent.api import Pipeline
 from agent.core.errors import LogtideError
 from agent.outputs.file import FileOutput
+from tests.support.cli import run_logtide
 
 pytest_plugins = ["pytester"]
 
@@ -167,3 +168,12 @@ def test_fixture_fails_the_test_instead_of_hanging_teardown(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=DEADLINE)
     result.assert_outcomes(failed=2, errors=0)
     result.stdout.fnmatch_lines(["E * agent.core.errors.*Error: *s3*"])
+
+
+def test_cli_reports_the_same_start_error_in_one_line(tmp_path: Path) -> None:
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text("[INPUT]\n    Name dummy\n    Samples 1\n" + config("region-unset", tmp_path))
+    result = run_logtide("-c", str(conf), "--once", "-q", timeout=DEADLINE)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "[output:s3.0]" in result.stderr
