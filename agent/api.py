@@ -11,6 +11,11 @@
 The same validation and errors as the CLI apply. Every run is a ``--once`` run: inputs are
 read to their end, and :meth:`RunningPipeline.drain` ends the pushed input, flushes every
 stream window and output, and returns the exit status the CLI would have.
+
+A pipeline that cannot start (an output that cannot be built or started) raises a
+:class:`~agent.core.errors.LogtideError` where it is started; one whose run breaks raises it
+from ``drain()`` and from every later ``drain()``, so leaving a ``with`` block never waits on
+a pipeline that is gone.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import yaml
 
 from agent.config.loader import load_file, load_string
 from agent.config.validate import Plan, PluginSpec, validate
-from agent.core.errors import Location
+from agent.core.errors import Location, LogtideError, PluginError
 from agent.core.events import Event, Record
 from agent.core.options import Entry, resolve
 from agent.engine.engine import Engine
@@ -149,10 +154,27 @@ class RunningPipeline:
         self.captures[instance].add(tag, events)
 
     async def start(self) -> None:
+        """Build and start every output; raise the error if one cannot start."""
         self.engine.build()
-        self._task = asyncio.get_running_loop().create_task(
-            self.engine.run(), name="logtide-pipeline"
-        )
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="logtide-pipeline")
+        await self.engine.started.wait()
+        if self._task.done() or self.engine.start_error is not None:
+            await self._task
+
+    async def _run(self) -> int:
+        try:
+            code = await self.engine.run()
+        except LogtideError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"the pipeline stopped: {exc}") from exc
+        finally:
+            # start() waits on this; an engine that ended before its outputs started must
+            # not leave it waiting.
+            self.engine.started.set()
+        if self.engine.start_error is not None:
+            raise self.engine.start_error
+        return code
 
     def _lib(self) -> LibInput:
         return next(plugin for plugin in self.engine.inputs if isinstance(plugin, LibInput))
@@ -179,8 +201,15 @@ class RunningPipeline:
             if isinstance(plugin, LibInput):
                 plugin.close_input()
         assert self._task is not None
+        # A finished task gives the same result, or raises the same error, on every await.
         self.exit_code = await self._task
         return self.exit_code
+
+    def outcome(self) -> int:
+        """The exit status of a run that has ended, or its error (from any thread)."""
+        if self._task is None or not self._task.done():
+            raise LogtideError("the pipeline has not finished")
+        return self._task.result()
 
 
 class ThreadedPipeline:
@@ -190,10 +219,15 @@ class ThreadedPipeline:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="logtide", daemon=True)
         self._running = RunningPipeline(plan)
+        self._stopped = False
 
     def start(self) -> None:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._running.start(), self._loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(self._running.start(), self._loop).result()
+        except BaseException:
+            self._stop_loop()
+            raise
 
     def push(self, tag: str, records: Record | list[Record], time: float | None = None) -> None:
         self._running.push(tag, records, time)
@@ -205,10 +239,18 @@ class ThreadedPipeline:
         return self._running.metrics()
 
     def drain(self) -> int:
-        if self._running.exit_code is not None:
-            return self._running.exit_code
+        if self._stopped:
+            # Drained (or failed) before: nothing runs the loop any more, so answer from
+            # the finished task instead of submitting work no one will ever pick up.
+            return self._running.outcome()
         try:
             return asyncio.run_coroutine_threadsafe(self._running.drain(), self._loop).result()
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._stopped = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()

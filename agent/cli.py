@@ -11,7 +11,7 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.cli_args import CLI, USAGE, Arguments, parse_args
+from agent.cli_args import CLI, Arguments, parse_args, usage
 from agent.config.loader import load_file, load_string
 from agent.config.model import ConfigDocument, Section
 from agent.config.validate import Plan, validate
@@ -37,6 +37,7 @@ def build_document(args: Arguments) -> ConfigDocument:
     service = [Entry("Parsers_File", p, CLI) for p in args.parsers_files]
     if args.flush:
         service.append(Entry("Flush", args.flush, CLI))
+    service.extend(args.service)
     has_plugins = any(s.kind in ("input", "output") for s in args.sections)
     path = args.config or (None if has_plugins else DEFAULT_CONFIG)
     if path:
@@ -52,8 +53,13 @@ def build_document(args: Arguments) -> ConfigDocument:
     return document
 
 
-def plugin_help(name: str) -> str:
-    kinds: list[Kind] = [k for k in ("input", "filter", "output") if name.lower() in REGISTRY[k]]
+def plugin_help(name: str, kind: str | None = None) -> str:
+    """A plugin's options; ``kind`` narrows a name several kinds share (``-i tail -h``)."""
+    kinds: list[Kind] = [
+        k
+        for k in ("input", "filter", "output")
+        if kind in (None, k) and name.lower() in REGISTRY[k]
+    ]
     if not kinds:
         names = sorted({n for table in REGISTRY.values() for n in table})
         raise ConfigError(f"unknown plugin '{name}'; available: {', '.join(names)}")
@@ -75,7 +81,7 @@ def plugin_help(name: str) -> str:
 
 
 def general_help() -> str:
-    lines = [USAGE, "plugins:"]
+    lines = [usage(), "plugins:"]
     kinds: tuple[Kind, ...] = ("input", "filter", "output")
     for kind in kinds:
         lines.append(f"  {kind + 's:':<9} {', '.join(sorted(REGISTRY[kind]))}")
@@ -142,18 +148,36 @@ def _subcommand(argv: list[str]) -> int:
     return result
 
 
+def _change_dir(path: str) -> None:
+    """``-w``: as in Fluent Bit, relative paths in the config then start from ``path``."""
+    try:
+        os.chdir(path)
+    except OSError as exc:
+        raise ConfigError(f"-w {path}: {exc.strerror}", CLI) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv)
     try:
         args = parse_args(argv)
+        for note in args.notes:
+            print(f"logtide: note: {note}", file=sys.stderr)
+        if args.help_json:
+            from agent.help_json import help_json
+
+            sys.stdout.write(help_json(package_version(), args.help_kind, args.help_plugin))
+            return 0
         if args.help:
-            sys.stdout.write(plugin_help(args.help_plugin) if args.help_plugin else general_help())
+            plugin = args.help_plugin
+            sys.stdout.write(plugin_help(plugin, args.help_kind) if plugin else general_help())
             return 0
         if args.version:
             print(f"logtide v{package_version()} (Fluent Bit-compatible)")
             return 0
+        if args.workdir:
+            _change_dir(args.workdir)
         document = build_document(args)
         plan = validate(document)
     except LogtideError as exc:

@@ -2,7 +2,9 @@
 configs — parsers, stream tasks, routing, AWS outputs — from another project's tests.
 
 - ``logtide_pipeline(config, format="classic")``: a running pipeline (in a background thread)
-  with ``push``, ``output(name).wait_for_sync(n)`` and ``drain()``; stopped at teardown.
+  with ``push``, ``output(name).wait_for_sync(n)`` and ``drain()``; stopped at teardown. A
+  config that cannot start raises its ``LogtideError`` from the call, so the test fails there
+  and teardown has nothing to wait for.
 - ``moto_aws``: a moto server on 127.0.0.1 (real HTTP), reset for each test, with
   ``endpoint``, ``region``, ``client(service)`` and ``output_settings()`` to paste into an
   output section. Needs ``logtide[demo]`` (moto); imported only when the fixture is used.

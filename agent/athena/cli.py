@@ -27,16 +27,23 @@ from agent.athena.objects import (
 )
 from agent.athena.render import as_csv, as_json, table
 from agent.athena.table import AthenaError, TableSpec, parse_ddl
+from agent.cli_args import HelpFormatter
 from agent.core.errors import LogtideError
 
 SAMPLE_RECORDS = 1000
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="logtide athena", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="logtide athena",
+        description="The DDL for an s3 output's objects, and a local Athena to query them.",
+        formatter_class=HelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{ddl,query}")
 
-    ddl = commands.add_parser("ddl", help="print CREATE EXTERNAL TABLE for an s3 output")
+    ddl = commands.add_parser(
+        "ddl", help="print CREATE EXTERNAL TABLE for an s3 output", formatter_class=HelpFormatter
+    )
     ddl.add_argument("-c", "--config", required=True, help="the logtide/Fluent Bit config")
     ddl.add_argument("--output", help="the s3 output: its Alias or s3.N (default: the only one)")
     ddl.add_argument("--table", help="table name (default: from the tag)")
@@ -51,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     ddl.add_argument("--since", help="first partition date (default NOW-1YEARS)")
     ddl.add_argument("--endpoint", help="S3 endpoint for --sample-s3 (default: the output's)")
 
-    query = commands.add_parser("query", help="run Athena SQL locally (DuckDB)")
+    query = commands.add_parser(
+        "query", help="run Athena SQL locally (DuckDB)", formatter_class=HelpFormatter
+    )
     query.add_argument("sql", help="the query (Athena/Trino SQL)")
     query.add_argument("--ddl", action="append", required=True, help="CREATE EXTERNAL TABLE file")
     query.add_argument("--bucket", help="read this bucket instead of the LOCATION's")

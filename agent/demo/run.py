@@ -31,6 +31,7 @@ from agent.athena.local import LocalAthena
 from agent.athena.objects import S3Source
 from agent.athena.render import table
 from agent.athena.table import parse_ddl
+from agent.cli_args import HelpFormatter
 from agent.demo.config import Adapted, adapt, find_article
 from agent.demo.verify import cloudwatch_records, compare, s3_records, written_records
 
@@ -55,13 +56,23 @@ def parse(argv: list[str]) -> Options:
         prog="logtide demo",
         description="Play the article (sample app -> logtide -> S3 + CloudWatch -> Athena) "
         "on this machine, with an embedded AWS.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds the app runs")
-    parser.add_argument("--rate", type=float, default=25.0, help="records per second per pod")
-    parser.add_argument("--pods", type=int, default=3, help="ordering-app pods (article: 3)")
+    parser.add_argument(
+        "--duration", type=float, default=20.0, metavar="S", help="seconds the app runs"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=25.0, metavar="N", help="records per second per pod"
+    )
+    parser.add_argument(
+        "--pods", type=int, default=3, metavar="N", help="ordering-app pods (article: 3)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data and print where")
     parser.add_argument(
-        "--upload-timeout", default="5s", help="the s3 output's upload_timeout (article: 3m)"
+        "--upload-timeout",
+        default="5s",
+        metavar="TIME",
+        help="the s3 output's upload_timeout (article: 3m)",
     )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.rate <= 0 or args.pods < 1:

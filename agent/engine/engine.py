@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config.validate import Plan, PluginSpec
-from agent.core.errors import LogtideError
+from agent.core.errors import LogtideError, PluginError
 from agent.core.events import Chunk
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
@@ -71,6 +71,10 @@ class Engine:
         self._stop = asyncio.Event()
         self._stopped_at: float | None = None
         self._stop_scopes: dict[asyncio.Timeout, tuple[float, float]] = {}
+        # Set once every output has started, or failed to (then ``start_error`` says why):
+        # the library waits on it so a pipeline that cannot start fails where it is started.
+        self.started = asyncio.Event()
+        self.start_error: LogtideError | None = None
         self._failed = False
         self._inputs: list[_Input] = []
         self._filters: Routes[FilterPlugin] = Routes([])
@@ -108,6 +112,14 @@ class Engine:
             finally:
                 del self._stop_scopes[scope]
 
+    def _construct(self, spec: PluginSpec) -> Any:
+        try:
+            return spec.cls(spec.settings, self._context(spec))
+        except LogtideError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"[{spec.kind}:{spec.instance}] cannot be built: {exc}") from exc
+
     def _context(self, spec: PluginSpec) -> PluginContext:
         return PluginContext(
             instance=spec.instance,
@@ -132,7 +144,7 @@ class Engine:
         backoff = Backoff(service["scheduler.base"], service["scheduler.cap"])
         runners: list[tuple[Any, OutputRunner]] = []
         for spec in self.plan.outputs:
-            plugin = spec.cls(spec.settings, self._context(spec))
+            plugin = self._construct(spec)
             assert isinstance(plugin, OutputPlugin)
             disk = None
             if service["storage.path"] and not plugin.durable_on_accept:
@@ -155,14 +167,14 @@ class Engine:
         self._routes = Routes(runners)
         filters: list[tuple[Any, FilterPlugin]] = []
         for spec in self.plan.filters:
-            plugin = spec.cls(spec.settings, self._context(spec))
+            plugin = self._construct(spec)
             assert isinstance(plugin, FilterPlugin)
             filters.append((matcher(spec.settings), plugin))
             self._filter_plugins.append(plugin)
             self._filter_names[id(plugin)] = spec.instance
         self._filters = Routes(filters)
         for spec in self.plan.inputs:
-            plugin = spec.cls(spec.settings, self._context(spec))
+            plugin = self._construct(spec)
             assert isinstance(plugin, InputPlugin)
             tag = spec.settings.get("tag") or spec.instance
             self._inputs.append(
@@ -255,13 +267,22 @@ class Engine:
         self.build()
         try:
             for runner in self._runners:
-                await runner.plugin.start()
+                try:
+                    await runner.plugin.start()
+                except LogtideError:
+                    raise
+                except Exception as exc:
+                    message = f"[output:{runner.instance}] cannot start: {exc}"
+                    raise PluginError(message) from exc
                 runner.watermarks = runner.plugin.watermarks()
             self.plan.services["cut_points"] = self._cut_points()
         except LogtideError as exc:
+            self.start_error = exc
             log.error("%s", exc)
             await self._shutdown_outputs()
+            self.started.set()
             return 1
+        self.started.set()
         for plugin in self._filter_plugins:
             try:
                 await plugin.start()
