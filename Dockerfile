@@ -15,11 +15,13 @@ FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY agent ./agent
 COPY streamsql ./streamsql
 COPY sinks ./sinks
-RUN python -m pip wheel --wheel-dir /wheels .
+# The exact versions CI tested (constraints.txt, from `make lock`): the same source builds
+# the same image.
+RUN python -m pip wheel --wheel-dir /wheels -c constraints.txt .
 
 FROM python:3.11.11-slim-bookworm
 ARG VERSION=0.1.0

@@ -1,20 +1,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Every install takes its exact versions from constraints.txt (`make lock` writes it);
+# pyproject.toml holds only the ranges a library user's environment must satisfy.
+CONSTRAINTS := constraints.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
+# The development install (tests, lint, every extra) and the demo's own, smaller one share
+# .venv: `make demo` first installs only the demo extra, a later `make test` adds the rest.
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 # Deployment linters have pins of their own (checkov pins boto3), so they live apart.
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: install tools test lint unit faults bench demo clean
+.PHONY: install tools test lint unit faults bench demo lock clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "logtide needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,demo,query,parquet]'
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) -e '.[test,demo,query,parquet]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(DEMO_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	@echo "installing logtide and the demo's dependencies into $(VENV) (first time ~1-2 min)"
+	$(PIP) -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+# Re-resolves every range to its newest release in a scratch venv and pins the result; run
+# it to take upgrades, then `make test`, and commit constraints.txt with what it changed.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check '.[test,demo,query,parquet]'
+	echo "# Exact versions for make, CI and the Dockerfile; written by \`make lock\`." > $(CONSTRAINTS)
+	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^logtide[= ]' >> $(CONSTRAINTS)
+	rm -rf .venv-lock
 
 $(TOOLS_STAMP):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,8 +63,8 @@ faults: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/logtide demo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) .venv-lock build *.egg-info

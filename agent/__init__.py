@@ -6,7 +6,13 @@ agent behind the ``logtide`` command.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
+
+# pip refuses to install on an older Python (requires-python); this covers a source checkout
+# run directly, which would otherwise fail later on some 3.11-only module or syntax.
+if sys.version_info < (3, 11):  # noqa: UP036
+    raise ImportError(f"logtide needs Python 3.11 or newer; this is {sys.version.split()[0]}")
 
 if TYPE_CHECKING:
     from agent.api import Capture, Pipeline, RunningPipeline

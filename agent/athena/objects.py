@@ -135,13 +135,16 @@ def decompress(data: bytes, kind: str, where: str) -> bytes:
         if kind == "gzip":
             return gzip.decompress(data)
         if kind == "zstd":
-            import zstandard
+            import cramjam
 
-            return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            try:
+                return bytes(cramjam.zstd.decompress(data))
+            except cramjam.DecompressionError as exc:
+                raise AthenaError(
+                    f"HIVE_CURSOR_ERROR: {where}: corrupt {kind} data ({exc})"
+                ) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise AthenaError(f"HIVE_CURSOR_ERROR: {where}: corrupt {kind} data ({exc})") from None
-    except ImportError:
-        raise AthenaError(f"{where}: zstd objects need the zstandard package") from None
     return data
 
 

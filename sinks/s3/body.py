@@ -46,11 +46,15 @@ def _gzip(source: Path, target: Path) -> None:
 
 
 def _zstd(source: Path, target: Path) -> None:
-    import zstandard
+    import cramjam
 
-    compressor = zstandard.ZstdCompressor(level=3, write_content_size=True)
-    with source.open("rb") as src, target.open("wb") as out:
-        compressor.copy_stream(src, out, size=source.stat().st_size)
+    # cramjam streams file to file in Rust (the buffer is never held in memory whole) and
+    # writes the content size in the frame header, which simple decoders need.
+    src = cramjam.File(str(source), read=True)
+    out = cramjam.File(str(target), write=True, truncate=True)
+    cramjam.zstd.compress_into(src, out, level=3)
+    # A cramjam File has no close(): dropping the last reference closes it, here and now.
+    del src, out
 
 
 def _columns_to_text(rows: list[dict[str, Any]], names: set[str]) -> None:

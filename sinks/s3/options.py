@@ -193,8 +193,8 @@ def load_config(settings: Settings) -> S3Config:
         if settings.get("log_key"):
             raise fail("log_key is not supported with format parquet")
     compression = _compression(settings.get("compression"), fmt, settings)
-    if compression == "zstd" and fmt == "json_lines" and not importlib.util.find_spec("zstandard"):
-        raise fail("compression zstd needs the zstandard package")
+    if compression == "zstd" and fmt == "json_lines" and not importlib.util.find_spec("cramjam"):
+        raise fail("compression zstd needs the cramjam package")
 
     total = int(settings["total_file_size"])
     part = int(settings["upload_chunk_size"])

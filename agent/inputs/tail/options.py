@@ -48,7 +48,12 @@ OPTIONS: tuple[Option, ...] = (
         choices=("DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"),
     ),
     Option("DB.compare_filename", "bool", False, "Match DB rows by inode and file name."),
-    Option("Inotify_Watcher", "bool", True, "Use inotify for low latency (polling otherwise)."),
+    Option(
+        "Inotify_Watcher",
+        "bool",
+        True,
+        "File notifications for low latency: inotify on Linux, watchdog elsewhere (Off: polling).",
+    ),
     Option("Static_Batch_Size", "size", 0, "Accepted for compatibility; logtide sizes chunks."),
     Option("Exit_On_Eof", "bool", False, "Stop the input once every file is read to its end."),
 )

@@ -8,6 +8,10 @@ directories, as ``/var/log/containers/*.log -> /var/log/pods/...`` are.
 The inotify descriptor is read by the event loop itself (``add_reader``), not by threads: with
 a thousand busy files, notifications arrive by the thousand per second, and handing each one
 across threads cost more than the reads they announce.
+
+Off Linux (macOS, the BSDs) the same notifications come from watchdog
+(``portable_watcher``); ``LOGTIDE_WATCHER=watchdog`` uses it on Linux too, which is how the
+tests exercise it. Without either, the poll tick does all the work.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ import os
 import struct
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.inputs.tail.portable_watcher import PortableWatcher
+
+# Set to "watchdog" to use watchdog instead of inotify on Linux.
+WATCHER_ENV = "LOGTIDE_WATCHER"
 
 
 def expand(patterns: Iterable[str], excludes: Iterable[str]) -> list[str]:
@@ -136,6 +147,7 @@ class Watcher:
         self.changed = asyncio.Event()
         self.rescan = False
         self._inotify: Inotify | None = None
+        self._portable: PortableWatcher | None = None
         self._watched: dict[str, int] = {}
         # One watch per directory inode: names that reach the same directory (a relative
         # Path and a resolved symlink target) share it, and each gets the paths it would.
@@ -175,6 +187,13 @@ class Watcher:
         if events:
             self.changed.set()
 
+    def _notice(self, directory: str, name: str, structural: bool) -> None:
+        """One event from the portable watcher, on the loop's thread."""
+        self._paths.add(os.path.join(directory, name))
+        if structural:
+            self.rescan = True
+        self.changed.set()
+
     def take_changed(self) -> set[str]:
         """The paths with activity since the last call."""
         paths, self._paths = self._paths, set()
@@ -182,9 +201,14 @@ class Watcher:
 
     def covers(self, directory: str) -> bool:
         """Whether changes in ``directory`` are notified (else it must be polled)."""
+        if self._portable is not None:
+            return self._portable.covers(directory)
         return directory in self._watched
 
     def start(self) -> None:
+        if os.environ.get(WATCHER_ENV) == "watchdog" or not sys.platform.startswith("linux"):
+            self._start_portable()
+            return
         try:
             inotify = Inotify()
         except (OSError, AttributeError) as exc:  # no inotify (platform, limits)
@@ -198,7 +222,25 @@ class Watcher:
             return
         self._inotify = inotify
 
+    def _start_portable(self) -> None:
+        try:
+            from agent.inputs.tail.portable_watcher import PortableWatcher
+
+            portable = PortableWatcher(self.loop, self._notice)
+            portable.start()
+        except (ImportError, OSError) as exc:
+            self.logger.warning("tail: file notifications unavailable (%s); polling", exc)
+            return
+        self._portable = portable
+        self.logger.info("tail: file notifications from watchdog (%s)", portable.kind)
+
     def watch(self, directory: str) -> None:
+        if self._portable is not None:
+            try:
+                self._portable.watch(directory)
+            except OSError as exc:  # gone already, or out of descriptors (kqueue)
+                self.logger.warning("tail: cannot watch %s (%s); polling it", directory, exc)
+            return
         if self._inotify is None or directory in self._watched:
             return
         try:
@@ -210,6 +252,9 @@ class Watcher:
         self._directories.setdefault(wd, []).append(directory)
 
     def stop(self) -> None:
+        portable, self._portable = self._portable, None
+        if portable is not None:
+            portable.stop()
         inotify, self._inotify = self._inotify, None
         if inotify is not None:
             self.loop.remove_reader(inotify.fd)

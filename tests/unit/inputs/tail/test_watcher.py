@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,20 @@ async def _settle(watcher: Watcher) -> set[str]:
     return watcher.take_changed()
 
 
-@pytest.fixture
-async def watcher():
+@pytest.fixture(params=["inotify", "no inotify"])
+async def watcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     w = Watcher(asyncio.get_running_loop(), LOG)
-    w.start()
+    if request.param == "no inotify":
+        # As on macOS or a BSD: inotify is Linux only, and watchdog takes over. (watchdog
+        # chose its observer for the real platform when it was imported.)
+        pytest.importorskip("watchdog.observers")
+        with monkeypatch.context() as patched:
+            patched.setattr(sys, "platform", "darwin")
+            w.start()
+        assert w._inotify is None
+    else:
+        w.start()
+        assert w._inotify is not None
     yield w
     w.stop()
 
@@ -86,7 +98,8 @@ async def test_removed_directory_is_no_longer_covered(watcher: Watcher, tmp_path
 async def test_queue_overflow_asks_for_a_rescan(
     watcher: Watcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert watcher._inotify is not None
+    if watcher._inotify is None:
+        pytest.skip("inotify's own queue")
     monkeypatch.setattr(watcher._inotify, "read", lambda: [(-1, IN_Q_OVERFLOW, b"")])
     watcher._on_readable()
     assert watcher.rescan and watcher.changed.is_set()
@@ -105,3 +118,19 @@ def test_inotify_reads_nothing_when_nothing_happened() -> None:
         assert inotify.read() == []
     finally:
         inotify.close()
+
+
+async def test_forced_watchdog_threads_are_joined_on_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("watchdog.observers")
+    monkeypatch.setenv("LOGTIDE_WATCHER", "watchdog")
+    before = set(threading.enumerate())
+    watcher = Watcher(asyncio.get_running_loop(), LOG)
+    watcher.start()
+    watcher.watch(str(tmp_path))
+    assert watcher._inotify is None and watcher.covers(str(tmp_path))
+    assert set(threading.enumerate()) - before  # the observer and its emitter
+    watcher.stop()
+    assert set(threading.enumerate()) - before == set()
+    assert not watcher.covers(str(tmp_path))
