@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.faults import report
-from tests.faults.agent import Agent, Overrides
+from tests.faults.agent import Agent, Overrides, wait_for
 from tests.faults.conftest import World
 from tests.support.fault_proxy import FaultProxy
 from tests.support.logapp import AppWriter
@@ -73,6 +73,15 @@ def run_refused(
         outage_end = time.monotonic()
         sample(agent, 5)
         writer.stop()
+        # Reading every event back from moto is slow with many: wait on the agent's count
+        # of what CloudWatch accepted first, then check line by line once.
+        cw_bound = len(writer.written.other)
+        wait_for(
+            lambda: agent.counter("output", "cloudwatch_logs.0", "proc_records") >= cw_bound,
+            deliver_timeout,
+            interval=1.0,
+            what=f"{cw_bound} records accepted by CloudWatch",
+        )
         s3, cw = world.wait_delivered([writer], timeout=deliver_timeout)
         recovered = time.monotonic() - outage_end
         code, _ = agent.terminate()
