@@ -122,6 +122,7 @@ def test_refused_endpoint_with_long_lines_keeps_memory_bounded(world: World) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_ten_minute_cloudwatch_outage_at_100k_lines_per_minute(world: World) -> None:
     limit = container_memory_limit()
     writer = world.writer("app-0.log", rate=100_000 / 60, seed=22)
