@@ -40,6 +40,15 @@ def container_memory_limit() -> int:
     raise AssertionError("no DaemonSet in k8s/daemonset.yaml")
 
 
+def high_water_mark(agent: Agent) -> int:
+    """The process's peak RSS so far (``VmHWM``), catch-up after the outage included."""
+    with open(f"/proc/{agent.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
 def sample(agent: Agent, seconds: float, interval: float = 0.5) -> None:
     until = time.monotonic() + seconds
     while time.monotonic() < until:
@@ -84,8 +93,8 @@ def run_refused(
         )
         s3, cw = world.wait_delivered([writer], timeout=deliver_timeout)
         recovered = time.monotonic() - outage_end
+        peak = max(high_water_mark(agent), *agent.rss_samples)
         code, _ = agent.terminate()
-    peak = max(agent.rss_samples)
     figures = {
         "outage_seconds": round(outage_end - began),
         "lines_written": writer.written.total,
