@@ -13,7 +13,7 @@ COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
         "Mem_Buf_Limit",
         "size",
         0,
-        "Pause the input while this many bytes are waiting in the pipeline (0 = no limit).",
+        "Pause the input while this many bytes it read are not yet delivered (0 = no limit).",
     ),
     Option("storage.type", "enum", "memory", "Chunk storage.", choices=("memory", "filesystem")),
     Option("storage.pause_on_chunks_overlimit", "bool", False, "Pause when storage is full."),

@@ -95,13 +95,16 @@ class DiskQueue:
         finally:
             os.close(fd)
 
-    def read(self, max_events: int) -> tuple[list[tuple[str, list[Event]]], Position]:
-        """Frames from the committed position on, up to about ``max_events`` events, and the
-        position just after them (pass it to :meth:`commit` once they are delivered)."""
+    def read(
+        self, max_events: int, max_bytes: int = SEGMENT_BYTES
+    ) -> tuple[list[tuple[str, list[Event]]], Position]:
+        """Frames from the committed position on, up to about ``max_events`` events or
+        ``max_bytes`` bytes of frames (at least one frame), and the position just after
+        them (pass it to :meth:`commit` once they are delivered)."""
         out: list[tuple[str, list[Event]]] = []
-        count = 0
+        count = size = 0
         segment, offset = self.committed.segment, self.committed.offset
-        while count < max_events and segment <= self._write_segment:
+        while count < max_events and size < max_bytes and segment <= self._write_segment:
             path = self._path(segment)
             if not os.path.exists(path):
                 segment, offset = segment + 1, 0
@@ -110,7 +113,7 @@ class DiskQueue:
                 handle.seek(offset)
                 data = handle.read()
             position = 0
-            while position + _HEADER.size <= len(data) and count < max_events:
+            while position + _HEADER.size <= len(data) and count < max_events and size < max_bytes:
                 (length,) = _HEADER.unpack_from(data, position)
                 end = position + _HEADER.size + length
                 if end > len(data):
@@ -119,9 +122,10 @@ class DiskQueue:
                 events: list[Event] = [(float(ts), record) for ts, record in raw_events]
                 out.append((tag, events))
                 count += len(events)
+                size += length
                 position = end
             offset += position
-            if count >= max_events or segment == self._write_segment:
+            if count >= max_events or size >= max_bytes or segment == self._write_segment:
                 break
             segment, offset = segment + 1, 0
         return out, Position(segment, offset)

@@ -18,16 +18,22 @@ from agent.core.errors import DeliveryError, is_retryable
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
+from agent.core.reclaim import collect, forget_tracebacks
 from agent.core.retry import Backoff
 from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 
-# Bounds in records, not chunks: a chunk may hold one record or thousands, and memory is
-# what the records cost as Python dicts. Queued plus in-flight records stay under
-# QUEUE_EVENTS per output (beyond that the emitting input waits); a batch is flushed when
-# the Flush interval ends or it reaches MAX_BATCH_EVENTS, whichever comes first.
+# Bounds in records and in bytes, not chunks: a chunk may hold one record or thousands,
+# and a record ten bytes or a megabyte. Queued plus in-flight records stay under
+# QUEUE_EVENTS and QUEUE_BYTES per output (beyond either the emitting input waits; a single
+# larger chunk is taken when nothing else is held); a batch is flushed when the Flush
+# interval ends or it reaches MAX_BATCH_EVENTS or MAX_BATCH_BYTES, whichever comes first.
+# Bytes are the source bytes behind the records (``Chunk.size``); as Python objects records
+# cost a few times that, and an output's request body for a batch as much again.
 QUEUE_EVENTS = 16_384
+QUEUE_BYTES = 4 * 1024 * 1024
 MAX_BATCH_EVENTS = 8_192
+MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 DeliveryTap = Callable[[str, str, list[Event]], None]
 
@@ -68,6 +74,7 @@ class OutputRunner:
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue()
         self._held_events = 0
+        self._held_bytes = 0
         self._room = asyncio.Event()
         # Set when a full batch is queued or a stop hurries us: the collector sleeps on it
         # rather than waking for every chunk (a thousand one-line files = a thousand chunks/s).
@@ -93,18 +100,26 @@ class OutputRunner:
             self.metrics.add(self.instance, "already_held_records", len(chunk.events))
             return
         count = len(chunk.events)
-        while self._held_events and self._held_events + count > QUEUE_EVENTS:
+        if not chunk.size:
+            # Chunks are shared by every output they reach: sized once, released as sized.
+            chunk.size = json_lines_size(chunk.events)
+        size = chunk.size
+        while self._held_events and (
+            self._held_events + count > QUEUE_EVENTS or self._held_bytes + size > QUEUE_BYTES
+        ):
             self._room.clear()
             await self._room.wait()
         chunk.ack.retain()
         self._held_events += count
+        self._held_bytes += size
         self.queue.put_nowait(chunk)
-        if self._held_events >= MAX_BATCH_EVENTS:
+        if self._held_events >= MAX_BATCH_EVENTS or self._held_bytes >= MAX_BATCH_BYTES:
             self._batch_ready.set()
 
     def _release(self, batch: list[Chunk]) -> None:
         for chunk in batch:
             self._held_events -= len(chunk.events)
+            self._held_bytes -= chunk.size
             self.queue.task_done()
         self._room.set()
 
@@ -161,7 +176,9 @@ class OutputRunner:
         while True:
             # Cleared before reading, so a spool that lands after the read still wakes us.
             self._spooled.clear()
-            batches, position = await asyncio.to_thread(disk.read, MAX_BATCH_EVENTS)
+            batches, position = await asyncio.to_thread(
+                disk.read, MAX_BATCH_EVENTS, MAX_BATCH_BYTES
+            )
             if not batches:
                 self._disk_empty.set()
                 await self._spooled.wait()
@@ -177,15 +194,18 @@ class OutputRunner:
 
     async def _collect(self) -> list[Chunk]:
         batch = [await self.queue.get()]
-        count = len(batch[0].events)
+        count, size = len(batch[0].events), batch[0].size
         deadline = time.monotonic() + self.flush_interval
         while True:
-            while count < MAX_BATCH_EVENTS and not self.queue.empty():
+            full = count >= MAX_BATCH_EVENTS or size >= MAX_BATCH_BYTES
+            while not full and not self.queue.empty():
                 chunk = self.queue.get_nowait()
                 batch.append(chunk)
                 count += len(chunk.events)
+                size += chunk.size
+                full = count >= MAX_BATCH_EVENTS or size >= MAX_BATCH_BYTES
             remaining = deadline - time.monotonic()
-            if count >= MAX_BATCH_EVENTS or remaining <= 0 or self.hurry:
+            if full or remaining <= 0 or self.hurry:
                 return batch
             self._batch_ready.clear()
             with contextlib.suppress(TimeoutError):
@@ -210,8 +230,7 @@ class OutputRunner:
         }
         for chunk in batch:
             if outcome[chunk.tag]:
-                size = chunk.size or json_lines_size(chunk.events)
-                self.metrics.add(self.instance, "proc_bytes", size)
+                self.metrics.add(self.instance, "proc_bytes", chunk.size)
             chunk.ack.settle(outcome[chunk.tag])
 
     async def _flush_with_retry(
@@ -227,32 +246,46 @@ class OutputRunner:
             except Exception as exc:
                 if isinstance(exc, DeliveryError) and exc.remaining is not None:
                     pending = exc.remaining
-                self.metrics.add(self.instance, "errors")
-                if not is_retryable(exc):
-                    self._give_up(tag, pending, f"permanent failure: {exc}")
-                    return False
-                if self.retry_limit is not None and attempt >= self.retry_limit:
-                    self.metrics.add(self.instance, "retries_failed")
-                    self._give_up(tag, pending, f"retries exhausted ({attempt}): {exc}")
-                    return False
-                delay = self.backoff.delay(attempt)
-                attempt += 1
-                self.metrics.add(self.instance, "retries")
-                self.metrics.add(self.instance, "retried_records", len(pending))
-                self.logger.warning(
-                    "[output:%s] %s; retry %d in %.1fs (%d records)",
-                    self.instance,
-                    exc,
-                    attempt,
-                    delay,
-                    len(pending),
-                )
-                await asyncio.sleep(delay)
+                delay = self._retry_delay(tag, pending, exc, attempt)
+                forget_tracebacks(exc)
             else:
                 self.metrics.add(self.instance, "proc_records", len(events))
                 if self.on_delivered is not None:
                     self.on_delivered(self.instance, tag, events)
                 return True
+            if delay is None:
+                return False
+            attempt += 1
+            # Out of the except block, the failure is unreachable: what it tied up in
+            # cycles (the request and its body) goes now, not when the collector next runs.
+            collect()
+            await asyncio.sleep(delay)
+
+    def _retry_delay(
+        self, tag: str, pending: list[Event], exc: Exception, attempt: int
+    ) -> float | None:
+        """How long to wait before retrying after ``exc``; None: gave up (permanent
+        failure or retries exhausted), ``pending`` is dropped."""
+        self.metrics.add(self.instance, "errors")
+        if not is_retryable(exc):
+            self._give_up(tag, pending, f"permanent failure: {exc}")
+            return None
+        if self.retry_limit is not None and attempt >= self.retry_limit:
+            self.metrics.add(self.instance, "retries_failed")
+            self._give_up(tag, pending, f"retries exhausted ({attempt}): {exc}")
+            return None
+        delay = self.backoff.delay(attempt)
+        self.metrics.add(self.instance, "retries")
+        self.metrics.add(self.instance, "retried_records", len(pending))
+        self.logger.warning(
+            "[output:%s] %s; retry %d in %.1fs (%d records)",
+            self.instance,
+            exc,
+            attempt + 1,
+            delay,
+            len(pending),
+        )
+        return delay
 
     def _give_up(self, tag: str, events: list[Event], reason: str) -> None:
         self.failed_batches += 1

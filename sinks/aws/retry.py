@@ -20,6 +20,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from agent.core.reclaim import forget_tracebacks
+
 T = TypeVar("T")
 
 # Failures where the request certainly never reached the service.
@@ -80,6 +82,8 @@ async def call_with_auto_retry(
     except Exception as exc:
         if not enabled or not is_network_error(exc):
             raise
+        # Not raised further: nothing else would break the cycles it ties the request in.
+        forget_tracebacks(exc)
     await asyncio.sleep(random.uniform(0, delay))
     return await call()
 

@@ -20,6 +20,7 @@ from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError, is
 from agent.core.events import Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin, PluginContext
+from agent.core.reclaim import release_failure
 from agent.core.retry import Backoff
 from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 from sinks.aws.client import AwsClients
@@ -311,6 +312,8 @@ class S3Output(OutputPlugin):
                 raise
             except Exception as exc:
                 reason = describe(exc)
+                # The failed request holds the object's body in reference cycles.
+                release_failure(exc)
                 self.failures[buffer.id] = reason
                 if not is_retryable(exc):
                     self.context.logger.error(

@@ -20,6 +20,7 @@ CONFIGMAP_DIFFERENCES = {
     "fluent-bit.conf": [
         ("DB                /var/log/flb_kube.db", f"DB                {STATE}/flb_kube.db"),
         ("store_dir /var/log/fluentbit", f"store_dir {STATE}/fluentbit"),
+        ("Mem_Buf_Limit     256MB", "Mem_Buf_Limit     16MB"),
     ]
 }
 

@@ -38,7 +38,7 @@ import asyncio
 import base64
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -238,6 +238,15 @@ class FaultProxy:
         with self._lock:
             self._rules.clear()
 
+    def offline(self) -> None:
+        """Stop listening and drop every open connection: connecting is refused (nothing
+        listens on the port, as when a service is down) until :meth:`online`."""
+        self._call(self._shutdown())
+
+    def online(self) -> None:
+        """Listen again on the same port."""
+        self._call(self._listen(self.port))
+
     def calls(self, operation: str | None = None) -> list[Exchange]:
         with self._lock:
             return [e for e in self.log if operation in (None, e.request.operation)]
@@ -272,12 +281,19 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None, "the proxy is not running"
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _listen(self, port: int) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        self._server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = self._server.sockets[0].getsockname()[1]
+        loop.run_until_complete(self._listen(0))
         self._ready.set()
         try:
             loop.run_forever()

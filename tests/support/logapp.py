@@ -78,6 +78,7 @@ class AppWriter:
     """Writes ``rate`` lines/s to ``path`` from a thread until :meth:`stop`.
 
     ``rotate_every`` lines it rotates (``rotation`` is ``"rename"`` or ``"copytruncate"``).
+    ``pad`` adds a field of that many characters to each record (long lines).
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class AppWriter:
         rotation: str = "rename",
         keep_rotated: int = 2,
         late_lines: int = 3,
+        pad: int = 0,
     ) -> None:
         self.path = Path(path)
         self.name = self.path.name
@@ -101,6 +103,7 @@ class AppWriter:
         self.rotation = rotation
         self.keep_rotated = keep_rotated
         self.late_lines = late_lines
+        self.pad = "x" * pad
         self.written = Written()
         self.rotations = 0
         self.seq = 0
@@ -125,6 +128,8 @@ class AppWriter:
         lines = []
         for _ in range(count):
             record = order_record(self.rng, self.seq, self.name, self.ca_ratio)
+            if self.pad:
+                record["pad"] = self.pad
             bucket = self.written.ca if record["state"] == "CA" else self.written.other
             bucket.append(self.seq)
             self.seq += 1
