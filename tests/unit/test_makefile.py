@@ -23,9 +23,16 @@ def clone(tmp_path: Path) -> Path:
 
 
 def _plan(where: Path, target: str) -> list[str]:
-    """The commands ``make target`` would run there."""
+    """The commands ``make target`` would run there. Run under ``make test``, the outer
+    make's variables would make this one print directory lines, so they are left out."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     result = subprocess.run(
-        ["make", "-n", target], cwd=where, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return result.stdout.splitlines()
 
