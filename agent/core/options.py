@@ -75,8 +75,8 @@ class Option:
     ``separator`` (``None`` splits on whitespace). ``keep_variables`` options see an undefined
     ``${name}`` as written instead of expanded to nothing (their own placeholders).
     ``nonempty`` options (and ``required`` ones) are used as written once given (an endpoint,
-    a region, a host): an unset ``${VAR}`` that leaves them empty is an error naming the
-    variable, where other options keep Fluent Bit's expansion to the empty string.
+    a region, a host): an empty value is an error, naming the unset ``${VAR}`` that left it
+    empty, where other options keep Fluent Bit's expansion to the empty string.
     ``refers`` names the registry the value is looked up in (``parser``, ``multiline_parser``):
     validation checks the name exists, so ``--dry-run`` catches a typo the run would hit.
     """
@@ -185,8 +185,9 @@ def resolve(
         if option is None:
             raise ConfigError(_unknown_key_message(label, entry.key, table), entry.location)
         unset = _unset_variables(entry) if not option.keep_variables else ""
-        if unset and (option.required or option.nonempty) and not entry.value.strip():
-            raise ConfigError(f"{label}: {option.name} is empty: {unset}", entry.location)
+        if (option.required or option.nonempty) and not entry.value.strip():
+            because = f": {unset}" if unset else ""
+            raise ConfigError(f"{label}: {option.name} is empty{because}", entry.location)
         try:
             text = entry.literal if option.keep_variables and entry.literal else entry.value
             parsed = option.parse(text)

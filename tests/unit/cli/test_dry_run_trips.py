@@ -129,6 +129,36 @@ def test_must_use_value_from_unset_variable_fails_dry_run(
     assert wanted in stderr
 
 
+def test_yaml_config_is_checked_the_same_way(tmp_path: Path) -> None:
+    conf = tmp_path / "fluent-bit.yaml"
+    conf.write_text(
+        "pipeline:\n  inputs:\n    - name: tail\n      tag: app\n"
+        f"      path: {tmp_path / 'app.log'}\n      parser: nosuch\n"
+        "  outputs:\n    - name: stdout\n      match: '*'\n"
+    )
+    result = run_logtide("-c", str(conf), "--dry-run")
+    assert result.returncode == 1
+    assert "fluent-bit.yaml:6: input 'tail': Parser: unknown parser 'nosuch'" in result.stderr
+    conf.write_text(
+        "pipeline:\n  inputs:\n    - name: dummy\n"
+        "  outputs:\n    - name: s3\n      match: '*'\n      bucket: b\n"
+        "      region: ${NOPE}\n"
+    )
+    result = run_logtide("-c", str(conf), "--dry-run")
+    assert result.returncode == 1
+    assert "fluent-bit.yaml:8: output 's3': region is empty: ${NOPE} is not set" in result.stderr
+
+
+def test_must_use_value_set_to_empty_fails_dry_run(tmp_path: Path) -> None:
+    # a variable that is set but empty (an empty ConfigMap key) is no better than unset
+    body = TAIL + S3 + "    region ${LOGTIDE_TEST_EMPTY}\n"
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text(body.replace("{log}", str(tmp_path / "app.log")))
+    result = run_logtide("-c", str(conf), "--dry-run", env={"LOGTIDE_TEST_EMPTY": ""})
+    assert result.returncode == 1
+    assert "output 's3': region is empty" in result.stderr
+
+
 def test_optional_value_from_unset_variable_still_expands_to_empty(tmp_path: Path) -> None:
     # Fluent Bit's rule stays for values the plugin can do without
     body = TAIL + "    Path_Key ${NOPE}\n" + S3 + "    role_arn ${NOPE}\n"
