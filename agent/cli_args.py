@@ -73,7 +73,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag("D", ("dry-run",), "dry_run", None, "validate the configuration and exit"),
     Flag("", ("once",), "once", None,
          "logtide: read inputs to their end, deliver everything, exit "
-         "(1 if anything could not be delivered)"),
+         "(1 if anything could not be delivered); tail reads a file with no checkpoint "
+         "from its start unless the config says Read_from_Head Off"),
     Flag("v", ("verbose",), "verbose", None, "debug logging (-vv, -vvv: the same)"),
     Flag("q", ("quiet",), "quiet", None, "log errors only"),
     Flag("V", ("version",), "version", None, "print the version and exit"),

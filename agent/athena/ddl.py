@@ -104,6 +104,9 @@ class TableDefinition:
     ignore_malformed: bool = True
 
     def render(self) -> str:
+        if not self.bucket.strip():
+            # LOCATION 's3:///...' would create a table that reads nothing, silently
+            raise AthenaError("the s3 output's bucket is empty: no LOCATION to give the table")
         if not self.columns.types:
             raise AthenaError("no columns: give a --sample of the records or --column NAME:TYPE")
         clash = set(self.columns.types) & set(self.layout.partitions)

@@ -21,7 +21,7 @@ SERVICE_OPTIONS: tuple[Option, ...] = (
     Option("Streams_File", multiple=True, description="Files with [STREAM_TASK] sections."),
     Option("Plugins_File", description="Accepted for compatibility; logtide has no C plugins."),
     Option("HTTP_Server", "bool", False, "Serve monitoring endpoints."),
-    Option("HTTP_Listen", "str", "0.0.0.0", "Address of the monitoring server."),
+    Option("HTTP_Listen", "str", "0.0.0.0", "Address of the monitoring server.", nonempty=True),
     Option("HTTP_Port", "int", 2020, "Port of the monitoring server."),
     Option("Health_Check", "bool", False, "Report errors on /api/v1/health."),
     Option("HC_Errors_Count", "int", 5, "Output errors per period that make health fail."),

@@ -71,7 +71,9 @@ def validate(document: ConfigDocument) -> Plan:
     )
     for kind, sections, target in groups:
         for section in sections:
-            target.append(_plugin_spec(kind, section, counters))
+            spec = _plugin_spec(kind, section, counters)
+            _check_references(spec, section, plan.services)
+            target.append(spec)
     _check_unique_aliases(plan)
     # Outputs that keep a delivery journal place it next to the inputs' checkpoint by default.
     plan.services[CHECKPOINT_DB] = next(
@@ -102,6 +104,27 @@ def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> Plugin
     cls.validate(settings)
     instance = settings.get("alias") or default_instance
     return PluginSpec(kind, cls, settings, instance)
+
+
+def _check_references(spec: PluginSpec, section: Section, services: dict[str, Any]) -> None:
+    """Every parser a section names exists (the run would fail on it, after starting)."""
+    options = {option.key: option for option in spec.cls.options if option.refers}
+    for entry in section.entries:
+        option = options.get(entry.key.lower())
+        if option is None:
+            continue
+        parsed = option.parse(entry.value)
+        names = [name.strip() for name in (parsed if isinstance(parsed, list) else [parsed])]
+        names = [name for name in names if name]
+        try:
+            if option.refers == "multiline_parser" and names:
+                services["multiline_parsers"].stream(names, services["parsers"], entry.location)
+            else:
+                for name in names:
+                    services["parsers"].get(name, entry.location)
+        except ConfigError as exc:
+            label = f"{spec.kind} '{spec.cls.name}'"
+            raise ConfigError(f"{label}: {option.name}: {exc.message}", exc.location) from None
 
 
 def _check_match(kind: Kind, settings: Settings) -> None:

@@ -74,6 +74,11 @@ class Option:
     modify); their value is the list of every occurrence. ``list`` options split one value on
     ``separator`` (``None`` splits on whitespace). ``keep_variables`` options see an undefined
     ``${name}`` as written instead of expanded to nothing (their own placeholders).
+    ``nonempty`` options (and ``required`` ones) are used as written once given (an endpoint,
+    a region, a host): an empty value is an error, naming the unset ``${VAR}`` that left it
+    empty, where other options keep Fluent Bit's expansion to the empty string.
+    ``refers`` names the registry the value is looked up in (``parser``, ``multiline_parser``):
+    validation checks the name exists, so ``--dry-run`` catches a typo the run would hit.
     """
 
     name: str
@@ -85,6 +90,8 @@ class Option:
     choices: tuple[str, ...] = ()
     separator: str | None = ","
     keep_variables: bool = False
+    nonempty: bool = False
+    refers: Literal["parser", "multiline_parser"] | None = None
 
     @property
     def key(self) -> str:
@@ -177,11 +184,18 @@ def resolve(
         option = by_key.get(key)
         if option is None:
             raise ConfigError(_unknown_key_message(label, entry.key, table), entry.location)
+        unset = _unset_variables(entry) if not option.keep_variables else ""
+        if (option.required or option.nonempty) and not entry.value.strip():
+            because = f": {unset}" if unset else ""
+            raise ConfigError(f"{label}: {option.name} is empty{because}", entry.location)
         try:
             text = entry.literal if option.keep_variables and entry.literal else entry.value
             parsed = option.parse(text)
         except ValueError as exc:
-            raise ConfigError(f"{label}: option '{option.name}': {exc}", entry.location) from None
+            because = f" ({unset})" if unset else ""
+            raise ConfigError(
+                f"{label}: option '{option.name}': {exc}{because}", entry.location
+            ) from None
         ordered.append((key, parsed))
         if option.multiple:
             if key not in given:
@@ -194,6 +208,20 @@ def resolve(
         if option.required and option.key not in given:
             raise ConfigError(f"{label}: missing required option '{option.name}'", location)
     return Settings(values, location, frozenset(given), tuple(ordered))
+
+
+_UNSET_RE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_.]*\}")
+
+
+def _unset_variables(entry: Entry) -> str:
+    """``${A} is not set`` for the variables that expanded to nothing in ``entry``."""
+    if entry.literal is None:
+        return ""
+    names = list(dict.fromkeys(_UNSET_RE.findall(entry.literal)))
+    if not names:
+        return ""
+    verb = "is" if len(names) == 1 else "are"
+    return f"{', '.join(names)} {verb} not set"
 
 
 def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:

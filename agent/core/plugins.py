@@ -72,9 +72,14 @@ class Plugin:
 
 class InputPlugin(Plugin):
     """Produces chunks. ``run`` returns when the input is exhausted (under ``--once``) or
-    when cancelled. ``emit`` applies backpressure: it waits while the pipeline is full."""
+    when cancelled. ``emit`` applies backpressure: it waits while the pipeline is full.
+
+    ``ends_run`` inputs return from ``run`` on their own without ``--once`` (tail's
+    ``Exit_On_Eof``): once every such input has, the engine drains and the process exits,
+    as ``--once`` does."""
 
     kind: ClassVar[Kind] = "input"
+    ends_run: bool = False
 
     async def run(self, emit: Emit) -> None:
         raise NotImplementedError

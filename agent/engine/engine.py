@@ -6,7 +6,9 @@ Data path (all inside the emitting input's task, so backpressure reaches the inp
 
 Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every input to
 reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTERM/SIGINT)
-ends them. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
+ends them. A daemon run with ``ends_run`` inputs (tail's Exit_On_Eof) ends as ``--once`` does
+when the last of them has read everything: the other inputs stop, delivery is not
+time-bound. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
 every remaining task cancelled and awaited. Draining and stopping take at most ``Grace``
 seconds from the stop request; ``--once`` without one waits as long as outputs retry.
 Undelivered chunks are never acknowledged, so their checkpoints stay behind them.
@@ -76,6 +78,9 @@ class Engine:
         self.started = asyncio.Event()
         self.start_error: LogtideError | None = None
         self._failed = False
+        # Exit_On_Eof inputs still running; the last one to end stops a daemon run.
+        self._ending = 0
+        self._ended_by_inputs = False
         self._inputs: list[_Input] = []
         self._filters: Routes[FilterPlugin] = Routes([])
         self._filter_names: dict[int, str] = {}
@@ -253,6 +258,13 @@ class Engine:
         except Exception as exc:
             self._failed = True
             log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
+        if item.plugin.ends_run and not self.once:
+            self._ending -= 1
+            if self._ending == 0:
+                log.info("[engine] every Exit_On_Eof input read its files to the end; exiting")
+                self._ended_by_inputs = True
+                # not request_stop(): no Grace bound, delivery runs to its end as under --once
+                self._stop.set()
 
     async def _tick_windows(self) -> None:
         assert self.processor is not None
@@ -296,6 +308,7 @@ class Engine:
             self.tasks.spawn(runner.run(), f"output:{runner.instance}")
         if self.processor is not None:
             self.tasks.spawn(self._tick_windows(), "stream-windows")
+        self._ending = sum(1 for item in self._inputs if item.plugin.ends_run)
         input_tasks = [
             self.tasks.spawn(self._run_input(item), f"input:{item.spec.instance}")
             for item in self._inputs
@@ -321,7 +334,7 @@ class Engine:
             await item.plugin.close()
         await self.tasks.close()
         failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
-        return 1 if (self.once and failed) else 0
+        return 1 if ((self.once or self._ended_by_inputs) and failed) else 0
 
     def _cut_points(self) -> dict[str, list[int]]:
         """Per source, the offsets where some output's watermark ends: an input reading that

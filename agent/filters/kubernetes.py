@@ -54,7 +54,9 @@ class KubernetesFilter(FilterPlugin):
     options = (
         *COMMON_FILTER_OPTIONS,
         Option("Buffer_Size", "size", 32768, "Largest API answer accepted (0 = no limit)."),
-        Option("Kube_URL", "str", "https://kubernetes.default.svc", "API server URL."),
+        Option(
+            "Kube_URL", "str", "https://kubernetes.default.svc", "API server URL.", nonempty=True
+        ),
         Option("Kube_CA_File", "str", f"{SERVICE_ACCOUNT}/ca.crt", "CA of the API server."),
         Option("Kube_CA_Path", "str", None, "Directory of CA certificates."),
         Option("Kube_Token_File", "str", f"{SERVICE_ACCOUNT}/token", "Bearer token file."),
@@ -65,9 +67,15 @@ class KubernetesFilter(FilterPlugin):
             "kube.var.log.containers.",
             "Tag prefix removed before matching the file name.",
         ),
-        Option("Regex_Parser", "str", None, "Parser whose named groups replace the tag regex."),
+        Option(
+            "Regex_Parser",
+            "str",
+            None,
+            "Parser whose named groups replace the tag regex.",
+            refers="parser",
+        ),
         Option("Merge_Log", "bool", False, "Parse the 'log' field as JSON and merge its keys."),
-        Option("Merge_Parser", "str", None, "Parser for 'log' instead of JSON."),
+        Option("Merge_Parser", "str", None, "Parser for 'log' instead of JSON.", refers="parser"),
         Option("Merge_Log_Key", "str", None, "Put merged keys under this key."),
         Option("Merge_Log_Trim", "bool", True, "Trim trailing newlines of merged values."),
         Option("Keep_Log", "bool", True, "Keep the 'log' field after merging it."),
@@ -86,7 +94,7 @@ class KubernetesFilter(FilterPlugin):
         Option("K8S-Logging.Parser", "bool", False, "Honour fluentbit.io/parser annotations."),
         Option("K8S-Logging.Exclude", "bool", False, "Honour fluentbit.io/exclude annotations."),
         Option("Use_Kubelet", "bool", False, "Ask the node's kubelet instead of the API server."),
-        Option("Kubelet_Host", "str", "127.0.0.1", "Kubelet address."),
+        Option("Kubelet_Host", "str", "127.0.0.1", "Kubelet address.", nonempty=True),
         Option("Kubelet_Port", "int", 10250, "Kubelet port."),
         Option("Kube_Meta_Cache_TTL", "time", 0.0, "Pod metadata lifetime (0 = forever)."),
         Option("Use_Tag_For_Meta", "bool", False, "Use only the tag; never call the API."),

@@ -37,6 +37,7 @@ class ParserFilter(FilterPlugin):
             multiple=True,
             required=True,
             description="Parser name; repeat to try several, the first that succeeds wins.",
+            refers="parser",
         ),
         Option("Reserve_Data", "bool", False, "Keep the record's other fields."),
         Option("Preserve_Key", "bool", False, "Keep Key_Name in the parsed record."),

@@ -32,11 +32,15 @@ from agent.core.options import Option, Settings
 AWS_OPTIONS: tuple[Option, ...] = (
     Option("region", "str", None, "AWS region.", required=True),
     Option(
-        "endpoint", "str", None, "Custom endpoint URL (S3-compatible store, local test server)."
+        "endpoint",
+        "str",
+        None,
+        "Custom endpoint URL (S3-compatible store, local test server).",
+        nonempty=True,
     ),
     Option("role_arn", "str", None, "IAM role to assume through STS."),
     Option("external_id", "str", None, "External ID for the STS AssumeRole call."),
-    Option("sts_endpoint", "str", None, "Custom STS endpoint URL."),
+    Option("sts_endpoint", "str", None, "Custom STS endpoint URL.", nonempty=True),
     Option("profile", "str", None, "Shared-credentials profile to use."),
 )
 

@@ -22,7 +22,7 @@ RETENTION_DAYS = frozenset(
 CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
     *COMMON_OUTPUT_OPTIONS,
     *AWS_OPTIONS,
-    Option("log_group_name", "str", None, "CloudWatch log group name."),
+    Option("log_group_name", "str", None, "CloudWatch log group name.", nonempty=True),
     Option(
         "log_group_template",
         "str",

@@ -29,7 +29,7 @@ Compression = Literal["none", "gzip", "zstd", "snappy"]
 S3_OPTIONS: tuple[Option, ...] = (
     *COMMON_OUTPUT_OPTIONS,
     *(option for option in AWS_OPTIONS if option.key != "region"),
-    Option("region", "str", "us-east-1", "AWS region of the bucket."),
+    Option("region", "str", "us-east-1", "AWS region of the bucket.", nonempty=True),
     Option("bucket", "str", None, "S3 bucket name.", required=True),
     Option(
         "store_dir",

@@ -22,13 +22,14 @@ pytest_plugins = ["pytester"]
 
 DEADLINE = 60.0
 
-# An s3 output whose region expands to nothing: the client cannot be made.
-NO_REGION = """
+# An s3 output whose region botocore refuses: the client cannot be made. (A region from an
+# unset variable no longer gets this far: validation names the variable.)
+BAD_REGION = """
 [OUTPUT]
     Name       s3
     Match      *
     bucket     logs
-    region     ${LOGTIDE_TEST_UNSET_REGION}
+    region     .
     store_dir  {store}
 """
 # An s3 output whose store_dir is a regular file: the buffer cannot be opened.
@@ -41,13 +42,12 @@ STORE_IS_A_FILE = """
     endpoint   http://127.0.0.1:1
     store_dir  {store}/taken
 """
-CONFIGS = {"region-unset": NO_REGION, "store-dir-is-a-file": STORE_IS_A_FILE}
+CONFIGS = {"region-invalid": BAD_REGION, "store-dir-is-a-file": STORE_IS_A_FILE}
 
 
 @pytest.fixture(autouse=True)
 def _no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing here may reach AWS: no credentials anywhere, no instance metadata."""
-    monkeypatch.delenv("LOGTIDE_TEST_UNSET_REGION", raising=False)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -131,7 +131,7 @@ def test_run_in_thread_raises_when_an_output_cannot_be_built(
 
 def test_drain_again_after_an_error_raises_it_again(tmp_path: Path) -> None:
     """The ``with`` block's exit drains a second time; it must answer, not wait."""
-    pipeline = Pipeline.from_string(config("region-unset", tmp_path))
+    pipeline = Pipeline.from_string(config("region-invalid", tmp_path))
 
     def use() -> None:
         with pipeline.run_in_thread() as p:
@@ -172,7 +172,7 @@ def test_fixture_fails_the_test_instead_of_hanging_teardown(
 
 def test_cli_reports_the_same_start_error_in_one_line(tmp_path: Path) -> None:
     conf = tmp_path / "fluent-bit.conf"
-    conf.write_text("[INPUT]\n    Name dummy\n    Samples 1\n" + config("region-unset", tmp_path))
+    conf.write_text("[INPUT]\n    Name dummy\n    Samples 1\n" + config("region-invalid", tmp_path))
     result = run_logtide("-c", str(conf), "--once", "-q", timeout=DEADLINE)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

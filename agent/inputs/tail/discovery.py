@@ -34,6 +34,8 @@ class Discovery:
     tagger: TagComposer
     rules: LineRules
     resumed: bool
+    to_end: bool
+    from_head: bool
     unreadable: dict[str, str]
     _watcher: Watcher | None
 
@@ -50,7 +52,7 @@ class Discovery:
         except FileNotFoundError:
             return None  # gone since the scan: nothing of it left to read
         except OSError as exc:
-            if self.context.once:
+            if self.to_end:
                 # reported once, with every other such file, when the run ends (exit 1)
                 self.unreadable[path] = exc.strerror or str(exc)
             else:
@@ -124,7 +126,7 @@ class Discovery:
             known = initial and (
                 self.resumed or any(row.name == path for row in self.store.rows.values())
             )
-            self._open(path, from_head=s["read_from_head"] or not initial or known)
+            self._open(path, from_head=self.from_head or not initial or known)
         return paths
 
     @staticmethod

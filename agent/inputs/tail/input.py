@@ -70,12 +70,20 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
             journal_mode=s["db.journal_mode"],
             compare_filename=s["db.compare_filename"],
         )
+        # --once and Exit_On_Eof read every file to its end, then return
+        self.ends_run = bool(s["exit_on_eof"])
+        self.to_end = context.once or self.ends_run
+        # A run that ends is a batch over files already there: a file with no checkpoint is
+        # read from its start unless the config explicitly says Read_from_Head Off.
+        self.from_head: bool = s["read_from_head"] or (
+            self.to_end and not s.is_set("read_from_head")
+        )
         self.files: dict[tuple[int, int], TailedFile] = {}
         self.closing: list[TailedFile] = []
         self.outstanding = 0
         self.mem_limit: int = s["mem_buf_limit"] or 0
         self.resumed = False
-        # --once: files that matched but could not be opened (path -> reason)
+        # --once/Exit_On_Eof: files that matched but could not be opened (path -> reason)
         self.unreadable: dict[str, str] = {}
         self._resume = asyncio.Event()
         # Files that stopped reading at Mem_Buf_Limit: read again once acks free memory.
@@ -143,6 +151,11 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
             await self._db(self.store.open)
         except PluginError:
             raise
+        if self.to_end and not self.from_head:
+            self.context.logger.warning(
+                "tail: note: Read_from_Head Off: a file with no checkpoint is read from its "
+                "end, so nothing already in it is read (remove the line to read it all)"
+            )
         known = list(self.store.rows.values())
         paths = self._scan(initial=True)
         matched = set(paths)
@@ -150,7 +163,7 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
             self._adopt_unseen(path, self._family_since(path, known), matched)
         self._recover_rotated()
         await self._persist()
-        if self.context.once:
+        if self.to_end:
             for f in list(self.files.values()):
                 await self._pump(f, emit, budget=None)
                 await self._emit(f, f.finish(time.time()), emit)

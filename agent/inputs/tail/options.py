@@ -15,7 +15,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("Exclude_Path", "list", [], "Comma-separated globs of files to leave out."),
     Option("Tag_Regex", "str", None, "Regex over the path; its named groups fill <name> in Tag."),
     Option("Refresh_Interval", "time", 60.0, "Seconds between rescans of Path for new files."),
-    Option("Read_from_Head", "bool", False, "Read files found at start from their head."),
+    Option(
+        "Read_from_Head",
+        "bool",
+        False,
+        "Read files found at start from their head (--once and Exit_On_Eof: unless written Off).",
+    ),
     Option("Rotate_Wait", "time", 5.0, "Seconds to keep watching a rotated file after its end."),
     Option("Buffer_Chunk_Size", "size", 32768, "Initial read buffer per file."),
     Option("Buffer_Max_Size", "size", 32768, "Longest line (with its newline) kept whole."),
@@ -26,11 +31,23 @@ OPTIONS: tuple[Option, ...] = (
     Option("Offset_Key", "str", None, "Add the line's byte offset under this key."),
     Option("Key", "str", "log", "Key holding the raw line when no parser applies."),
     Option("Ignore_Older", "time", 0.0, "Ignore files not modified for this long (0 = off)."),
-    Option("Parser", "str", None, "Parser applied to every line."),
+    Option("Parser", "str", None, "Parser applied to every line.", refers="parser"),
     Option("Docker_Mode", "bool", False, "Join docker json-file fragments split at 16 KiB."),
     Option("Docker_Mode_Flush", "time", 4.0, "Seconds before an incomplete docker line is sent."),
-    Option("Docker_Mode_Parser", "str", None, "Parser recognising the first line of a record."),
-    Option("multiline.parser", "list", [], "Multiline parsers (docker, cri or user-defined)."),
+    Option(
+        "Docker_Mode_Parser",
+        "str",
+        None,
+        "Parser recognising the first line of a record.",
+        refers="parser",
+    ),
+    Option(
+        "multiline.parser",
+        "list",
+        [],
+        "Multiline parsers (docker, cri or user-defined).",
+        refers="multiline_parser",
+    ),
     Option("DB", "str", None, "SQLite file keeping each file's acknowledged offset."),
     Option(
         "DB.sync",
@@ -55,7 +72,12 @@ OPTIONS: tuple[Option, ...] = (
         "File notifications for low latency: inotify on Linux, watchdog elsewhere (Off: polling).",
     ),
     Option("Static_Batch_Size", "size", 0, "Accepted for compatibility; logtide sizes chunks."),
-    Option("Exit_On_Eof", "bool", False, "Stop the input once every file is read to its end."),
+    Option(
+        "Exit_On_Eof",
+        "bool",
+        False,
+        "Read every file to its end, then end the run once delivered (as --once does).",
+    ),
 )
 
 

@@ -144,8 +144,15 @@ async def test_glob_list_exclude_and_tag_per_file(tmp_path: Path) -> None:
     assert got == [("a", "a"), ("b", "b"), ("c", "c")]
 
 
-async def test_not_from_head_starts_at_end_on_first_scan(tmp_path: Path) -> None:
+async def test_explicit_not_from_head_starts_at_end_on_first_scan(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.log", b"old\n")
+    sink = Sink()
+    await run_once(sink, path=path, read_from_head="Off")
+    assert sink.records == []
+
+
+async def test_once_without_read_from_head_reads_a_new_file_from_its_head(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.log", b"old\n")
     sink = Sink()
     await run_once(sink, path=path)
-    assert sink.records == []
+    assert sink.logs() == ["old"]
