@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from agent.cli_args import CLI, Arguments, parse_args, usage
@@ -90,7 +91,12 @@ def general_help() -> str:
 
 def _log_settings(args: Arguments, plan: Plan) -> None:
     service = plan.service
-    level = "error" if args.quiet else ("debug" if args.verbosity else service["log_level"])
+    if args.quiet:
+        level = "error"
+    elif args.verbosity:
+        level = "debug" if args.verbosity == 1 else "trace"
+    else:
+        level = service["log_level"]
     configure(level, args.log_file or service["log_file"], service["log_format"])
 
 
@@ -107,8 +113,8 @@ async def _run(args: Arguments, plan: Plan) -> int:
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, supervisor.request_stop)
-    loop.add_signal_handler(signal.SIGHUP, supervisor.request_reload)
+        loop.add_signal_handler(sig, _caught, sig, supervisor.request_stop)
+    loop.add_signal_handler(signal.SIGHUP, _caught, signal.SIGHUP, supervisor.request_reload)
     progress = Progress(supervisor.view, sys.stderr) if args.once and not args.quiet else None
     if progress is not None and sys.stderr.isatty():
         supervisor.tasks.spawn(progress.run(), "progress")
@@ -122,7 +128,14 @@ async def _run(args: Arguments, plan: Plan) -> int:
             loop.remove_signal_handler(sig)
     if progress is not None:
         progress.finish()
+    log.info("[engine] service has stopped (exit code %d)", code)
     return code
+
+
+def _caught(sig: signal.Signals, action: Callable[[], object]) -> None:
+    # Said before acting: a stop that then hangs on an output shows what started it.
+    log.info("[engine] caught signal (%s)", sig.name)
+    action()
 
 
 def _tune_gc() -> None:

@@ -75,7 +75,7 @@ FLAGS: tuple[Flag, ...] = (
          "logtide: read inputs to their end, deliver everything, exit "
          "(1 if anything could not be delivered); tail reads a file with no checkpoint "
          "from its start unless the config says Read_from_Head Off"),
-    Flag("v", ("verbose",), "verbose", None, "debug logging (-vv, -vvv: the same)"),
+    Flag("v", ("verbose",), "verbose", None, "debug logging; -vv: trace (also per chunk)"),
     Flag("q", ("quiet",), "quiet", None, "log errors only"),
     Flag("V", ("version",), "version", None, "print the version and exit"),
     Flag("h", ("help",), "help", None,

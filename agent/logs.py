@@ -19,6 +19,8 @@ import time
 
 import orjson
 
+from agent.core.loglevels import TRACE
+
 MAX_MESSAGE = 512
 _LEVELS = {
     "off": logging.CRITICAL + 10,
@@ -27,7 +29,7 @@ _LEVELS = {
     "warning": logging.WARNING,
     "info": logging.INFO,
     "debug": logging.DEBUG,
-    "trace": logging.DEBUG,
+    "trace": TRACE,
 }
 _NAMES = {
     logging.CRITICAL: "error",
@@ -35,6 +37,7 @@ _NAMES = {
     logging.WARNING: "warn",
     logging.INFO: "info",
     logging.DEBUG: "debug",
+    TRACE: "trace",
 }
 _PREFIX = re.compile(r"\[([A-Za-z0-9_.:/-]+)\] ?")
 _SECRETS = (

@@ -24,6 +24,7 @@ import orjson
 
 from agent.core.errors import Location, QueryError
 from agent.core.events import Chunk
+from agent.core.loglevels import TRACE
 from streamsql.codegen import Event
 from streamsql.query import Query, compile_query
 from streamsql.snapshot import Snapshot
@@ -186,7 +187,17 @@ class StreamProcessor:
             query = task.query
             if not (query.matches(chunk.tag) or query.reads_stream(chunk.source)):
                 continue
-            for emission in self._consume(task, chunk):
+            emissions = self._consume(task, chunk)
+            if log.isEnabledFor(TRACE):
+                log.log(
+                    TRACE,
+                    "stream task '%s': %d records in, %d out (tag %s)",
+                    task.spec.name,
+                    len(chunk.events),
+                    sum(len(emission.events) for emission in emissions),
+                    chunk.tag,
+                )
+            for emission in emissions:
                 self._deliver(task, emission, lineage, out)
 
     def _consume(self, task: _Task, chunk: Chunk) -> list[Emission]:

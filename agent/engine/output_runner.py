@@ -250,6 +250,13 @@ class OutputRunner:
                 forget_tracebacks(exc)
             else:
                 self.metrics.add(self.instance, "proc_records", len(events))
+                self.logger.debug(
+                    "[output:%s] delivered %d records of tag %s (attempt %d)",
+                    self.instance,
+                    len(events),
+                    tag,
+                    attempt + 1,
+                )
                 if self.on_delivered is not None:
                     self.on_delivered(self.instance, tag, events)
                 return True

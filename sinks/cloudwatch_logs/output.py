@@ -317,6 +317,7 @@ class CloudWatchLogsOutput(OutputPlugin):
         self._count_rejected(key, len(batch), response.get("rejectedLogEventsInfo") or {})
         self._count("put_requests", 1)
         self._count("sent_events", len(batch))
+        self.context.logger.debug("cloudwatch_logs: put %d events to %s/%s", len(batch), *key)
 
     async def _put_once(self, key: StreamKey, log_events: list[dict[str, Any]]) -> Any:
         group, stream = key

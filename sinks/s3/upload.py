@@ -84,6 +84,12 @@ class Uploader:
             await self._put(buffer, body)
         else:
             await self._multipart(buffer, body, state)
+        self.log.debug(
+            "s3: uploaded %s (%d bytes, %s)",
+            buffer.key,
+            body.size,
+            "PutObject" if state.method == "put" else f"{len(state.parts)} parts",
+        )
 
     async def _put(self, buffer: Buffer, body: Body) -> None:
         data = await asyncio.to_thread(body.path.read_bytes)

@@ -52,6 +52,12 @@ class FileChanges:
         f.size = fst.st_size
         if fst.st_size < f.pos:
             metrics.add(instance, "files_truncated")
+            self.context.logger.debug(
+                "tail: %s truncated to %d bytes at offset %d; reading it from 0",
+                f.path,
+                fst.st_size,
+                f.pos,
+            )
             self._truncated(f)
         if f.rotated_at is None:
             moved = False
@@ -65,11 +71,19 @@ class FileChanges:
                 f.rotated_at = time.monotonic()
                 f.deleted = fst.st_nlink == 0
                 metrics.add(instance, "files_rotated")
+                new_name = None
                 if not f.deleted:
                     new_name = find_beside(f.path, f.dev, f.inode)
                     if new_name is not None:
                         f.row.name = new_name
                     self._adopt_unseen(f.path, float(f.row.created), set())
+                self.context.logger.debug(
+                    "tail: %s (inode %d) %s at offset %d",
+                    f.path,
+                    f.inode,
+                    "deleted" if f.deleted else f"rotated -> {new_name or '(not found)'}",
+                    f.pos,
+                )
                 f.row.rotated = 1
                 self.store.touch(f.row)
                 if self._watcher is not None:
@@ -100,6 +114,13 @@ class FileChanges:
         self.files.pop((f.dev, f.inode), None)
         self.tagger.forget(f.path)
         self.context.metrics.add(self.context.instance, "files_closed")
+        self.context.logger.debug(
+            "tail: closed %s (inode %d) at offset %d, checkpoint %d",
+            f.row.name,
+            f.inode,
+            f.pos,
+            f.tracker.committed,
+        )
         if f.rotated_at is not None:
             if f.tracker.idle:
                 self._forget(f)

@@ -14,18 +14,23 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import logging
 import os
 import threading
+import time
 from typing import Any
 
 from agent.core.metrics import Readings
 from agent.core.plugins import PluginContext
-from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, CheckpointStore, Row
+from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, CheckpointStore, Row, Snapshot
 from agent.inputs.tail.ranges import RangeTracker, Span
 from agent.inputs.tail.reader import TailedFile
 
 PERSIST_INTERVAL = 1.0
 MAX_DURABLE_LINEAGES = 10_000
+# A busy file moves its checkpoint with every acknowledgement: at debug level, one line per
+# file per this many seconds at most.
+CHECKPOINT_LOG_INTERVAL = 1.0
 
 
 class Checkpointing:
@@ -38,6 +43,7 @@ class Checkpointing:
     _resume: asyncio.Event
     _moved: asyncio.Event
     _durable_lineages: set[str]
+    _checkpoints_logged: dict[str, float]
     _loop: asyncio.AbstractEventLoop | None
     _loop_thread: int
     files: dict[tuple[int, int], TailedFile]
@@ -151,4 +157,20 @@ class Checkpointing:
 
     async def _persist(self) -> None:
         if self.store.path and self.store.pending:
-            await self._db(self.store.write, self.store.snapshot())
+            changes = self.store.snapshot()
+            await self._db(self.store.write, changes)
+            if self.context.logger.isEnabledFor(logging.DEBUG):
+                self._log_written(changes)
+
+    def _log_written(self, changes: Snapshot) -> None:
+        now = time.monotonic()
+        logged = self._checkpoints_logged
+        if len(logged) > MAX_DURABLE_LINEAGES:
+            logged.clear()
+        for kind, values in changes:
+            if kind != "upsert":
+                continue
+            name, offset = values[1], values[2]
+            if now - logged.get(str(name), -CHECKPOINT_LOG_INTERVAL) >= CHECKPOINT_LOG_INTERVAL:
+                logged[str(name)] = now
+                self.context.logger.debug("tail: checkpoint written: %s at offset %s", name, offset)

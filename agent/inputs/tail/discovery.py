@@ -100,6 +100,13 @@ class Discovery:
             f.rotated_at = time.monotonic()
         self.files[key] = f
         self.context.metrics.add(self.context.instance, "files_opened")
+        self._log.debug(
+            "tail: opened %s (inode %d) at offset %d%s",
+            path,
+            st.st_ino,
+            offset,
+            " (rotated)" if rotated else "",
+        )
         if self._watcher is not None:
             self._watcher.watch(os.path.dirname(f.real))
         return f

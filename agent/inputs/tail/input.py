@@ -90,6 +90,7 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
         self._starved: set[TailedFile] = set()
         self._moved = asyncio.Event()
         self._durable_lineages: set[str] = set()
+        self._checkpoints_logged: dict[str, float] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
