@@ -340,10 +340,15 @@ class S3Output(OutputPlugin):
                 if self._stopping and not final:
                     return False
                 metrics.add(instance, "s3_upload_retries")
+                delay = self.backoff.delay(attempt)
                 self.context.logger.warning(
-                    "s3: upload of %s failed (%s); retry %d", buffer.key, reason, attempt
+                    "s3: upload of %s failed (%s); retry %d in %.1fs",
+                    buffer.key,
+                    reason,
+                    attempt,
+                    delay,
                 )
-                await asyncio.sleep(self.backoff.delay(attempt))
+                await asyncio.sleep(delay)
                 continue
             await asyncio.to_thread(self.store.remove, buffer)
             self._gauge()

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.moto_server import MotoServer
+
 LOGTIDE = str(Path(sys.executable).with_name("logtide"))
 LOG_LINE = re.compile(r"^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\] \[ *\w+\] \[[^\]]+\] ", re.M)
 
@@ -165,3 +167,35 @@ def test_log_file_flag_and_service_log_file_receive_the_log_appended(tmp_path: P
     both = log_file.read_text()
     assert both.startswith(first)
     assert both.count("[logtide] version=") == 2
+
+
+def test_v_shows_s3_uploads_and_cloudwatch_puts(moto: MotoServer, tmp_path: Path) -> None:
+    moto.client("s3").create_bucket(Bucket="verbose")
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text(
+        "[SERVICE]\n    Flush 0.1\n"
+        "[INPUT]\n    Name dummy\n    Tag app\n    Samples 4\n"
+        f"[OUTPUT]\n    Name s3\n    Match *\n    bucket verbose\n    region {moto.region}\n"
+        f"    endpoint {moto.endpoint}\n    store_dir {tmp_path}/store\n"
+        f"[OUTPUT]\n    Name cloudwatch_logs\n    Match *\n    region {moto.region}\n"
+        f"    endpoint {moto.endpoint}\n    log_group_name verbose\n    log_stream_name app\n"
+        "    auto_create_group On\n"
+    )
+    result = subprocess.run(
+        [LOGTIDE, "-c", str(conf), "--once", "-v"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    keys = [o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="verbose")["Contents"]]
+    uploaded = re.findall(
+        r"\[debug\] \[output:s3\.0\] s3: uploaded (\S+) \((\d+) bytes, PutObject\)", result.stderr
+    )
+    assert [key for key, _ in uploaded] == keys, result.stderr
+    put = re.findall(
+        r"\[debug\] \[output:cloudwatch_logs\.0\] cloudwatch_logs: put (\d+) events to verbose/app",
+        result.stderr,
+    )
+    assert sum(map(int, put)) == 4, result.stderr
