@@ -78,7 +78,7 @@ def test_v_shows_files_opened_truncated_rotated_closed_and_checkpoints(tmp_path:
         rf"\[debug\] \[input:tail\.0\] tail: opened {app} \(inode {inode}\) at offset 0", text
     ), text
     assert re.search(
-        rf"\[debug\] \[input:tail\.0\] tail: {app} truncated to 2 bytes at offset \d+", text
+        rf"\[debug\] \[input:tail\.0\] tail: {app} truncated to \d+ bytes at offset \d+", text
     )
     assert f"tail: {app} (inode {inode}) rotated -> {logs}/app.log.1 at offset 2" in text, text
     assert f"tail: closed {logs}/app.log.1 (inode {inode}) at offset 2, checkpoint 2" in text, text
@@ -199,3 +199,35 @@ def test_v_shows_s3_uploads_and_cloudwatch_puts(moto: MotoServer, tmp_path: Path
         result.stderr,
     )
     assert sum(map(int, put)) == 4, result.stderr
+
+
+def test_checkpoint_lines_of_a_busy_file_are_rate_limited(tmp_path: Path) -> None:
+    app = tmp_path / "app.log"
+    app.write_text("")
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text(
+        "[SERVICE]\n    Flush 0.05\n"
+        f"[INPUT]\n    Name tail\n    Path {app}\n    Tag app\n    DB {tmp_path}/tail.db\n"
+        "    Read_from_Head On\n"
+        f"[OUTPUT]\n    Name file\n    Match *\n    Path {tmp_path}\n    File out.log\n"
+    )
+    stderr = tmp_path / "stderr.log"
+    proc = start(["-c", str(conf), "-v"], stderr)
+    try:
+        wait_for(lambda: "tail: opened" in read(stderr))
+        started = time.monotonic()
+        with app.open("a") as writer:
+            for n in range(150):
+                writer.write(f"line {n}\n")
+                writer.flush()
+                time.sleep(0.02)
+        wait_for(lambda: read(tmp_path / "out.log").count("line ") == 150)
+        elapsed = time.monotonic() - started
+    finally:
+        code = stop(proc)
+    text = read(stderr)
+    assert code == 0, text
+    deliveries = text.count("[output:file.0] delivered ")
+    checkpoints = text.count(f"tail: checkpoint written: {app} at offset")
+    assert 1 <= checkpoints <= elapsed + 2, (checkpoints, elapsed)
+    assert deliveries > checkpoints + 2, (deliveries, checkpoints)
