@@ -174,6 +174,8 @@ class RunningPipeline:
             self.engine.started.set()
         if self.engine.start_error is not None:
             raise self.engine.start_error
+        if self.engine.run_error is not None:
+            raise self.engine.run_error
         return code
 
     def _lib(self) -> LibInput:

@@ -77,6 +77,8 @@ class Engine:
         # the library waits on it so a pipeline that cannot start fails where it is started.
         self.started = asyncio.Event()
         self.start_error: LogtideError | None = None
+        # The first input that broke while running: the library raises it from drain().
+        self.run_error: LogtideError | None = None
         self._failed = False
         # Exit_On_Eof inputs still running; the last one to end stops a daemon run.
         self._ending = 0
@@ -254,9 +256,11 @@ class Engine:
             raise
         except LogtideError as exc:
             self._failed = True
+            self.run_error = self.run_error or PluginError(f"[input:{instance}] {exc}")
             log.error("[input:%s] %s", instance, exc)
         except Exception as exc:
             self._failed = True
+            self.run_error = self.run_error or PluginError(f"[input:{instance}] stopped: {exc}")
             log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
         if item.plugin.ends_run and not self.once:
             self._ending -= 1

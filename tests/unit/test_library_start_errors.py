@@ -142,6 +142,31 @@ def test_drain_again_after_an_error_raises_it_again(tmp_path: Path) -> None:
     assert isinstance(within_deadline(use), LogtideError)
 
 
+# A tail input whose checkpoint DB cannot be opened: the outputs start, the input breaks.
+TAIL_DB_UNUSABLE = """
+[INPUT]
+    Name  tail
+    Path  {store}/*.log
+    DB    {store}/taken/tail.db
+[OUTPUT]
+    Name  null
+    Match *
+"""
+
+
+def test_an_input_that_breaks_while_running_is_raised_by_drain(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("not a directory\n")
+    pipeline = Pipeline.from_string(TAIL_DB_UNUSABLE.replace("{store}", str(tmp_path)))
+
+    def use() -> None:
+        with pipeline.run_in_thread() as p:
+            p.drain()
+
+    raised = within_deadline(use)
+    assert isinstance(raised, LogtideError), repr(raised)
+    assert str(raised).startswith("[input:tail.0]"), str(raised)
+
+
 FIXTURE_USER = """
 import pytest
 
