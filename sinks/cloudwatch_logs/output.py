@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +27,9 @@ from agent.core.errors import (
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import OutputPlugin
+from agent.core.reclaim import forget_tracebacks
 from sinks.aws import AwsClients
-from sinks.aws.retry import describe, error_code, is_network_error, outcome_unknown
+from sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
 from sinks.cloudwatch_logs import options as cw_options
 from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
@@ -42,8 +42,6 @@ T = TypeVar("T")
 # A retried batch AWS already took (sequence-token era) is not an error.
 _ALREADY_ACCEPTED = "DataAlreadyAcceptedException"
 
-# Fluent Bit's auto_retry_requests pause before the one immediate retry (jittered).
-AUTO_RETRY_PAUSE = 0.05
 # Under --once, how long stop() waits for the recovery of a previous run's batches.
 FINAL_RECOVERY_SECONDS = 60.0
 
@@ -327,20 +325,19 @@ class CloudWatchLogsOutput(OutputPlugin):
                 logGroupName=group, logStreamName=stream, logEvents=log_events
             )
 
-        try:
-            return await call()
-        except Exception as exc:
-            if not is_network_error(exc):
+        async def call_unless_landed() -> Any:
+            try:
+                return await call()
+            except Exception as exc:
+                # The answer was lost: the batch may be in the stream already. Sending it
+                # again without looking would store it twice.
+                if outcome_unknown(exc) and await self._landed(key, log_events):
+                    forget_tracebacks(exc)
+                    self._count("lost_answers_landed", 1)
+                    return {}
                 raise
-            # The answer was lost: the batch may be in the stream already. Sending it again
-            # without looking would store it twice.
-            if outcome_unknown(exc) and await self._landed(key, log_events):
-                self._count("lost_answers_landed", 1)
-                return {}
-            if not self._auto_retry:
-                raise
-        await asyncio.sleep(random.uniform(0, AUTO_RETRY_PAUSE))
-        return await call()
+
+        return await call_with_auto_retry(call_unless_landed, self._auto_retry)
 
     async def _landed(self, key: StreamKey, log_events: list[dict[str, Any]]) -> bool:
         sent: list[Sent] = [(int(e["timestamp"]), str(e["message"])) for e in log_events]

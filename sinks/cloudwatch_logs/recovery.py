@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agent.core.errors import is_retryable
+from agent.core.reclaim import collect, forget_tracebacks
 from agent.core.retry import Backoff
 from sinks.aws.retry import call_with_auto_retry, describe, error_code
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, OpenBatch, Sent, StreamKey
@@ -112,6 +113,26 @@ class Recovery:
         self.backoff = Backoff(base=1.0, cap=30.0)
         self.done = asyncio.Event()
 
+    def _retry_delay(self, batch: OpenBatch, exc: Exception, attempt: int) -> float | None:
+        """How long to wait before checking ``batch`` again; None: given up (counted)."""
+        if not is_retryable(exc):
+            self.logger.error(
+                "cloudwatch_logs: %d journaled event(s) for %s/%s not delivered: %s",
+                len(batch.events),
+                *batch.key,
+                describe(exc),
+            )
+            self.count("recovery_dropped_events", len(batch.events))
+            return None
+        delay = self.backoff.delay(attempt)
+        self.logger.warning(
+            "cloudwatch_logs: recovery of %s/%s failed (%s); retry in %.1fs",
+            *batch.key,
+            describe(exc),
+            delay,
+        )
+        return delay
+
     async def run(self, batches: list[OpenBatch]) -> None:
         try:
             for batch in sorted(batches, key=lambda b: b.ref):
@@ -134,33 +155,26 @@ class Recovery:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not is_retryable(exc):
-                    self.logger.error(
-                        "cloudwatch_logs: %d journaled event(s) for %s/%s not delivered: %s",
-                        len(batch.events),
-                        *batch.key,
-                        describe(exc),
-                    )
-                    self.count("recovery_dropped_events", len(batch.events))
-                    await self.mark_done(batch.ref)
-                    return
-                delay = self.backoff.delay(attempt)
-                attempt += 1
-                self.logger.warning(
-                    "cloudwatch_logs: recovery of %s/%s failed (%s); retry in %.1fs",
-                    *batch.key,
-                    describe(exc),
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            await self.mark_done(batch.ref)
-            self.count("recovered_landed_events", len(batch.events) - len(missing))
-            self.count("recovered_resent_events", len(missing))
-            self.logger.info(
-                "cloudwatch_logs: journaled batch for %s/%s: %d event(s) already there, "
-                "%d put again",
-                *batch.key,
-                len(batch.events) - len(missing),
-                len(missing),
-            )
+                delay = self._retry_delay(batch, exc, attempt)
+                forget_tracebacks(exc)
+            else:
+                break
+            if delay is None:
+                await self.mark_done(batch.ref)
+                return
+            attempt += 1
+            # Out of the except block the failure is unreachable: free what it tied up in
+            # cycles (the request body) before the wait, as the output runner does.
+            collect()
+            await asyncio.sleep(delay)
+        else:
+            return  # closed meanwhile (a retry's flush took its events over)
+        await self.mark_done(batch.ref)
+        self.count("recovered_landed_events", len(batch.events) - len(missing))
+        self.count("recovered_resent_events", len(missing))
+        self.logger.info(
+            "cloudwatch_logs: journaled batch for %s/%s: %d event(s) already there, %d put again",
+            *batch.key,
+            len(batch.events) - len(missing),
+            len(missing),
+        )
