@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,18 @@ log = logging.getLogger("logtide")
 
 # Seconds an output's stop() may take even when the Grace period is spent by the drain.
 STOP_MINIMUM = 1.0
+
+
+@contextlib.contextmanager
+def _plugin_failure(what: str) -> Iterator[None]:
+    """A plugin's own failure, whatever its type, as one line: ``PluginError("what: why")``
+    (a LogtideError already is one line and passes unchanged)."""
+    try:
+        yield
+    except LogtideError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{what}: {exc}") from exc
 
 
 @dataclass(slots=True)
@@ -120,12 +132,8 @@ class Engine:
                 del self._stop_scopes[scope]
 
     def _construct(self, spec: PluginSpec) -> Any:
-        try:
+        with _plugin_failure(f"[{spec.kind}:{spec.instance}] cannot be built"):
             return spec.cls(spec.settings, self._context(spec))
-        except LogtideError:
-            raise
-        except Exception as exc:
-            raise PluginError(f"[{spec.kind}:{spec.instance}] cannot be built: {exc}") from exc
 
     def _context(self, spec: PluginSpec) -> PluginContext:
         return PluginContext(
@@ -283,13 +291,8 @@ class Engine:
         self.build()
         try:
             for runner in self._runners:
-                try:
+                with _plugin_failure(f"[output:{runner.instance}] cannot start"):
                     await runner.plugin.start()
-                except LogtideError:
-                    raise
-                except Exception as exc:
-                    message = f"[output:{runner.instance}] cannot start: {exc}"
-                    raise PluginError(message) from exc
                 runner.watermarks = runner.plugin.watermarks()
             self.plan.services["cut_points"] = self._cut_points()
         except LogtideError as exc:

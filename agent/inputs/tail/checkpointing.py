@@ -27,7 +27,9 @@ from agent.inputs.tail.ranges import RangeTracker, Span
 from agent.inputs.tail.reader import TailedFile
 
 PERSIST_INTERVAL = 1.0
-MAX_DURABLE_LINEAGES = 10_000
+# Bound of the per-file memos (lineages known durable, when a checkpoint was last logged):
+# past it they start over, which costs one more DB write or log line per file.
+MAX_REMEMBERED = 10_000
 # A busy file moves its checkpoint with every acknowledgement: at debug level, one line per
 # file per this many seconds at most.
 CHECKPOINT_LOG_INTERVAL = 1.0
@@ -78,7 +80,7 @@ class Checkpointing:
             # The DB executor runs one write at a time: once this returns, any earlier
             # write that carried the lineage has completed too.
             await self._db(self.store.write, self.store.snapshot())
-            if len(self._durable_lineages) >= MAX_DURABLE_LINEAGES:
+            if len(self._durable_lineages) >= MAX_REMEMBERED:
                 self._durable_lineages.clear()  # forgotten ones only cost one more write
             self._durable_lineages.add(name)
         return name
@@ -165,7 +167,7 @@ class Checkpointing:
     def _log_written(self, changes: Snapshot) -> None:
         now = time.monotonic()
         logged = self._checkpoints_logged
-        if len(logged) > MAX_DURABLE_LINEAGES:
+        if len(logged) > MAX_REMEMBERED:
             logged.clear()
         for kind, values in changes:
             if kind != "upsert":
