@@ -42,35 +42,36 @@ _NAMES = {
 _PREFIX = re.compile(r"\[([A-Za-z0-9_.:/-]+)\] ?")
 _SECRETS = (
     # key=value, key: value and "key": "value" where the whole key (one identifier) names a
-    # secret; an exception class (``NoCredentialsError: Unable to ...``) introduces a
-    # message, not a value, so keys ending in Error/Exception are left alone
+    # secret (but see _ERROR_NAME)
     re.compile(
         r"(?i)(?<![\w.-])([\w.-]*?"
         r"(?:secret|password|passwd|token|session|credential|signature|api[_-]?key)"
-        r"[\w.-]*(?<!error)(?<!exception)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
+        r"[\w.-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
     ),
     # Authorization headers, after their scheme
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:[\w-]+ )?)([^\s\"',}]+)"),
     # AWS access key ids
     re.compile(r"()\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"),
 )
-# An unquoted PascalCase word and a colon is an AWS error code introducing its message
-# (``ExpiredToken: The security token ...``), not a key holding a value.
-_ERROR_CODE = re.compile(r"[A-Z][A-Za-z0-9]*:\s*")
+# An unquoted PascalCase word (after an optional dotted module path) and a colon names an
+# error and introduces its message, not a value: an exception class
+# (``botocore.exceptions.NoCredentialsError: Unable to ...``) or an AWS error code
+# (``ExpiredToken: The security token ...``).
+_ERROR_NAME = re.compile(r"(?:[a-z_][a-z0-9_]*\.)*[A-Z][A-Za-z0-9]*:\s*")
 
 
 def _mask(match: re.Match[str]) -> str:
     return f"{match.group(1)}****"
 
 
-def _mask_unless_error_code(match: re.Match[str]) -> str:
-    return match.group(0) if _ERROR_CODE.fullmatch(match.group(1)) else _mask(match)
+def _mask_unless_error_name(match: re.Match[str]) -> str:
+    return match.group(0) if _ERROR_NAME.fullmatch(match.group(1)) else _mask(match)
 
 
 def redact(message: str) -> str:
     """Mask what looks like a credential, keeping its name."""
     keyed, *others = _SECRETS
-    message = keyed.sub(_mask_unless_error_code, message)
+    message = keyed.sub(_mask_unless_error_name, message)
     for pattern in others:
         message = pattern.sub(_mask, message)
     return message

@@ -119,6 +119,8 @@ def test_masking_needs_a_secret_key_with_a_separator_not_an_error_name() -> None
         "ExpiredTokenException: The security token included"
     )
     assert redact("Unable to locate credentials") == "Unable to locate credentials"
+    qualified = "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
+    assert redact(qualified) == qualified
     # AWS error codes introduce a message too
     for code in ("ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"):
         line = f"{code}: The security token included in the request is invalid"
