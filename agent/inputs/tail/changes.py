@@ -10,35 +10,45 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable
 
-from agent.core.events import Event
-from agent.core.options import Settings
 from agent.core.plugins import Emit, PluginContext
-from agent.inputs.tail.checkpoint import CheckpointStore
-from agent.inputs.tail.ranges import RangeTracker
+from agent.inputs.tail.checkpoint_db import CheckpointStore
+from agent.inputs.tail.checkpointer import Checkpointer
+from agent.inputs.tail.discovery import Discovery
+from agent.inputs.tail.file_table import FileTable
+from agent.inputs.tail.pump import Pump
 from agent.inputs.tail.reader import TailedFile
-from agent.inputs.tail.rotation import find_beside, locate
+from agent.inputs.tail.siblings import find_beside
 from agent.inputs.tail.tagging import TagComposer
 from agent.inputs.tail.watcher import Watcher
 
 
 class FileChanges:
-    """Mixed into :class:`~agent.inputs.tail.input.TailInput`."""
+    """Notices truncation, rotation and deletion of open files, and closes them."""
 
-    settings: Settings
-    context: PluginContext
-    store: CheckpointStore
-    files: dict[tuple[int, int], TailedFile]
-    closing: list[TailedFile]
-    outstanding: int
-    tagger: TagComposer
-    _watcher: Watcher | None
-    # Provided by the input and by Discovery (annotations, not stubs, so they stay theirs).
-    _emit: Callable[[TailedFile, list[Event], Emit], Awaitable[None]]
-    _adopt_unseen: Callable[[str, float | None, set[str]], None]
+    def __init__(
+        self,
+        rotate_wait: float,
+        table: FileTable,
+        store: CheckpointStore,
+        checkpointer: Checkpointer,
+        discovery: Discovery,
+        pump: Pump,
+        tagger: TagComposer,
+        context: PluginContext,
+    ) -> None:
+        self.rotate_wait = rotate_wait
+        self.table = table
+        self.store = store
+        self.checkpointer = checkpointer
+        self.discovery = discovery
+        self.pump = pump
+        self.tagger = tagger
+        self.context = context
+        # Set once notifications run: a rotation asks it for a rescan.
+        self.watcher: Watcher | None = None
 
-    async def _check(self, f: TailedFile, emit: Emit, renames: bool = True) -> bool:
+    async def check(self, f: TailedFile, emit: Emit, renames: bool = True) -> bool:
         """Truncation, rotation, deletion; close a rotated file once read and waited for.
         ``renames``: also look the path up, to see whether the file was renamed away.
 
@@ -68,50 +78,51 @@ class FileChanges:
                 except OSError:
                     moved = True
             if moved or fst.st_nlink == 0:
-                f.rotated_at = time.monotonic()
-                f.deleted = fst.st_nlink == 0
-                metrics.add(instance, "files_rotated")
-                new_name = None
-                if not f.deleted:
-                    new_name = find_beside(f.path, f.dev, f.inode)
-                    if new_name is not None:
-                        f.row.name = new_name
-                    self._adopt_unseen(f.path, float(f.row.created), set())
-                self.context.logger.debug(
-                    "tail: %s (inode %d) %s at offset %d",
-                    f.path,
-                    f.inode,
-                    "deleted" if f.deleted else f"rotated -> {new_name or '(not found)'}",
-                    f.pos,
-                )
-                f.row.rotated = 1
-                self.store.touch(f.row)
-                if self._watcher is not None:
-                    self._watcher.rescan = True
+                self._rotated(f, deleted=fst.st_nlink == 0)
             return fst.st_size > f.pos or not f.eof
         waited = time.monotonic() - f.rotated_at
-        if f.eof and fst.st_size <= f.pos and waited >= self.settings["rotate_wait"]:
-            await self._emit(f, f.finish(time.time()), emit)
-            self._close(f)
+        if f.eof and fst.st_size <= f.pos and waited >= self.rotate_wait:
+            await self.pump.emit(f, f.finish(time.time()), emit)
+            self.close(f)
         return fst.st_size > f.pos or not f.eof
 
     def _truncated(self, f: TailedFile) -> None:
         """copytruncate / shrink: the old content is gone; start the new one at 0."""
         f.decoder.reset()
         f.generation += 1
-        self.outstanding -= f.tracker.outstanding
-        f.tracker = RangeTracker(0, b"")
+        self.checkpointer.start_over(f)
         f.seek(0)
-        f.row.offset, f.row.fp_length, f.row.fp_digest = 0, 0, b""
-        f.row.reset_lineage()
-        self.store.touch(f.row)
 
-    def _close(self, f: TailedFile) -> None:
+    def _rotated(self, f: TailedFile, *, deleted: bool) -> None:
+        """``f`` was renamed away or deleted: it is read to its end from here on, and its
+        path may hold a new file already (so may rotated names we never saw)."""
+        f.rotated_at = time.monotonic()
+        f.deleted = deleted
+        self.context.metrics.add(self.context.instance, "files_rotated")
+        new_name = None
+        if not deleted:
+            new_name = find_beside(f.path, f.dev, f.inode)
+            if new_name is not None:
+                f.row.name = new_name
+            self.discovery.adopt_unseen(f.path, float(f.row.created), set())
+        self.context.logger.debug(
+            "tail: %s (inode %d) %s at offset %d",
+            f.path,
+            f.inode,
+            "deleted" if deleted else f"rotated -> {new_name or '(not found)'}",
+            f.pos,
+        )
+        f.row.rotated = 1
+        self.store.touch(f.row)
+        if self.watcher is not None:
+            self.watcher.rescan = True
+
+    def close(self, f: TailedFile) -> None:
         if f.closed:
             return
         f.closed = True
         os.close(f.fd)
-        self.files.pop((f.dev, f.inode), None)
+        self.table.remove(f)
         self.tagger.forget(f.path)
         self.context.metrics.add(self.context.instance, "files_closed")
         self.context.logger.debug(
@@ -122,18 +133,4 @@ class FileChanges:
             f.tracker.committed,
         )
         if f.rotated_at is not None:
-            if f.tracker.idle:
-                self._forget(f)
-            else:
-                self.closing.append(f)
-
-    def _forget(self, f: TailedFile) -> None:
-        """A rotated file is fully delivered: drop its row (kept if delivery failed, so the
-        next start retries it; kept while the file still exists, so a rescan that matches
-        it again resumes at its end instead of re-reading it)."""
-        if f in self.closing:
-            self.closing.remove(f)
-        if f.tracker.blocked:
-            return
-        if f.deleted or locate(f.row.name, f.inode) is None:
-            self.store.delete(f.row)
+            self.checkpointer.closed_after_rotation(f)

@@ -1,66 +1,99 @@
 """Opening files: glob scans, checkpoint lookup, and recovery of rotated generations.
 
-A file is opened once per (device, inode). Its start offset comes from its checkpoint row
-when the fingerprint still matches, else from the head (``Read_from_Head``, files found after
-start, and new files at a path we followed before) or the end. At start, rows no live file
-claims are looked for beside their path, and rotated generations we never saw (born and
-rotated while the agent was down) are adopted from their head.
+Files are the ``Path`` globs' matches minus ``Exclude_Path``, left out when not modified
+within ``Ignore_Older``; the globs are matched again every ``Refresh_Interval`` (or when the
+watcher saw entries appear or vanish). A file is opened once per (device, inode). Its start
+offset comes from its checkpoint row when the fingerprint still matches, else from the head
+(``Read_from_Head``, files found after start, and new files at a path we followed before) or
+the end. At start, rows no live file claims are looked for beside their path, and rotated
+generations we never saw (born and rotated while the agent was down) are adopted from their
+head.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from agent.core.options import Settings
 from agent.core.plugins import PluginContext
-from agent.inputs.tail.checkpoint import CheckpointStore, Row
-from agent.inputs.tail.decoders import Decoder
+from agent.inputs.tail.checkpoint_db import CheckpointStore, Row
+from agent.inputs.tail.decoder_factory import DecoderFactory
+from agent.inputs.tail.file_table import FileTable
 from agent.inputs.tail.ranges import RangeTracker
 from agent.inputs.tail.reader import LineRules, TailedFile
-from agent.inputs.tail.rotation import is_sibling, locate, siblings
+from agent.inputs.tail.siblings import is_sibling, locate, siblings
 from agent.inputs.tail.tagging import TagComposer
 from agent.inputs.tail.watcher import Watcher, expand
 
 
-class Discovery:
-    """The file-opening half of :class:`~agent.inputs.tail.input.TailInput`."""
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which files the input follows, and where it starts reading them."""
 
-    settings: Settings
-    context: PluginContext
-    store: CheckpointStore
-    files: dict[tuple[int, int], TailedFile]
-    tagger: TagComposer
-    rules: LineRules
-    resumed: bool
-    to_end: bool
+    paths: Sequence[str]
+    excludes: Sequence[str]
+    ignore_older: float
     from_head: bool
-    unreadable: dict[str, str]
-    _watcher: Watcher | None
+    # The run reads to the end and stops: unreadable files are reported when it ends.
+    to_end: bool
 
-    def _decoder(self, path: str) -> Decoder:
-        raise NotImplementedError
 
-    @property
-    def _log(self) -> logging.Logger:
-        return self.context.logger
+class Discovery:
+    """Finds matching files and opens them into the :class:`FileTable`."""
 
-    def _open(self, path: str, *, from_head: bool, rotated: bool = False) -> TailedFile | None:
+    def __init__(
+        self,
+        selection: Selection,
+        table: FileTable,
+        store: CheckpointStore,
+        tagger: TagComposer,
+        rules: LineRules,
+        decoders: DecoderFactory,
+        context: PluginContext,
+    ) -> None:
+        self.selection = selection
+        self.table = table
+        self.store = store
+        self.tagger = tagger
+        self.rules = rules
+        self.decoders = decoders
+        self.context = context
+        # --once/Exit_On_Eof: files that matched but could not be opened (path -> reason)
+        self.unreadable: dict[str, str] = {}
+        # Set once notifications run: the directory of every file opened is watched.
+        self.watcher: Watcher | None = None
+
+    def start(self, resumed: bool) -> None:
+        """The first scan: open what matches, adopt rotated generations we never saw, and
+        read what is left of files rotated while we were down."""
+        known = list(self.store.rows.values())
+        paths = self._scan(initial=True, resumed=resumed)
+        matched = set(paths)
+        for path in paths:
+            self.adopt_unseen(path, self._family_since(path, known), matched)
+        self._recover_rotated()
+
+    def rescan(self) -> None:
+        """Open files that match now and were not open yet (read from their head)."""
+        self._scan(initial=False, resumed=False)
+
+    def open(self, path: str, *, from_head: bool, rotated: bool = False) -> TailedFile | None:
+        log = self.context.logger
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return None  # gone since the scan: nothing of it left to read
         except OSError as exc:
-            if self.to_end:
+            if self.selection.to_end:
                 # reported once, with every other such file, when the run ends (exit 1)
                 self.unreadable[path] = exc.strerror or str(exc)
             else:
-                self._log.warning("tail: cannot open %s: %s", path, exc)
+                log.warning("tail: cannot open %s: %s", path, exc)
             return None
         st = os.fstat(fd)
-        key = (st.st_dev, st.st_ino)
-        if key in self.files:
+        if (st.st_dev, st.st_ino) in self.table:
             os.close(fd)
             return None
         row = self.store.find(st.st_ino, path)
@@ -89,7 +122,7 @@ class Discovery:
             dev=st.st_dev,
             inode=st.st_ino,
             tag=self.tagger(path),
-            decoder=self._decoder(path),
+            decoder=self.decoders.new(path),
             rules=self.rules,
             row=row,
             real=os.path.realpath(path),
@@ -98,31 +131,30 @@ class Discovery:
         f.seek(offset)
         if rotated:
             f.rotated_at = time.monotonic()
-        self.files[key] = f
+        self.table.add(f)
         self.context.metrics.add(self.context.instance, "files_opened")
-        self._log.debug(
+        log.debug(
             "tail: opened %s (inode %d) at offset %d%s",
             path,
             st.st_ino,
             offset,
             " (rotated)" if rotated else "",
         )
-        if self._watcher is not None:
-            self._watcher.watch(os.path.dirname(f.real))
+        if self.watcher is not None:
+            self.watcher.watch(os.path.dirname(f.real))
         return f
 
-    def _scan(self, *, initial: bool) -> list[str]:
+    def _scan(self, *, initial: bool, resumed: bool) -> list[str]:
         """Open matching files not open yet; return every matching path."""
-        s = self.settings
-        ignore_older = s["ignore_older"]
-        cutoff = time.time() - ignore_older if ignore_older > 0 else None
-        paths = expand(s["path"], s["exclude_path"])
+        selection = self.selection
+        cutoff = time.time() - selection.ignore_older if selection.ignore_older > 0 else None
+        paths = expand(selection.paths, selection.excludes)
         for path in paths:
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            if (st.st_dev, st.st_ino) in self.files:
+            if (st.st_dev, st.st_ino) in self.table:
                 continue
             if cutoff is not None and st.st_mtime < cutoff:
                 continue
@@ -131,9 +163,9 @@ class Discovery:
             # file a DB from an earlier run does not know (a container born while we were
             # down): Read_from_Head Off only means "skip what predates our first start".
             known = initial and (
-                self.resumed or any(row.name == path for row in self.store.rows.values())
+                resumed or any(row.name == path for row in self.store.rows.values())
             )
-            self._open(path, from_head=self.from_head or not initial or known)
+            self.open(path, from_head=selection.from_head or not initial or known)
         return paths
 
     @staticmethod
@@ -142,10 +174,11 @@ class Discovery:
         created = [row.created for row in rows if is_sibling(path, row.name)]
         return float(max(created)) if created else None
 
-    def _adopt_unseen(self, path: str, since: float | None, matched: set[str]) -> None:
+    def adopt_unseen(self, path: str, since: float | None, matched: set[str]) -> None:
         """Rotated generations of ``path`` we never opened (born and rotated while we were
-        down, or between two checks): younger than the newest file we knew there, they are
-        read from their head."""
+        down, or between two checks): younger than the newest file we knew there (created
+        at ``since``), they are read from their head. ``matched``: paths the globs open
+        anyway."""
         if since is None:
             return
         for sibling in siblings(path):
@@ -155,18 +188,18 @@ class Discovery:
                 st = os.stat(sibling)
             except OSError:
                 continue
-            if st.st_mtime < since or (st.st_dev, st.st_ino) in self.files:
+            if st.st_mtime < since or (st.st_dev, st.st_ino) in self.table:
                 continue
             if self.store.find(st.st_ino, sibling) is not None:
                 continue
-            if self._open(sibling, from_head=True, rotated=True) is not None:
+            if self.open(sibling, from_head=True, rotated=True) is not None:
                 self.context.metrics.add(self.context.instance, "files_recovered")
 
     def _recover_rotated(self) -> None:
         """Rows no open file claimed: their file was rotated while we were down. Read what
         is left of it (from its checkpoint) before forgetting it; forget rows whose file is
         gone."""
-        claimed = {f.row.id for f in self.files.values()}
+        claimed = {f.row.id for f in self.table}
         for row in list(self.store.rows.values()):
             if row.id in claimed:
                 continue
@@ -174,7 +207,7 @@ class Discovery:
             if where is None:
                 self.store.delete(row)
                 continue
-            f = self._open(where, from_head=True, rotated=True)
+            f = self.open(where, from_head=True, rotated=True)
             if f is None:
                 continue
             if f.row is not row:

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 
 from agent.core.events import Event
-from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, Row
+from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from agent.inputs.tail.decoders import Decoder
 from agent.inputs.tail.ranges import RangeTracker
 

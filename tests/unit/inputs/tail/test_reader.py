@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agent.inputs.tail.checkpoint import FINGERPRINT_BYTES, Row
+from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from agent.inputs.tail.decoders import Decoder, DockerModeDecoder
 from agent.inputs.tail.reader import LineRules, LineStarts, TailedFile
 from agent.parsers.registry import ParserRegistry

@@ -9,7 +9,7 @@ import pytest
 
 from agent.core.errors import ConfigError
 from agent.inputs.tail import TailInput
-from agent.inputs.tail.checkpoint import CheckpointStore
+from agent.inputs.tail.checkpoint_db import CheckpointStore
 from agent.inputs.tail.ranges import RangeTracker
 from agent.inputs.tail.tagging import TagComposer
 from tests.support.plugins import settings_for

@@ -1,4 +1,4 @@
-"""Where did a file go? Rotation helpers that look beside the original path.
+"""Where did a file go? Its rotated generations, looked for beside the original path.
 
 kubelet renames ``0.log`` to ``0.log.20261127-101500``; logrotate renames ``app.log`` to
 ``app.log.1`` (or ``app-20261127.log`` with dateext). Both keep the rotated file in the same

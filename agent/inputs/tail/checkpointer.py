@@ -1,0 +1,258 @@
+"""The acknowledgement gate: a file's checkpoint moves only over what every output accepted.
+
+Each range handed to the pipeline is added to the file's
+:class:`~agent.inputs.tail.ranges.RangeTracker` and carries an :class:`Ack`; when
+acknowledgements settle the contiguous prefix, the row's offset (with a fingerprint of the
+bytes before it) moves and the DB is written as soon as it can be, from the DB's own thread.
+A chunk's origin names the file's content by the row and its lineage token, written to the DB
+before the first chunk that carries it; a read after a restart stops at the offsets where an
+output's watermark ends (cut points). A rotated file's row is dropped once everything read
+from it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from agent.core.events import Ack, Origin
+from agent.core.metrics import Readings
+from agent.core.plugins import PluginContext
+from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
+from agent.inputs.tail.file_table import FileTable
+from agent.inputs.tail.inflight import InFlight
+from agent.inputs.tail.ranges import RangeTracker, Span
+from agent.inputs.tail.reader import TailedFile
+from agent.inputs.tail.siblings import locate
+
+PERSIST_INTERVAL = 1.0
+# Bound of the per-file memos (lineages known durable, when a checkpoint was last logged):
+# past it they start over, which costs one more DB write or log line per file.
+MAX_REMEMBERED = 10_000
+# A busy file moves its checkpoint with every acknowledgement: at debug level, one line per
+# file per this many seconds at most.
+CHECKPOINT_LOG_INTERVAL = 1.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Checkpointer:
+    """Owns the checkpoint DB (and the thread that writes it) and every file's range
+    tracker; the only place a checkpoint row's offset moves."""
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        table: FileTable,
+        inflight: InFlight,
+        context: PluginContext,
+        source: str,
+    ) -> None:
+        self.store = store
+        self.table = table
+        self.inflight = inflight
+        self.context = context
+        self.source = source
+        self._moved = asyncio.Event()
+        self._durable_lineages: set[str] = set()
+        self._checkpoints_logged: dict[str, float] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+
+    # -- the DB --------------------------------------------------------------------------
+    async def open(self) -> bool:
+        """Open the DB (on the loop that will receive acknowledgements); True when it
+        already existed, i.e. this run resumes an earlier one."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        if self.store.path:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.source}-db")
+        resumed = bool(self.store.path) and os.path.exists(str(self.store.path))
+        await self._db(self.store.open)
+        return resumed
+
+    async def close(self) -> None:
+        await self._db(self.store.close)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._executor is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    async def persist(self) -> None:
+        """Write every pending row change now."""
+        if self.store.path and self.store.pending:
+            changes = self.store.snapshot()
+            await self._db(self.store.write, changes)
+            if self.context.logger.isEnabledFor(logging.DEBUG):
+                self._log_written(changes)
+
+    async def persist_loop(self) -> None:
+        # Written as soon as an acknowledgement moved a checkpoint, not on a fixed tick: what
+        # an output already holds durably (s3 store_dir) but the DB does not yet cover is
+        # read and sent again after a crash, so that window is kept as short as the DB
+        # write itself.
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), PERSIST_INTERVAL)
+            self._moved.clear()
+            await self.persist()
+
+    def _log_written(self, changes: Snapshot) -> None:
+        now = time.monotonic()
+        logged = self._checkpoints_logged
+        if len(logged) > MAX_REMEMBERED:
+            logged.clear()
+        for kind, values in changes:
+            if kind != "upsert":
+                continue
+            name, offset = values[1], values[2]
+            if now - logged.get(str(name), -CHECKPOINT_LOG_INTERVAL) >= CHECKPOINT_LOG_INTERVAL:
+                logged[str(name)] = now
+                self.context.logger.debug("tail: checkpoint written: %s at offset %s", name, offset)
+
+    # -- ranges handed to the pipeline ---------------------------------------------------
+    def pass_over(self, f: TailedFile, start: int, end: int) -> None:
+        """Bytes ``[start, end)`` of ``f`` produced no event (skipped lines): nothing to
+        wait for, but the checkpoint may only cross them in order."""
+        if end <= start:
+            return
+        tracker = f.tracker
+        span = tracker.add(start, end, f.fingerprint_at(end))
+        f.emitted_to = end
+        if tracker.settle(span, True):
+            self._commit(f)
+
+    async def deliver(self, f: TailedFile, start: int, end: int) -> tuple[Ack, Origin]:
+        """Bytes ``[start, end)`` of ``f`` leave as one chunk: the acknowledgement that
+        settles them and the origin that names them."""
+        tracker = f.tracker
+        span = tracker.add(start, end, f.fingerprint_at(end))
+        f.emitted_to = end
+        self.inflight.sent(end - start)
+        ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
+        return ack, Origin(await self._durable_lineage(f, end), start, end)
+
+    def next_cut(self, f: TailedFile) -> int | None:
+        """The next offset at which some output's watermark for this content ends.
+
+        A chunk read again after a restart ends there, so an output that already holds the
+        bytes before it recognises the whole chunk (see ``Chunk.mark``).
+        """
+        cuts = self.context.services.get("cut_points")
+        if not cuts:
+            return None
+        ends = cuts.get(f"{self.context.instance}:{f.row.id}:{f.row.lineage}")
+        if not ends:
+            return None
+        index = bisect.bisect_right(ends, f.pos)
+        return ends[index] if index < len(ends) else None
+
+    def _lineage(self, f: TailedFile, end: int) -> str:
+        """The source name chunks of ``f`` carry: which content of which file they are.
+
+        The first bytes are remembered with the lineage, so a restart that finds the file
+        starting differently gives it a new one.
+        """
+        row = f.row
+        if row.head_length == 0 and end > 0:
+            with contextlib.suppress(OSError):
+                row.set_head(os.pread(f.fd, min(FINGERPRINT_BYTES, end), 0))
+                self.store.touch(row)
+        return f"{self.context.instance}:{row.id}:{row.lineage}"
+
+    async def _durable_lineage(self, f: TailedFile, end: int) -> str:
+        """:meth:`_lineage`, written to the DB before the first chunk that carries it: an
+        output may record a watermark under that name at once, and a restart must find the
+        same name again (an unsaved lineage is replaced by a new one)."""
+        name = self._lineage(f, end)
+        if self.store.path and name not in self._durable_lineages:
+            # The DB executor runs one write at a time: once this returns, any earlier
+            # write that carried the lineage has completed too.
+            await self._db(self.store.write, self.store.snapshot())
+            if len(self._durable_lineages) >= MAX_REMEMBERED:
+                self._durable_lineages.clear()  # forgotten ones only cost one more write
+            self._durable_lineages.add(name)
+        return name
+
+    # -- acknowledgements ----------------------------------------------------------------
+    def _acked(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
+        if threading.get_ident() != self._loop_thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._settled, f, tracker, span, ok)
+        else:
+            self._settled(f, tracker, span, ok)
+
+    def _settled(self, f: TailedFile, tracker: RangeTracker, span: Span, ok: bool) -> None:
+        current = tracker is f.tracker
+        self.inflight.acknowledged(span.end - span.start if current else 0)
+        if not ok:
+            self.context.metrics.add(self.context.instance, "ack_failed")
+            self.context.logger.warning(
+                "tail: delivery of %s bytes %d-%d failed; its checkpoint stays at %d until restart",
+                f.path,
+                span.start,
+                span.end,
+                f.tracker.committed,
+            )
+        if not current:
+            return  # the file was truncated since: that content is gone
+        if tracker.settle(span, ok):
+            self._commit(f)
+        if f.closed and tracker.idle:
+            self._forget(f)
+
+    def _commit(self, f: TailedFile) -> None:
+        row = f.row
+        row.offset = f.tracker.committed
+        row.set_fingerprint(f.tracker.fingerprint)
+        self.store.touch(row)
+        self._moved.set()
+
+    # -- a file's content or life changes ------------------------------------------------
+    def start_over(self, f: TailedFile) -> None:
+        """``f`` was truncated: what was in flight no longer counts, and its checkpoint,
+        fingerprint and lineage start again at 0 (a new content for outputs' watermarks)."""
+        self.inflight.dropped(f.tracker.outstanding)
+        f.tracker = RangeTracker(0, b"")
+        f.row.offset, f.row.fp_length, f.row.fp_digest = 0, 0, b""
+        f.row.reset_lineage()
+        self.store.touch(f.row)
+
+    def closed_after_rotation(self, f: TailedFile) -> None:
+        """``f`` was closed after a rotation: drop its row once all it read is delivered."""
+        if f.tracker.idle:
+            self._forget(f)
+        else:
+            self.table.park(f)
+
+    def _forget(self, f: TailedFile) -> None:
+        """A rotated file is fully delivered: drop its row (kept if delivery failed, so the
+        next start retries it; kept while the file still exists, so a rescan that matches
+        it again resumes at its end instead of re-reading it)."""
+        self.table.unpark(f)
+        if f.tracker.blocked:
+            return
+        if f.deleted or locate(f.row.name, f.inode) is None:
+            self.store.delete(f.row)
+
+    def lag(self) -> Readings:
+        """``offset_lag_bytes{file}``: bytes read that not every output acknowledged yet
+        (a metrics probe: read on a scrape, from the scraper's thread)."""
+        return [
+            ("offset_lag_bytes", (("file", f.path),), max(0, f.emitted_to - f.tracker.committed))
+            for f in self.table.tracked()
+        ]
