@@ -1,0 +1,36 @@
+"""The option table's defaults and cross-checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.core.errors import ConfigError
+from agent.inputs.tail import TailInput
+from tests.support.plugins import settings_for
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"path": "/x", "buffer_chunk_size": "64k", "buffer_max_size": "32k"}, "Buffer_Max_Size"),
+        ({"path": "/x", "docker_mode": "on", "multiline__parser": "cri"}, "Docker_Mode"),
+        ({"path": "/x", "tag_regex": "(?<a>[", "tag": "a.<a>"}, "Tag_Regex"),
+    ],
+)
+def test_invalid_option_combinations(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        settings_for(TailInput, **options)
+    assert "test.conf:1" in str(info.value)
+
+
+def test_defaults_follow_fluent_bit() -> None:
+    settings = settings_for(TailInput, path="/var/log/*.log")
+    assert settings["buffer_chunk_size"] == 32768
+    assert settings["buffer_max_size"] == 32768
+    assert settings["refresh_interval"] == 60
+    assert settings["rotate_wait"] == 5
+    assert settings["docker_mode_flush"] == 4
+    assert settings["key"] == "log"
+    assert settings["db.sync"] == "normal"
+    assert settings["db.journal_mode"] == "WAL"
+    assert settings["read_from_head"] is False
