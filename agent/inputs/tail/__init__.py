@@ -17,8 +17,10 @@ each is passed what it needs when it is built:
 - ``inflight.InFlight``: bytes emitted and not yet acknowledged, against Mem_Buf_Limit.
 - ``decoder_factory.DecoderFactory``: each file's decoder, from Parser, Docker_Mode and
   multiline.parser.
-- ``watcher.Watcher``: directory notifications (inotify, or watchdog through
-  ``portable_watcher``); without it the poll tick does all the work.
+- ``watcher.Watcher``: directory notifications for the follow loop, from one of two
+  ``watcher.DirectoryWatch`` implementations: ``inotify.InotifyWatch`` (Linux, read on the
+  event loop) or ``portable_watcher.PortableWatcher`` (watchdog); without either the poll
+  tick does all the work.
 
 Leaf pieces: ``reader`` (one open file's reads and line rules), ``decoders`` (lines to
 events), ``ranges`` (one file's acknowledged prefix), ``siblings`` (where a rotated file

@@ -12,9 +12,11 @@ head.
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.core.plugins import PluginContext
@@ -25,7 +27,26 @@ from agent.inputs.tail.ranges import RangeTracker
 from agent.inputs.tail.reader import LineRules, TailedFile
 from agent.inputs.tail.siblings import is_sibling, locate, siblings
 from agent.inputs.tail.tagging import TagComposer
-from agent.inputs.tail.watcher import Watcher, expand
+from agent.inputs.tail.watcher import Watcher
+
+
+def expand(patterns: Iterable[str], excludes: Iterable[str]) -> list[str]:
+    """Regular files (following symlinks) matching any pattern and no exclude, sorted."""
+    exclude = [pattern for pattern in excludes if pattern]
+    found: set[str] = set()
+    for pattern in patterns:
+        for path in glob.glob(pattern, recursive="**" in pattern):
+            if any(
+                fnmatch.fnmatch(path, ex) or fnmatch.fnmatch(os.path.basename(path), ex)
+                for ex in exclude
+            ):
+                continue
+            try:
+                if os.path.isfile(path):
+                    found.add(path)
+            except OSError:
+                continue
+    return sorted(found)
 
 
 @dataclass(frozen=True, slots=True)

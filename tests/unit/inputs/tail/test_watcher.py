@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.inputs.tail.watcher import IN_Q_OVERFLOW, Inotify, Watcher
+from agent.inputs.tail.inotify import IN_Q_OVERFLOW, Inotify, InotifyWatch
+from agent.inputs.tail.watcher import Watcher
 
 LOG = logging.getLogger("test.watcher")
 
@@ -33,10 +34,10 @@ async def watcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         with monkeypatch.context() as patched:
             patched.setattr(sys, "platform", "darwin")
             w.start()
-        assert w._inotify is None
+        assert not isinstance(w.backend, InotifyWatch)
     else:
         w.start()
-        assert w._inotify is not None
+        assert isinstance(w.backend, InotifyWatch)
     yield w
     w.stop()
 
@@ -98,10 +99,10 @@ async def test_removed_directory_is_no_longer_covered(watcher: Watcher, tmp_path
 async def test_queue_overflow_asks_for_a_rescan(
     watcher: Watcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if watcher._inotify is None:
+    if not isinstance(watcher.backend, InotifyWatch):
         pytest.skip("inotify's own queue")
-    monkeypatch.setattr(watcher._inotify, "read", lambda: [(-1, IN_Q_OVERFLOW, b"")])
-    watcher._on_readable()
+    monkeypatch.setattr(watcher.backend._inotify, "read", lambda: [(-1, IN_Q_OVERFLOW, b"")])
+    watcher.backend._on_readable()
     assert watcher.rescan and watcher.changed.is_set()
 
 
@@ -129,7 +130,7 @@ async def test_forced_watchdog_threads_are_joined_on_stop(
     watcher = Watcher(asyncio.get_running_loop(), LOG)
     watcher.start()
     watcher.watch(str(tmp_path))
-    assert watcher._inotify is None and watcher.covers(str(tmp_path))
+    assert not isinstance(watcher.backend, InotifyWatch) and watcher.covers(str(tmp_path))
     assert set(threading.enumerate()) - before  # the observer and its emitter
     watcher.stop()
     assert set(threading.enumerate()) - before == set()
