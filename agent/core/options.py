@@ -13,7 +13,7 @@ other than letters, digits and ``_`` turned into one ``_`` (``Read_From_Head`` -
 :func:`binding_problems` checks a table against its class (every option fills a field of a
 matching type, every field has an option); the plugin base runs it when a plugin class is
 defined, so a disagreement fails at import. Values a class computes from its options (a parsed
-key format, an effective mode) are fields declared with :func:`derived`, set in
+key format, an effective mode) are fields declared ``field(init=False)``, set in
 ``__post_init__``, which is also where checks across options live.
 """
 
@@ -259,11 +259,6 @@ def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:
     return f"{label}: unknown option '{key}'{hint}; valid options: {', '.join(names)}"
 
 
-def derived() -> Any:
-    """A :class:`BoundSettings` field computed from the options in ``__post_init__``."""
-    return dataclasses.field(init=False, compare=False, metadata={"derived": True})
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BoundSettings:
     """A plugin's settings as typed attributes: one field per option of its table.
@@ -281,7 +276,8 @@ class BoundSettings:
         return cls(location=settings.location, **values)
 
     def _derive(self, name: str, value: Any) -> None:
-        """Set a :func:`derived` field (or normalise an option's value) in ``__post_init__``."""
+        """Set a computed (``init=False``) field, or normalise an option's value, in
+        ``__post_init__`` (the instance is frozen)."""
         object.__setattr__(self, name, value)
 
 

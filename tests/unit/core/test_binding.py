@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Literal
 
 import pytest
@@ -14,7 +14,6 @@ from agent.core.options import (
     Entry,
     Option,
     binding_problems,
-    derived,
     resolve,
 )
 from agent.core.plugins import REGISTRY, FilterPlugin, Kind, load_plugin
@@ -45,7 +44,7 @@ class Sample(BoundSettings):
     exclude: list[str]
     set: list[str]
     klass: str | None
-    slow: bool = derived()
+    slow: bool = field(init=False)
 
     def __post_init__(self) -> None:
         if self.refresh <= 0:
