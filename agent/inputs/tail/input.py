@@ -25,7 +25,7 @@ from agent.inputs.tail.decoder_factory import DecoderFactory
 from agent.inputs.tail.discovery import Discovery, Selection
 from agent.inputs.tail.file_table import FileTable
 from agent.inputs.tail.inflight import InFlight
-from agent.inputs.tail.options import OPTIONS, validate
+from agent.inputs.tail.options import OPTIONS, TailSettings
 from agent.inputs.tail.pump import Pump
 from agent.inputs.tail.reader import LineRules, TailedFile
 from agent.inputs.tail.tagging import TagComposer
@@ -37,63 +37,59 @@ NOTIFY_GATHER = 0.05
 FILE_BUDGET = 8 * 1024 * 1024
 
 
-class TailInput(InputPlugin):
+class TailInput(InputPlugin[TailSettings]):
     """Fluent Bit's ``tail``: read log files as they grow, across rotations and restarts."""
 
     name: ClassVar[str] = "tail"
     description: ClassVar[str] = "Follow log files (docker, CRI, plain) with a checkpoint DB."
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        validate(settings)
-
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        s = settings
-        self.source: str = s["alias"] or context.instance
+        c = self.config
+        self.source: str = c.alias or context.instance
         # --once and Exit_On_Eof read every file to its end, then return
-        self.ends_run = bool(s["exit_on_eof"])
+        self.ends_run = c.exit_on_eof
         self.to_end = context.once or self.ends_run
         # A run that ends is a batch over files already there: a file with no checkpoint is
         # read from its start unless the config explicitly says Read_from_Head Off.
-        self.from_head: bool = s["read_from_head"] or (
-            self.to_end and not s.is_set("read_from_head")
+        self.from_head: bool = c.read_from_head or (
+            self.to_end and not settings.is_set("read_from_head")
         )
         self.table = FileTable()
-        self.inflight = InFlight(s["mem_buf_limit"] or 0)
+        self.inflight = InFlight(c.mem_buf_limit)
         self.store = CheckpointStore(
-            s["db"],
-            sync=s["db.sync"],
-            locking=s["db.locking"],
-            journal_mode=s["db.journal_mode"],
-            compare_filename=s["db.compare_filename"],
+            c.db,
+            sync=c.db_sync,
+            locking=c.db_locking,
+            journal_mode=c.db_journal_mode,
+            compare_filename=c.db_compare_filename,
         )
         self.checkpointer = Checkpointer(
             self.store, self.table, self.inflight, context, self.source
         )
         self.decoders = DecoderFactory(
-            key=s["key"],
-            path_key=s["path_key"],
-            offset_key=s["offset_key"],
-            parser=s["parser"],
-            docker_mode=s["docker_mode"],
-            docker_mode_flush=s["docker_mode_flush"],
-            docker_mode_parser=s["docker_mode_parser"],
-            multiline=s["multiline.parser"],
+            key=c.key,
+            path_key=c.path_key,
+            offset_key=c.offset_key,
+            parser=c.parser,
+            docker_mode=c.docker_mode,
+            docker_mode_flush=c.docker_mode_flush,
+            docker_mode_parser=c.docker_mode_parser,
+            multiline=c.multiline_parser,
             location=self.location,
         )
-        tagger = TagComposer(s["tag"] or context.instance, s["tag_regex"])
+        tagger = TagComposer(c.tag or context.instance, c.tag_regex)
         rules = LineRules(
-            max_line=s["buffer_max_size"],
-            skip_long=s["skip_long_lines"],
-            truncate_long=s["truncate_long_lines"],
-            skip_empty=s["skip_empty_lines"],
+            max_line=c.buffer_max_size,
+            skip_long=c.skip_long_lines,
+            truncate_long=c.truncate_long_lines,
+            skip_empty=c.skip_empty_lines,
         )
         selection = Selection(
-            paths=s["path"],
-            excludes=s["exclude_path"],
-            ignore_older=s["ignore_older"],
+            paths=c.path,
+            excludes=c.exclude_path,
+            ignore_older=c.ignore_older,
             from_head=self.from_head,
             to_end=self.to_end,
         )
@@ -102,7 +98,7 @@ class TailInput(InputPlugin):
         )
         self.pump = Pump(self.checkpointer, self.inflight, context, self.source)
         self.changes = FileChanges(
-            s["rotate_wait"],
+            c.rotate_wait,
             self.table,
             self.store,
             self.checkpointer,
@@ -140,10 +136,10 @@ class TailInput(InputPlugin):
                 listed = ", ".join(f"{path} ({why})" for path, why in sorted(unreadable.items()))
                 raise PluginError(f"cannot read {len(unreadable)} file(s): {listed}")
             return
-        if self.settings["inotify_watcher"]:
+        if self.config.inotify_watcher:
             watcher = Watcher(asyncio.get_running_loop(), self.context.logger)
             watcher.start()
-            for root in watch_roots(self.settings["path"]):
+            for root in watch_roots(self.config.path):
                 watcher.watch(root)
             for f in self.table:
                 watcher.watch(os.path.dirname(os.path.realpath(f.path)))
@@ -160,7 +156,7 @@ class TailInput(InputPlugin):
         a full pass over every file runs each poll tick without inotify, and as a safety net
         every SAFETY_PASS seconds with it.
         """
-        refresh = self.settings["refresh_interval"]
+        refresh = self.config.refresh_interval
         next_scan = time.monotonic() + refresh
         watcher = self._watcher
         full_every = POLL_INTERVAL if watcher is None else SAFETY_PASS

@@ -1,12 +1,15 @@
-"""The tail input's option table (Fluent Bit's names and defaults) and its cross-checks."""
+"""The tail input's option table (Fluent Bit's names and defaults), the typed settings it
+binds to, and the checks across options (run when binding)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS
+from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
 from agent.core.errors import ConfigError
-from agent.core.options import Option, Settings
+from agent.core.options import Option
 from agent.parsers.multiline.spec import ruby_to_python_regex
 
 OPTIONS: tuple[Option, ...] = (
@@ -81,29 +84,62 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def validate(settings: Settings) -> None:
-    """Cross-option checks with no I/O."""
-    where = settings.location
-    if not settings["path"]:
-        raise ConfigError("tail: 'Path' is empty", where)
-    if settings["buffer_chunk_size"] <= 0 or settings["buffer_max_size"] <= 0:
-        raise ConfigError("tail: Buffer_Chunk_Size and Buffer_Max_Size must be positive", where)
-    if settings["buffer_max_size"] < settings["buffer_chunk_size"]:
-        raise ConfigError(
-            "tail: Buffer_Max_Size must be at least Buffer_Chunk_Size "
-            f"({settings['buffer_max_size']} < {settings['buffer_chunk_size']})",
-            where,
-        )
-    if settings["docker_mode"] and settings["multiline.parser"]:
-        raise ConfigError("tail: Docker_Mode cannot be combined with multiline.parser", where)
-    if settings["docker_mode_flush"] <= 0:
-        raise ConfigError("tail: Docker_Mode_Flush must be positive", where)
-    regex = settings["tag_regex"]
-    if regex:
-        try:
-            re.compile(ruby_to_python_regex(regex))
-        except re.error as exc:
-            raise ConfigError(f"tail: Tag_Regex {regex!r}: {exc}", where) from None
-        tag = settings["tag"] or ""
-        if tag.count("<") != tag.count(">"):
-            raise ConfigError(f"tail: Tag {tag!r} has an unclosed '<'", where)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TailSettings(InputSettings):
+    """The tail input's options as typed fields (one per entry of :data:`OPTIONS`)."""
+
+    path: list[str]
+    exclude_path: list[str]
+    tag_regex: str | None
+    refresh_interval: float
+    read_from_head: bool
+    rotate_wait: float
+    buffer_chunk_size: int
+    buffer_max_size: int
+    skip_long_lines: bool
+    truncate_long_lines: bool
+    skip_empty_lines: bool
+    path_key: str | None
+    offset_key: str | None
+    key: str
+    ignore_older: float
+    parser: str | None
+    docker_mode: bool
+    docker_mode_flush: float
+    docker_mode_parser: str | None
+    multiline_parser: list[str]
+    db: str | None
+    db_sync: Literal["extra", "full", "normal", "off"]
+    db_locking: bool
+    db_journal_mode: Literal["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"]
+    db_compare_filename: bool
+    inotify_watcher: bool
+    static_batch_size: int
+    exit_on_eof: bool
+
+    def __post_init__(self) -> None:
+        """Cross-option checks with no I/O."""
+        where = self.location
+        if not self.path:
+            raise ConfigError("tail: 'Path' is empty", where)
+        if self.buffer_chunk_size <= 0 or self.buffer_max_size <= 0:
+            raise ConfigError("tail: Buffer_Chunk_Size and Buffer_Max_Size must be positive", where)
+        if self.buffer_max_size < self.buffer_chunk_size:
+            raise ConfigError(
+                "tail: Buffer_Max_Size must be at least Buffer_Chunk_Size "
+                f"({self.buffer_max_size} < {self.buffer_chunk_size})",
+                where,
+            )
+        if self.docker_mode and self.multiline_parser:
+            raise ConfigError("tail: Docker_Mode cannot be combined with multiline.parser", where)
+        if self.docker_mode_flush <= 0:
+            raise ConfigError("tail: Docker_Mode_Flush must be positive", where)
+        regex = self.tag_regex
+        if regex:
+            try:
+                re.compile(ruby_to_python_regex(regex))
+            except re.error as exc:
+                raise ConfigError(f"tail: Tag_Regex {regex!r}: {exc}", where) from None
+            tag = self.tag or ""
+            if tag.count("<") != tag.count(">"):
+                raise ConfigError(f"tail: Tag {tag!r} has an unclosed '<'", where)

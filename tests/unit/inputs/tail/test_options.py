@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agent.core.errors import ConfigError
+from agent.core.options import binding_problems
 from agent.inputs.tail import TailInput
+from agent.inputs.tail.options import OPTIONS, TailSettings
 from tests.support.plugins import settings_for
 
 
@@ -34,3 +36,15 @@ def test_defaults_follow_fluent_bit() -> None:
     assert settings["db.sync"] == "normal"
     assert settings["db.journal_mode"] == "WAL"
     assert settings["read_from_head"] is False
+
+
+def test_the_table_binds_to_typed_settings() -> None:
+    assert TailInput.config_class is TailSettings
+    assert binding_problems(OPTIONS, TailSettings) == []
+    settings = settings_for(
+        TailInput, path="/a/*.log, /b/*.log", db="/s/t.db", db__sync="FULL", multiline__parser="cri"
+    )
+    config = TailSettings.bind(settings)
+    assert config.path == ["/a/*.log", "/b/*.log"] and config.db == "/s/t.db"
+    assert config.db_sync == "full" and config.multiline_parser == ["cri"]
+    assert config.refresh_interval == 60.0 and config.tag_regex is None
