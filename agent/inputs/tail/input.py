@@ -110,14 +110,16 @@ class TailInput(InputPlugin[TailSettings]):
         self._watcher: Watcher | None = None
         context.metrics.probe(context.instance, self.checkpointer.lag)
 
-    def _bind_parsers(self) -> None:
-        """The one place the input reads the config's parser registries."""
+    def _bind_services(self) -> None:
+        """The one place the input reads what the engine shares: the config's parser
+        registries and the outputs' cut points."""
         services = self.context.services
         self.decoders.bind(services.get("parsers"), services.get("multiline_parsers"))
+        self.checkpointer.use_cut_points(services.get("cut_points"))
 
     # -- run -----------------------------------------------------------------------------
     async def run(self, emit: Emit) -> None:
-        self._bind_parsers()
+        self._bind_services()
         resumed = await self.checkpointer.open()
         if self.to_end and not self.from_head:
             self.context.logger.warning(

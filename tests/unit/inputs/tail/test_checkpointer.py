@@ -192,7 +192,7 @@ async def test_cut_points_end_reads_where_an_output_watermark_ends(tmp_path: Pat
         f = parts.open(log)
         assert parts.checkpointer.next_cut(f) is None
         source = f"test.0:{f.row.id}:{f.row.lineage}"
-        context.services["cut_points"] = {source: [6, 12]}
+        parts.checkpointer.use_cut_points({source: [6, 12]})
         assert parts.checkpointer.next_cut(f) == 6
         f.pos = 6
         assert parts.checkpointer.next_cut(f) == 12

@@ -56,7 +56,7 @@ async def test_reads_end_at_cut_points(tmp_path: Path) -> None:
         parts = wire(context)
         f = parts.open(log)
         cut = len(_lines(0, 4))
-        context.services["cut_points"] = {f"test.0:{f.row.id}:{f.row.lineage}": [cut]}
+        parts.checkpointer.use_cut_points({f"test.0:{f.row.id}:{f.row.lineage}": [cut]})
         await parts.pump.read(f, parts.emit, None)
         ends = [chunk.origin.end for chunk in parts.sink.chunks if chunk.origin]
         assert ends == [cut, len(_lines(0, 10))]
