@@ -8,6 +8,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agent.inputs.tail.checkpoint_db import digest
@@ -23,23 +25,29 @@ def _db_offsets(db: Path) -> dict[str, int]:
         return dict(con.execute("SELECT name, offset FROM in_tail_files"))
 
 
-def _read_all(f: TailedFile) -> None:
-    assert f.read_batch(time.time()) is not None
-    assert f.consumed == len(LINES)
-
-
-async def _started(parts: Parts) -> None:
-    assert not await parts.checkpointer.open()  # a new DB: nothing resumed
+@asynccontextmanager
+async def _read(
+    tmp_path: Path, *, db: bool = False, limit: int = 0
+) -> AsyncIterator[tuple[Parts, TailedFile]]:
+    """``a.log`` holding :data:`LINES`, opened and read to its end, nothing emitted yet."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context, db=tmp_path / "t.db" if db else None, limit=limit)
+        assert not await parts.checkpointer.open()  # a new DB: nothing resumed
+        f = parts.open(log)
+        assert f.read_batch(time.time()) is not None
+        assert f.consumed == len(LINES)
+        try:
+            yield parts, f
+        finally:
+            parts.table.close_all()
+            await parts.checkpointer.close()
 
 
 async def test_checkpoint_moves_over_the_acknowledged_prefix_only(tmp_path: Path) -> None:
     log, db = tmp_path / "a.log", tmp_path / "t.db"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context, db=db)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path, db=True) as (parts, f):
         first, _ = await parts.checkpointer.deliver(f, 0, 6)
         second, _ = await parts.checkpointer.deliver(f, 6, 12)
         third, _ = await parts.checkpointer.deliver(f, 12, 18)
@@ -55,18 +63,12 @@ async def test_checkpoint_moves_over_the_acknowledged_prefix_only(tmp_path: Path
         # The fingerprint is of the bytes just before the checkpoint.
         assert f.row.fp_digest == digest(LINES)
         assert f.row.matches(f.fd, len(LINES))
-        parts.table.close_all()
-        await parts.checkpointer.close()
 
 
 async def test_a_failed_range_holds_the_checkpoint_at_its_start(tmp_path: Path) -> None:
     log, db = tmp_path / "a.log", tmp_path / "t.db"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context, db=db)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path, db=True) as (parts, f):
+        context = parts.context
         first, _ = await parts.checkpointer.deliver(f, 0, 6)
         second, _ = await parts.checkpointer.deliver(f, 6, 12)
         third, _ = await parts.checkpointer.deliver(f, 12, 18)
@@ -77,41 +79,27 @@ async def test_a_failed_range_holds_the_checkpoint_at_its_start(tmp_path: Path) 
         assert context.metrics.get("test.0", "ack_failed") == 1
         assert f.row.offset == 6 and _db_offsets(db) == {str(log): 6}
         assert parts.inflight.bytes == 0
-        parts.table.close_all()
-        await parts.checkpointer.close()
 
 
 async def test_acks_of_content_truncated_since_move_nothing(tmp_path: Path) -> None:
-    log = tmp_path / "a.log"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context, limit=10)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path, limit=10) as (parts, f):
         old, _ = await parts.checkpointer.deliver(f, 0, 18)
         lineage = f.row.lineage
         assert parts.inflight.over
         parts.checkpointer.start_over(f)
         assert parts.inflight.bytes == 0 and f.row.offset == 0 and f.row.lineage != lineage
         f.seek(0)
-        _read_all(f)
+        assert f.read_batch(time.time()) is not None
         new, _ = await parts.checkpointer.deliver(f, 0, 6)
         old.settle(True)
         assert f.row.offset == 0 and parts.inflight.bytes == 6
         new.settle(True)
         assert f.row.offset == 6 and parts.inflight.bytes == 0
-        parts.table.close_all()
 
 
 async def test_the_lineage_is_in_the_db_before_the_chunk_leaves(tmp_path: Path) -> None:
-    log, db = tmp_path / "a.log", tmp_path / "t.db"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context, db=db)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    db = tmp_path / "t.db"
+    async with _read(tmp_path, db=True) as (parts, f):
         _, origin = await parts.checkpointer.deliver(f, 0, 18)
         assert (origin.start, origin.end) == (0, 18)
         _, row_id, token = origin.source.rsplit(":", 2)
@@ -122,18 +110,10 @@ async def test_the_lineage_is_in_the_db_before_the_chunk_leaves(tmp_path: Path) 
                 )
             )
         assert saved == [(token, len(LINES))]
-        parts.table.close_all()
-        await parts.checkpointer.close()
 
 
 async def test_an_ack_from_another_thread_is_settled_on_the_loop(tmp_path: Path) -> None:
-    log = tmp_path / "a.log"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path) as (parts, f):
         ack, _ = await parts.checkpointer.deliver(f, 0, 18)
         thread = threading.Thread(target=ack.settle, args=(True,))
         thread.start()
@@ -141,17 +121,11 @@ async def test_an_ack_from_another_thread_is_settled_on_the_loop(tmp_path: Path)
         assert f.row.offset == 0  # not yet: the loop has not run since
         await asyncio.sleep(0.01)
         assert f.row.offset == 18
-        parts.table.close_all()
 
 
 async def test_a_deleted_rotated_file_forgets_its_row_once_delivered(tmp_path: Path) -> None:
     log, db = tmp_path / "a.log", tmp_path / "t.db"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context, db=db)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path, db=True) as (parts, f):
         ack, _ = await parts.checkpointer.deliver(f, 0, 18)
         os.unlink(log)
         f.rotated_at, f.deleted = time.monotonic(), True
@@ -163,17 +137,11 @@ async def test_a_deleted_rotated_file_forgets_its_row_once_delivered(tmp_path: P
         ack.settle(True)
         await parts.checkpointer.persist()
         assert parts.table.closing == [] and _db_offsets(db) == {}
-        await parts.checkpointer.close()
 
 
 async def test_a_rotated_file_still_there_keeps_its_row(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
-    log.write_bytes(LINES)
-    async with plugin_context() as context:
-        parts = wire(context)
-        await _started(parts)
-        f = parts.open(log)
-        _read_all(f)
+    async with _read(tmp_path) as (parts, f):
         parts.checkpointer.pass_over(f, 0, 18)  # nothing in flight: settled at once
         assert f.row.offset == 18 and parts.inflight.bytes == 0
         os.rename(log, tmp_path / "a.log.1")
@@ -201,4 +169,3 @@ async def test_cut_points_end_reads_where_an_output_watermark_ends(tmp_path: Pat
         f.row.reset_lineage()  # another content: that output's watermark is not for it
         f.pos = 0
         assert parts.checkpointer.next_cut(f) is None
-        parts.table.close_all()
