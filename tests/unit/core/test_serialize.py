@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from agent.core.serialize import record_lines
-from agent.outputs.formats import json_lines, plain_lines
+from sinks.formats import json_lines, plain_lines
 
 
 def test_record_lines_is_one_compact_json_object_per_line() -> None:

@@ -14,7 +14,7 @@ from agent.core.errors import ConfigError, PermanentDeliveryError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import OutputPlugin
-from agent.outputs.formats import csv_lines, ltsv_lines, out_file_lines, plain_lines, template_lines
+from sinks.formats import csv_lines, ltsv_lines, out_file_lines, plain_lines, template_lines
 
 FORMATS = ("out_file", "plain", "csv", "ltsv", "template")
 

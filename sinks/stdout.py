@@ -10,7 +10,7 @@ from agent.core.options import Option
 from agent.core.plugins import OutputPlugin
 from agent.core.serialize import DATE_FORMATS
 from agent.core.timestamps import in_range
-from agent.outputs.formats import json_array, json_lines, msgpack_lines
+from sinks.formats import json_array, json_lines, msgpack_lines
 
 
 class StdoutOutput(OutputPlugin):
