@@ -22,7 +22,7 @@ from agent.core.plugins import REGISTRY, Kind, load_plugin
 from agent.logs import configure
 
 DEFAULT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
-SUBCOMMANDS = {"demo": "agent.demo:main", "athena": "agent.athena.cli:main"}
+SUBCOMMANDS = {"demo": "agent.companions.demo:main", "athena": "agent.companions.athena.cli:main"}
 log = logging.getLogger("logtide")
 
 

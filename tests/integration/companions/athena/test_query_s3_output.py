@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from agent.api import Pipeline
-from agent.athena.cli import ddl_text
-from agent.athena.local import LocalAthena
-from agent.athena.objects import S3Source
-from agent.athena.table import parse_ddl
+from agent.companions.athena.cli import ddl_text
+from agent.companions.athena.local import LocalAthena
+from agent.companions.athena.objects import S3Source
+from agent.companions.athena.table import parse_ddl
 from tests.support.moto_server import MotoServer
 
 pytest.importorskip("duckdb")

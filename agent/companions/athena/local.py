@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
-from agent.athena.objects import (
+from agent.companions.athena.objects import (
     MALFORMED,
     Source,
     StoredObject,
@@ -32,10 +32,10 @@ from agent.athena.objects import (
     parquet_rows,
     read_all,
 )
-from agent.athena.projection import KeyPartitioner
-from agent.athena.scan import ScanReport, TableScan
-from agent.athena.serde import RowReader
-from agent.athena.table import AthenaError, TableSpec
+from agent.companions.athena.projection import KeyPartitioner
+from agent.companions.athena.scan import ScanReport, TableScan
+from agent.companions.athena.serde import RowReader
+from agent.companions.athena.table import AthenaError, TableSpec
 
 
 def connect(confine_to: str | None = None) -> Any:

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.athena.projection import java_to_strptime
-from agent.athena.table import AthenaError
+from agent.companions.athena.projection import java_to_strptime
+from agent.companions.athena.table import AthenaError
 
 _STRFTIME_TO_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%j": "DDD"}
 _UNIT = {"%Y": "YEARS", "%y": "YEARS", "%m": "MONTHS", "%d": "DAYS", "%j": "DAYS", "%H": "HOURS"}

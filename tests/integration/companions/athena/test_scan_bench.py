@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("moto")
 
-BENCH = Path(__file__).resolve().parents[3] / "examples" / "athena" / "bench_scan.py"
+BENCH = Path(__file__).resolve().parents[4] / "examples" / "athena" / "bench_scan.py"
 
 
 def test_hive_gzip_scans_at_most_a_fiftieth() -> None:

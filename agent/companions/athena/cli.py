@@ -13,10 +13,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from agent.athena.ddl import Columns, TableDefinition, infer_columns, parse_column
-from agent.athena.layout import layout_for
-from agent.athena.local import LocalAthena
-from agent.athena.objects import (
+from agent.cli_args import HelpFormatter
+from agent.companions.athena.ddl import Columns, TableDefinition, infer_columns, parse_column
+from agent.companions.athena.layout import layout_for
+from agent.companions.athena.local import LocalAthena
+from agent.companions.athena.objects import (
     MALFORMED,
     LocalSource,
     S3Source,
@@ -25,9 +26,8 @@ from agent.athena.objects import (
     json_lines,
     kind_of,
 )
-from agent.athena.render import as_csv, as_json, table
-from agent.athena.table import AthenaError, TableSpec, parse_ddl
-from agent.cli_args import HelpFormatter
+from agent.companions.athena.render import as_csv, as_json, table
+from agent.companions.athena.table import AthenaError, TableSpec, parse_ddl
 from agent.core.errors import LogtideError
 
 SAMPLE_RECORDS = 1000
@@ -98,8 +98,8 @@ def _s3_output(config: str, wanted: str | None) -> Any:
 def _records(data: bytes, where: str) -> Iterator[dict[str, Any]]:
     kind = kind_of(data)
     if kind == "parquet":
-        from agent.athena.local import connect
-        from agent.athena.objects import parquet_rows
+        from agent.companions.athena.local import connect
+        from agent.companions.athena.objects import parquet_rows
 
         connection = connect()
         try:
