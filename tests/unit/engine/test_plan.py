@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.config.loader import load_file, load_string
+from agent.config.validate import PluginSpec
 from agent.core.errors import ConfigError
 from agent.core.metrics import Metrics
 from agent.engine.engine import Engine
@@ -57,7 +58,7 @@ def test_article_plan_gives_every_plugin_the_configs_registries(
         assert context.cut_points is cuts
         assert context.flush_interval == 1.0
         with pytest.raises(dataclasses.FrozenInstanceError):
-            context.parsers = None  # type: ignore[misc]
+            context.parsers = None
 
 
 def test_built_plugins_share_the_plans_registries_and_the_engines_cut_points(
@@ -86,6 +87,27 @@ def test_built_plugins_share_the_plans_registries_and_the_engines_cut_points(
     assert parser_filter.context.cut_points is tail.context.cut_points
     # building is not starting: nothing on disk yet
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_inputs_see_the_outputs_cut_points_when_they_run() -> None:
+    plan = build_plan(
+        load_string("[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n    Match *\n")
+    )
+    [source], [sink] = plan.inputs, plan.outputs
+    seen: list[dict[str, list[int]]] = []
+
+    class Holding(sink.cls):
+        def watermarks(self) -> dict[str, int]:
+            return {"tail.0:1:a|x": 7, "tail.0:1:a|y": 3}
+
+    class Seeing(source.cls):
+        async def run(self, emit: object) -> None:
+            seen.append({k: list(v) for k, v in self.context.cut_points.items()})
+
+    plan.inputs[0] = PluginSpec("input", Seeing, source.settings, source.instance)
+    plan.outputs[0] = PluginSpec("output", Holding, sink.settings, sink.instance)
+    assert await Engine(plan, once=True).run() == 0
+    assert seen == [{"tail.0:1:a": [3, 7]}]
 
 
 def test_cut_points_are_per_source_sorted_and_merged_across_outputs() -> None:
