@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.config.validate import Plan
 from agent.core.errors import LogtideError
 from agent.core.metrics import Metrics
 from agent.engine.engine import Engine
 from agent.engine.health import HealthCheck, Totals
+from agent.engine.plan import Plan
 from agent.engine.prometheus import MetricsView
 from agent.engine.tasks import TaskOwner
 

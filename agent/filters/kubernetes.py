@@ -121,7 +121,7 @@ class KubernetesFilter(FilterPlugin):
         super().__init__(settings, context)
         s = settings
         self._prefix: str = s["kube_tag_prefix"]
-        self._parsers = context.services.get("parsers")
+        self._parsers = context.parsers
         self._regex_parser = self._parser(s["regex_parser"], "Regex_Parser")
         self._merge_parser = self._parser(s["merge_parser"], "Merge_Parser")
         self._merge_log: bool = s["merge_log"]

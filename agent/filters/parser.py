@@ -46,9 +46,7 @@ class ParserFilter(FilterPlugin):
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        registry = context.services.get("parsers")
-        if registry is None:
-            registry = ParserRegistry.builtin()
+        registry = context.parsers or ParserRegistry.builtin()
         self.parsers: tuple[Parser, ...] = tuple(
             registry.get(name.strip(), settings.location) for name in settings["parser"]
         )

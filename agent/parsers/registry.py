@@ -1,4 +1,4 @@
-"""``[PARSER]`` sections -> parsers, looked up by name (``context.services["parsers"]``).
+"""``[PARSER]`` sections -> parsers, looked up by name (``context.parsers``).
 
 Building is validation only (regexes and time formats compile, no I/O). Built-in ``json``,
 ``docker`` and ``cri`` parsers are available unless the configuration defines parsers with
@@ -8,12 +8,11 @@ those names, which then replace them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry, Option, Settings, resolve
-from agent.parsers.base import Parser, ParserConfig
+from agent.parsers.base import Parser, ParserConfig, ParserSection
 from agent.parsers.decoders import Decoders
 from agent.parsers.json_parser import JsonParser
 from agent.parsers.kv_parsers import LogfmtParser, LtsvParser
@@ -22,9 +21,6 @@ from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 from agent.parsers.strptime import TimeFormatError, parse_offset
 from agent.parsers.timefmt import TimeFormat
 from agent.parsers.values import parse_types
-
-if TYPE_CHECKING:
-    from agent.config.model import Section
 
 PARSER_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name the parser is referenced by."),
@@ -165,7 +161,7 @@ class ParserRegistry:
         return cls.from_sections([])
 
     @classmethod
-    def from_sections(cls, sections: list[Section]) -> ParserRegistry:
+    def from_sections(cls, sections: Iterable[ParserSection]) -> ParserRegistry:
         defined: dict[str, Parser] = {}
         for section in sections:
             label = f"[PARSER] '{(section.value('name') or '').strip()}'"

@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
 
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings
-from agent.core.plugins import CHECKPOINT_DB
 from sinks.aws import AWS_OPTIONS
 
 # CloudWatch's accepted retention periods, in days.
@@ -115,7 +113,7 @@ def validate(settings: Settings) -> None:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def journal_path(settings: Settings, services: dict[str, Any], instance: str) -> Path | None:
+def journal_path(settings: Settings, checkpoint_db: str | None, instance: str) -> Path | None:
     """Where this output's journal lives, or ``None`` when nothing is re-read after a restart
     (no input DB and no ``journal_dir``): there is then nothing for a journal to prevent.
 
@@ -125,10 +123,9 @@ def journal_path(settings: Settings, services: dict[str, Any], instance: str) ->
     """
     folder = settings.get("journal_dir")
     if not folder:
-        db = services.get(CHECKPOINT_DB)
-        if not db:
+        if not checkpoint_db:
             return None
-        folder = f"{db}.cloudwatch_logs"
+        folder = f"{checkpoint_db}.cloudwatch_logs"
     stream = settings.get("log_stream_name") or settings.get("log_stream_prefix") or ""
     name = _UNSAFE.sub("_", f"{instance}-{settings['log_group_name']}-{stream}")
     if len(name) > 120:

@@ -105,7 +105,9 @@ class CloudWatchLogsOutput(OutputPlugin):
         await self._open_journal()
 
     async def _open_journal(self) -> None:
-        path = cw_options.journal_path(self.settings, self.context.services, self.context.instance)
+        path = cw_options.journal_path(
+            self.settings, self.context.checkpoint_db, self.context.instance
+        )
         if path is None:
             return
         journal = Journal(path)

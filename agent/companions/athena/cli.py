@@ -77,9 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _s3_output(config: str, wanted: str | None) -> Any:
     from agent.config.loader import load_file
-    from agent.config.validate import validate
+    from agent.engine.plan import build_plan
 
-    plan = validate(load_file(config))
+    plan = build_plan(load_file(config))
     outputs = [spec for spec in plan.outputs if spec.cls.name == "s3"]
     if wanted:
         chosen = [s for s in outputs if wanted.lower() in (s.instance.lower(), s.cls.name)]

@@ -91,10 +91,7 @@ class Checkpointing:
         A chunk read again after a restart ends there, so an output that already holds the
         bytes before it recognises the whole chunk (see ``Chunk.mark``).
         """
-        cuts = self.context.services.get("cut_points")
-        if not cuts:
-            return None
-        ends = cuts.get(f"{self.context.instance}:{f.row.id}:{f.row.lineage}")
+        ends = self.context.cut_points.get(f"{self.context.instance}:{f.row.id}:{f.row.lineage}")
         if not ends:
             return None
         index = bisect.bisect_right(ends, f.pos)

@@ -103,21 +103,20 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
 
     # -- setup ---------------------------------------------------------------------------
     def _resolve_parsers(self) -> None:
-        s, services = self.settings, self.context.services
-        parsers: Any = services.get("parsers")
+        s, parsers = self.settings, self.context.parsers
         for key in ("parser", "docker_mode_parser"):
             name = s[key]
             if name and parsers is None:
                 raise ConfigError(
                     f"tail: {key} '{name}' given but no parsers are loaded", self.location
                 )
-        if s["parser"]:
+        if s["parser"] and parsers is not None:
             parser = parsers.get(s["parser"], self.location)
             self._parse, self._loads = parser.parse, parser.loads
-        if s["docker_mode_parser"]:
+        if s["docker_mode_parser"] and parsers is not None:
             self._first_line = parsers.get(s["docker_mode_parser"], self.location).parse
         if s["multiline.parser"]:
-            self._multiline = services.get("multiline_parsers") or MultilineRegistry()
+            self._multiline = self.context.multiline_parsers or MultilineRegistry()
             self._multiline.stream(s["multiline.parser"], parsers, self.location)
 
     def _decoder(self, path: str) -> Decoder:
@@ -125,7 +124,7 @@ class TailInput(FileChanges, Checkpointing, Discovery, InputPlugin):
         args = (s["key"], s["path_key"], s["offset_key"], path)
         if self._multiline is not None:
             stream = self._multiline.stream(
-                s["multiline.parser"], self.context.services.get("parsers"), self.location
+                s["multiline.parser"], self.context.parsers, self.location
             )
             return MultilineDecoder(stream, *args)
         if s["docker_mode"]:

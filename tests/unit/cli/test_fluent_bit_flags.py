@@ -16,8 +16,8 @@ import pytest
 
 from agent.cli import build_document, main
 from agent.cli_args import parse_args
-from agent.config.validate import validate
 from agent.core.errors import ConfigError
+from agent.engine.plan import build_plan
 from tests.support.cli import run_logtide, start_logtide
 
 # Fluent Bit 5.1.1, src/fluent-bit.c: the getopt string "b:c:dDf:C:i:m:M:o:R:r:F:p:e:
@@ -133,7 +133,7 @@ def test_every_fluent_bit_flag_is_accepted_by_dry_run(
 
 def plan_for(*argv: str) -> dict[str, object]:
     return dict(
-        validate(build_document(parse_args(["-i", "dummy", "-o", "null", *argv]))).service.values
+        build_plan(build_document(parse_args(["-i", "dummy", "-o", "null", *argv]))).service.values
     )
 
 
@@ -150,7 +150,7 @@ def test_http_flags_set_the_monitoring_server() -> None:
 def test_command_line_service_flags_win_over_the_config_file(tmp_path: Path) -> None:
     conf = tmp_path / "fluent-bit.conf"
     conf.write_text("[SERVICE]\n    HTTP_Server Off\n    HTTP_Port 2020\n[INPUT]\n    Name dummy\n")
-    service = validate(build_document(parse_args(["-c", str(conf), "-H", "-P", "2021"]))).service
+    service = build_plan(build_document(parse_args(["-c", str(conf), "-H", "-P", "2021"]))).service
     assert (service["http_server"], service["http_port"]) == (True, 2021)
 
 
