@@ -1,8 +1,9 @@
 """Failure handling shared by the AWS outputs: error codes, jittered backoff, and the one
 immediate retry Fluent Bit calls ``auto_retry_requests``.
 
-Retry *policy* stays with the engine (``agent.core.errors.is_retryable``); this module only
-names failures and decides whether a request may already have taken effect.
+Retry *policy* stays with the engine (``agent.core.errors.is_retryable``, which
+``sinks.aws.errors`` tells the AWS codes); this module only names failures and decides
+whether a request may already have taken effect.
 """
 
 from __future__ import annotations
