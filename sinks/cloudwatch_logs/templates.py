@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.events import Record
-from sinks.aws.records import to_json
+from agent.core.serialize import dumps
 
 _TOKEN = re.compile(r"\$([A-Za-z_][\w.-]*)((?:\[(?:'[^']*'|\"[^\"]*\"|\d+)\])*)")
 _SUBKEY = re.compile(r"\[(?:'([^']*)'|\"([^\"]*)\"|(\d+))\]")
@@ -89,4 +89,4 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return to_json(value).decode()
+    return dumps(value).decode()

@@ -9,16 +9,14 @@ containing ``..`` has its dots encoded, so neither a tag nor a field can climb o
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import string
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from agent.core.events import Record
+from agent.core.serialize import dumps
 from agent.core.timestamps import clamp_time
 
 MAX_KEY_BYTES = 1024
@@ -72,12 +70,8 @@ def _field_text(value: Any) -> str:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        # A record's own data (an integer beyond 64 bits, a non-string key) must not fail the
-        # batch the record is in: the stdlib renders what orjson refuses.
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    # Sorted, so one map value names one partition whatever its keys' order.
+    return dumps(value, sort_keys=True).decode()
 
 
 @dataclass(frozen=True, slots=True)
