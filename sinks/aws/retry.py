@@ -21,7 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from agent.core.reclaim import forget_tracebacks
+from agent.core.retry import Retry
 
 T = TypeVar("T")
 
@@ -78,15 +78,10 @@ async def call_with_auto_retry(
     Mirrors Fluent Bit's ``auto_retry_requests`` (one quick retry for transport errors,
     separate from the engine's backoff). API errors (throttling, 5xx) are not retried here.
     """
-    try:
+    if not enabled:
         return await call()
-    except Exception as exc:
-        if not enabled or not is_network_error(exc):
-            raise
-        # Not raised further: nothing else would break the cycles it ties the request in.
-        forget_tracebacks(exc)
-    await asyncio.sleep(random.uniform(0, delay))
-    return await call()
+    quick = Retry(lambda _: random.uniform(0, delay), limit=1, retryable=is_network_error)
+    return await quick.run(call)
 
 
 def describe(exc: BaseException) -> str:
