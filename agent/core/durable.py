@@ -30,6 +30,15 @@ def fsync_dir(folder: StrPath) -> None:
         os.close(fd)
 
 
+def _write_synced(path: StrPath, flags: int, data: bytes | memoryview, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, mode)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data``: after a crash it holds the old content or the new,
     never a mix, and once this returns the new content is there to stay.
@@ -39,12 +48,7 @@ def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> 
     """
     target = os.fspath(path)
     temp = target + ".tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(temp, os.O_TRUNC, data, mode)
     os.replace(temp, target)
     fsync_dir(os.path.dirname(target) or ".")
 
@@ -53,11 +57,6 @@ def append_synced(path: StrPath, data: bytes | memoryview, mode: int = 0o600) ->
     """Append ``data`` to ``path`` (created if need be) and make it durable before
     returning: the file is fsynced, and its directory too when this call created it."""
     created = not os.path.exists(path)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(path, os.O_APPEND, data, mode)
     if created:
         fsync_dir(os.path.dirname(os.fspath(path)) or ".")

@@ -142,16 +142,16 @@ class TagRef:
 Piece = str | TagRef | RecordAccessor
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any, *, sort_keys: bool = False) -> str:
     """A value as a template writes it: strings as they are, ``true``/``false``, numbers,
-    anything else (maps, arrays, null) as compact JSON."""
+    anything else (maps, arrays, null) as compact JSON, its maps' keys sorted if asked."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return dumps(value).decode()
+    return dumps(value, sort_keys=sort_keys).decode()
 
 
 class Template:

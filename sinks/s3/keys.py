@@ -16,8 +16,7 @@ from typing import Any
 
 from agent.core.errors import ConfigError
 from agent.core.events import Record
-from agent.core.record_accessor import MISSING, RecordAccessor, accessor_at
-from agent.core.serialize import dumps
+from agent.core.record_accessor import MISSING, RecordAccessor, accessor_at, value_text
 from agent.core.timestamps import clamp_time
 
 MAX_KEY_BYTES = 1024
@@ -56,17 +55,11 @@ def encode_value(value: str) -> str:
 
 def _field_text(value: Any) -> str:
     if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
+        return ""  # the default partition, as for a missing field
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     # Sorted, so one map value names one partition whatever its keys' order.
-    return dumps(value, sort_keys=True).decode()
+    return value_text(value, sort_keys=True)
 
 
 def _field_value(field: RecordAccessor, record: Record) -> str:
