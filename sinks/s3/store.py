@@ -41,7 +41,7 @@ from typing import Any
 
 import orjson
 
-from agent.core.durable import write_all, write_atomic
+from agent.core.durable import fsync_dir, write_all, write_atomic
 from agent.core.errors import PluginError
 from sinks.s3.appends import AppendLog
 from sinks.s3.buffers import Buffer, UploadState, new_buffer_id
@@ -256,6 +256,10 @@ class Store:
     def _record_append(self, touched: dict[str, Buffer], marks: Sequence[tuple[str, int]]) -> None:
         with self._mutex:
             new = {bid: b.to_json() for bid, b in touched.items() if not b.journaled}
+            if new:
+                # Their files were created by this append: their names must be as durable
+                # as the line that records them.
+                fsync_dir(self.root)
             self.log.record(
                 {bid: b.size for bid, b in touched.items()},
                 marks,
