@@ -1,7 +1,7 @@
 """The ``file`` output: appends records to ``Path/File`` (``File`` defaults to the tag).
 
-Each flush is written and fsynced before it is acknowledged, so a record the tail input
-checkpointed past is on disk.
+Each flush is written and fsynced (with the directory when it created the file) before it is
+acknowledged, so a record the tail input checkpointed past is on disk.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import os
 
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.durable import append_synced
 from agent.core.errors import ConfigError, PermanentDeliveryError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
@@ -75,14 +76,6 @@ class FileOutput(OutputPlugin):
         if folder and self.settings["mkdir"]:
             os.makedirs(folder, exist_ok=True)
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            append_synced(target, data, 0o644)
         except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
             raise PermanentDeliveryError(f"cannot open {target}: {exc.strerror}") from None
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -20,7 +20,7 @@ from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import RecordAccessor
+from agent.core.record_accessor import RecordAccessor
 from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 _Rule = tuple[bool, RecordAccessor, re.Pattern[str]]  # (is_exclude, accessor, regex)

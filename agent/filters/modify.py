@@ -25,7 +25,7 @@ from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import MISSING, RecordAccessor
+from agent.core.record_accessor import MISSING, RecordAccessor
 from agent.filters.tokens import split_quoted
 from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 

@@ -21,7 +21,7 @@ from agent.core.common_options import COMMON_FILTER_OPTIONS
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import RecordAccessor
+from agent.core.record_accessor import RecordAccessor
 from agent.parsers.base import Parser, ParseResult
 from agent.parsers.registry import ParserRegistry
 

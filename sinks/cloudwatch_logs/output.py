@@ -28,6 +28,7 @@ from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import OutputPlugin
 from agent.core.reclaim import forget_tracebacks
+from agent.core.record_accessor import Template
 from sinks.aws import AwsClients
 from sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
 from sinks.cloudwatch_logs import options as cw_options
@@ -35,7 +36,6 @@ from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, sp
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
 from sinks.cloudwatch_logs.recovery import Recovery, missing_events
 from sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
-from sinks.cloudwatch_logs.templates import Template
 
 T = TypeVar("T")
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from agent.core.common_options import COMMON_INPUT_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings
-from agent.parsers.multiline.spec import ruby_to_python_regex
+from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 OPTIONS: tuple[Option, ...] = (
     *COMMON_INPUT_OPTIONS,
@@ -101,8 +99,8 @@ def validate(settings: Settings) -> None:
     regex = settings["tag_regex"]
     if regex:
         try:
-            re.compile(ruby_to_python_regex(regex))
-        except re.error as exc:
+            compile_ruby(regex)
+        except RegexSyntaxError as exc:
             raise ConfigError(f"tail: Tag_Regex {regex!r}: {exc}", where) from None
         tag = settings["tag"] or ""
         if tag.count("<") != tag.count(">"):
