@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.config.model import ConfigDocument, Section
-from agent.config.service import SERVICE_OPTIONS
+from agent.config.service import SERVICE_OPTIONS, ServiceSettings
 from agent.core.errors import ConfigError
 from agent.core.options import Option, Settings, resolve
 from agent.core.plugins import CHECKPOINT_DB, Kind, Plugin, load_plugin
@@ -47,7 +47,7 @@ class PluginSpec:
 class Plan:
     """Everything the engine needs, validated."""
 
-    service: Settings
+    service: ServiceSettings
     inputs: list[PluginSpec] = field(default_factory=list)
     filters: list[PluginSpec] = field(default_factory=list)
     outputs: list[PluginSpec] = field(default_factory=list)
@@ -57,8 +57,8 @@ class Plan:
 
 
 def validate(document: ConfigDocument) -> Plan:
-    service = resolve(
-        "[SERVICE]", SERVICE_OPTIONS, document.service.entries, document.service.location
+    service = ServiceSettings.bind(
+        resolve("[SERVICE]", SERVICE_OPTIONS, document.service.entries, document.service.location)
     )
     plan = Plan(service=service, files=document.files)
     plan.services["parsers"] = _parsers(document)

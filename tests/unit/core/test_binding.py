@@ -7,6 +7,7 @@ from typing import Literal
 
 import pytest
 
+from agent.config.service import SERVICE_OPTIONS, ServiceSettings
 from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.errors import ConfigError, Location
 from agent.core.options import (
@@ -152,3 +153,7 @@ def test_every_plugin_binds_its_whole_table(kind: Kind, name: str) -> None:
     plugin = load_plugin(kind, name)
     assert plugin.config_class is not None, f"{kind} {name} reads no typed settings"
     assert binding_problems(plugin.options, plugin.config_class) == []
+
+
+def test_the_service_section_binds_its_whole_table() -> None:
+    assert binding_problems(SERVICE_OPTIONS, ServiceSettings) == []
