@@ -28,7 +28,7 @@ from agent.parsers.registry import ParserRegistry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ParserSettings(FilterSettings):
+class ParserFilterSettings(FilterSettings):
     key_name: str
     parser: list[str]
     reserve_data: bool
@@ -36,7 +36,7 @@ class ParserSettings(FilterSettings):
     unescape_key: bool
 
 
-class ParserFilter(FilterPlugin[ParserSettings]):
+class ParserFilter(FilterPlugin[ParserFilterSettings]):
     name: ClassVar[str] = "parser"
     description: ClassVar[str] = "Parse a field of each record with named parsers."
     options = (

@@ -18,6 +18,7 @@ from agent.core.options import (
     resolve,
 )
 from agent.core.plugins import REGISTRY, FilterPlugin, Kind, load_plugin
+from agent.parsers.registry import PARSER_OPTIONS, ParserSectionSettings
 
 HERE = Location("test.conf", 1)
 
@@ -155,5 +156,6 @@ def test_every_plugin_binds_its_whole_table(kind: Kind, name: str) -> None:
     assert binding_problems(plugin.options, plugin.config_class) == []
 
 
-def test_the_service_section_binds_its_whole_table() -> None:
+def test_the_service_and_parser_sections_bind_their_whole_tables() -> None:
     assert binding_problems(SERVICE_OPTIONS, ServiceSettings) == []
+    assert binding_problems(PARSER_OPTIONS, ParserSectionSettings) == []
