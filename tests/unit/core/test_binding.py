@@ -141,16 +141,24 @@ def test_a_plugin_whose_table_and_settings_disagree_fails_when_defined() -> None
             )
 
 
-# Bound by the tail restructuring (arch/tail) with this mechanism.
+# Bound by the tail restructuring (arch/tail) with this mechanism; strict, so binding it
+# without taking it off this list fails.
 NOT_YET_BOUND = {("input", "tail")}
 
-PLUGINS = [(kind, name) for kind, names in REGISTRY.items() for name in names]
+PLUGINS = [
+    pytest.param(
+        kind,
+        name,
+        id=f"{kind}:{name}",
+        marks=[pytest.mark.xfail(strict=True)] if (kind, name) in NOT_YET_BOUND else [],
+    )
+    for kind, names in REGISTRY.items()
+    for name in names
+]
 
 
-@pytest.mark.parametrize(("kind", "name"), PLUGINS, ids=[f"{k}:{n}" for k, n in PLUGINS])
+@pytest.mark.parametrize(("kind", "name"), PLUGINS)
 def test_every_plugin_binds_its_whole_table(kind: Kind, name: str) -> None:
-    if (kind, name) in NOT_YET_BOUND:
-        pytest.xfail("not converted yet")
     plugin = load_plugin(kind, name)
     assert plugin.config_class is not None, f"{kind} {name} reads no typed settings"
     assert binding_problems(plugin.options, plugin.config_class) == []
