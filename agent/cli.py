@@ -96,8 +96,8 @@ def _log_settings(args: Arguments, plan: Plan) -> None:
     elif args.verbosity:
         level = "debug" if args.verbosity == 1 else "trace"
     else:
-        level = service["log_level"]
-    configure(level, args.log_file or service["log_file"], service["log_format"])
+        level = service.log_level
+    configure(level, args.log_file or service.log_file, service.log_format)
 
 
 async def _run(args: Arguments, plan: Plan) -> int:

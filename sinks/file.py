@@ -8,19 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
 from agent.core.durable import append_synced
 from agent.core.errors import ConfigError, PermanentDeliveryError
 from agent.core.events import Event
-from agent.core.options import Option, Settings
+from agent.core.options import Option
 from agent.core.plugins import OutputPlugin
 from sinks.formats import csv_lines, ltsv_lines, out_file_lines, plain_lines, template_lines
 
 FORMATS = ("out_file", "plain", "csv", "ltsv", "template")
 
 
-class FileOutput(OutputPlugin):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSettings(OutputSettings):
+    path: str | None
+    file: str | None
+    format: str
+    delimiter: str | None
+    label_delimiter: str
+    template: str
+    mkdir: bool
+    csv_column_names: bool
+
+    def __post_init__(self) -> None:
+        name = self.file
+        if name and ("/" in name or name in (".", "..")):
+            raise ConfigError(
+                f"output 'file': File {name!r} must be a plain file name; use Path for the folder",
+                self.location,
+            )
+
+
+class FileOutput(OutputPlugin[FileSettings]):
     durable_on_accept = True
     name = "file"
     description = "Append records to a file."
@@ -36,34 +57,22 @@ class FileOutput(OutputPlugin):
         Option("csv_column_names", "bool", False, "Write a header line with csv."),
     )
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        name = settings.get("file")
-        if name and ("/" in name or name in (".", "..")):
-            raise ConfigError(
-                f"output 'file': File {name!r} must be a plain file name; use Path for the folder",
-                settings.location,
-            )
-
     def _render(self, tag: str, events: list[Event]) -> bytes:
-        fmt = self.settings["format"]
+        config = self.config
+        fmt = config.format
         if fmt == "plain":
             return plain_lines(events)
         if fmt == "csv":
-            return csv_lines(
-                events, self.settings["delimiter"] or ",", self.settings["csv_column_names"]
-            )
+            return csv_lines(events, config.delimiter or ",", config.csv_column_names)
         if fmt == "ltsv":
-            return ltsv_lines(
-                events, self.settings["delimiter"] or "\t", self.settings["label_delimiter"]
-            )
+            return ltsv_lines(events, config.delimiter or "\t", config.label_delimiter)
         if fmt == "template":
-            return template_lines(events, self.settings["template"])
+            return template_lines(events, config.template)
         return out_file_lines(tag, events)
 
     def _target(self, tag: str) -> str:
-        name = self.settings["file"] or tag.replace("/", "_")
-        folder = self.settings["path"]
+        name = self.config.file or tag.replace("/", "_")
+        folder = self.config.path
         return os.path.join(folder, name) if folder else name
 
     async def flush(self, tag: str, events: list[Event]) -> None:
@@ -73,7 +82,7 @@ class FileOutput(OutputPlugin):
 
     def _append(self, target: str, data: bytes) -> None:
         folder = os.path.dirname(target)
-        if folder and self.settings["mkdir"]:
+        if folder and self.config.mkdir:
             os.makedirs(folder, exist_ok=True)
         try:
             append_synced(target, data, 0o644)

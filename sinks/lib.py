@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
 from agent.core.events import Event
 from agent.core.plugins import OutputPlugin
 
 
-class LibOutput(OutputPlugin):
+class LibOutput(OutputPlugin[OutputSettings]):
     durable_on_accept = True
     name = "lib"
     description = "Keep delivered records in memory (library mode and tests)."

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
 from agent.core.events import Event
 from agent.core.plugins import OutputPlugin
 
 
-class NullOutput(OutputPlugin):
+class NullOutput(OutputPlugin[OutputSettings]):
     durable_on_accept = True
     name = "null"
     description = "Discard every record."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from typing import Literal
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
 from agent.core.events import Event
 from agent.core.options import Option
 from agent.core.plugins import OutputPlugin
@@ -13,7 +15,14 @@ from agent.core.timestamps import in_range
 from sinks.formats import json_array, json_lines, msgpack_lines
 
 
-class StdoutOutput(OutputPlugin):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StdoutSettings(OutputSettings):
+    format: Literal["msgpack", "json", "json_lines", "json_stream"]
+    json_date_key: str
+    json_date_format: str
+
+
+class StdoutOutput(OutputPlugin[StdoutSettings]):
     durable_on_accept = True
     name = "stdout"
     description = "Print records to standard output."
@@ -31,11 +40,11 @@ class StdoutOutput(OutputPlugin):
     )
 
     async def flush(self, tag: str, events: list[Event]) -> None:
-        fmt = self.settings["format"]
-        date_key = self.settings["json_date_key"]
+        fmt = self.config.format
+        date_key: str | None = self.config.json_date_key
         if date_key and date_key.lower() in ("false", "off", "no"):
             date_key = None
-        date_format = self.settings["json_date_format"]
+        date_format = self.config.json_date_format
         clamped = sum(1 for ts, _ in events if not in_range(ts))
         if clamped:
             # Printed clamped to years 1..9999 (formats.py); counted, never failing the batch.

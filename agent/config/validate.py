@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.config.model import ConfigDocument, Section
-from agent.config.service import SERVICE_OPTIONS
+from agent.config.service import SERVICE_OPTIONS, ServiceSettings
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Option, Settings, resolve
 from agent.core.plugins import Kind, Plugin, load_plugin
@@ -48,9 +48,11 @@ class StreamTaskSpec:
     location: Location  # of ``Exec``, where a statement's errors point
 
 
-def service_settings(document: ConfigDocument) -> Settings:
+def service_settings(document: ConfigDocument) -> ServiceSettings:
     service = document.service
-    return resolve("[SERVICE]", SERVICE_OPTIONS, service.entries, service.location)
+    return ServiceSettings.bind(
+        resolve("[SERVICE]", SERVICE_OPTIONS, service.entries, service.location)
+    )
 
 
 def plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginSpec:

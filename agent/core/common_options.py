@@ -1,8 +1,11 @@
-"""Options every instance of a kind accepts, as Fluent Bit's generic properties."""
+"""Options every instance of a kind accepts, as Fluent Bit's generic properties, and the
+settings classes that bind them (each plugin's own settings class extends one)."""
 
 from __future__ import annotations
 
-from agent.core.options import Option
+from dataclasses import dataclass
+
+from agent.core.options import BoundSettings, Option
 
 COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Plugin name."),
@@ -48,3 +51,47 @@ COMMON_OUTPUT_OPTIONS: tuple[Option, ...] = (
     Option("tls.ca_file", description="CA bundle for TLS verification."),
     Option("tls.debug", "int", 1, "Accepted for compatibility."),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputSettings(BoundSettings):
+    """The fields of :data:`COMMON_INPUT_OPTIONS`; every input's settings class extends it."""
+
+    name: str
+    tag: str | None
+    alias: str | None
+    log_level: str | None
+    mem_buf_limit: int
+    storage_type: str
+    storage_pause_on_chunks_overlimit: bool
+    threaded: bool
+    routable: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilterSettings(BoundSettings):
+    """The fields of :data:`COMMON_FILTER_OPTIONS`; every filter's settings class extends it."""
+
+    name: str
+    match: str | None
+    match_regex: str | None
+    alias: str | None
+    log_level: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputSettings(BoundSettings):
+    """The fields of :data:`COMMON_OUTPUT_OPTIONS`; every output's settings class extends it."""
+
+    name: str
+    match: str | None
+    match_regex: str | None
+    alias: str | None
+    log_level: str | None
+    retry_limit: str
+    workers: int
+    storage_total_limit_size: int
+    tls: bool
+    tls_verify: bool
+    tls_ca_file: str | None
+    tls_debug: int

@@ -3,15 +3,31 @@
 That one table drives parsing of raw strings (sizes like ``30M``, times like ``3m``, booleans
 like ``On``), validation (unknown key, bad value, missing required option), ``logtide -h
 PLUGIN`` and the generated docs. Keys are case-insensitive, as in Fluent Bit.
+
+Binding: :func:`resolve` gives :class:`Settings` (values keyed by option key); a plugin reads
+them as a frozen dataclass it declares, a subclass of :class:`BoundSettings`, made by
+:meth:`BoundSettings.bind`. The rule that joins the two is fixed: an option fills the field
+named by its ``field=`` when given, else its name lower-cased with every run of characters
+other than letters, digits and ``_`` turned into one ``_`` (``Read_From_Head`` ->
+``read_from_head``, ``storage.total_limit_size`` -> ``storage_total_limit_size``).
+:func:`binding_problems` checks a table against its class (every option fills a field of a
+matching type, every field has an option); the plugin base runs it when a plugin class is
+defined, so a disagreement fails at import. Values a class computes from its options (a parsed
+key format, an effective mode) are fields declared ``field(init=False)``, set in
+``__post_init__``, which is also where checks across options live.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import keyword
 import re
+import types
+import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Self
 
 from agent.core.errors import ConfigError, Location
 
@@ -23,6 +39,7 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECAS
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _TIME_UNITS = {"": 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NON_IDENTIFIER_RE = re.compile(r"[^a-z0-9_]+")
 
 
 def parse_bool(raw: str) -> bool:
@@ -79,6 +96,8 @@ class Option:
     empty, where other options keep Fluent Bit's expansion to the empty string.
     ``refers`` names the registry the value is looked up in (``parser``, ``multiline_parser``):
     validation checks the name exists, so ``--dry-run`` catches a typo the run would hit.
+    ``field`` names the :class:`BoundSettings` field the value fills, where the module's
+    naming rule would not give it.
     """
 
     name: str
@@ -92,10 +111,16 @@ class Option:
     keep_variables: bool = False
     nonempty: bool = False
     refers: Literal["parser", "multiline_parser"] | None = None
+    field: str | None = None
 
     @property
     def key(self) -> str:
         return self.name.lower()
+
+    @property
+    def attribute(self) -> str:
+        """The settings field this option fills (the module docstring gives the rule)."""
+        return self.field or _NON_IDENTIFIER_RE.sub("_", self.key)
 
     def parse(self, raw: str) -> Any:
         if self.type == "str":
@@ -145,14 +170,15 @@ class Entry:
 
 @dataclass(slots=True)
 class Settings:
-    """Parsed option values keyed by the lower-case option name."""
+    """Parsed option values keyed by the lower-case option name, and the table they follow."""
 
     values: dict[str, Any]
     location: Location
-    given: frozenset[str] = field(default_factory=frozenset)
+    given: frozenset[str] = dataclasses.field(default_factory=frozenset)
     # Every (option key, parsed value) in file order: plugins whose rules apply in the order
     # they were written across different keys (modify, grep) read this.
     ordered: tuple[tuple[str, Any], ...] = ()
+    options: tuple[Option, ...] = ()
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key.lower()]
@@ -207,7 +233,7 @@ def resolve(
     for option in table:
         if option.required and option.key not in given:
             raise ConfigError(f"{label}: missing required option '{option.name}'", location)
-    return Settings(values, location, frozenset(given), tuple(ordered))
+    return Settings(values, location, frozenset(given), tuple(ordered), tuple(table))
 
 
 _UNSET_RE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_.]*\}")
@@ -231,3 +257,91 @@ def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:
     if close:
         hint = f" (did you mean '{next(n for n in names if n.lower() == close[0])}'?)"
     return f"{label}: unknown option '{key}'{hint}; valid options: {', '.join(names)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoundSettings:
+    """A plugin's settings as typed attributes: one field per option of its table.
+
+    Subclasses are ``@dataclass(frozen=True, slots=True, kw_only=True)``. ``location`` is
+    where the section starts, for the errors of checks across options in ``__post_init__``.
+    """
+
+    location: Location
+
+    @classmethod
+    def bind(cls, settings: Settings) -> Self:
+        """Fill the fields from resolved settings (the checks of ``__post_init__`` run)."""
+        values = {option.attribute: settings.values[option.key] for option in settings.options}
+        return cls(location=settings.location, **values)
+
+    def _derive(self, name: str, value: Any) -> None:
+        """Set a computed (``init=False``) field, or normalise an option's value, in
+        ``__post_init__`` (the instance is frozen)."""
+        object.__setattr__(self, name, value)
+
+
+def binding_problems(table: Sequence[Option], cls: type[BoundSettings]) -> list[str]:
+    """Where ``table`` and ``cls`` disagree: an option with no field (or a field of another
+    type), a field with no option, two options filling one field. Empty when they agree."""
+    fields = {
+        item.name: item for item in dataclasses.fields(cls) if item.init and item.name != "location"
+    }
+    hints = typing.get_type_hints(cls)
+    problems: list[str] = []
+    filled: dict[str, Option] = {}
+    for option in table:
+        name = option.attribute
+        if name in filled:
+            problems.append(
+                f"{cls.__name__}.{name} is filled by {filled[name].name} and {option.name}"
+            )
+            continue
+        filled[name] = option
+        if not name.isidentifier() or keyword.iskeyword(name):
+            problems.append(f"option {option.name} fills {name!r}, not a field name; give field=")
+        elif name not in fields:
+            problems.append(f"option {option.name} fills no field of {cls.__name__} ({name})")
+        else:
+            mismatch = _type_mismatch(option, hints[name])
+            if mismatch:
+                problems.append(f"{cls.__name__}.{name}: {mismatch}")
+    problems.extend(
+        f"field {cls.__name__}.{name} has no option" for name in fields if name not in filled
+    )
+    return problems
+
+
+_PYTHON_TYPES: dict[OptionType, tuple[type, ...]] = {
+    "str": (str,),
+    "enum": (str,),
+    "int": (int,),
+    "size": (int,),
+    "float": (float,),
+    "time": (float,),
+    "bool": (bool,),
+    "list": (list,),
+}
+
+
+def _type_mismatch(option: Option, hint: Any) -> str | None:
+    """Why ``hint`` cannot hold every value ``option`` resolves to, or ``None``."""
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+    if optional:
+        rest = [arg for arg in args if arg is not type(None)]
+        hint = rest[0] if len(rest) == 1 else hint
+    can_be_none = option.default is None and not option.required and not option.multiple
+    if can_be_none and not optional:
+        return f"option {option.name} has no default, so the field must accept None"
+    if optional and not can_be_none:
+        return f"option {option.name} is never None, so the field should not be Optional"
+    expected = (list,) if option.multiple else _PYTHON_TYPES[option.type]
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        base: Any = type(typing.get_args(hint)[0])
+    else:
+        base = origin or hint
+    if base not in expected:
+        return f"option {option.name} ({option.type}) gives {expected[0].__name__}, not {hint}"
+    return None

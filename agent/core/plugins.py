@@ -4,6 +4,11 @@ A plugin is built in two steps: :meth:`Plugin.validate` checks settings without 
 (what ``--dry-run`` runs), then the engine constructs it and awaits :meth:`start`. Plugins
 are looked up by name through :data:`REGISTRY`, which maps names to import paths so the
 agent imports only the plugins a config uses.
+
+A plugin names its typed settings class as the parameter of its base
+(``class S3Output(OutputPlugin[S3Settings])``): the base binds ``self.config`` from the
+resolved settings, and defining the class checks that its option table and that class agree
+(see :mod:`agent.core.options`).
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, get_args
 
 from agent.core.errors import ConfigError, Location
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
-from agent.core.options import Option, Settings
+from agent.core.options import BoundSettings, Option, Settings, binding_problems
 
 if TYPE_CHECKING:
     # Types only: at run time the core imports nothing else of the agent, so sinks and
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from agent.parsers.registry import ParserRegistry
 
 Kind = Literal["input", "filter", "output"]
+
+C = TypeVar("C", bound=BoundSettings)
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Emit = Callable[[Chunk], Awaitable[None]]
@@ -59,28 +66,53 @@ class PluginContext:
     cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
-class Plugin:
-    """Common face of inputs, filters and outputs."""
+class Plugin(Generic[C]):
+    """Common face of inputs, filters and outputs.
+
+    ``config`` is the settings bound to the class the plugin is parameterised with;
+    ``settings`` stays for what only the resolved form holds (``ordered``, ``is_set``).
+    """
 
     kind: ClassVar[Kind]
     name: ClassVar[str]
     description: ClassVar[str] = ""
     options: ClassVar[Sequence[Option]] = ()
+    #: The :class:`BoundSettings` subclass ``config`` is bound to (``None``: not bound).
+    config_class: ClassVar[type[BoundSettings] | None] = None
+    config: C
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            for argument in get_args(base):
+                if isinstance(argument, type) and issubclass(argument, BoundSettings):
+                    cls.config_class = argument
+        if cls.config_class is not None:
+            problems = binding_problems(cls.options, cls.config_class)
+            if problems:
+                raise TypeError(f"{cls.__qualname__}: {'; '.join(problems)}")
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         self.settings = settings
         self.context = context
+        if self.config_class is not None:
+            self.config = cast(C, self.config_class.bind(settings))
 
     @classmethod
     def validate(cls, settings: Settings) -> None:
-        """Cross-option checks beyond the table, with no I/O. Raise :class:`ConfigError`."""
+        """Checks beyond the table, with no I/O. Raise :class:`ConfigError`.
+
+        Binding runs the settings class's own checks; plugins that check more call this too.
+        """
+        if cls.config_class is not None:
+            cls.config_class.bind(settings)
 
     @property
     def location(self) -> Location:
         return self.settings.location
 
 
-class InputPlugin(Plugin):
+class InputPlugin(Plugin[C]):
     """Produces chunks. ``run`` returns when the input is exhausted (under ``--once``) or
     when cancelled. ``emit`` applies backpressure: it waits while the pipeline is full.
 
@@ -98,7 +130,7 @@ class InputPlugin(Plugin):
         """Release files and databases after the pipeline has drained."""
 
 
-class FilterPlugin(Plugin):
+class FilterPlugin(Plugin[C]):
     """A small callable over one chunk's events; returns the events to keep.
 
     Dropping an event needs no bookkeeping: the chunk's acknowledgement covers it.
@@ -113,7 +145,7 @@ class FilterPlugin(Plugin):
         raise NotImplementedError
 
 
-class OutputPlugin(Plugin):
+class OutputPlugin(Plugin[C]):
     """Accepts batches of events for one tag.
 
     ``flush`` returns once the events are durable (in a remote API, or fsynced to the output's

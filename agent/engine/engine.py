@@ -109,7 +109,7 @@ class Engine:
 
     @property
     def grace(self) -> float:
-        return float(self.plan.service["grace"])
+        return self.plan.service.grace
 
     def request_stop(self) -> None:
         """End the run (SIGTERM/SIGINT, a reload): inputs stop now, and what is still being
@@ -159,18 +159,18 @@ class Engine:
             return
         self._built = True
         service = self.plan.service
-        backoff = Backoff(service["scheduler.base"], service["scheduler.cap"])
+        backoff = Backoff(service.scheduler_base, service.scheduler_cap)
         runners: list[tuple[Any, OutputRunner]] = []
         for spec in self.plan.outputs:
             plugin = self._construct(spec)
             assert isinstance(plugin, OutputPlugin)
             disk = None
-            if service["storage.path"] and not plugin.durable_on_accept:
-                disk = DiskQueue(os.path.join(service["storage.path"], spec.instance))
+            if service.storage_path and not plugin.durable_on_accept:
+                disk = DiskQueue(os.path.join(service.storage_path, spec.instance))
             runner = OutputRunner(
                 spec.instance,
                 plugin,
-                flush_interval=float(service["flush"]),
+                flush_interval=service.flush,
                 retry_limit=parse_retry_limit(spec.settings["retry_limit"], spec.settings.location),
                 backoff=backoff,
                 metrics=self.metrics,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.config.model import ConfigDocument, Section
+from agent.config.service import ServiceSettings
 from agent.config.validate import (
     PluginSpec,
     StreamTaskSpec,
@@ -26,7 +27,6 @@ from agent.config.validate import (
 )
 from agent.core.errors import ConfigError
 from agent.core.metrics import Metrics
-from agent.core.options import Settings
 from agent.core.plugins import Kind, PluginContext, Spawn
 from agent.core.tags import matcher
 from agent.parsers.base import ParserSection
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 class Plan:
     """Everything the engine needs, validated and built."""
 
-    service: Settings
+    service: ServiceSettings
     parsers: ParserRegistry
     multiline_parsers: MultilineRegistry
     inputs: list[PluginSpec] = field(default_factory=list)
@@ -106,7 +106,7 @@ def plugin_context(
         metrics=metrics,
         logger=logging.getLogger(f"logtide.{spec.kind}.{spec.instance}"),
         once=once,
-        flush_interval=float(plan.service["flush"]),
+        flush_interval=plan.service.flush,
         parsers=plan.parsers,
         multiline_parsers=plan.multiline_parsers,
         checkpoint_db=plan.checkpoint_db,

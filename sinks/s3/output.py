@@ -26,7 +26,7 @@ from agent.core.retry import Backoff, Retry
 from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 from sinks.aws.client import AwsClients
 from sinks.aws.retry import describe
-from sinks.s3.options import S3_OPTIONS, S3Config, load_config
+from sinks.s3.options import S3_OPTIONS, S3Settings
 from sinks.s3.serialize import LineWriter
 from sinks.s3.store import Buffer, Store
 from sinks.s3.upload import Uploader
@@ -39,24 +39,21 @@ LIMIT_WARNING_INTERVAL = 60.0
 Stream = tuple[str, tuple[str, ...]]
 
 
-def store_root(config: S3Config) -> Path:
+def store_root(config: S3Settings) -> Path:
     name = config.bucket + (f"-{config.alias}" if config.alias else "")
     return Path(config.store_dir) / name
 
 
-class S3Output(OutputPlugin):
+class S3Output(OutputPlugin[S3Settings]):
     name: ClassVar[str] = "s3"
     description: ClassVar[str] = "Buffer records in store_dir and upload them as S3 objects."
     options = S3_OPTIONS
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        load_config(settings)
-
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        self.config = load_config(settings)
-        self.writer = LineWriter(self.config.date_key, self.config.date_format, self.config.log_key)
+        self.writer = LineWriter(
+            self.config.date_key, self.config.json_date_format, self.config.log_key
+        )
         self.store = Store(
             store_root(self.config),
             self.config.key_format,
@@ -87,7 +84,7 @@ class S3Output(OutputPlugin):
                 len(leftovers),
                 self.store.root,
             )
-        self._clients = AwsClients(self.settings)
+        self._clients = AwsClients(self.config)
         client = await self._clients.client("s3", s3={"addressing_style": "path"})
         self._uploader = Uploader(client, self.config, self.store, self.context.logger)
         self.context.spawn(self._run(), f"{self.context.instance}.s3-upload")
@@ -301,7 +298,7 @@ class S3Output(OutputPlugin):
 
     async def _upload_attempts(self, buffer: Buffer, *, final: bool) -> bool:
         assert self._uploader is not None
-        limit = self.config.retry_limit
+        limit = self.config.retries
         if limit is None and final:
             limit = FINAL_ATTEMPTS_WHEN_UNLIMITED
         metrics, instance = self.context.metrics, self.context.instance

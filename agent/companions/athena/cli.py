@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.cli_args import HelpFormatter
 from agent.companions.athena.ddl import Columns, TableDefinition, infer_columns, parse_column
@@ -29,6 +29,9 @@ from agent.companions.athena.objects import (
 from agent.companions.athena.render import as_csv, as_json, table
 from agent.companions.athena.table import AthenaError, TableSpec, parse_ddl
 from agent.core.errors import LogtideError
+
+if TYPE_CHECKING:
+    from sinks.s3.options import S3Settings
 
 SAMPLE_RECORDS = 1000
 
@@ -112,7 +115,7 @@ def _records(data: bytes, where: str) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def _sample(args: argparse.Namespace, settings: Any, prefix: str) -> list[dict[str, Any]]:
+def _sample(args: argparse.Namespace, config: S3Settings, prefix: str) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for path in args.sample:
         try:
@@ -121,49 +124,45 @@ def _sample(args: argparse.Namespace, settings: Any, prefix: str) -> list[dict[s
         except OSError as exc:
             raise AthenaError(f"--sample {path}: {exc.strerror}") from None
     if args.sample_s3:
-        endpoint = args.endpoint or settings.get("endpoint")
-        source = S3Source(settings["bucket"], endpoint, settings.get("region"))
+        endpoint = args.endpoint or config.endpoint
+        source = S3Source(config.bucket, endpoint, config.region)
         newest = sorted(source.list(prefix), key=lambda o: o.key, reverse=True)
         for stored in newest:
             if len(records) >= SAMPLE_RECORDS:
                 break
             records.extend(_records(source.read(stored.key), source.describe(stored.key)))
         if not newest:
-            raise AthenaError(f"--sample-s3: no objects under s3://{settings['bucket']}/{prefix}")
+            raise AthenaError(f"--sample-s3: no objects under s3://{config.bucket}/{prefix}")
     return records[:SAMPLE_RECORDS]
 
 
-def _tag(args: argparse.Namespace, settings: Any) -> str | None:
+def _tag(args: argparse.Namespace, config: S3Settings) -> str | None:
     if args.tag:
         return str(args.tag)
-    match = settings.get("match")
-    if match and not any(ch in match for ch in "*?[") and not settings.get("match_regex"):
-        return str(match)
+    match = config.match
+    if match and not any(ch in match for ch in "*?[") and not config.match_regex:
+        return match
     return None
 
 
 def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
     """The DDL and any warnings about the key layout."""
-    spec = _s3_output(args.config, args.output)
-    settings = spec.settings
-    tag = _tag(args, settings)
-    key_format = str(settings["s3_key_format"])
+    from sinks.s3.options import S3Settings
+
+    config = S3Settings.bind(_s3_output(args.config, args.output).settings)
+    tag = _tag(args, config)
+    key_format = config.s3_key_format
     layout = layout_for(
         key_format,
-        settings["bucket"],
+        config.bucket,
         tag,
-        delimiters=str(settings["s3_key_format_tag_delimiters"]),
+        delimiters=config.s3_key_format_tag_delimiters,
         since=args.since,
     )
     columns = Columns()
-    date_key = settings.get("json_date_key")
-    if (
-        date_key
-        and str(date_key).lower() not in ("false", "off", "no")
-        and not settings.get("log_key")
-    ):
-        columns.add(str(date_key), "string")
-    sample = _sample(args, settings, layout.location_prefix)
+    if config.date_key and not config.log_key:
+        columns.add(config.date_key, "string")
+    sample = _sample(args, config, layout.location_prefix)
     if not sample and not args.column:
         raise AthenaError(
             "no columns: give a --sample FILE of the records, --sample-s3, or --column NAME:TYPE"
@@ -174,17 +173,14 @@ def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
         name, kind = parse_column(text)
         columns.add(name, kind, override=True)
     warnings = []
-    compression = (settings.get("compression") or "none").lower()
-    extension = {"gzip": ".gz", "zstd": ".zst"}.get(compression)
-    if settings["format"] != "parquet" and extension and not key_format.endswith(extension):
+    extension = {"gzip": ".gz", "zstd": ".zst"}.get(config.codec)
+    if config.format != "parquet" and extension and not key_format.endswith(extension):
         warnings.append(
             f"s3_key_format does not end in {extension}: Athena picks the codec from the "
-            f"object's extension and would read these {compression} objects as text"
+            f"object's extension and would read these {config.codec} objects as text"
         )
     name = args.table or (tag or "logs").replace(".", "_").replace("-", "_").lower()
-    definition = TableDefinition(
-        name, columns, layout, settings["bucket"], format=str(settings["format"])
-    )
+    definition = TableDefinition(name, columns, layout, config.bucket, format=config.format)
     return definition.render(), warnings
 
 

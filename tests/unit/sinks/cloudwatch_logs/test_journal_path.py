@@ -8,7 +8,7 @@ from pathlib import Path
 from agent.config.loader import load_string
 from agent.engine.plan import build_plan
 from sinks.cloudwatch_logs import CloudWatchLogsOutput
-from sinks.cloudwatch_logs.options import journal_path
+from sinks.cloudwatch_logs.options import CloudWatchSettings, journal_path
 from tests.support.plugins import settings_for
 
 ARTICLE = {
@@ -30,27 +30,33 @@ def test_default_is_next_to_the_tail_db_of_the_article() -> None:
     )
     spec = plan.outputs[0]
     assert plan.checkpoint_db == "/var/log/flb_kube.db"
-    assert journal_path(spec.settings, plan.checkpoint_db, spec.instance) == Path(
+    assert journal_path(
+        CloudWatchSettings.bind(spec.settings), plan.checkpoint_db, spec.instance
+    ) == Path(
         "/var/log/flb_kube.db.cloudwatch_logs/"
         "cloudwatch_logs.0-fluent-bit-cloudwatch-demo-from-fluent-bit-.journal"
     )
 
 
 def test_journal_dir_wins_and_no_db_means_no_journal() -> None:
-    settings = settings_for(CloudWatchLogsOutput, **ARTICLE, journal_dir="/state")
+    settings = CloudWatchSettings.bind(
+        settings_for(CloudWatchLogsOutput, **ARTICLE, journal_dir="/state")
+    )
     assert journal_path(settings, None, "cw") == Path(
         "/state/cw-fluent-bit-cloudwatch-demo-from-fluent-bit-.journal"
     )
-    plain = settings_for(CloudWatchLogsOutput, **ARTICLE)
+    plain = CloudWatchSettings.bind(settings_for(CloudWatchLogsOutput, **ARTICLE))
     assert journal_path(plain, None, "cw") is None
 
 
 def test_names_are_made_safe_and_short() -> None:
-    settings = settings_for(
-        CloudWatchLogsOutput,
-        region="us-east-1",
-        log_group_name="/aws/eks/" + "x" * 200,
-        log_stream_name="a b",
+    settings = CloudWatchSettings.bind(
+        settings_for(
+            CloudWatchLogsOutput,
+            region="us-east-1",
+            log_group_name="/aws/eks/" + "x" * 200,
+            log_stream_name="a b",
+        )
     )
     path = journal_path(settings, "/db", "cw")
     assert path is not None and path.parent == Path("/db.cloudwatch_logs")
