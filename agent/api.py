@@ -30,11 +30,12 @@ from typing import Any, Literal
 import yaml
 
 from agent.config.loader import load_file, load_string
-from agent.config.validate import Plan, PluginSpec, validate
+from agent.config.validate import PluginSpec
 from agent.core.errors import Location, LogtideError, PluginError
 from agent.core.events import Event, Record
 from agent.core.options import Entry, resolve
 from agent.engine.engine import Engine
+from agent.engine.plan import Plan, build_plan
 from agent.inputs.lib import LibInput
 
 __all__ = ["Capture", "Pipeline", "RunningPipeline"]
@@ -97,11 +98,11 @@ class Pipeline:
 
     @classmethod
     def from_file(cls, path: str) -> Pipeline:
-        return cls(_with_lib_input(validate(load_file(path))))
+        return cls(_with_lib_input(build_plan(load_file(path))))
 
     @classmethod
     def from_string(cls, text: str, format: Literal["classic", "yaml"] = "classic") -> Pipeline:
-        return cls(_with_lib_input(validate(load_string(text, format, name="<string>"))))
+        return cls(_with_lib_input(build_plan(load_string(text, format, name="<string>"))))
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> Pipeline:

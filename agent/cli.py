@@ -15,14 +15,14 @@ from importlib.metadata import PackageNotFoundError, version
 from agent.cli_args import CLI, Arguments, parse_args, usage
 from agent.config.loader import load_file, load_string
 from agent.config.model import ConfigDocument, Section
-from agent.config.validate import Plan, validate
 from agent.core.errors import ConfigError, LogtideError
 from agent.core.options import Entry
 from agent.core.plugins import REGISTRY, Kind, load_plugin
+from agent.engine.plan import Plan, build_plan
 from agent.logs import configure
 
 DEFAULT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
-SUBCOMMANDS = {"demo": "agent.demo:main", "athena": "agent.athena.cli:main"}
+SUBCOMMANDS = {"demo": "agent.companions.demo:main", "athena": "agent.companions.athena.cli:main"}
 log = logging.getLogger("logtide")
 
 
@@ -96,8 +96,8 @@ def _log_settings(args: Arguments, plan: Plan) -> None:
     elif args.verbosity:
         level = "debug" if args.verbosity == 1 else "trace"
     else:
-        level = service["log_level"]
-    configure(level, args.log_file or service["log_file"], service["log_format"])
+        level = service.log_level
+    configure(level, args.log_file or service.log_file, service.log_format)
 
 
 async def _run(args: Arguments, plan: Plan) -> int:
@@ -106,7 +106,7 @@ async def _run(args: Arguments, plan: Plan) -> int:
 
     supervisor = Supervisor(
         plan,
-        lambda: validate(build_document(args)),
+        lambda: build_plan(build_document(args)),
         once=args.once,
         version=package_version(),
         on_reload=lambda new: _log_settings(args, new),
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir:
             _change_dir(args.workdir)
         document = build_document(args)
-        plan = validate(document)
+        plan = build_plan(document)
     except LogtideError as exc:
         print(f"logtide: error: {exc}", file=sys.stderr)
         return 1

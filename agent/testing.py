@@ -20,7 +20,7 @@ from typing import Literal
 import pytest
 
 from agent.api import Pipeline, ThreadedPipeline
-from agent.local_aws import REGION, MotoServer, free_port, moto_server
+from agent.companions.local_aws import REGION, MotoServer, free_port, moto_server
 
 __all__ = ["REGION", "MotoServer", "free_port", "logtide_pipeline", "moto_aws", "moto_server"]
 

@@ -69,7 +69,7 @@ def main() -> None:
         spawn=lambda coro, name: None,
         metrics=Metrics(),
         logger=logging.getLogger("bench"),
-        services={"parsers": registry},
+        parsers=registry,
     )
     filt = ParserFilter(settings, context)
     lines = make_lines(count)

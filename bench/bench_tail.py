@@ -26,26 +26,23 @@ async def _in_process(log: Path) -> tuple[int, float]:
     """tail + parser filter without the engine: the input's own ceiling."""
     # Plugins are built the way the test suite builds them (tests/support/plugins.py).
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from agent.config.model import Section
     from agent.core.errors import Location
     from agent.core.events import Chunk
     from agent.core.options import Entry
     from agent.filters.parser import ParserFilter
     from agent.inputs.tail import TailInput
+    from agent.parsers.base import ParserSection
     from agent.parsers.multiline import MultilineRegistry
     from agent.parsers.registry import ParserRegistry
     from tests.support.plugins import build, plugin_context
 
     where = Location("bench", 1)
-    dummy = Section(
-        "parser", where, [Entry("Name", "dummy", where), Entry("Format", "json", where)]
-    )
-    services = {
-        "parsers": ParserRegistry.from_sections([dummy]),
-        "multiline_parsers": MultilineRegistry(),
-    }
+    dummy = ParserSection(where, (Entry("Name", "dummy", where), Entry("Format", "json", where)))
+    parsers = ParserRegistry.from_sections([dummy])
     count = 0
-    async with plugin_context(once=True, services=services) as context:
+    async with plugin_context(
+        once=True, parsers=parsers, multiline_parsers=MultilineRegistry()
+    ) as context:
         tail = build(
             TailInput,
             context,

@@ -33,6 +33,11 @@ RESERVED = frozenset(
     }
 )  # fmt: skip
 
+# sqlglot's driver splits the token list on SEMICOLON and drops it, but Fluent Bit's ';' is
+# the last token of its one statement (a missing or doubled ';' is an error with a place), so
+# ';' gets a token type that the grammar matches like any other and no sqlglot table uses.
+TERMINATOR = TokenType.BREAK
+
 _IDENTIFIER = re.compile(r"[_A-Za-z][A-Za-z0-9_.]*")
 _WORD = re.compile(r"[_A-Za-z][A-Za-z0-9_]*")
 _INTEGER = re.compile(r"-?(?:[1-9][0-9]*|0)\Z")
@@ -41,20 +46,20 @@ _INT32 = range(-(2**31), 2**31)
 
 
 class FluentBitTokenizer(Tokenizer):
-    KEYWORDS: ClassVar[dict[str, TokenType]] = {
-        "<>": TokenType.NEQ,
-        "!=": TokenType.NEQ,
-        "<=": TokenType.LTE,
-        ">=": TokenType.GTE,
-    }
-    COMMENTS: ClassVar[list[str | tuple[str, str]]] = []
-    IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = []
+    """sqlglot's tokenizer, with ';' as the statement's own last token (:data:`TERMINATOR`).
+
+    Everything else is sqlglot's default lexing, which the grammar reads by text: words
+    (keywords or not) through :func:`word_of`, strings, numbers and operators by token type.
+    """
+
+    SINGLE_TOKENS: ClassVar[dict[str, TokenType]] = {**Tokenizer.SINGLE_TOKENS, ";": TERMINATOR}
+    # A command word right after ';' keeps the rest as raw text, as it does after SEMICOLON.
+    COMMAND_PREFIX_TOKENS: ClassVar[set[TokenType]] = {TERMINATOR, TokenType.BEGIN}
 
 
 class TokenReader(Parser):
-    """Token-level rules shared by the statement grammar; ``sql`` is the statement text."""
-
-    sql: str
+    """Token-level rules shared by the statement grammar (see :mod:`streamsql.dialect` for
+    the part of sqlglot's ``Parser`` they use)."""
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -64,12 +69,10 @@ class TokenReader(Parser):
             raise SyntaxProblem(f"expected {expected}, got '{token.text}'", token.start)
         raise SyntaxProblem(f"expected {expected}, got the end of the query", len(self.sql))
 
-    def _is_word(self, word: str, token: Token | None = None) -> bool:
-        token = token or self._curr
-        return word_of(token) == word
-
     def _word(self, word: str) -> bool:
-        if self._is_word(word):
+        # Not _match_text_seq: that upper-cases any letter (a long s, U+017F, becomes S), where
+        # Fluent Bit's keywords are ASCII words.
+        if word_of(self._curr) == word:
             self._advance()
             return True
         return False
@@ -79,14 +82,9 @@ class TokenReader(Parser):
             self._fail(expected or word)
 
     def _expect(self, token_type: TokenType, expected: str) -> Token:
-        token = self._curr
-        if not token or token.token_type != token_type:
+        if not self._match(token_type):
             self._fail(expected)
-        self._advance()
-        return token
-
-    def _glued(self, first: Token, second: Token | None) -> bool:
-        return second is not None and bool(second) and first.end + 1 == second.start
+        return self._prev
 
     # -- lexemes -------------------------------------------------------------------------
 
@@ -97,6 +95,7 @@ class TokenReader(Parser):
         if match is None:
             self._fail(what)
         assert match is not None
+        # The identifier spans several sqlglot tokens (tail . 0): step over exactly those.
         while self._curr and self._curr.start < match.end():
             if self._curr.end >= match.end():
                 if self._curr.end + 1 != match.end():
@@ -109,21 +108,25 @@ class TokenReader(Parser):
             raise SyntaxProblem(f"expected {what}, got the reserved word '{text}'", token.start)
         return text
 
+    def _key(self, what: str = "a key name") -> exp.Expression:
+        """``name`` or ``name['sub']['subsub']``: a column, wrapped in one bracket per level."""
+        start = self._curr.start if self._curr else len(self.sql)
+        node: exp.Expression = exp.column(self._identifier(what))
+        while self._match(TokenType.L_BRACKET):
+            sub = self._string("a quoted sub-key like ['name']")
+            self._expect(TokenType.R_BRACKET, "']'")
+            node = exp.Bracket(this=node, expressions=[exp.Literal.string(sub)])
+        node.meta["offset"] = start
+        return node
+
     def _string(self, what: str) -> str:
         return self._expect(TokenType.STRING, what).text
 
     def _number_text(self) -> tuple[str, Token] | None:
         token = self._curr
-        if token and token.token_type == TokenType.NUMBER:
-            self._advance()
+        if self._match(TokenType.NUMBER):
             return token.text, token
-        if (
-            token
-            and token.token_type == TokenType.DASH
-            and self._glued(token, self._next)
-            and self._next.token_type == TokenType.NUMBER
-        ):
-            self._advance(2)
+        if glued(token, self._next) and self._match_pair(TokenType.DASH, TokenType.NUMBER):
             return "-" + self._prev.text, token
         return None
 
@@ -140,14 +143,12 @@ class TokenReader(Parser):
     def _value(self) -> exp.Expression | None:
         """A literal: integer, float, 'string', true or false; None if there is none here."""
         token = self._curr
-        if token and token.token_type == TokenType.STRING:
-            self._advance()
+        if self._match(TokenType.STRING):
             return exp.Literal.string(token.text)
         if self._word("TRUE"):
             return exp.Boolean(this=True)
         if self._word("FALSE"):
             return exp.Boolean(this=False)
-        start = self._index
         found = self._number_text()
         if found is None:
             return None
@@ -158,7 +159,6 @@ class TokenReader(Parser):
             return exp.Literal(this=text, is_string=False)
         if _FLOAT.match(text):
             return exp.Literal(this=text, is_string=False)
-        self._retreat(start)
         return self._fail("a number like 5, -5 or 5.5", first)
 
 
@@ -167,6 +167,11 @@ def word_of(token: Token | None) -> str:
     if not token or token.token_type == TokenType.STRING or not _WORD.fullmatch(token.text):
         return ""
     return token.text.upper()
+
+
+def glued(first: Token, second: Token | None) -> bool:
+    """Whether ``second`` starts right where ``first`` ends (``TAG:``, ``-5``)."""
+    return second is not None and bool(second) and first.end + 1 == second.start
 
 
 def open_quote(sql: str) -> int:

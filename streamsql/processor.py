@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import orjson
-
 from agent.core.errors import Location, QueryError
 from agent.core.events import Chunk
 from agent.core.loglevels import TRACE
+from agent.core.serialize import dumps
 from streamsql.codegen import Event
 from streamsql.query import Query, compile_query
 from streamsql.snapshot import Snapshot
@@ -47,7 +46,7 @@ class StreamTask:
 def print_results(tag: str, events: list[Event]) -> None:
     """Where a bare ``SELECT`` (no stream to feed) writes its results, like Fluent Bit."""
     for when, record in events:
-        sys.stdout.write(f"[{tag}] {orjson.dumps([when, record]).decode()}\n")
+        sys.stdout.write(f"[{tag}] {dumps([when, record]).decode()}\n")
     sys.stdout.flush()
 
 

@@ -1,8 +1,12 @@
-"""The ``[SERVICE]`` section's options, declared once like every plugin's."""
+"""The ``[SERVICE]`` section's options, declared once like every plugin's, and the typed
+settings they bind to (as a plugin's do)."""
 
 from __future__ import annotations
 
-from agent.core.options import Option
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.core.options import BoundSettings, Option
 
 SERVICE_OPTIONS: tuple[Option, ...] = (
     Option("Flush", "time", 1.0, "Seconds between output flushes."),
@@ -38,3 +42,33 @@ SERVICE_OPTIONS: tuple[Option, ...] = (
     Option("scheduler.cap", "time", 2000.0, "Maximum seconds of the retry backoff."),
     Option("Coro_Stack_Size", "size", 0, "Accepted for compatibility."),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSettings(BoundSettings):
+    flush: float
+    grace: float
+    daemon: bool
+    log_file: str | None
+    log_level: str
+    log_format: Literal["text", "json"]
+    parsers_file: list[str]
+    streams_file: list[str]
+    plugins_file: str | None
+    http_server: bool
+    http_listen: str
+    http_port: int
+    health_check: bool
+    hc_errors_count: int
+    hc_retry_failure_count: int
+    hc_period: int
+    hot_reload: bool
+    storage_path: str | None
+    storage_sync: Literal["normal", "full"]
+    storage_checksum: bool
+    storage_backlog_mem_limit: int
+    storage_max_chunks_up: int
+    storage_metrics: bool
+    scheduler_base: float
+    scheduler_cap: float
+    coro_stack_size: int

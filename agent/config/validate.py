@@ -1,27 +1,23 @@
-"""Validation: turn a :class:`ConfigDocument` into a :class:`Plan` without any I/O.
+"""Validation of one section at a time: each is resolved against its option table, no I/O.
 
-Every section is resolved against its plugin's option table, every parser and stream query
-is compiled. ``--dry-run`` stops here; the engine builds plugins from the plan.
+The engine's planner (:func:`agent.engine.plan.build_plan`) calls these in file order and
+builds the rest of the plan from what they return (parser registries, the checks of the
+parser names sections refer to, the stream processor).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from agent.config.model import ConfigDocument, Section
-from agent.config.service import SERVICE_OPTIONS
-from agent.core.errors import ConfigError
+from agent.config.service import SERVICE_OPTIONS, ServiceSettings
+from agent.core.errors import ConfigError, Location
 from agent.core.options import Option, Settings, resolve
-from agent.core.plugins import CHECKPOINT_DB, Kind, Plugin, load_plugin
+from agent.core.plugins import Kind, Plugin, load_plugin
 from agent.core.retry import parse_retry_limit
-from agent.core.tags import matcher
-
-if TYPE_CHECKING:
-    from streamsql import StreamProcessor
 
 STREAM_TASK_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name of the stream task."),
@@ -43,52 +39,24 @@ class PluginSpec:
         return f"{self.kind} '{self.instance}'"
 
 
-@dataclass(slots=True)
-class Plan:
-    """Everything the engine needs, validated."""
+@dataclass(frozen=True, slots=True)
+class StreamTaskSpec:
+    """A validated ``[STREAM_TASK]``: its statement is compiled by the planner."""
 
-    service: Settings
-    inputs: list[PluginSpec] = field(default_factory=list)
-    filters: list[PluginSpec] = field(default_factory=list)
-    outputs: list[PluginSpec] = field(default_factory=list)
-    services: dict[str, Any] = field(default_factory=dict)
-    stream_processor: StreamProcessor | None = None
-    files: list[str] = field(default_factory=list)
+    name: str
+    sql: str
+    location: Location  # of ``Exec``, where a statement's errors point
 
 
-def validate(document: ConfigDocument) -> Plan:
-    service = resolve(
-        "[SERVICE]", SERVICE_OPTIONS, document.service.entries, document.service.location
+def service_settings(document: ConfigDocument) -> ServiceSettings:
+    service = document.service
+    return ServiceSettings.bind(
+        resolve("[SERVICE]", SERVICE_OPTIONS, service.entries, service.location)
     )
-    plan = Plan(service=service, files=document.files)
-    plan.services["parsers"] = _parsers(document)
-    plan.services["multiline_parsers"] = _multiline_parsers(document)
-    counters: Counter[str] = Counter()
-    groups: tuple[tuple[Kind, list[Section], list[PluginSpec]], ...] = (
-        ("input", document.inputs, plan.inputs),
-        ("filter", document.filters, plan.filters),
-        ("output", document.outputs, plan.outputs),
-    )
-    for kind, sections, target in groups:
-        for section in sections:
-            spec = _plugin_spec(kind, section, counters)
-            _check_references(spec, section, plan.services)
-            target.append(spec)
-    _check_unique_aliases(plan)
-    # Outputs that keep a delivery journal place it next to the inputs' checkpoint by default.
-    plan.services[CHECKPOINT_DB] = next(
-        (spec.settings["db"] for spec in plan.inputs if spec.settings.get("db")), None
-    )
-    if document.stream_tasks:
-        names = [spec.instance for spec in plan.inputs]
-        matchers = [matcher(spec.settings) for spec in plan.filters]
-        plan.stream_processor = _stream_processor(
-            document.stream_tasks, names, lambda tag: any(m(tag) for m in matchers)
-        )
-    return plan
 
 
-def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginSpec:
+def plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginSpec:
+    """Resolve one ``[INPUT]``/``[FILTER]``/``[OUTPUT]``; ``counters`` numbers instances."""
     name = section.name
     name_entry = section.first("name")
     cls = load_plugin(kind, name, name_entry.location if name_entry else section.location)
@@ -106,25 +74,23 @@ def _plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> Plugin
     return PluginSpec(kind, cls, settings, instance)
 
 
-def _check_references(spec: PluginSpec, section: Section, services: dict[str, Any]) -> None:
-    """Every parser a section names exists (the run would fail on it, after starting)."""
-    options = {option.key: option for option in spec.cls.options if option.refers}
-    for entry in section.entries:
-        option = options.get(entry.key.lower())
-        if option is None:
-            continue
-        parsed = option.parse(entry.value)
-        names = [name.strip() for name in (parsed if isinstance(parsed, list) else [parsed])]
-        names = [name for name in names if name]
-        try:
-            if option.refers == "multiline_parser" and names:
-                services["multiline_parsers"].stream(names, services["parsers"], entry.location)
-            else:
-                for name in names:
-                    services["parsers"].get(name, entry.location)
-        except ConfigError as exc:
-            label = f"{spec.kind} '{spec.cls.name}'"
-            raise ConfigError(f"{label}: {option.name}: {exc.message}", exc.location) from None
+def stream_task(section: Section) -> StreamTaskSpec:
+    settings = resolve("[STREAM_TASK]", STREAM_TASK_OPTIONS, section.entries, section.location)
+    exec_entry = section.first("exec")
+    location = exec_entry.location if exec_entry else section.location
+    return StreamTaskSpec(settings["name"], settings["exec"], location)
+
+
+def check_unique_aliases(specs: Iterable[PluginSpec]) -> None:
+    seen: dict[str, PluginSpec] = {}
+    for spec in specs:
+        previous = seen.get(spec.instance)
+        if previous is not None:
+            raise ConfigError(
+                f"alias '{spec.instance}' is used twice (also at {previous.settings.location})",
+                spec.settings.location,
+            )
+        seen[spec.instance] = spec
 
 
 def _check_match(kind: Kind, settings: Settings) -> None:
@@ -139,42 +105,3 @@ def _check_match(kind: Kind, settings: Settings) -> None:
         raise ConfigError(
             f"{kind}: Match_Regex {pattern!r} is not a valid regex: {exc}", settings.location
         ) from None
-
-
-def _check_unique_aliases(plan: Plan) -> None:
-    seen: dict[str, PluginSpec] = {}
-    for spec in [*plan.inputs, *plan.filters, *plan.outputs]:
-        previous = seen.get(spec.instance)
-        if previous is not None:
-            raise ConfigError(
-                f"alias '{spec.instance}' is used twice (also at {previous.settings.location})",
-                spec.settings.location,
-            )
-        seen[spec.instance] = spec
-
-
-def _parsers(document: ConfigDocument) -> Any:
-    from agent.parsers.registry import ParserRegistry
-
-    return ParserRegistry.from_sections(document.parsers)
-
-
-def _multiline_parsers(document: ConfigDocument) -> Any:
-    from agent.parsers.multiline import MultilineRegistry
-
-    return MultilineRegistry.from_sections(document.multiline_parsers)
-
-
-def _stream_processor(
-    sections: list[Section], inputs: list[str], filtered: Callable[[str], bool]
-) -> StreamProcessor:
-    from streamsql import StreamProcessor, StreamTask
-
-    tasks = []
-    for section in sections:
-        settings = resolve("[STREAM_TASK]", STREAM_TASK_OPTIONS, section.entries, section.location)
-        exec_entry = section.first("exec")
-        location = exec_entry.location if exec_entry else section.location
-        tasks.append(StreamTask(settings["name"], settings["exec"], location))
-    # Outputs never change records, so only filters decide whether results must be copies.
-    return StreamProcessor(tasks, inputs=inputs, filtered=filtered)

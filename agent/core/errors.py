@@ -11,11 +11,15 @@ Every error logtide raises on purpose derives from :class:`LogtideError`::
         └── PermanentDeliveryError   will fail again: access denied, no such bucket
 
 Outputs never decide retry policy inline: they raise one of the two delivery errors (or let a
-client exception escape) and the engine asks :func:`is_retryable` once per failure.
+client exception escape) and the engine asks :func:`is_retryable` once per failure. A
+service's own error codes are not the core's to know: the sink package that talks to the
+service registers a classifier (:func:`add_classifier`; ``sinks.aws.errors`` for AWS) that
+``is_retryable`` consults for failures the tree above does not settle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,30 +79,17 @@ class PermanentDeliveryError(DeliveryError):
     """A failure that retrying cannot fix."""
 
 
-_RETRYABLE_AWS_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "SlowDown",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "RequestExpired",
-        "OperationAbortedException",
-        "LimitExceededException",
-        "ExpiredToken",
-        "ExpiredTokenException",
-    }
-)
+# Services' own failure classifications (an AWS error code, say), registered by the sink
+# package that knows them: the core names no service, yet decides in one place.
+Classifier = Callable[[BaseException], bool | None]
+_classifiers: list[Classifier] = []
+
+
+def add_classifier(classify: Classifier) -> None:
+    """Let :func:`is_retryable` consult ``classify`` for failures the core cannot judge:
+    it returns True (retry), False (permanent) or None (not one of its failures)."""
+    if classify not in _classifiers:
+        _classifiers.append(classify)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -119,13 +110,8 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = str(response.get("Error", {}).get("Code", ""))
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in _RETRYABLE_AWS_CODES:
-            return True
-        if isinstance(status, int):
-            return status >= 500 or status == 429
-        return False
+    for classify in _classifiers:
+        verdict = classify(exc)
+        if verdict is not None:
+            return verdict
     return True

@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, get_args
 
 from agent.core.errors import ConfigError, Location
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.options import BoundSettings, Option, Settings, binding_problems
 
-Kind = Literal["input", "filter", "output"]
+if TYPE_CHECKING:
+    # Types only: at run time the core imports nothing else of the agent, so sinks and
+    # streamsql, which may import only the core, never load the parsers through it.
+    from agent.parsers.multiline.registry import MultilineRegistry
+    from agent.parsers.registry import ParserRegistry
 
-#: ``services`` key: the ``DB`` file of the first input that keeps a checkpoint DB (or
-#: ``None``); outputs that keep delivery state across restarts default to a place next to it.
-CHECKPOINT_DB = "checkpoint_db"
+Kind = Literal["input", "filter", "output"]
 
 C = TypeVar("C", bound=BoundSettings)
 
@@ -36,15 +38,20 @@ Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Emit = Callable[[Chunk], Awaitable[None]]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PluginContext:
-    """What the engine gives every plugin instance.
+    """What the engine gives every plugin instance (built by ``agent.engine.plan``).
 
     ``spawn`` starts a background task owned by the engine's task group (cancelled, awaited
     and drained on stop); plugins never call ``asyncio.create_task`` themselves.
     ``once`` is true under ``--once``: inputs read to the end and return.
-    ``services`` holds shared registries built from the config (parsers, multiline parsers)
-    under well-known names.
+    ``parsers`` and ``multiline_parsers`` are the registries of the config's ``[PARSER]`` and
+    ``[MULTILINE_PARSER]`` sections plus the built-ins (``None`` only for a plugin built
+    outside an engine). ``checkpoint_db`` is the ``DB`` file of the first input that keeps
+    one: outputs that keep delivery state across restarts default to a place next to it.
+    ``cut_points`` maps a source (the part of ``Chunk.mark`` before ``|``) to the sorted
+    offsets where some output's watermark ends; the engine fills it once the outputs have
+    started, before any input runs.
     """
 
     instance: str
@@ -53,7 +60,10 @@ class PluginContext:
     logger: logging.Logger
     once: bool = False
     flush_interval: float = 1.0
-    services: dict[str, Any] = field(default_factory=dict)
+    parsers: ParserRegistry | None = None
+    multiline_parsers: MultilineRegistry | None = None
+    checkpoint_db: str | None = None
+    cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
 class Plugin(Generic[C]):
@@ -186,10 +196,10 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "kubernetes": "agent.filters.kubernetes:KubernetesFilter",
     },
     "output": {
-        "stdout": "agent.outputs.stdout:StdoutOutput",
-        "file": "agent.outputs.file:FileOutput",
-        "null": "agent.outputs.null:NullOutput",
-        "lib": "agent.outputs.lib:LibOutput",
+        "stdout": "sinks.stdout:StdoutOutput",
+        "file": "sinks.file:FileOutput",
+        "null": "sinks.null:NullOutput",
+        "lib": "sinks.lib:LibOutput",
         "s3": "sinks.s3:S3Output",
         "cloudwatch_logs": "sinks.cloudwatch_logs:CloudWatchLogsOutput",
         "kinesis_firehose": "sinks.kinesis_firehose:KinesisFirehoseOutput",

@@ -15,29 +15,55 @@ from agent.core.timestamps import clamp_time
 DATE_FORMATS = ("double", "epoch", "epoch_ms", "iso8601", "java_sql_timestamp")
 
 
+# Keys that are not strings (ints from a Lua filter, say) are written as their text.
+_NON_STR = orjson.OPT_NON_STR_KEYS
+
+
 def _fallback(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    raise TypeError
+    """Types JSON has no spelling for: raw bytes become text, sets lists, anything else its
+    ``str`` (one odd value must never fail the batch it is in)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
 
 
-def dumps(record: Any) -> bytes:
-    """Compact JSON of a record; falls back to the stdlib for integers beyond 64 bits."""
+def _stdlib(value: Any, sort_keys: bool, newline: bool) -> bytes:
+    # What orjson refuses without asking ``_fallback``: integers beyond 64 bits and strings
+    # with lone surrogates (written as U+FFFD's stand-in, "?").
+    text = json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=_fallback, sort_keys=sort_keys
+    )
+    return text.encode("utf-8", "replace") + (b"\n" if newline else b"")
+
+
+def dumps(value: Any, *, sort_keys: bool = False, newline: bool = False) -> bytes:
+    """Compact JSON of a record or value, keys in record order (or sorted), UTF-8
+    unescaped, as Fluent Bit writes records; every output's one serialiser. Never fails on
+    a record's data: what orjson refuses (an integer beyond 64 bits) goes through the stdlib.
+    ``newline`` ends it with ``\\n`` (a JSON line) without a copy.
+    """
+    option = _NON_STR
+    if sort_keys:
+        option |= orjson.OPT_SORT_KEYS
+    if newline:
+        option |= orjson.OPT_APPEND_NEWLINE
     try:
-        return orjson.dumps(record, default=_fallback)
+        return orjson.dumps(value, default=_fallback, option=option)
     except TypeError:
-        return json.dumps(
-            record, separators=(",", ":"), ensure_ascii=False, default=_fallback
-        ).encode()
+        return _stdlib(value, sort_keys, newline)
 
 
 def record_lines(records: list[Any]) -> bytes:
-    """Records as JSON lines. One ``orjson.dumps`` per record with no wrapper call between:
-    this runs once per record for every line-oriented output."""
+    """Records as JSON lines, each as :func:`dumps` writes it. One ``orjson.dumps`` per record
+    with no wrapper call between (this runs once per record for every line-oriented output);
+    without ``OPT_NON_STR_KEYS``, which costs every record, since a key that needs it makes
+    orjson raise and the batch take the :func:`dumps` path."""
     try:
         return b"".join([orjson.dumps(record, default=_fallback) + b"\n" for record in records])
-    except TypeError:  # an integer beyond 64 bits somewhere in the batch
-        return b"".join(dumps(record) + b"\n" for record in records)
+    except TypeError:  # an integer beyond 64 bits, a non-string key somewhere in the batch
+        return b"".join([dumps(record, newline=True) for record in records])
 
 
 def format_date(timestamp: float, fmt: str) -> Any:

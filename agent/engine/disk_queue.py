@@ -2,8 +2,10 @@
 
 Layout: ``<dir>/<segment>.q`` files of length-prefixed orjson frames ``[tag, [[t, rec]...]]``
 and ``<dir>/committed`` holding ``"<segment> <offset>"``, the first frame not yet delivered.
-Appends are fsynced before they return; a torn frame at the end of the last segment (a crash
-mid-write) is ignored on open. Segments wholly before the committed position are deleted.
+Appends are fsynced (with the directory when they start a segment) before they return, and
+``committed`` is replaced atomically, directory fsync included; a torn frame at the end of
+the last segment (a crash mid-write) is ignored on open. Segments wholly before the
+committed position are deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from agent.core.durable import append_synced, write_atomic
 from agent.core.events import Event
 from agent.core.serialize import dumps
 
@@ -88,12 +91,7 @@ class DiskQueue:
         for tag, events in batches:
             payload = dumps([tag, [[ts, record] for ts, record in events]])
             frames.append(_HEADER.pack(len(payload)) + payload)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, b"".join(frames))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_synced(path, b"".join(frames))
 
     def read(
         self, max_events: int, max_bytes: int = SEGMENT_BYTES
@@ -132,12 +130,8 @@ class DiskQueue:
 
     def commit(self, position: Position) -> None:
         """Everything before ``position`` is delivered: persist that, delete spent segments."""
-        tmp = os.path.join(self.folder, "committed.tmp")
-        with open(tmp, "w", encoding="ascii") as handle:
-            handle.write(f"{position.segment} {position.offset}")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, os.path.join(self.folder, "committed"))
+        committed = f"{position.segment} {position.offset}".encode("ascii")
+        write_atomic(os.path.join(self.folder, "committed"), committed)
         self.committed = position
         for segment in self._segments():
             if segment < position.segment:

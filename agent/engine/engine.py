@@ -1,4 +1,5 @@
-"""The engine: builds plugins from a validated plan and runs them on one asyncio loop.
+"""The engine: builds plugins from a plan (:mod:`agent.engine.plan`) and runs them on one
+asyncio loop.
 
 Data path (all inside the emitting input's task, so backpressure reaches the input)::
 
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config.validate import Plan, PluginSpec
+from agent.config.validate import PluginSpec
 from agent.core.errors import LogtideError, PluginError
 from agent.core.events import Chunk
 from agent.core.metrics import Metrics
@@ -35,6 +36,7 @@ from agent.core.serialize import json_lines_size
 from agent.core.tags import matcher
 from agent.engine.disk_queue import DiskQueue
 from agent.engine.output_runner import DeliveryTap, OutputRunner
+from agent.engine.plan import Plan, cut_points, plugin_context
 from agent.engine.router import Routes
 from agent.engine.tasks import TaskOwner
 
@@ -102,10 +104,12 @@ class Engine:
         self._runners: list[OutputRunner] = []
         self._routes: Routes[OutputRunner] = Routes([])
         self.processor = plan.stream_processor
+        # Shared by every plugin's context; filled once the outputs have started.
+        self._cut_points: dict[str, list[int]] = {}
 
     @property
     def grace(self) -> float:
-        return float(self.plan.service["grace"])
+        return self.plan.service.grace
 
     def request_stop(self) -> None:
         """End the run (SIGTERM/SIGINT, a reload): inputs stop now, and what is still being
@@ -136,14 +140,13 @@ class Engine:
             return spec.cls(spec.settings, self._context(spec))
 
     def _context(self, spec: PluginSpec) -> PluginContext:
-        return PluginContext(
-            instance=spec.instance,
+        return plugin_context(
+            self.plan,
+            spec,
             spawn=self.tasks.spawn,
             metrics=self.metrics,
-            logger=logging.getLogger(f"logtide.{spec.kind}.{spec.instance}"),
             once=self.once,
-            flush_interval=float(self.plan.service["flush"]),
-            services=self.plan.services,
+            cut_points=self._cut_points,
         )
 
     @property
@@ -156,18 +159,18 @@ class Engine:
             return
         self._built = True
         service = self.plan.service
-        backoff = Backoff(service["scheduler.base"], service["scheduler.cap"])
+        backoff = Backoff(service.scheduler_base, service.scheduler_cap)
         runners: list[tuple[Any, OutputRunner]] = []
         for spec in self.plan.outputs:
             plugin = self._construct(spec)
             assert isinstance(plugin, OutputPlugin)
             disk = None
-            if service["storage.path"] and not plugin.durable_on_accept:
-                disk = DiskQueue(os.path.join(service["storage.path"], spec.instance))
+            if service.storage_path and not plugin.durable_on_accept:
+                disk = DiskQueue(os.path.join(service.storage_path, spec.instance))
             runner = OutputRunner(
                 spec.instance,
                 plugin,
-                flush_interval=float(service["flush"]),
+                flush_interval=service.flush,
                 retry_limit=parse_retry_limit(spec.settings["retry_limit"], spec.settings.location),
                 backoff=backoff,
                 metrics=self.metrics,
@@ -294,7 +297,7 @@ class Engine:
                 with _plugin_failure(f"[output:{runner.instance}] cannot start"):
                     await runner.plugin.start()
                 runner.watermarks = runner.plugin.watermarks()
-            self.plan.services["cut_points"] = self._cut_points()
+            self._cut_points.update(cut_points(runner.watermarks for runner in self._runners))
         except LogtideError as exc:
             self.start_error = exc
             log.error("%s", exc)
@@ -342,15 +345,6 @@ class Engine:
         await self.tasks.close()
         failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
         return 1 if ((self.once or self._ended_by_inputs) and failed) else 0
-
-    def _cut_points(self) -> dict[str, list[int]]:
-        """Per source, the offsets where some output's watermark ends: an input reading that
-        source again ends a chunk there, so each re-read chunk is wholly held or not."""
-        cuts: dict[str, set[int]] = {}
-        for runner in self._runners:
-            for mark, end in runner.watermarks.items():
-                cuts.setdefault(mark.split("|", 1)[0], set()).add(end)
-        return {source: sorted(ends) for source, ends in cuts.items()}
 
     async def _drain(self) -> bool:
         for runner in self._runners:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
 
-from agent.core.errors import DeliveryError, is_retryable
+from agent.core.errors import DeliveryError
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
 from agent.core.plugins import OutputPlugin
-from agent.core.reclaim import collect, forget_tracebacks
-from agent.core.retry import Backoff
+from agent.core.reclaim import forget_tracebacks
+from agent.core.retry import Backoff, Retry
 from agent.core.serialize import json_lines_size
 from agent.engine.disk_queue import DiskQueue
 
@@ -36,6 +37,10 @@ MAX_BATCH_EVENTS = 8_192
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 DeliveryTap = Callable[[str, str, list[Event]], None]
+
+
+def _disk_trouble(exc: Exception) -> bool:
+    return isinstance(exc, OSError)
 
 
 class OutputRunner:
@@ -66,6 +71,8 @@ class OutputRunner:
         self.flush_interval = flush_interval
         self.retry_limit = retry_limit
         self.backoff = backoff
+        self.retry = Retry(backoff.delay, retry_limit)
+        self.spool_retry = Retry(backoff.delay, retryable=_disk_trouble)
         self.metrics = metrics
         self.logger = logger
         self.on_delivered = on_delivered
@@ -147,30 +154,30 @@ class OutputRunner:
             batch = [await self.queue.get()]
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            attempt = 0
-            while True:
-                try:
-                    while self.disk_limit and disk.pending_bytes > self.disk_limit:
-                        await asyncio.sleep(0.2)
-                    await asyncio.to_thread(disk.append, [(c.tag, c.events) for c in batch])
-                    break
-                except OSError as exc:
-                    # A full or failing disk: keep the chunks (and their acks) and try again;
-                    # the inputs pause behind the full in-memory queue meanwhile.
-                    delay = self.backoff.delay(attempt)
-                    attempt += 1
-                    self.logger.error(
-                        "[output:%s] cannot write %s: %s; retry in %.1fs",
-                        self.instance,
-                        disk.folder,
-                        exc,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
+            # A full or failing disk: keep the chunks (and their acks) and try again; the
+            # inputs pause behind the full in-memory queue meanwhile.
+            await self.spool_retry.run(
+                functools.partial(self._write, disk, batch),
+                on_retry=functools.partial(self._cannot_write, disk),
+            )
             for chunk in batch:
                 chunk.ack.settle(True)
             self._release(batch)
             self._spooled.set()
+
+    async def _write(self, disk: DiskQueue, batch: list[Chunk]) -> None:
+        while self.disk_limit and disk.pending_bytes > self.disk_limit:
+            await asyncio.sleep(0.2)
+        await asyncio.to_thread(disk.append, [(c.tag, c.events) for c in batch])
+
+    def _cannot_write(self, disk: DiskQueue, exc: Exception, attempt: int, delay: float) -> None:
+        self.logger.error(
+            "[output:%s] cannot write %s: %s; retry in %.1fs",
+            self.instance,
+            disk.folder,
+            exc,
+            delay,
+        )
 
     async def _deliver_from_disk(self, disk: DiskQueue) -> None:
         while True:
@@ -237,62 +244,58 @@ class OutputRunner:
         self, tag: str, events: list[Event], marks: list[tuple[str, int]] | None = None
     ) -> bool:
         pending = events
-        attempt = 0
-        while True:
-            try:
-                await self.plugin.flush_marked(tag, pending, marks or ())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if isinstance(exc, DeliveryError) and exc.remaining is not None:
-                    pending = exc.remaining
-                delay = self._retry_delay(tag, pending, exc, attempt)
-                forget_tracebacks(exc)
-            else:
-                self.metrics.add(self.instance, "proc_records", len(events))
-                self.logger.debug(
-                    "[output:%s] delivered %d records of tag %s (attempt %d)",
-                    self.instance,
-                    len(events),
-                    tag,
-                    attempt + 1,
-                )
-                if self.on_delivered is not None:
-                    self.on_delivered(self.instance, tag, events)
-                return True
-            if delay is None:
-                return False
-            attempt += 1
-            # Out of the except block, the failure is unreachable: what it tied up in
-            # cycles (the request and its body) goes now, not when the collector next runs.
-            collect()
-            await asyncio.sleep(delay)
+        failures = 0
 
-    def _retry_delay(
-        self, tag: str, pending: list[Event], exc: Exception, attempt: int
-    ) -> float | None:
-        """How long to wait before retrying after ``exc``; None: gave up (permanent
-        failure or retries exhausted), ``pending`` is dropped."""
-        self.metrics.add(self.instance, "errors")
-        if not is_retryable(exc):
-            self._give_up(tag, pending, f"permanent failure: {exc}")
-            return None
-        if self.retry_limit is not None and attempt >= self.retry_limit:
+        def failed(exc: Exception) -> None:
+            nonlocal pending
+            self.metrics.add(self.instance, "errors")
+            if isinstance(exc, DeliveryError) and exc.remaining is not None:
+                pending = exc.remaining
+
+        def retrying(exc: Exception, attempt: int, delay: float) -> None:
+            nonlocal failures
+            failed(exc)
+            failures = attempt + 1
+            self.metrics.add(self.instance, "retries")
+            self.metrics.add(self.instance, "retried_records", len(pending))
+            self.logger.warning(
+                "[output:%s] %s; retry %d in %.1fs (%d records)",
+                self.instance,
+                exc,
+                attempt + 1,
+                delay,
+                len(pending),
+            )
+
+        def giving_up(exc: Exception, attempt: int, transient: bool) -> None:
+            failed(exc)
+            if not transient:
+                self._give_up(tag, pending, f"permanent failure: {exc}")
+                return
             self.metrics.add(self.instance, "retries_failed")
             self._give_up(tag, pending, f"retries exhausted ({attempt}): {exc}")
-            return None
-        delay = self.backoff.delay(attempt)
-        self.metrics.add(self.instance, "retries")
-        self.metrics.add(self.instance, "retried_records", len(pending))
-        self.logger.warning(
-            "[output:%s] %s; retry %d in %.1fs (%d records)",
+
+        try:
+            await self.retry.run(
+                lambda: self.plugin.flush_marked(tag, pending, marks or ()),
+                on_retry=retrying,
+                on_give_up=giving_up,
+            )
+        except Exception as exc:
+            # Given up (logged and counted above): ``pending`` is dropped.
+            forget_tracebacks(exc)
+            return False
+        self.metrics.add(self.instance, "proc_records", len(events))
+        self.logger.debug(
+            "[output:%s] delivered %d records of tag %s (attempt %d)",
             self.instance,
-            exc,
-            attempt + 1,
-            delay,
-            len(pending),
+            len(events),
+            tag,
+            failures + 1,
         )
-        return delay
+        if self.on_delivered is not None:
+            self.on_delivered(self.instance, tag, events)
+        return True
 
     def _give_up(self, tag: str, events: list[Event], reason: str) -> None:
         self.failed_batches += 1

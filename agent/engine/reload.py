@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.config.validate import Plan
 from agent.core.errors import LogtideError
 from agent.core.metrics import Metrics
 from agent.engine.engine import Engine
 from agent.engine.health import HealthCheck, Totals
+from agent.engine.plan import Plan
 from agent.engine.prometheus import MetricsView
 from agent.engine.tasks import TaskOwner
 
@@ -103,7 +103,7 @@ class Supervisor:
 
     def request_reload(self) -> tuple[int, dict[str, object]]:
         """Start a reload; returns Fluent Bit's HTTP status and body for ``/api/v2/reload``."""
-        if self.once or self._load_plan is None or not self.plan.service["hot_reload"]:
+        if self.once or self._load_plan is None or not self.plan.service.hot_reload:
             # said once: anyone who reaches the port must not be able to flood the log
             if not self._said_disabled:
                 self._said_disabled = True
@@ -162,16 +162,16 @@ class Supervisor:
         """(Re)start the monitoring server and health window when their settings changed."""
         service = plan.service
         self._health = None
-        if service["health_check"]:
+        if service.health_check:
             self._health = HealthCheck(
-                service["hc_errors_count"], service["hc_retry_failure_count"], service["hc_period"]
+                service.hc_errors_count, service.hc_retry_failure_count, service.hc_period
             )
             self._health.sample(self._totals())
             if not self._sampling:
                 self._sampling = True
                 self.tasks.spawn(self._sample_health(), "health-sampler")
-        key = (service["http_listen"], service["http_port"], service["health_check"])
-        wanted = bool(service["http_server"])
+        key = (service.http_listen, service.http_port, service.health_check)
+        wanted = service.http_server
         if self._server is not None and (not wanted or key != self._server_key):
             await self._server.stop()
             self._server = None

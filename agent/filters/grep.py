@@ -13,20 +13,29 @@ field that is missing or not a string never matches. ``Logical_Op``:
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
+from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import RecordAccessor
+from agent.core.record_accessor import RecordAccessor
 from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 _Rule = tuple[bool, RecordAccessor, re.Pattern[str]]  # (is_exclude, accessor, regex)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrepSettings(FilterSettings):
+    regex: list[str]
+    exclude: list[str]
+    logical_op: Literal["legacy", "AND", "OR"]
+
+
 def _rules(settings: Settings) -> list[_Rule]:
+    """The rules in the order written across both keys, which the bound lists lose."""
     rules: list[_Rule] = []
     for key, value in settings.ordered:
         if key not in ("regex", "exclude"):
@@ -44,7 +53,7 @@ def _rules(settings: Settings) -> list[_Rule]:
     return rules
 
 
-class GrepFilter(FilterPlugin):
+class GrepFilter(FilterPlugin[GrepSettings]):
     name: ClassVar[str] = "grep"
     description: ClassVar[str] = "Keep or drop records whose fields match regular expressions."
     options = (
@@ -62,18 +71,19 @@ class GrepFilter(FilterPlugin):
 
     @classmethod
     def validate(cls, settings: Settings) -> None:
+        config = GrepSettings.bind(settings)
         rules = _rules(settings)
-        if settings["logical_op"] != "legacy" and len({exclude for exclude, _, _ in rules}) > 1:
+        if config.logical_op != "legacy" and len({exclude for exclude, _, _ in rules}) > 1:
             raise ConfigError(
                 f"filter 'grep': Regex and Exclude cannot be mixed with Logical_Op "
-                f"{settings['logical_op']}",
+                f"{config.logical_op}",
                 settings.location,
             )
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
         self.rules = _rules(settings)
-        self.mode: str = settings["logical_op"]
+        self.mode = self.config.logical_op
 
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:
         if not self.rules:

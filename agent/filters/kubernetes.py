@@ -17,10 +17,9 @@ from urllib.parse import quote
 
 import orjson
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.events import Event, Record
-from agent.core.options import Option, Settings
+from agent.core.options import Settings
 from agent.core.plugins import FilterPlugin, PluginContext
 from agent.filters.kubernetes_client import ClientConfig, KubeApiError, KubeClient, MetadataCache
 from agent.filters.kubernetes_meta import (
@@ -36,8 +35,8 @@ from agent.filters.kubernetes_meta import (
     pod_info,
     tag_meta_from_groups,
 )
+from agent.filters.kubernetes_options import KUBERNETES_OPTIONS, KubernetesSettings
 
-SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 POD_FMT = "/api/v1/namespaces/{}/pods/{}"
 NAMESPACE_FMT = "/api/v1/namespaces/{}"
 _TAG_CACHE_LIMIT = 8192
@@ -46,112 +45,48 @@ _WARM_UP_SECONDS = 5.0
 PodKey = tuple[str, ...]
 
 
-class KubernetesFilter(FilterPlugin):
+class KubernetesFilter(FilterPlugin[KubernetesSettings]):
     name: ClassVar[str] = "kubernetes"
     description: ClassVar[str] = (
         "Enrich container logs with pod name, namespace, labels and annotations."
     )
-    options = (
-        *COMMON_FILTER_OPTIONS,
-        Option("Buffer_Size", "size", 32768, "Largest API answer accepted (0 = no limit)."),
-        Option(
-            "Kube_URL", "str", "https://kubernetes.default.svc", "API server URL.", nonempty=True
-        ),
-        Option("Kube_CA_File", "str", f"{SERVICE_ACCOUNT}/ca.crt", "CA of the API server."),
-        Option("Kube_CA_Path", "str", None, "Directory of CA certificates."),
-        Option("Kube_Token_File", "str", f"{SERVICE_ACCOUNT}/token", "Bearer token file."),
-        Option("Kube_Token_TTL", "time", 600.0, "Re-read the token file this often."),
-        Option(
-            "Kube_Tag_Prefix",
-            "str",
-            "kube.var.log.containers.",
-            "Tag prefix removed before matching the file name.",
-        ),
-        Option(
-            "Regex_Parser",
-            "str",
-            None,
-            "Parser whose named groups replace the tag regex.",
-            refers="parser",
-        ),
-        Option("Merge_Log", "bool", False, "Parse the 'log' field as JSON and merge its keys."),
-        Option("Merge_Parser", "str", None, "Parser for 'log' instead of JSON.", refers="parser"),
-        Option("Merge_Log_Key", "str", None, "Put merged keys under this key."),
-        Option("Merge_Log_Trim", "bool", True, "Trim trailing newlines of merged values."),
-        Option("Keep_Log", "bool", True, "Keep the 'log' field after merging it."),
-        Option("Labels", "bool", True, "Add the pod's labels."),
-        Option("Annotations", "bool", True, "Add the pod's annotations."),
-        Option("Owner_References", "bool", False, "Add the pod's ownerReferences."),
-        Option("Namespace_Labels", "bool", False, "Add the namespace's labels."),
-        Option("Namespace_Annotations", "bool", False, "Add the namespace's annotations."),
-        Option(
-            "Namespace_Metadata_Only",
-            "bool",
-            False,
-            "Add only kubernetes_namespace, not the pod map.",
-        ),
-        Option("Kube_Meta_Namespace_Cache_TTL", "time", 900.0, "Namespace cache lifetime."),
-        Option("K8S-Logging.Parser", "bool", False, "Honour fluentbit.io/parser annotations."),
-        Option("K8S-Logging.Exclude", "bool", False, "Honour fluentbit.io/exclude annotations."),
-        Option("Use_Kubelet", "bool", False, "Ask the node's kubelet instead of the API server."),
-        Option("Kubelet_Host", "str", "127.0.0.1", "Kubelet address.", nonempty=True),
-        Option("Kubelet_Port", "int", 10250, "Kubelet port."),
-        Option("Kube_Meta_Cache_TTL", "time", 0.0, "Pod metadata lifetime (0 = forever)."),
-        Option("Use_Tag_For_Meta", "bool", False, "Use only the tag; never call the API."),
-        Option("Cache_Use_Docker_ID", "bool", False, "Refetch when a container id changes."),
-        Option("tls.verify", "bool", True, "Verify the API server certificate."),
-        Option("tls.vhost", "str", None, "Host header / SNI name for the API server."),
-        Option("tls.debug", "int", 0, "Accepted for compatibility."),
-        Option("DNS_Retries", "int", 6, "Accepted for compatibility; fetches back off instead."),
-        Option("DNS_Wait_Time", "time", 30.0, "Accepted for compatibility."),
-    )
-
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        url = settings["kube_url"]
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"filter 'kubernetes': Kube_URL must start with http:// or https://, got {url!r}",
-                settings.location,
-            )
-        if settings["buffer_size"] < 0:
-            raise ConfigError("filter 'kubernetes': Buffer_Size must be >= 0", settings.location)
+    options = KUBERNETES_OPTIONS
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        s = settings
-        self._prefix: str = s["kube_tag_prefix"]
-        self._parsers = context.services.get("parsers")
-        self._regex_parser = self._parser(s["regex_parser"], "Regex_Parser")
-        self._merge_parser = self._parser(s["merge_parser"], "Merge_Parser")
-        self._merge_log: bool = s["merge_log"]
-        self._merge_key: str | None = s["merge_log_key"]
-        self._trim: bool = s["merge_log_trim"]
-        self._keep_log: bool = s["keep_log"]
+        s = self.config
+        self._prefix = s.kube_tag_prefix
+        self._parsers = context.parsers
+        self._regex_parser = self._parser(s.regex_parser, "Regex_Parser")
+        self._merge_parser = self._parser(s.merge_parser, "Merge_Parser")
+        self._merge_log = s.merge_log
+        self._merge_key = s.merge_log_key
+        self._trim = s.merge_log_trim
+        self._keep_log = s.keep_log
         self._meta_opts = MetaOptions(
-            labels=s["labels"],
-            annotations=s["annotations"],
-            owner_references=s["owner_references"],
-            k8s_logging_parser=s["k8s-logging.parser"],
-            k8s_logging_exclude=s["k8s-logging.exclude"],
+            labels=s.labels,
+            annotations=s.annotations,
+            owner_references=s.owner_references,
+            k8s_logging_parser=s.k8s_logging_parser,
+            k8s_logging_exclude=s.k8s_logging_exclude,
         )
-        self._ns_labels: bool = s["namespace_labels"]
-        self._ns_annotations: bool = s["namespace_annotations"]
-        self._ns_only: bool = s["namespace_metadata_only"]
+        self._ns_labels = s.namespace_labels
+        self._ns_annotations = s.namespace_annotations
+        self._ns_only = s.namespace_metadata_only
         self._use_ns = self._ns_labels or self._ns_annotations
-        self._use_api = not s["use_tag_for_meta"]
-        self._use_kubelet: bool = s["use_kubelet"]
-        self._docker_key: bool = s["cache_use_docker_id"]
-        common = {
-            "ca_file": s["kube_ca_file"],
-            "ca_path": s["kube_ca_path"],
-            "token_file": s["kube_token_file"],
-            "token_ttl": s["kube_token_ttl"],
-            "verify": s["tls.verify"],
-            "buffer_size": s["buffer_size"],
+        self._use_api = not s.use_tag_for_meta
+        self._use_kubelet = s.use_kubelet
+        self._docker_key = s.cache_use_docker_id
+        common: dict[str, Any] = {
+            "ca_file": s.kube_ca_file,
+            "ca_path": s.kube_ca_path,
+            "token_file": s.kube_token_file,
+            "token_ttl": s.kube_token_ttl,
+            "verify": s.tls_verify,
+            "buffer_size": s.buffer_size,
         }
-        self._api = KubeClient(ClientConfig(base_url=s["kube_url"], vhost=s["tls.vhost"], **common))
-        kubelet_url = f"https://{s['kubelet_host']}:{s['kubelet_port']}"
+        self._api = KubeClient(ClientConfig(base_url=s.kube_url, vhost=s.tls_vhost, **common))
+        kubelet_url = f"https://{s.kubelet_host}:{s.kubelet_port}"
         self._kubelet = KubeClient(ClientConfig(base_url=kubelet_url, vhost=None, **common))
         name = f"{context.instance} kubernetes metadata"
         self.pods: MetadataCache[PodKey] = MetadataCache(
@@ -159,7 +94,7 @@ class KubernetesFilter(FilterPlugin):
             self._fetch_pod,
             spawn=context.spawn,
             logger=context.logger,
-            ttl=s["kube_meta_cache_ttl"],
+            ttl=s.kube_meta_cache_ttl,
             group=self._pod_group,
         )
         self.namespaces: MetadataCache[str] = MetadataCache(
@@ -167,7 +102,7 @@ class KubernetesFilter(FilterPlugin):
             self._fetch_namespace,
             spawn=context.spawn,
             logger=context.logger,
-            ttl=s["kube_meta_namespace_cache_ttl"],
+            ttl=s.kube_meta_namespace_cache_ttl,
         )
         self._tags: dict[str, TagMeta | None] = {}
         self._views: dict[str, tuple[object, dict[str, Any], Props]] = {}

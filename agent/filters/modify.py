@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
+from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import MISSING, RecordAccessor
+from agent.core.record_accessor import MISSING, RecordAccessor
 from agent.filters.tokens import split_quoted
 from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
@@ -214,7 +214,27 @@ def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]
     return move
 
 
-class ModifyFilter(FilterPlugin):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModifySettings(FilterSettings):
+    """Every rule as written; the filter applies them in file order across keys, which it
+    reads from the resolved settings' ``ordered``."""
+
+    set: list[str]
+    add: list[str]
+    add_if_not_present: list[str]
+    remove: list[str]
+    remove_wildcard: list[str]
+    remove_regex: list[str]
+    rename: list[str]
+    hard_rename: list[str]
+    copy: list[str]
+    hard_copy: list[str]
+    move_to_start: list[str]
+    move_to_end: list[str]
+    condition: list[str]
+
+
+class ModifyFilter(FilterPlugin[ModifySettings]):
     name: ClassVar[str] = "modify"
     description: ClassVar[str] = "Add, set, rename, copy, remove and reorder keys."
     options = (
@@ -240,6 +260,7 @@ class ModifyFilter(FilterPlugin):
 
     @classmethod
     def validate(cls, settings: Settings) -> None:
+        super().validate(settings)
         cls._build(settings)
 
     @staticmethod

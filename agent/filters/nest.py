@@ -12,16 +12,43 @@ As Fluent Bit's filter_nest:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
+from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
 
 
-class NestFilter(FilterPlugin):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NestSettings(FilterSettings):
+    operation: Literal["nest", "lift"]
+    wildcard: list[str]
+    nest_under: str | None
+    nested_under: str | None
+    add_prefix: str | None
+    prefix_with: str | None
+    remove_prefix: str | None
+
+    def __post_init__(self) -> None:
+        add = self.add_prefix or self.prefix_with
+        if add and self.remove_prefix:
+            raise ConfigError(
+                "filter 'nest': Add_prefix and Remove_prefix are exclusive", self.location
+            )
+        if self.operation == "nest":
+            if not self.wildcard or not self.nest_under:
+                raise ConfigError(
+                    "filter 'nest': Operation nest needs Wildcard and Nest_under",
+                    self.location,
+                )
+        elif not self.nested_under:
+            raise ConfigError("filter 'nest': Operation lift needs Nested_under", self.location)
+
+
+class NestFilter(FilterPlugin[NestSettings]):
     name: ClassVar[str] = "nest"
     description: ClassVar[str] = "Nest keys under a map, or lift a map's keys up."
     options = (
@@ -35,31 +62,18 @@ class NestFilter(FilterPlugin):
         Option("Remove_prefix", description="Prefix removed from the moved keys."),
     )
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        add = settings["add_prefix"] or settings["prefix_with"]
-        if add and settings["remove_prefix"]:
-            raise ConfigError(
-                "filter 'nest': Add_prefix and Remove_prefix are exclusive", settings.location
-            )
-        if settings["operation"] == "nest":
-            if not settings["wildcard"] or not settings["nest_under"]:
-                raise ConfigError(
-                    "filter 'nest': Operation nest needs Wildcard and Nest_under",
-                    settings.location,
-                )
-        elif not settings["nested_under"]:
-            raise ConfigError("filter 'nest': Operation lift needs Nested_under", settings.location)
-
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        self.nest = settings["operation"] == "nest"
-        wildcards: list[str] = settings["wildcard"]
+        config = self.config
+        self.nest = config.operation == "nest"
+        wildcards = config.wildcard
         self.exact = frozenset(w for w in wildcards if not w.endswith("*"))
         self.prefixes = tuple(w[:-1] for w in wildcards if w.endswith("*"))
-        self.under: str = settings["nest_under"] if self.nest else settings["nested_under"]
-        self.add_prefix: str = settings["add_prefix"] or settings["prefix_with"] or ""
-        self.remove_prefix: str = settings["remove_prefix"] or ""
+        under = config.nest_under if self.nest else config.nested_under
+        assert under is not None  # checked by NestSettings
+        self.under = under
+        self.add_prefix = config.add_prefix or config.prefix_with or ""
+        self.remove_prefix = config.remove_prefix or ""
 
     def _rename(self, key: str) -> str:
         if self.add_prefix:

@@ -13,20 +13,30 @@ As Fluent Bit's filter_parser:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from orjson import JSONDecodeError
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
+from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.record_accessor import RecordAccessor
+from agent.core.record_accessor import RecordAccessor
 from agent.parsers.base import Parser, ParseResult
 from agent.parsers.registry import ParserRegistry
 
 
-class ParserFilter(FilterPlugin):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParserFilterSettings(FilterSettings):
+    key_name: str
+    parser: list[str]
+    reserve_data: bool
+    preserve_key: bool
+    unescape_key: bool
+
+
+class ParserFilter(FilterPlugin[ParserFilterSettings]):
     name: ClassVar[str] = "parser"
     description: ClassVar[str] = "Parse a field of each record with named parsers."
     options = (
@@ -46,17 +56,15 @@ class ParserFilter(FilterPlugin):
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        registry = context.services.get("parsers")
-        if registry is None:
-            registry = ParserRegistry.builtin()
+        registry = context.parsers or ParserRegistry.builtin()
         self.parsers: tuple[Parser, ...] = tuple(
-            registry.get(name.strip(), settings.location) for name in settings["parser"]
+            registry.get(name.strip(), settings.location) for name in self.config.parser
         )
-        key_name: str = settings["key_name"]
+        key_name = self.config.key_name
         self.key = key_name
         self.accessor = RecordAccessor(key_name, settings.location) if key_name[:1] == "$" else None
-        self.reserve_data: bool = settings["reserve_data"]
-        self.preserve_key: bool = settings["preserve_key"]
+        self.reserve_data = self.config.reserve_data
+        self.preserve_key = self.config.preserve_key
 
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:
         if self.accessor is not None:

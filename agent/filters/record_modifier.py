@@ -10,30 +10,47 @@ spaces is quoted: ``Record msg "a b"``; ``${ENV}`` was expanded by the config lo
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS
-from agent.core.errors import ConfigError
+from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from agent.core.errors import ConfigError, Location
 from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import FilterPlugin, PluginContext
 from agent.filters.tokens import split_quoted
 
 
-def _records(settings: Settings) -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordModifierSettings(FilterSettings):
+    record: list[str]
+    remove_key: list[str]
+    allowlist_key: list[str]
+    whitelist_key: list[str]
+    uuid_key: str | None
+    pairs: list[tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._derive("pairs", _pairs(self.record, self.location))
+        if self.remove_key and (self.allowlist_key or self.whitelist_key):
+            raise ConfigError(
+                "filter 'record_modifier': Remove_key and Allowlist_key are exclusive",
+                self.location,
+            )
+
+
+def _pairs(records: list[str], location: Location) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    for value in settings["record"]:
+    for value in records:
         try:
             tokens = split_quoted(value)
         except ValueError as exc:
-            raise ConfigError(
-                f"filter 'record_modifier': Record: {exc}", settings.location
-            ) from None
+            raise ConfigError(f"filter 'record_modifier': Record: {exc}", location) from None
         if len(tokens) != 2:
             raise ConfigError(
                 f"filter 'record_modifier': Record expects 'KEY VALUE' (quote a value with "
                 f"spaces), got {value!r}",
-                settings.location,
+                location,
             )
         pairs.append((tokens[0], tokens[1]))
     return pairs
@@ -51,7 +68,7 @@ class _KeyMatcher:
         return lowered in self.exact or (bool(self.prefixes) and lowered.startswith(self.prefixes))
 
 
-class RecordModifierFilter(FilterPlugin):
+class RecordModifierFilter(FilterPlugin[RecordModifierSettings]):
     name: ClassVar[str] = "record_modifier"
     description: ClassVar[str] = "Append fields, remove or allow-list keys, add a UUID."
     options = (
@@ -63,23 +80,14 @@ class RecordModifierFilter(FilterPlugin):
         Option("Uuid_key", description="Key that receives a random UUID v4."),
     )
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        _records(settings)
-        allow = settings["allowlist_key"] or settings["whitelist_key"]
-        if settings["remove_key"] and allow:
-            raise ConfigError(
-                "filter 'record_modifier': Remove_key and Allowlist_key are exclusive",
-                settings.location,
-            )
-
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        self.records = _records(settings)
-        allow = [*settings["allowlist_key"], *settings["whitelist_key"]]
-        self.remove = _KeyMatcher(settings["remove_key"]) if settings["remove_key"] else None
+        config = self.config
+        self.records = config.pairs
+        allow = [*config.allowlist_key, *config.whitelist_key]
+        self.remove = _KeyMatcher(config.remove_key) if config.remove_key else None
         self.allow = _KeyMatcher(allow) if allow else None
-        self.uuid_key: str | None = settings["uuid_key"]
+        self.uuid_key = config.uuid_key
 
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:
         remove, allow, records, uuid_key = self.remove, self.allow, self.records, self.uuid_key

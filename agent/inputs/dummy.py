@@ -4,30 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS
-from agent.core.errors import ConfigError
+from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from agent.core.errors import ConfigError, Location
 from agent.core.events import Chunk, Event
-from agent.core.options import Option, Settings
+from agent.core.options import Option
 from agent.core.plugins import Emit, InputPlugin
 
 
-def _json_object(raw: str, what: str, settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DummySettings(InputSettings):
+    dummy: str
+    metadata: str
+    rate: int
+    interval_sec: int
+    interval_nsec: int
+    samples: int
+    copies: int
+    start_time_sec: int
+    start_time_nsec: int
+    fixed_timestamp: bool
+    flush_on_startup: bool
+    record: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._derive("record", _json_object(self.dummy, "Dummy", self.location))
+        if self.rate <= 0 and not (self.interval_sec or self.interval_nsec):
+            raise ConfigError("input 'dummy': Rate must be positive", self.location)
+
+
+def _json_object(raw: str, what: str, location: Location) -> dict[str, Any]:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ConfigError(
-            f"input 'dummy': {what} is not valid JSON: {exc}", settings.location
-        ) from None
+        raise ConfigError(f"input 'dummy': {what} is not valid JSON: {exc}", location) from None
     if not isinstance(value, dict):
-        raise ConfigError(f"input 'dummy': {what} must be a JSON object", settings.location)
+        raise ConfigError(f"input 'dummy': {what} must be a JSON object", location)
     return value
 
 
-class DummyInput(InputPlugin):
+class DummyInput(InputPlugin[DummySettings]):
     name = "dummy"
     description = "Generate a fixed record at a fixed rate."
     options = (
@@ -45,32 +65,26 @@ class DummyInput(InputPlugin):
         Option("Flush_On_Startup", "bool", False, "Generate the first batch at once."),
     )
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        _json_object(settings["dummy"], "Dummy", settings)
-        if settings["rate"] <= 0 and not (settings["interval_sec"] or settings["interval_nsec"]):
-            raise ConfigError("input 'dummy': Rate must be positive", settings.location)
-
     def _interval(self) -> float:
-        seconds = self.settings["interval_sec"] + self.settings["interval_nsec"] / 1e9
-        return seconds if seconds > 0 else 1.0 / self.settings["rate"]
+        seconds = self.config.interval_sec + self.config.interval_nsec / 1e9
+        return seconds if seconds > 0 else 1.0 / self.config.rate
 
     def _start_time(self) -> float | None:
-        sec, nsec = self.settings["start_time_sec"], self.settings["start_time_nsec"]
+        sec, nsec = self.config.start_time_sec, self.config.start_time_nsec
         if sec < 0 and nsec < 0:
             return None
         return max(sec, 0) + max(nsec, 0) / 1e9
 
     async def run(self, emit: Emit) -> None:
-        record = _json_object(self.settings["dummy"], "Dummy", self.settings)
-        copies = max(1, self.settings["copies"])
-        samples = self.settings["samples"]
+        record = self.config.record
+        copies = max(1, self.config.copies)
+        samples = self.config.samples
         fixed = self._start_time()
-        if self.settings["fixed_timestamp"] and fixed is None:
+        if self.config.fixed_timestamp and fixed is None:
             fixed = time.time()
         produced = 0
         interval = self._interval()
-        if not (self.context.once or self.settings["flush_on_startup"]):
+        if not (self.context.once or self.config.flush_on_startup):
             await asyncio.sleep(interval)
         while True:
             # Under --once the input has no clock to wait for: every sample is produced now.

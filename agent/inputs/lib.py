@@ -10,7 +10,7 @@ import asyncio
 import time
 from typing import Any
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS
+from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
 from agent.core.events import Chunk, Event, Record
 from agent.core.options import Settings
 from agent.core.plugins import Emit, InputPlugin, PluginContext
@@ -18,7 +18,7 @@ from agent.core.plugins import Emit, InputPlugin, PluginContext
 _END = None
 
 
-class LibInput(InputPlugin):
+class LibInput(InputPlugin[InputSettings]):
     name = "lib"
     description = "Records pushed from Python code (library mode)."
     options = COMMON_INPUT_OPTIONS

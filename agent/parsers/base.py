@@ -1,4 +1,5 @@
-"""What every parser shares: its name, time resolution, ``Types`` casts and decoders."""
+"""What every parser shares: its name, time resolution, ``Types`` casts and decoders; and
+the section text both registries are built from."""
 
 from __future__ import annotations
 
@@ -6,10 +7,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.core.errors import Location
+from agent.core.options import Entry
 from agent.parsers.decoders import Decoders
 from agent.parsers.timefmt import TimeFormat
 
 ParseResult = tuple[float | None, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ParserSection:
+    """One ``[PARSER]`` or ``[MULTILINE_PARSER]`` block as the config wrote it.
+
+    The engine's planner hands these over; each registry resolves them against its own
+    option table, so the parsers need nothing of the config package.
+    """
+
+    location: Location
+    entries: tuple[Entry, ...]
+
+    def value(self, key: str) -> str | None:
+        key = key.lower()
+        return next((e.value for e in self.entries if e.key.lower() == key), None)
 
 
 def as_text(data: bytes | str) -> str:

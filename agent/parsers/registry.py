@@ -1,4 +1,4 @@
-"""``[PARSER]`` sections -> parsers, looked up by name (``context.services["parsers"]``).
+"""``[PARSER]`` sections -> parsers, looked up by name (``context.parsers``).
 
 Building is validation only (regexes and time formats compile, no I/O). Built-in ``json``,
 ``docker`` and ``cri`` parsers are available unless the configuration defines parsers with
@@ -8,12 +8,13 @@ those names, which then replace them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry, Option, Settings, resolve
-from agent.parsers.base import Parser, ParserConfig
+from agent.core.options import BoundSettings, Entry, Option, Settings, resolve
+from agent.parsers.base import Parser, ParserConfig, ParserSection
 from agent.parsers.decoders import Decoders
 from agent.parsers.json_parser import JsonParser
 from agent.parsers.kv_parsers import LogfmtParser, LtsvParser
@@ -22,9 +23,6 @@ from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 from agent.parsers.strptime import TimeFormatError, parse_offset
 from agent.parsers.timefmt import TimeFormat
 from agent.parsers.values import parse_types
-
-if TYPE_CHECKING:
-    from agent.config.model import Section
 
 PARSER_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name the parser is referenced by."),
@@ -55,6 +53,26 @@ PARSER_OPTIONS: tuple[Option, ...] = (
     Option("Logfmt_No_Bare_Keys", "bool", False, "Logfmt: fail on keys without a value."),
 )
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParserSectionSettings(BoundSettings):
+    name: str
+    format: Literal["json", "regex", "ltsv", "logfmt"]
+    regex: str | None
+    time_key: str
+    time_format: str | None
+    time_keep: bool
+    time_offset: str | None
+    time_strict: bool
+    time_system_timezone: bool
+    time_zone: str | None
+    types: str | None
+    decode_field: list[str]
+    decode_field_as: list[str]
+    skip_empty_values: bool
+    logfmt_no_bare_keys: bool
+
+
 _BUILTIN_LOCATION = Location("<built-in parsers>", 0)
 _BUILTINS: dict[str, dict[str, str]] = {
     "json": {"Format": "json"},
@@ -79,20 +97,21 @@ _BUILTINS: dict[str, dict[str, str]] = {
 def build_parser(settings: Settings) -> Parser:
     """Compile one parser from resolved ``[PARSER]`` settings (ConfigError when invalid)."""
     location = settings.location
-    name = str(settings["name"]).strip()
+    s = ParserSectionSettings.bind(settings)
+    name = s.name.strip()
     label = f"[PARSER] '{name}'"
 
     def fail(message: str) -> ConfigError:
         return ConfigError(f"{label}: {message}", location)
 
     time_format = None
-    fmt = _non_empty(settings["time_format"])
-    offset_text = _non_empty(settings["time_offset"])
-    zone_name = _non_empty(settings["time_zone"])
+    fmt = _non_empty(s.time_format)
+    offset_text = _non_empty(s.time_offset)
+    zone_name = _non_empty(s.time_zone)
     if zone_name and not fmt:
         raise fail("Time_Zone requires Time_Format")
     if fmt:
-        if zone_name and (settings["time_system_timezone"] or offset_text):
+        if zone_name and (s.time_system_timezone or offset_text):
             raise fail("Time_Zone cannot be combined with Time_System_Timezone or Time_Offset")
         zone = None
         if zone_name:
@@ -104,39 +123,39 @@ def build_parser(settings: Settings) -> Parser:
             offset = parse_offset(offset_text) if offset_text else 0
             time_format = TimeFormat(
                 fmt,
-                offset=0 if settings["time_system_timezone"] else offset,
-                strict=settings["time_strict"],
-                system_timezone=settings["time_system_timezone"],
+                offset=0 if s.time_system_timezone else offset,
+                strict=s.time_strict,
+                system_timezone=s.time_system_timezone,
                 zone=zone,
             )
         except (TimeFormatError, ValueError) as exc:
             raise fail(str(exc)) from None
     decoders = Decoders()
     try:
-        for spec in settings["decode_field"]:
+        for spec in s.decode_field:
             decoders.add(spec, replace=False)
-        for spec in settings["decode_field_as"]:
+        for spec in s.decode_field_as:
             decoders.add(spec, replace=True)
     except ValueError as exc:
         raise fail(f"Decode_Field: {exc}") from None
     config = ParserConfig(
         name=name,
-        time_key=_non_empty(settings["time_key"]) or "time",
+        time_key=_non_empty(s.time_key) or "time",
         time_format=time_format,
-        time_keep=settings["time_keep"],
-        types=parse_types(_non_empty(settings["types"]) or ""),
+        time_keep=s.time_keep,
+        types=parse_types(_non_empty(s.types) or ""),
         decoders=decoders,
-        skip_empty=settings["skip_empty_values"],
-        logfmt_no_bare_keys=settings["logfmt_no_bare_keys"],
+        skip_empty=s.skip_empty_values,
+        logfmt_no_bare_keys=s.logfmt_no_bare_keys,
     )
-    fmt_name = settings["format"]
+    fmt_name = s.format
     if fmt_name == "json":
         return JsonParser(config)
     if fmt_name == "logfmt":
         return LogfmtParser(config)
     if fmt_name == "ltsv":
         return LtsvParser(config)
-    pattern = _non_empty(settings["regex"])
+    pattern = _non_empty(s.regex)
     if not pattern:
         raise fail("Format regex needs a Regex")
     try:
@@ -165,7 +184,7 @@ class ParserRegistry:
         return cls.from_sections([])
 
     @classmethod
-    def from_sections(cls, sections: list[Section]) -> ParserRegistry:
+    def from_sections(cls, sections: Iterable[ParserSection]) -> ParserRegistry:
         defined: dict[str, Parser] = {}
         for section in sections:
             label = f"[PARSER] '{(section.value('name') or '').strip()}'"

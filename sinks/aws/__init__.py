@@ -1,5 +1,7 @@
-"""What every AWS output shares: option table, one aiobotocore session, endpoints."""
+"""What every AWS output shares: option table, one aiobotocore session, endpoints, and the
+retry classification of AWS errors (registered with the core on import)."""
 
-from sinks.aws.client import AWS_OPTIONS, AwsClients
+from sinks.aws.client import AWS_OPTIONS, AwsClients, AwsSettings
+from sinks.aws.errors import RETRYABLE_CODES
 
-__all__ = ["AWS_OPTIONS", "AwsClients"]
+__all__ = ["AWS_OPTIONS", "RETRYABLE_CODES", "AwsClients", "AwsSettings"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -27,7 +28,8 @@ from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider
 from botocore.exceptions import NoCredentialsError
 
-from agent.core.options import Option, Settings
+from agent.core.common_options import OutputSettings
+from agent.core.options import Option
 
 AWS_OPTIONS: tuple[Option, ...] = (
     Option("region", "str", None, "AWS region.", required=True),
@@ -43,6 +45,18 @@ AWS_OPTIONS: tuple[Option, ...] = (
     Option("sts_endpoint", "str", None, "Custom STS endpoint URL.", nonempty=True),
     Option("profile", "str", None, "Shared-credentials profile to use."),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwsSettings(OutputSettings):
+    """The fields of :data:`AWS_OPTIONS`; every AWS output's settings class extends it."""
+
+    region: str
+    endpoint: str | None
+    role_arn: str | None
+    external_id: str | None
+    sts_endpoint: str | None
+    profile: str | None
 
 
 def _endpoint_url(raw: str | None, tls: bool = True) -> str | None:
@@ -74,7 +88,7 @@ class AwsClients:
     Clients are created lazily and closed together by :meth:`close`.
     """
 
-    def __init__(self, settings: Settings, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, settings: AwsSettings, *, connect_timeout: float = 5.0) -> None:
         self._settings = settings
         self._session: AioSession | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -82,25 +96,25 @@ class AwsClients:
         self._connect_timeout = connect_timeout
 
     def _profile_session(self) -> AioSession:
-        profile = self._settings.get("profile")
+        profile = self._settings.profile
         return AioSession(profile=profile) if profile else AioSession()
 
     async def _new_session(self) -> AioSession:
         session = self._profile_session()
-        role_arn = self._settings.get("role_arn")
+        role_arn = self._settings.role_arn
         if not role_arn:
             return session
         source = await session.get_credentials()
         if source is None:
             raise NoCredentialsError()
         extra_args: dict[str, str] = {"RoleSessionName": "logtide"}
-        if self._settings.get("external_id"):
-            extra_args["ExternalId"] = self._settings["external_id"]
+        if self._settings.external_id:
+            extra_args["ExternalId"] = self._settings.external_id
         fetcher = AioAssumeRoleCredentialFetcher(
             client_creator=functools.partial(
                 session.create_client,
-                region_name=self._settings["region"],
-                endpoint_url=_endpoint_url(self._settings.get("sts_endpoint")),
+                region_name=self._settings.region,
+                endpoint_url=_endpoint_url(self._settings.sts_endpoint),
             ),
             source_credentials=source,
             role_arn=role_arn,
@@ -131,8 +145,8 @@ class AwsClients:
         client = await self._stack.enter_async_context(
             self._session.create_client(
                 service,
-                region_name=self._settings["region"],
-                endpoint_url=_endpoint_url(self._settings.get("endpoint")),
+                region_name=self._settings.region,
+                endpoint_url=_endpoint_url(self._settings.endpoint),
                 config=aio_config,
             )
         )

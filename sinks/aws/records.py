@@ -5,25 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import orjson
-
 from agent.core.events import Record
-
-_JSON_OPTS = orjson.OPT_NON_STR_KEYS
-
-
-def _fallback(value: Any) -> Any:
-    """Types orjson does not know: raw bytes (from msgpack-like inputs) become text."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-def to_json(value: Any) -> bytes:
-    """Compact JSON, keys in record order, UTF-8 unescaped (as Fluent Bit writes records)."""
-    return orjson.dumps(value, default=_fallback, option=_JSON_OPTS)
+from agent.core.serialize import dumps
 
 
 def value_bytes(value: Any) -> bytes:
@@ -32,7 +15,7 @@ def value_bytes(value: Any) -> bytes:
         return value.encode("utf-8", "surrogatepass")
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    return to_json(value)
+    return dumps(value)
 
 
 def epoch_ms(timestamp: float) -> int:

@@ -1,8 +1,9 @@
 """Failure handling shared by the AWS outputs: error codes, jittered backoff, and the one
 immediate retry Fluent Bit calls ``auto_retry_requests``.
 
-Retry *policy* stays with the engine (``agent.core.errors.is_retryable``); this module only
-names failures and decides whether a request may already have taken effect.
+Retry *policy* stays with the engine (``agent.core.errors.is_retryable``, which
+``sinks.aws.errors`` tells the AWS codes); this module only names failures and decides
+whether a request may already have taken effect.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from agent.core.reclaim import forget_tracebacks
+from agent.core.retry import Retry
 
 T = TypeVar("T")
 
@@ -77,15 +78,10 @@ async def call_with_auto_retry(
     Mirrors Fluent Bit's ``auto_retry_requests`` (one quick retry for transport errors,
     separate from the engine's backoff). API errors (throttling, 5xx) are not retried here.
     """
-    try:
+    if not enabled:
         return await call()
-    except Exception as exc:
-        if not enabled or not is_network_error(exc):
-            raise
-        # Not raised further: nothing else would break the cycles it ties the request in.
-        forget_tracebacks(exc)
-    await asyncio.sleep(random.uniform(0, delay))
-    return await call()
+    quick = Retry(lambda _: random.uniform(0, delay), limit=1, retryable=is_network_error)
+    return await quick.run(call)
 
 
 def describe(exc: BaseException) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.core.events import Event
-from sinks.aws.records import epoch_ms, log_key_value, to_json, truncate_utf8, value_bytes
+from agent.core.serialize import dumps
+from sinks.aws.records import epoch_ms, log_key_value, truncate_utf8, value_bytes
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
@@ -53,7 +54,7 @@ def build_event(event: Event, log_key: str | None, stats: BuildStats) -> LogEven
     """The CloudWatch event for one record, or ``None`` when Fluent Bit would skip it."""
     timestamp, record = event
     if log_key is None:
-        data = to_json(record)
+        data = dumps(record)
     else:
         found, value = log_key_value(record, log_key)
         if not found:

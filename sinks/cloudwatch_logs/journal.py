@@ -38,6 +38,8 @@ from typing import Any
 
 import orjson
 
+from agent.core.durable import write_all, write_atomic
+
 COMPACT_BYTES = 4 * 1024 * 1024
 # Events encoded per piece of a line: ~500 article records are ~115 KiB.
 SLICE_EVENTS = 500
@@ -185,15 +187,7 @@ class Journal:
                 lines.append(line)
                 places.append((record, size, len(line)))
                 size += len(line)
-        temp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, b"".join(lines))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, self.path)
-        _fsync_dir(self.path.parent)
+        write_atomic(self.path, b"".join(lines))
         self._close_fd()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = self._compacted_size = size
@@ -275,7 +269,7 @@ class Journal:
         assert self._fd is not None, "Journal.open() first"
         try:
             for piece in pieces:
-                _write_all(self._fd, piece)
+                write_all(self._fd, piece)
             if sync:
                 os.fsync(self._fd)
         except OSError:
@@ -306,20 +300,6 @@ class Journal:
         self.watermarks[mark] = max(end, self.watermarks.pop(mark, -1))
         while len(self.watermarks) > MAX_WATERMARKS:
             del self.watermarks[next(iter(self.watermarks))]
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sent(events: list[Any]) -> list[Sent]:

@@ -1,17 +1,16 @@
-"""The cloudwatch_logs option table (Fluent Bit's names and defaults) and its checks."""
+"""The cloudwatch_logs option table (Fluent Bit's names and defaults) and its settings."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
-from agent.core.options import Option, Settings
-from agent.core.plugins import CHECKPOINT_DB
-from sinks.aws import AWS_OPTIONS
+from agent.core.options import Option
+from sinks.aws import AWS_OPTIONS, AwsSettings
 
 # CloudWatch's accepted retention periods, in days.
 RETENTION_DAYS = frozenset(
@@ -84,38 +83,66 @@ CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
 LOG_GROUP_CLASSES = ("STANDARD", "INFREQUENT_ACCESS")
 
 
-def validate(settings: Settings) -> None:
-    """Fluent Bit's start-up checks, without I/O."""
-    where = settings.location
-    if not settings.get("log_group_name"):
-        # Required even with log_group_template: it is the fallback when a key is missing.
-        raise ConfigError("cloudwatch_logs: 'log_group_name' is required", where)
-    has_name = bool(settings.get("log_stream_name"))
-    has_prefix = settings.get("log_stream_prefix") is not None
-    if has_name == has_prefix:
-        raise ConfigError(
-            "cloudwatch_logs: set exactly one of 'log_stream_name' or 'log_stream_prefix'", where
-        )
-    days = settings["log_retention_days"]
-    if days < 0 or (days and days not in RETENTION_DAYS):
-        raise ConfigError(
-            f"cloudwatch_logs: 'log_retention_days' {days} is not a CloudWatch retention "
-            f"period ({', '.join(str(d) for d in sorted(RETENTION_DAYS))})",
-            where,
-        )
-    group_class = settings["log_group_class"]
-    if group_class and group_class.upper() not in LOG_GROUP_CLASSES:
-        raise ConfigError(
-            f"cloudwatch_logs: 'log_group_class' must be {' or '.join(LOG_GROUP_CLASSES)}, "
-            f"got {group_class!r}",
-            where,
-        )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloudWatchSettings(AwsSettings):
+    """The cloudwatch_logs settings, with Fluent Bit's start-up checks (no I/O)."""
+
+    log_group_name: str | None
+    log_group_template: str | None
+    log_stream_name: str | None
+    log_stream_prefix: str | None
+    log_stream_template: str | None
+    log_key: str | None
+    log_format: str | None
+    auto_create_group: bool
+    log_retention_days: int
+    log_group_class: str
+    auto_retry_requests: bool
+    metric_namespace: str | None
+    metric_dimensions: str | None
+    extra_user_agent: str | None
+    journal_dir: str | None
+
+    def __post_init__(self) -> None:
+        where = self.location
+        if not self.log_group_name:
+            # Required even with log_group_template: it is the fallback when a key is missing.
+            raise ConfigError("cloudwatch_logs: 'log_group_name' is required", where)
+        has_name = bool(self.log_stream_name)
+        has_prefix = self.log_stream_prefix is not None
+        if has_name == has_prefix:
+            raise ConfigError(
+                "cloudwatch_logs: set exactly one of 'log_stream_name' or 'log_stream_prefix'",
+                where,
+            )
+        days = self.log_retention_days
+        if days < 0 or (days and days not in RETENTION_DAYS):
+            raise ConfigError(
+                f"cloudwatch_logs: 'log_retention_days' {days} is not a CloudWatch retention "
+                f"period ({', '.join(str(d) for d in sorted(RETENTION_DAYS))})",
+                where,
+            )
+        group_class = self.log_group_class
+        if group_class and group_class.upper() not in LOG_GROUP_CLASSES:
+            raise ConfigError(
+                f"cloudwatch_logs: 'log_group_class' must be {' or '.join(LOG_GROUP_CLASSES)}, "
+                f"got {group_class!r}",
+                where,
+            )
+
+    @property
+    def group(self) -> str:
+        """``log_group_name``, which the checks above require."""
+        assert self.log_group_name is not None
+        return self.log_group_name
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def journal_path(settings: Settings, services: dict[str, Any], instance: str) -> Path | None:
+def journal_path(
+    config: CloudWatchSettings, checkpoint_db: str | None, instance: str
+) -> Path | None:
     """Where this output's journal lives, or ``None`` when nothing is re-read after a restart
     (no input DB and no ``journal_dir``): there is then nothing for a journal to prevent.
 
@@ -123,14 +150,13 @@ def journal_path(settings: Settings, services: dict[str, Any], instance: str) ->
     pointed elsewhere starts a new journal, whose lack of watermarks only means chunks are
     sent again, never that a chunk is skipped for another destination.
     """
-    folder = settings.get("journal_dir")
+    folder = config.journal_dir
     if not folder:
-        db = services.get(CHECKPOINT_DB)
-        if not db:
+        if not checkpoint_db:
             return None
-        folder = f"{db}.cloudwatch_logs"
-    stream = settings.get("log_stream_name") or settings.get("log_stream_prefix") or ""
-    name = _UNSAFE.sub("_", f"{instance}-{settings['log_group_name']}-{stream}")
+        folder = f"{checkpoint_db}.cloudwatch_logs"
+    stream = config.log_stream_name or config.log_stream_prefix or ""
+    name = _UNSAFE.sub("_", f"{instance}-{config.log_group_name}-{stream}")
     if len(name) > 120:
         name = name[:80] + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
     return Path(folder) / f"{name}.journal"

@@ -28,6 +28,7 @@ from agent.core.events import Event
 from agent.core.options import Option, Settings
 from agent.core.plugins import OutputPlugin
 from agent.core.reclaim import forget_tracebacks
+from agent.core.record_accessor import Template
 from sinks.aws import AwsClients
 from sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
 from sinks.cloudwatch_logs import options as cw_options
@@ -35,7 +36,6 @@ from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, sp
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
 from sinks.cloudwatch_logs.recovery import Recovery, missing_events
 from sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
-from sinks.cloudwatch_logs.templates import Template
 
 T = TypeVar("T")
 
@@ -46,27 +46,23 @@ _ALREADY_ACCEPTED = "DataAlreadyAcceptedException"
 FINAL_RECOVERY_SECONDS = 60.0
 
 
-class CloudWatchLogsOutput(OutputPlugin):
+class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
     name = "cloudwatch_logs"
     description = "Send records to Amazon CloudWatch Logs (PutLogEvents)."
     options: ClassVar[Sequence[Option]] = cw_options.CLOUDWATCH_OPTIONS
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        cw_options.validate(settings)
-
     def __init__(self, settings: Settings, context: Any) -> None:
         super().__init__(settings, context)
-        self._group: str = settings["log_group_name"]
-        self._stream_name: str | None = settings.get("log_stream_name") or None
-        self._stream_prefix: str = settings.get("log_stream_prefix") or ""
-        group_template = settings.get("log_group_template")
-        stream_template = settings.get("log_stream_template")
+        config = self.config
+        self._group = config.group
+        self._stream_name = config.log_stream_name or None
+        self._stream_prefix = config.log_stream_prefix or ""
+        group_template, stream_template = config.log_group_template, config.log_stream_template
         self._group_template = Template(group_template) if group_template else None
         self._stream_template = Template(stream_template) if stream_template else None
-        self._log_key: str | None = settings.get("log_key")
-        self._log_format: str | None = settings.get("log_format")
-        self._auto_retry: bool = settings["auto_retry_requests"]
+        self._log_key = config.log_key
+        self._log_format = config.log_format
+        self._auto_retry = config.auto_retry_requests
         self._clients: AwsClients | None = None
         self._streams: LogStreams | None = None
         self._client: Any = None
@@ -83,12 +79,12 @@ class CloudWatchLogsOutput(OutputPlugin):
         self._handed_back: dict[str, tuple[list[Event], list[BatchRef]]] = {}
 
     async def start(self) -> None:
-        self._clients = AwsClients(self.settings)
+        self._clients = AwsClients(self.config)
         # batching.py already holds every batch to AWS's limits and types; botocore's own
         # walk over 10,000 events per call was a fifth of the agent's CPU.
         extra: dict[str, Any] = {"parameter_validation": False}
-        if self.settings.get("extra_user_agent"):
-            extra["user_agent_extra"] = self.settings["extra_user_agent"]
+        if self.config.extra_user_agent:
+            extra["user_agent_extra"] = self.config.extra_user_agent
         self._client = await self._clients.client("logs", **extra)
         if self._log_format:
             self._client.meta.events.register(
@@ -96,16 +92,18 @@ class CloudWatchLogsOutput(OutputPlugin):
             )
         self._streams = LogStreams(
             self._client,
-            auto_create_group=self.settings["auto_create_group"],
-            retention_days=self.settings["log_retention_days"],
-            group_class=self.settings["log_group_class"],
+            auto_create_group=self.config.auto_create_group,
+            retention_days=self.config.log_retention_days,
+            group_class=self.config.log_group_class,
             auto_retry=self._auto_retry,
             logger=self.context.logger,
         )
         await self._open_journal()
 
     async def _open_journal(self) -> None:
-        path = cw_options.journal_path(self.settings, self.context.services, self.context.instance)
+        path = cw_options.journal_path(
+            self.config, self.context.checkpoint_db, self.context.instance
+        )
         if path is None:
             return
         journal = Journal(path)

@@ -10,6 +10,7 @@ and message); only those are put again. The same check settles a put whose answe
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
@@ -18,9 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agent.core.errors import is_retryable
-from agent.core.reclaim import collect, forget_tracebacks
-from agent.core.retry import Backoff
+from agent.core.reclaim import forget_tracebacks
+from agent.core.retry import Backoff, Retry
 from sinks.aws.retry import call_with_auto_retry, describe, error_code
 from sinks.cloudwatch_logs.journal import BatchRef, Journal, OpenBatch, Sent, StreamKey
 from sinks.cloudwatch_logs.streams import NOT_FOUND
@@ -110,28 +110,25 @@ class Recovery:
         self.auto_retry = auto_retry
         self.logger = logger
         self.count = count
-        self.backoff = Backoff(base=1.0, cap=30.0)
+        self.retry = Retry(Backoff(base=1.0, cap=30.0).delay)
         self.done = asyncio.Event()
 
-    def _retry_delay(self, batch: OpenBatch, exc: Exception, attempt: int) -> float | None:
-        """How long to wait before checking ``batch`` again; None: given up (counted)."""
-        if not is_retryable(exc):
-            self.logger.error(
-                "cloudwatch_logs: %d journaled event(s) for %s/%s not delivered: %s",
-                len(batch.events),
-                *batch.key,
-                describe(exc),
-            )
-            self.count("recovery_dropped_events", len(batch.events))
-            return None
-        delay = self.backoff.delay(attempt)
+    def _retrying(self, batch: OpenBatch, exc: Exception, attempt: int, delay: float) -> None:
         self.logger.warning(
             "cloudwatch_logs: recovery of %s/%s failed (%s); retry in %.1fs",
             *batch.key,
             describe(exc),
             delay,
         )
-        return delay
+
+    def _giving_up(self, batch: OpenBatch, exc: Exception, attempt: int, transient: bool) -> None:
+        self.logger.error(
+            "cloudwatch_logs: %d journaled event(s) for %s/%s not delivered: %s",
+            len(batch.events),
+            *batch.key,
+            describe(exc),
+        )
+        self.count("recovery_dropped_events", len(batch.events))
 
     async def run(self, batches: list[OpenBatch]) -> None:
         try:
@@ -144,31 +141,27 @@ class Recovery:
         wait = batch.recorded_ms / 1000 + SETTLE_SECONDS - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        attempt = 0
-        while self.journal.is_open(batch.ref):
-            try:
-                missing = await missing_events(
-                    self.client, batch.key, batch.events, self.auto_retry
-                )
-                if missing:
-                    await self.put(batch.key, missing)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = self._retry_delay(batch, exc, attempt)
-                forget_tracebacks(exc)
-            else:
-                break
-            if delay is None:
-                await self.mark_done(batch.ref)
-                return
-            attempt += 1
-            # Out of the except block the failure is unreachable: free what it tied up in
-            # cycles (the request body) before the wait, as the output runner does.
-            collect()
-            await asyncio.sleep(delay)
-        else:
-            return  # closed meanwhile (a retry's flush took its events over)
+
+        async def check() -> list[Sent] | None:
+            if not self.journal.is_open(batch.ref):
+                return None  # closed meanwhile (a retry's flush took its events over)
+            missing = await missing_events(self.client, batch.key, batch.events, self.auto_retry)
+            if missing:
+                await self.put(batch.key, missing)
+            return missing
+
+        try:
+            missing = await self.retry.run(
+                check,
+                on_retry=functools.partial(self._retrying, batch),
+                on_give_up=functools.partial(self._giving_up, batch),
+            )
+        except Exception as exc:
+            forget_tracebacks(exc)
+            await self.mark_done(batch.ref)
+            return
+        if missing is None:
+            return
         await self.mark_done(batch.ref)
         self.count("recovered_landed_events", len(batch.events) - len(missing))
         self.count("recovered_resent_events", len(missing))

@@ -1,11 +1,13 @@
-"""The kinesis_firehose option table (Fluent Bit's names and defaults) and its checks."""
+"""The kinesis_firehose option table (Fluent Bit's names and defaults) and its settings."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
-from agent.core.options import Option, Settings
-from sinks.aws import AWS_OPTIONS
+from agent.core.options import Option
+from sinks.aws import AWS_OPTIONS, AwsSettings
 from sinks.aws.compression import CODECS
 
 DEFAULT_TIME_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -43,18 +45,28 @@ FIREHOSE_OPTIONS: tuple[Option, ...] = (
 )
 
 
-def validate(settings: Settings) -> None:
-    compression = settings.get("compression")
-    if compression is None:
-        return
-    if compression == "arrow":
-        raise ConfigError(
-            "kinesis_firehose: compression 'arrow' is not supported by logtide "
-            f"(use {', '.join(CODECS)})",
-            settings.location,
-        )
-    if compression not in CODECS:
-        raise ConfigError(
-            f"kinesis_firehose: unknown compression {compression!r} (use {', '.join(CODECS)})",
-            settings.location,
-        )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirehoseSettings(AwsSettings):
+    delivery_stream: str
+    time_key: str | None
+    time_key_format: str
+    log_key: str | None
+    compression: str | None
+    auto_retry_requests: bool
+    simple_aggregation: bool
+
+    def __post_init__(self) -> None:
+        compression = self.compression
+        if compression is None:
+            return
+        if compression == "arrow":
+            raise ConfigError(
+                "kinesis_firehose: compression 'arrow' is not supported by logtide "
+                f"(use {', '.join(CODECS)})",
+                self.location,
+            )
+        if compression not in CODECS:
+            raise ConfigError(
+                f"kinesis_firehose: unknown compression {compression!r} (use {', '.join(CODECS)})",
+                self.location,
+            )

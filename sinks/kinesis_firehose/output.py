@@ -28,29 +28,24 @@ from sinks.kinesis_firehose.records import (
 )
 
 
-class KinesisFirehoseOutput(OutputPlugin):
+class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
     name = "kinesis_firehose"
     description = "Send records to an Amazon Kinesis Data Firehose delivery stream."
     options: ClassVar[Sequence[Option]] = fh_options.FIREHOSE_OPTIONS
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        fh_options.validate(settings)
-
     def __init__(self, settings: Settings, context: Any) -> None:
         super().__init__(settings, context)
-        self._stream: str = settings["delivery_stream"]
-        self._auto_retry: bool = settings["auto_retry_requests"]
-        self._aggregate: bool = settings["simple_aggregation"]
-        self._builder = RecordBuilder(
-            settings.get("log_key"), settings.get("time_key"), settings["time_key_format"]
-        )
+        config = self.config
+        self._stream = config.delivery_stream
+        self._auto_retry = config.auto_retry_requests
+        self._aggregate = config.simple_aggregation
+        self._builder = RecordBuilder(config.log_key, config.time_key, config.time_key_format)
         self._compress: Compressor | None = None
         self._clients: AwsClients | None = None
         self._client: Any = None
 
     async def start(self) -> None:
-        codec = self.settings.get("compression")
+        codec = self.config.compression
         if codec:
             try:
                 self._compress = compressor(codec)
@@ -59,7 +54,7 @@ class KinesisFirehoseOutput(OutputPlugin):
                     f"{self.location}: kinesis_firehose compression '{codec}' needs the "
                     "cramjam package"
                 ) from None
-        self._clients = AwsClients(self.settings)
+        self._clients = AwsClients(self.config)
         self._client = await self._clients.client("firehose")
 
     async def stop(self) -> None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.events import Event
+from agent.core.serialize import dumps
 from agent.core.timestamps import clamp_time
 from sinks.aws.compression import Compressor, compress_within
-from sinks.aws.records import log_key_value, to_json, value_bytes
+from sinks.aws.records import log_key_value, value_bytes
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -72,7 +73,7 @@ class RecordBuilder:
                 return None
         if self.time_key is not None and isinstance(value, dict):
             value = {**value, self.time_key: format_time(timestamp, self.time_key_format)}
-        data = to_json(value) if isinstance(value, dict) else value_bytes(value)
+        data = dumps(value) if isinstance(value, dict) else value_bytes(value)
         if not data or data == b"{}":
             stats.empty += 1
             return None

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from agent.core.durable import write_all
+
 NAME = "appends.log"
 COMPACT_BYTES = 4 * 1024 * 1024
 # Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
@@ -102,9 +104,7 @@ class AppendLog:
                 fields.append(next_index)
         line = orjson.dumps(fields) + b"\n"
         try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError:
             # A torn line would hide every later line from recovery: take it back.

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from agent.core.serialize import dumps
+
 _COPY = 1024 * 1024
 
 
@@ -62,7 +64,7 @@ def _columns_to_text(rows: list[dict[str, Any]], names: set[str]) -> None:
         for name in names:
             value = row.get(name)
             if value is not None and not isinstance(value, str):
-                row[name] = orjson.dumps(value).decode()
+                row[name] = dumps(value).decode()
 
 
 def _mixed_columns(rows: list[dict[str, Any]]) -> set[str]:

@@ -9,16 +9,14 @@ containing ``..`` has its dots encoded, so neither a tag nor a field can climb o
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import string
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from agent.core.errors import ConfigError
 from agent.core.events import Record
+from agent.core.record_accessor import MISSING, RecordAccessor, accessor_at, value_text
 from agent.core.timestamps import clamp_time
 
 MAX_KEY_BYTES = 1024
@@ -28,16 +26,10 @@ DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 SHORT_HEAD = 16
 DIGEST_CHARS = 16
 
-_SUBKEYS = r"""(?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*"""
-# Fluent Bit's tokens win at each position (``$TAG_x`` is the tag then ``_x``, as there);
-# ``$name['a']`` is a record field in Fluent Bit's record-accessor spelling, which survives
-# the config loader's ``${VAR}`` expansion that would eat ``${name}``.
-_TOKEN_RE = re.compile(
-    r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID"
-    r"|\$([A-Za-z_][A-Za-z0-9_]*" + _SUBKEYS + ")"
-)
-_FIELD_RE = re.compile(r"""^\s*([^\[\]'"\s]+)((?:\[\s*(?:'[^']*'|"[^"]*")\s*\])*)\s*$""")
-_SUBKEY_RE = re.compile(r"""\[\s*(?:'([^']*)'|"([^"]*)")\s*\]""")
+# Fluent Bit's s3 tokens win at each ``$`` (``$TAG_x`` is the tag then ``_x``, as there);
+# any other ``$name['a']`` is a record field (agent.core.record_accessor), the spelling that
+# survives the config loader's ``${VAR}`` expansion that would eat ``${name}``.
+_TOKEN_RE = re.compile(r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID")
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_.~=+,@")
 
 
@@ -63,44 +55,25 @@ def encode_value(value: str) -> str:
 
 def _field_text(value: Any) -> str:
     if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
+        return ""  # the default partition, as for a missing field
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    # Sorted, so one map value names one partition whatever its keys' order.
+    return value_text(value, sort_keys=True)
+
+
+def _field_value(field: RecordAccessor, record: Record) -> str:
+    value = field.get(record)
+    return DEFAULT_PARTITION if value is MISSING else encode_value(_field_text(value))
+
+
+def _parse_field(spec: str) -> RecordAccessor:
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        # A record's own data (an integer beyond 64 bits, a non-string key) must not fail the
-        # batch the record is in: the stdlib renders what orjson refuses.
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    path: tuple[str, ...]
-
-    def lookup(self, record: Record) -> str:
-        value: Any = record
-        for part in self.path:
-            if not isinstance(value, dict):
-                return DEFAULT_PARTITION
-            value = value.get(part)
-        return encode_value(_field_text(value))
-
-
-def _parse_field(spec: str) -> _Field:
-    match = _FIELD_RE.match(spec)
-    if not match:
-        raise KeyFormatError(f"bad record placeholder ${{{spec}}}; use ${{key}} or ${{k['a']}}")
-    path = [match.group(1)]
-    for sub in _SUBKEY_RE.finditer(match.group(2)):
-        path.append(sub.group(1) if sub.group(1) is not None else sub.group(2))
-    return _Field(tuple(path))
+        return RecordAccessor("$" + spec.strip())
+    except ConfigError:
+        raise KeyFormatError(
+            f"bad record placeholder ${{{spec}}}; use ${{key}}, ${{k['a']}} or ${{k[0]}}"
+        ) from None
 
 
 class KeyFormat:
@@ -116,26 +89,36 @@ class KeyFormat:
         self._split_re = re.compile("[" + re.escape(self.tag_delimiters) + "]+")
         # pieces: ("lit", text) | ("field", index) | ("tag", None) | ("tagpart", n) | ...
         self._pieces: list[tuple[str, Any]] = []
-        fields: list[_Field] = []
-        position = 0
-        for match in _TOKEN_RE.finditer(template):
-            if match.start() > position:
-                self._pieces.append(("lit", template[position : match.start()]))
-            token = match.group(0)
-            spec = match.group(1) if match.group(1) is not None else match.group(3)
-            if spec is not None:
-                field = _parse_field(spec)
+        fields: list[RecordAccessor] = []
+        position = scan = 0
+        while (dollar := template.find("$", scan)) != -1:
+            match = _TOKEN_RE.match(template, dollar)
+            field: RecordAccessor | None = None
+            if match is not None:
+                end = match.end()
+                if match.group(1) is not None:
+                    field = _parse_field(match.group(1))
+            elif (found := accessor_at(template, dollar)) is not None:
+                field, end = found
+            else:
+                scan = dollar + 1
+                continue
+            if dollar > position:
+                self._pieces.append(("lit", template[position:dollar]))
+            if field is not None:
                 if field not in fields:
                     fields.append(field)
                 self._pieces.append(("field", fields.index(field)))
-            elif match.group(2) is not None:
+            elif match is not None and match.group(2) is not None:
                 part = int(match.group(2))
                 if part >= MAX_TAG_PARTS:
-                    raise KeyFormatError(f"{token}: at most {MAX_TAG_PARTS} tag parts ($TAG[0-9])")
+                    raise KeyFormatError(
+                        f"{match.group(0)}: at most {MAX_TAG_PARTS} tag parts ($TAG[0-9])"
+                    )
                 self._pieces.append(("tagpart", part))
-            else:
-                self._pieces.append((token[1:].lower(), None))
-            position = match.end()
+            elif match is not None:
+                self._pieces.append((match.group(0)[1:].lower(), None))
+            position = scan = end
         if position < len(template):
             self._pieces.append(("lit", template[position:]))
         if "${" in "".join(text for kind, text in self._pieces if kind == "lit"):
@@ -150,7 +133,7 @@ class KeyFormat:
         return bool(self._fields)
 
     def group(self, record: Record) -> tuple[str, ...]:
-        return tuple(field.lookup(record) for field in self._fields)
+        return tuple(_field_value(field, record) for field in self._fields)
 
     def render(
         self,

@@ -1,20 +1,21 @@
-"""The s3 output's option table (Fluent Bit's names and defaults) and its parsed form.
+"""The s3 output's option table (Fluent Bit's names and defaults) and its settings.
 
-:func:`load_config` turns validated :class:`Settings` into an immutable :class:`S3Config`, so
-the rest of the package never re-parses strings; it does no I/O and is what ``validate`` runs.
+Binding resolved settings to :class:`S3Settings` checks them across options (no I/O; what
+``validate`` runs) and computes what the rest of the package uses (the parsed key format, the
+effective upload mode), so nothing there re-parses strings.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
-from agent.core.errors import ConfigError
-from agent.core.options import Option, Settings, parse_bool
+from agent.core.errors import ConfigError, Location
+from agent.core.options import Option, parse_bool
 from agent.core.retry import parse_retry_limit
-from sinks.aws.client import AWS_OPTIONS
+from sinks.aws.client import AWS_OPTIONS, AwsSettings
 from sinks.s3.keys import KeyFormat, KeyFormatError
 
 MIB = 1024 * 1024
@@ -123,21 +124,28 @@ S3_OPTIONS: tuple[Option, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class S3Config:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class S3Settings(AwsSettings):
+    """The s3 output's settings, checked across options as Fluent Bit does at start-up.
+
+    ``use_put_object`` is the effective mode: a ``total_file_size`` below two parts forces it
+    on. The last four fields are computed from the options.
+    """
+
     bucket: str
     store_dir: str
     store_dir_limit_size: int
     total_file_size: int
-    part_size: int
+    upload_chunk_size: int
     upload_timeout: float
     use_put_object: bool
-    key_format: KeyFormat
+    s3_key_format: str
+    s3_key_format_tag_delimiters: str
     static_file_path: bool
-    date_key: str | None
-    date_format: DateFormat
+    json_date_key: str
+    json_date_format: DateFormat
     log_key: str | None
-    compression: Compression
+    compression: str | None
     format: Literal["json_lines", "parquet"]
     content_type: str | None
     send_content_md5: bool
@@ -146,8 +154,71 @@ class S3Config:
     server_side_encryption: str | None
     ssekms_key_id: str | None
     preserve_data_ordering: bool
-    retry_limit: int | None
-    alias: str | None
+    auto_retry_requests: bool
+    key_format: KeyFormat = field(init=False)
+    #: ``json_date_key``, or ``None`` when it is a false boolean.
+    date_key: str | None = field(init=False)
+    #: ``compression`` checked against ``format``; ``none`` when unset.
+    codec: Compression = field(init=False)
+    #: ``Retry_Limit`` parsed: attempts after the first, ``None`` for no limit.
+    retries: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        def fail(message: str) -> ConfigError:
+            return ConfigError(f"output 's3': {message}", self.location)
+
+        if not self.s3_key_format.startswith("/"):
+            raise fail("s3_key_format must start with a '/'")
+        try:
+            self._derive(
+                "key_format", KeyFormat(self.s3_key_format, self.s3_key_format_tag_delimiters)
+            )
+        except KeyFormatError as exc:
+            raise fail(f"s3_key_format: {exc}") from None
+
+        fmt = self.format
+        if fmt == "parquet":
+            if importlib.util.find_spec("pyarrow") is None:
+                raise fail("format parquet needs pyarrow: pip install 'logtide[parquet]'")
+            if self.log_key:
+                raise fail("log_key is not supported with format parquet")
+        codec = _codec(self.compression, fmt, self.location)
+        if codec == "zstd" and fmt == "json_lines" and not importlib.util.find_spec("cramjam"):
+            raise fail("compression zstd needs the cramjam package")
+        self._derive("codec", codec)
+
+        total, part = self.total_file_size, self.upload_chunk_size
+        if total < MIB or total > MAX_FILE_SIZE:
+            raise fail("total_file_size must be between 1M and 50G")
+        if not self.use_put_object and total < 2 * MIN_PART_SIZE:
+            # Fluent Bit does the same: a multipart upload needs two parts of at least 5 MiB.
+            self._derive("use_put_object", True)
+        if self.use_put_object:
+            if total > MAX_PUT_OBJECT_SIZE:
+                raise fail("total_file_size can be at most 50M with use_put_object")
+        else:
+            if part < MIN_PART_SIZE:
+                raise fail("upload_chunk_size must be at least 5M (5,242,880 bytes)")
+            if part > MAX_PART_SIZE:
+                raise fail("upload_chunk_size can be at most 50M")
+            if part > total:
+                raise fail("upload_chunk_size can not be larger than total_file_size")
+            if part != MIN_PART_SIZE and 2 * part > total:
+                raise fail("total_file_size must be at least twice upload_chunk_size")
+
+        if self.ssekms_key_id and self.server_side_encryption != "aws:kms":
+            raise fail("ssekms_key_id needs server_side_encryption aws:kms")
+        if self.upload_timeout <= 0:
+            raise fail("upload_timeout must be positive")
+        if self.store_dir_limit_size < 0:
+            raise fail("store_dir_limit_size must not be negative")
+        try:
+            self._derive("retries", parse_retry_limit(self.retry_limit))
+        except ConfigError as exc:
+            raise fail(exc.message) from None
+        self._derive("date_key", _date_key(self.json_date_key))
+        if not self.log_key:
+            self._derive("log_key", None)
 
 
 def _date_key(raw: str | None) -> str | None:
@@ -159,99 +230,13 @@ def _date_key(raw: str | None) -> str | None:
         return raw
 
 
-def _compression(raw: str | None, fmt: str, settings: Settings) -> Compression:
+def _codec(raw: str | None, fmt: str, location: Location) -> Compression:
     value = (raw or "none").strip().lower()
     allowed = ("none", "gzip", "zstd", "snappy") if fmt == "parquet" else ("none", "gzip", "zstd")
     if value not in allowed:
         raise ConfigError(
             f"output 's3': compression must be one of {', '.join(allowed[1:])} "
             f"with format {fmt}, got {raw!r}",
-            settings.location,
+            location,
         )
     return value  # type: ignore[return-value]
-
-
-def load_config(settings: Settings) -> S3Config:
-    """Parse and cross-check the settings; raises one-line :class:`ConfigError`s, no I/O."""
-    where = settings.location
-
-    def fail(message: str) -> ConfigError:
-        return ConfigError(f"output 's3': {message}", where)
-
-    raw_format = str(settings["s3_key_format"])
-    if not raw_format.startswith("/"):
-        raise fail("s3_key_format must start with a '/'")
-    try:
-        key_format = KeyFormat(raw_format, str(settings["s3_key_format_tag_delimiters"]))
-    except KeyFormatError as exc:
-        raise fail(f"s3_key_format: {exc}") from None
-
-    fmt = settings["format"]
-    if fmt == "parquet":
-        if importlib.util.find_spec("pyarrow") is None:
-            raise fail("format parquet needs pyarrow: pip install 'logtide[parquet]'")
-        if settings.get("log_key"):
-            raise fail("log_key is not supported with format parquet")
-    compression = _compression(settings.get("compression"), fmt, settings)
-    if compression == "zstd" and fmt == "json_lines" and not importlib.util.find_spec("cramjam"):
-        raise fail("compression zstd needs the cramjam package")
-
-    total = int(settings["total_file_size"])
-    part = int(settings["upload_chunk_size"])
-    use_put_object = bool(settings["use_put_object"])
-    if total < MIB or total > MAX_FILE_SIZE:
-        raise fail("total_file_size must be between 1M and 50G")
-    if not use_put_object and total < 2 * MIN_PART_SIZE:
-        # Fluent Bit does the same: a multipart upload needs two parts of at least 5 MiB.
-        use_put_object = True
-    if use_put_object:
-        if total > MAX_PUT_OBJECT_SIZE:
-            raise fail("total_file_size can be at most 50M with use_put_object")
-    else:
-        if part < MIN_PART_SIZE:
-            raise fail("upload_chunk_size must be at least 5M (5,242,880 bytes)")
-        if part > MAX_PART_SIZE:
-            raise fail("upload_chunk_size can be at most 50M")
-        if part > total:
-            raise fail("upload_chunk_size can not be larger than total_file_size")
-        if part != MIN_PART_SIZE and 2 * part > total:
-            raise fail("total_file_size must be at least twice upload_chunk_size")
-
-    sse = settings.get("server_side_encryption")
-    kms_key = settings.get("ssekms_key_id")
-    if kms_key and sse != "aws:kms":
-        raise fail("ssekms_key_id needs server_side_encryption aws:kms")
-    if float(settings["upload_timeout"]) <= 0:
-        raise fail("upload_timeout must be positive")
-    if int(settings["store_dir_limit_size"]) < 0:
-        raise fail("store_dir_limit_size must not be negative")
-    try:
-        retry_limit = parse_retry_limit(settings.get("retry_limit"))
-    except ConfigError as exc:
-        raise fail(exc.message) from None
-
-    return S3Config(
-        bucket=str(settings["bucket"]),
-        store_dir=str(settings["store_dir"]),
-        store_dir_limit_size=int(settings["store_dir_limit_size"]),
-        total_file_size=total,
-        part_size=part,
-        upload_timeout=float(settings["upload_timeout"]),
-        use_put_object=use_put_object,
-        key_format=key_format,
-        static_file_path=bool(settings["static_file_path"]),
-        date_key=_date_key(settings.get("json_date_key")),
-        date_format=settings["json_date_format"],
-        log_key=settings.get("log_key") or None,
-        compression=compression,
-        format=fmt,
-        content_type=settings.get("content_type"),
-        send_content_md5=bool(settings["send_content_md5"]),
-        canned_acl=settings.get("canned_acl"),
-        storage_class=settings.get("storage_class"),
-        server_side_encryption=sse,
-        ssekms_key_id=kms_key,
-        preserve_data_ordering=bool(settings["preserve_data_ordering"]),
-        retry_limit=retry_limit,
-        alias=settings.get("alias"),
-    )

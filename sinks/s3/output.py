@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError, is_retryable
+from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
 from agent.core.events import Event
 from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin, PluginContext
 from agent.core.reclaim import release_failure
-from agent.core.retry import Backoff
+from agent.core.retry import Backoff, Retry
 from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 from sinks.aws.client import AwsClients
 from sinks.aws.retry import describe
-from sinks.s3.options import S3_OPTIONS, S3Config, load_config
+from sinks.s3.options import S3_OPTIONS, S3Settings
 from sinks.s3.serialize import LineWriter
 from sinks.s3.store import Buffer, Store
 from sinks.s3.upload import Uploader
@@ -38,24 +39,21 @@ LIMIT_WARNING_INTERVAL = 60.0
 Stream = tuple[str, tuple[str, ...]]
 
 
-def store_root(config: S3Config) -> Path:
+def store_root(config: S3Settings) -> Path:
     name = config.bucket + (f"-{config.alias}" if config.alias else "")
     return Path(config.store_dir) / name
 
 
-class S3Output(OutputPlugin):
+class S3Output(OutputPlugin[S3Settings]):
     name: ClassVar[str] = "s3"
     description: ClassVar[str] = "Buffer records in store_dir and upload them as S3 objects."
     options = S3_OPTIONS
 
-    @classmethod
-    def validate(cls, settings: Settings) -> None:
-        load_config(settings)
-
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        self.config = load_config(settings)
-        self.writer = LineWriter(self.config.date_key, self.config.date_format, self.config.log_key)
+        self.writer = LineWriter(
+            self.config.date_key, self.config.json_date_format, self.config.log_key
+        )
         self.store = Store(
             store_root(self.config),
             self.config.key_format,
@@ -86,7 +84,7 @@ class S3Output(OutputPlugin):
                 len(leftovers),
                 self.store.root,
             )
-        self._clients = AwsClients(self.settings)
+        self._clients = AwsClients(self.config)
         client = await self._clients.client("s3", s3={"addressing_style": "path"})
         self._uploader = Uploader(client, self.config, self.store, self.context.logger)
         self.context.spawn(self._run(), f"{self.context.instance}.s3-upload")
@@ -300,65 +298,67 @@ class S3Output(OutputPlugin):
 
     async def _upload_attempts(self, buffer: Buffer, *, final: bool) -> bool:
         assert self._uploader is not None
-        limit = self.config.retry_limit
+        limit = self.config.retries
         if limit is None and final:
             limit = FINAL_ATTEMPTS_WHEN_UNLIMITED
-        attempt = 0
         metrics, instance = self.context.metrics, self.context.instance
-        while True:
-            try:
-                await self._uploader.upload(buffer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                reason = describe(exc)
-                # The failed request holds the object's body in reference cycles.
-                release_failure(exc)
-                self.failures[buffer.id] = reason
-                if not is_retryable(exc):
-                    self.context.logger.error(
-                        "s3: upload of s3://%s/%s failed: %s (kept in %s)",
-                        self.config.bucket,
-                        buffer.key,
-                        reason,
-                        self.store.root,
-                    )
-                    metrics.add(instance, "s3_upload_errors")
-                    return False
-                attempt += 1
-                if limit is not None and attempt > limit:
-                    self.context.logger.error(
-                        "s3: upload of s3://%s/%s failed after %d attempt(s): %s (kept in %s)",
-                        self.config.bucket,
-                        buffer.key,
-                        attempt,
-                        reason,
-                        self.store.root,
-                    )
-                    metrics.add(instance, "s3_upload_errors")
-                    return False
-                if self._stopping and not final:
-                    return False
-                metrics.add(instance, "s3_upload_retries")
-                delay = self.backoff.delay(attempt)
-                self.context.logger.warning(
-                    "s3: upload of %s failed (%s); retry %d in %.1fs",
-                    buffer.key,
-                    reason,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            await asyncio.to_thread(self.store.remove, buffer)
-            self._gauge()
-            self.failures.pop(buffer.id, None)
-            self._space.set()
-            metrics.add(instance, "s3_objects_uploaded")
-            self.context.logger.info(
-                "s3: uploaded s3://%s/%s (%d bytes buffered)",
-                self.config.bucket,
+
+        def retrying(exc: Exception, failures: int, delay: float) -> None:
+            reason = self.failures[buffer.id] = describe(exc)
+            metrics.add(instance, "s3_upload_retries")
+            self.context.logger.warning(
+                "s3: upload of %s failed (%s); retry %d in %.1fs",
                 buffer.key,
-                buffer.size,
+                reason,
+                failures + 1,
+                delay,
             )
-            return True
+
+        def giving_up(exc: Exception, failures: int, transient: bool) -> None:
+            if transient:
+                self.context.logger.error(
+                    "s3: upload of s3://%s/%s failed after %d attempt(s): %s (kept in %s)",
+                    self.config.bucket,
+                    buffer.key,
+                    failures + 1,
+                    describe(exc),
+                    self.store.root,
+                )
+            else:
+                self.context.logger.error(
+                    "s3: upload of s3://%s/%s failed: %s (kept in %s)",
+                    self.config.bucket,
+                    buffer.key,
+                    describe(exc),
+                    self.store.root,
+                )
+            metrics.add(instance, "s3_upload_errors")
+
+        # Retry n (from 0) waits as step n+1 of the backoff: S3's first retry already
+        # waits 1-2 s rather than about 1 s.
+        retry = Retry(lambda failures: self.backoff.delay(failures + 1), limit)
+        try:
+            await retry.run(
+                functools.partial(self._uploader.upload, buffer),
+                on_retry=retrying,
+                on_give_up=giving_up,
+                keep_going=lambda: final or not self._stopping,
+            )
+        except Exception as exc:
+            # Given up, or stopping: the buffer stays in store_dir for the next start.
+            self.failures[buffer.id] = describe(exc)
+            # The failed request holds the object's body in reference cycles.
+            release_failure(exc)
+            return False
+        await asyncio.to_thread(self.store.remove, buffer)
+        self._gauge()
+        self.failures.pop(buffer.id, None)
+        self._space.set()
+        metrics.add(instance, "s3_objects_uploaded")
+        self.context.logger.info(
+            "s3: uploaded s3://%s/%s (%d bytes buffered)",
+            self.config.bucket,
+            buffer.key,
+            buffer.size,
+        )
+        return True

@@ -7,27 +7,12 @@ a string as-is, anything else as JSON; records without the key are skipped (and 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from agent.core.events import Record
-
-_OPTS = orjson.OPT_NON_STR_KEYS
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)
-
-
-def _stdlib_line(value: Any) -> bytes:
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
-    return text.encode("utf-8", "replace") + b"\n"
+from agent.core.serialize import dumps
 
 
 def _split(ts: float) -> tuple[int, int]:
@@ -81,15 +66,7 @@ class LineWriter:
                 return value.encode("utf-8", "replace") + b"\n"
             if isinstance(value, bytes):
                 return value + b"\n"
-            try:
-                return orjson.dumps(value, default=_default, option=_OPTS) + b"\n"
-            except TypeError:
-                return _stdlib_line(value)
+            return dumps(value, newline=True)
         if self.date_key is not None:
             record = {self.date_key: self._date(ts), **record}
-        try:
-            return orjson.dumps(record, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE)
-        except TypeError:
-            # orjson refuses integers beyond 64 bits (without asking ``default``); the stdlib
-            # writes them, so such a record is kept instead of failing its whole batch.
-            return _stdlib_line(record)
+        return dumps(record, newline=True)

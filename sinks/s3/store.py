@@ -41,6 +41,7 @@ from typing import Any
 
 import orjson
 
+from agent.core.durable import fsync_dir, write_all, write_atomic
 from agent.core.errors import PluginError
 from sinks.s3.appends import AppendLog
 from sinks.s3.buffers import Buffer, UploadState, new_buffer_id
@@ -197,9 +198,7 @@ class Store:
                 touched[buffer.id] = buffer
                 fd = self._fd(buffer, unsynced)
                 unsynced.add(buffer.id)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
                 buffer.size += len(data)
                 with self._mutex:
                     self.total_bytes += len(data)
@@ -257,6 +256,10 @@ class Store:
     def _record_append(self, touched: dict[str, Buffer], marks: Sequence[tuple[str, int]]) -> None:
         with self._mutex:
             new = {bid: b.to_json() for bid, b in touched.items() if not b.journaled}
+            if new:
+                # Their files were created by this append: their names must be as durable
+                # as the line that records them.
+                fsync_dir(self.root)
             self.log.record(
                 {bid: b.size for bid, b in touched.items()},
                 marks,
@@ -335,16 +338,4 @@ class Store:
                 "watermarks": self.log.watermarks,
             }
         )
-        tmp = self.root / (JOURNAL + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.root / JOURNAL)
-        dir_fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.root / JOURNAL, payload)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sinks.aws.retry import error_code
 from sinks.s3.body import Body, build_body, read_range
-from sinks.s3.options import S3Config
+from sinks.s3.options import S3Settings
 from sinks.s3.store import Buffer, Store, UploadState
 
 MAX_PARTS = 10_000
@@ -28,7 +28,7 @@ def _md5(data: bytes) -> str:
 
 
 class Uploader:
-    def __init__(self, client: Any, config: S3Config, store: Store, logger: logging.Logger):
+    def __init__(self, client: Any, config: S3Settings, store: Store, logger: logging.Logger):
         self.client = client
         self.config = config
         self.store = store
@@ -41,8 +41,8 @@ class Uploader:
         args: dict[str, str] = {}
         if cfg.content_type:
             args["ContentType"] = cfg.content_type
-        if cfg.format == "json_lines" and cfg.compression in ("gzip", "zstd"):
-            args["ContentEncoding"] = cfg.compression
+        if cfg.format == "json_lines" and cfg.codec in ("gzip", "zstd"):
+            args["ContentEncoding"] = cfg.codec
         if cfg.canned_acl:
             args["ACL"] = cfg.canned_acl
         if cfg.storage_class:
@@ -55,9 +55,9 @@ class Uploader:
 
     def _plan(self, body: Body) -> UploadState:
         cfg = self.config
-        if cfg.use_put_object or body.size <= cfg.part_size:
+        if cfg.use_put_object or body.size <= cfg.upload_chunk_size:
             return UploadState("put", body.sha256, body.size, body.size)
-        part_size = max(cfg.part_size, math.ceil(body.size / MAX_PARTS))
+        part_size = max(cfg.upload_chunk_size, math.ceil(body.size / MAX_PARTS))
         return UploadState("multipart", body.sha256, body.size, part_size)
 
     async def _save(self, buffer: Buffer) -> None:
@@ -70,7 +70,7 @@ class Uploader:
             self.store.data_path(buffer),
             self.store.body_path(buffer),
             self.config.format,
-            self.config.compression,
+            self.config.codec,
         )
         state = buffer.upload
         if state is not None and state.body_sha256 != body.sha256:

@@ -11,11 +11,11 @@ from typing import ClassVar
 import pytest
 
 from agent.config.loader import load_string
-from agent.config.validate import validate
 from agent.core.events import Ack, Chunk
 from agent.core.options import Option
 from agent.core.plugins import REGISTRY, Emit, InputPlugin
 from agent.engine.engine import Engine
+from agent.engine.plan import build_plan
 from agent.inputs.tail.ranges import RangeTracker
 from tests.support.logapp import file_records
 
@@ -78,7 +78,7 @@ def pipeline(out: Path, *, extra_filter: str = "", missing_output: bool = False)
 
 
 async def run(config: str) -> int:
-    return await Engine(validate(load_string(config)), once=True).run()
+    return await Engine(build_plan(load_string(config)), once=True).run()
 
 
 async def test_derived_records_hold_the_parent_until_every_output_has_them(

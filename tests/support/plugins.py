@@ -12,6 +12,8 @@ from agent.core.errors import Location
 from agent.core.metrics import Metrics
 from agent.core.options import Entry, Settings, resolve
 from agent.core.plugins import Plugin, PluginContext
+from agent.parsers.multiline import MultilineRegistry
+from agent.parsers.registry import ParserRegistry
 
 P = TypeVar("P", bound=Plugin)
 LOCATION = Location("test.conf", 1)
@@ -33,7 +35,11 @@ def settings_for(plugin: type[Plugin], **options: Any) -> Settings:
 
 @asynccontextmanager
 async def plugin_context(
-    instance: str = "test.0", *, once: bool = True, services: dict[str, Any] | None = None
+    instance: str = "test.0",
+    *,
+    once: bool = True,
+    parsers: ParserRegistry | None = None,
+    multiline_parsers: MultilineRegistry | None = None,
 ) -> AsyncIterator[PluginContext]:
     """A context whose spawned tasks live in a task group closed at the end of the block."""
     tasks: set[asyncio.Task[Any]] = set()
@@ -50,7 +56,8 @@ async def plugin_context(
         metrics=Metrics(),
         logger=logging.getLogger(f"logtide.{instance}"),
         once=once,
-        services=services or {},
+        parsers=parsers,
+        multiline_parsers=multiline_parsers,
     )
     try:
         yield context

@@ -122,7 +122,7 @@ def test_one_zstd_library_and_boto3_only_in_the_extras_that_use_it() -> None:
         if re.search(r"^\s*(import|from) (boto3|zstandard)\b", path.read_text(), re.M)
     }
     # boto3 serves the demo's moto clients and `logtide athena query`'s S3 reads, nothing else.
-    assert importers == {"agent/local_aws.py", "agent/athena/objects.py"}
+    assert importers == {"agent/companions/local_aws.py", "agent/companions/athena/objects.py"}
     assert {"demo", "query"} <= {extra for extra, found in names.items() if "boto3" in found}
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from agent.api import Pipeline
 from agent.core.errors import LogtideError
-from agent.outputs.file import FileOutput
+from sinks.file import FileOutput
 from tests.support.cli import run_logtide
 
 pytest_plugins = ["pytester"]

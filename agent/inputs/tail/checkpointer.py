@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -68,7 +68,7 @@ class Checkpointer:
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._cut_points: Mapping[str, list[int]] = {}
+        self._cut_points: Mapping[str, Sequence[int]] = {}
 
     # -- the DB --------------------------------------------------------------------------
     async def open(self) -> bool:
@@ -148,10 +148,10 @@ class Checkpointer:
         ack = Ack(lambda ok: self._acked(f, tracker, span, ok))
         return ack, Origin(await self._durable_lineage(f, end), start, end)
 
-    def use_cut_points(self, cut_points: Mapping[str, list[int]] | None) -> None:
+    def use_cut_points(self, cut_points: Mapping[str, Sequence[int]]) -> None:
         """Per source name, the sorted offsets where outputs' watermarks end (the engine
         learns them from the outputs before inputs run)."""
-        self._cut_points = cut_points or {}
+        self._cut_points = cut_points
 
     def next_cut(self, f: TailedFile) -> int | None:
         """The next offset at which some output's watermark for this content ends.

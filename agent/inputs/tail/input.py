@@ -110,16 +110,16 @@ class TailInput(InputPlugin[TailSettings]):
         self._watcher: Watcher | None = None
         context.metrics.probe(context.instance, self.checkpointer.lag)
 
-    def _bind_services(self) -> None:
+    def _bind_context(self) -> None:
         """The one place the input reads what the engine shares: the config's parser
-        registries and the outputs' cut points."""
-        services = self.context.services
-        self.decoders.bind(services.get("parsers"), services.get("multiline_parsers"))
-        self.checkpointer.use_cut_points(services.get("cut_points"))
+        registries and the outputs' cut points (filled before any input runs)."""
+        context = self.context
+        self.decoders.bind(context.parsers, context.multiline_parsers)
+        self.checkpointer.use_cut_points(context.cut_points)
 
     # -- run -----------------------------------------------------------------------------
     async def run(self, emit: Emit) -> None:
-        self._bind_services()
+        self._bind_context()
         resumed = await self.checkpointer.open()
         if self.to_end and not self.from_head:
             self.context.logger.warning(

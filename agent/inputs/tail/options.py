@@ -3,14 +3,13 @@ binds to, and the checks across options (run when binding)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
 from agent.core.errors import ConfigError
 from agent.core.options import Option
-from agent.parsers.multiline.spec import ruby_to_python_regex
+from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 OPTIONS: tuple[Option, ...] = (
     *COMMON_INPUT_OPTIONS,
@@ -137,8 +136,8 @@ class TailSettings(InputSettings):
         regex = self.tag_regex
         if regex:
             try:
-                re.compile(ruby_to_python_regex(regex))
-            except re.error as exc:
+                compile_ruby(regex)
+            except RegexSyntaxError as exc:
                 raise ConfigError(f"tail: Tag_Regex {regex!r}: {exc}", where) from None
             tag = self.tag or ""
             if tag.count("<") != tag.count(">"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.parsers.multiline.spec import ruby_to_python_regex
+from agent.parsers.rubyre import compile_ruby
 
 _PLACEHOLDER = re.compile(r"<([^<>]*)>")
 
@@ -33,7 +33,7 @@ class TagComposer:
 
     def __init__(self, tag: str, tag_regex: str | None) -> None:
         self.tag = tag
-        self.regex = re.compile(ruby_to_python_regex(tag_regex)) if tag_regex else None
+        self.regex = compile_ruby(tag_regex) if tag_regex else None
         self._cache: dict[str, str] = {}
 
     def __call__(self, path: str) -> str:

@@ -1,17 +1,18 @@
-"""The multiline parser registry the engine puts in ``services["multiline_parsers"]``."""
+"""The multiline parser registry plugins find in ``context.multiline_parsers``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.core.errors import ConfigError, Location
+from agent.parsers.base import ParserSection
 from agent.parsers.multiline.builtin import builtin_specs
 from agent.parsers.multiline.spec import MultilineSpec, spec_from_entries
 from agent.parsers.multiline.stream import MultilineStream, Parse
 
 if TYPE_CHECKING:
-    from agent.config.model import Section
+    from agent.parsers.registry import ParserRegistry
 
 
 class MultilineRegistry:
@@ -23,7 +24,7 @@ class MultilineRegistry:
             self._specs[spec.name.lower()] = spec
 
     @classmethod
-    def from_sections(cls, sections: Sequence[Section]) -> MultilineRegistry:
+    def from_sections(cls, sections: Iterable[ParserSection]) -> MultilineRegistry:
         """Validate the sections (no I/O); raise :class:`ConfigError` with file:line."""
         specs: list[MultilineSpec] = []
         seen: dict[str, Location] = {}
@@ -53,7 +54,10 @@ class MultilineRegistry:
         return spec
 
     def stream(
-        self, names: Sequence[str], parsers: Any = None, location: Location | None = None
+        self,
+        names: Sequence[str],
+        parsers: ParserRegistry | None = None,
+        location: Location | None = None,
     ) -> MultilineStream:
         """A fresh per-file stream over ``names``, resolving each spec's ``parser`` through
         ``parsers`` (the ParserRegistry); built-ins bring their own."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.core.errors import ConfigError, Location
 from agent.core.options import parse_bool, parse_int
+from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 # A first-stage parser: bytes of one line -> (time or None, record) or None when it fails.
 LineParser = Callable[[bytes | str], Any]
@@ -34,11 +35,6 @@ _KEYS = {
     "negate",
     "rule",
 }
-
-
-def ruby_to_python_regex(pattern: str) -> str:
-    """Accept Onigmo's ``(?<name>...)`` groups, as Fluent Bit configs write them."""
-    return re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +89,10 @@ def _parse_rule(value: str, location: Location) -> Rule:
             location,
         )
     states_raw, regex_raw, to = parts
-    if len(regex_raw) >= 2 and regex_raw.startswith("/") and regex_raw.endswith("/"):
-        regex_raw = regex_raw[1:-1]
     try:
-        regex = re.compile(ruby_to_python_regex(regex_raw))
-    except re.error as exc:
+        # Onigmo's Ruby syntax, ``/.../`` wrapping and options included, as for every regex.
+        regex = compile_ruby(regex_raw)
+    except RegexSyntaxError as exc:
         raise ConfigError(f"multiline parser rule regex {regex_raw!r}: {exc}", location) from None
     states = tuple(part.strip() for part in states_raw.split(",") if part.strip())
     return Rule(states, regex, to)

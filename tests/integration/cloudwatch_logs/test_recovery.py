@@ -17,6 +17,7 @@ from agent.core.errors import RetryableDeliveryError
 from agent.core.events import Event
 from sinks.aws import AwsClients
 from sinks.cloudwatch_logs import CloudWatchLogsOutput, recovery
+from sinks.cloudwatch_logs.options import CloudWatchSettings
 from sinks.cloudwatch_logs.recovery import missing_events
 from tests.support.fault_proxy import FaultProxy, Forward, Request, Response, http_error, refuse
 from tests.support.moto_server import MotoServer
@@ -131,7 +132,8 @@ async def test_missing_events_counts_repeats_and_keeps_order(
         logStreamName=STREAM,
         logEvents=[{"timestamp": t, "message": m} for t, m in (batch[0], batch[3])],
     )
-    clients = AwsClients(settings_for(CloudWatchLogsOutput, **OPTIONS, endpoint=proxy.endpoint))
+    settings = settings_for(CloudWatchLogsOutput, **OPTIONS, endpoint=proxy.endpoint)
+    clients = AwsClients(CloudWatchSettings.bind(settings))
     client = await clients.client("logs")
     try:
         assert await missing_events(client, (GROUP, STREAM), batch, False) == [

@@ -16,8 +16,9 @@ import pytest
 
 from agent.cli import build_document, main
 from agent.cli_args import parse_args
-from agent.config.validate import validate
+from agent.config.service import ServiceSettings
 from agent.core.errors import ConfigError
+from agent.engine.plan import build_plan
 from tests.support.cli import run_logtide, start_logtide
 
 # Fluent Bit 5.1.1, src/fluent-bit.c: the getopt string "b:c:dDf:C:i:m:M:o:R:r:F:p:e:
@@ -131,33 +132,31 @@ def test_every_fluent_bit_flag_is_accepted_by_dry_run(
         assert notes == []
 
 
-def plan_for(*argv: str) -> dict[str, object]:
-    return dict(
-        validate(build_document(parse_args(["-i", "dummy", "-o", "null", *argv]))).service.values
-    )
+def plan_for(*argv: str) -> ServiceSettings:
+    return build_plan(build_document(parse_args(["-i", "dummy", "-o", "null", *argv]))).service
 
 
 def test_http_flags_set_the_monitoring_server() -> None:
     service = plan_for("-H", "-P", "2021", "-L", "127.0.0.1")
-    assert (service["http_server"], service["http_port"], service["http_listen"]) == (
+    assert (service.http_server, service.http_port, service.http_listen) == (
         True,
         2021,
         "127.0.0.1",
     )
-    assert plan_for()["http_server"] is False
+    assert plan_for().http_server is False
 
 
 def test_command_line_service_flags_win_over_the_config_file(tmp_path: Path) -> None:
     conf = tmp_path / "fluent-bit.conf"
     conf.write_text("[SERVICE]\n    HTTP_Server Off\n    HTTP_Port 2020\n[INPUT]\n    Name dummy\n")
-    service = validate(build_document(parse_args(["-c", str(conf), "-H", "-P", "2021"]))).service
-    assert (service["http_server"], service["http_port"]) == (True, 2021)
+    service = build_plan(build_document(parse_args(["-c", str(conf), "-H", "-P", "2021"]))).service
+    assert (service.http_server, service.http_port) == (True, 2021)
 
 
 def test_storage_path_and_hot_reload_flags_set_the_service(tmp_path: Path) -> None:
     service = plan_for("-b", str(tmp_path), "-Y")
-    assert service["storage.path"] == str(tmp_path)
-    assert service["hot_reload"] is True
+    assert service.storage_path == str(tmp_path)
+    assert service.hot_reload is True
 
 
 @pytest.mark.parametrize(

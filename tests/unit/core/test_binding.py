@@ -7,6 +7,7 @@ from typing import Literal
 
 import pytest
 
+from agent.config.service import SERVICE_OPTIONS, ServiceSettings
 from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
 from agent.core.errors import ConfigError, Location
 from agent.core.options import (
@@ -17,6 +18,7 @@ from agent.core.options import (
     resolve,
 )
 from agent.core.plugins import REGISTRY, FilterPlugin, Kind, load_plugin
+from agent.parsers.registry import PARSER_OPTIONS, ParserSectionSettings
 
 HERE = Location("test.conf", 1)
 
@@ -139,22 +141,20 @@ def test_a_plugin_whose_table_and_settings_disagree_fails_when_defined() -> None
             )
 
 
-# Bound by the tail restructuring (arch/tail) with this mechanism; the others plugin by plugin.
-NOT_YET_BOUND = {
-    ("input", "tail"),
-    ("input", "dummy"),
-    ("input", "lib"),
-    *(("filter", name) for name in REGISTRY["filter"]),
-    *(("output", name) for name in REGISTRY["output"]),
-}
-
-PLUGINS = [(kind, name) for kind, names in REGISTRY.items() for name in names]
+PLUGINS = [
+    pytest.param(kind, name, id=f"{kind}:{name}")
+    for kind, names in REGISTRY.items()
+    for name in names
+]
 
 
-@pytest.mark.parametrize(("kind", "name"), PLUGINS, ids=[f"{k}:{n}" for k, n in PLUGINS])
+@pytest.mark.parametrize(("kind", "name"), PLUGINS)
 def test_every_plugin_binds_its_whole_table(kind: Kind, name: str) -> None:
-    if (kind, name) in NOT_YET_BOUND:
-        pytest.xfail("not converted yet")
     plugin = load_plugin(kind, name)
     assert plugin.config_class is not None, f"{kind} {name} reads no typed settings"
     assert binding_problems(plugin.options, plugin.config_class) == []
+
+
+def test_the_service_and_parser_sections_bind_their_whole_tables() -> None:
+    assert binding_problems(SERVICE_OPTIONS, ServiceSettings) == []
+    assert binding_problems(PARSER_OPTIONS, ParserSectionSettings) == []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+import sinks.aws.errors  # noqa: F401  (the AWS error codes is_retryable is asked about below)
 from agent.core.errors import (
     ConfigError,
     Location,

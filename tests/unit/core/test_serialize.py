@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent.core.serialize import record_lines
-from agent.outputs.formats import json_lines, plain_lines
+from agent.core.serialize import dumps, record_lines
+from sinks.formats import json_lines, plain_lines
 
 
 def test_record_lines_is_one_compact_json_object_per_line() -> None:
@@ -25,3 +25,27 @@ def test_integer_beyond_64_bits_falls_back_for_the_batch() -> None:
 
 def test_json_lines_puts_the_date_key_first() -> None:
     assert json_lines([(1.5, {"a": 1})], "date", "double") == b'{"date":1.5,"a":1}\n'
+
+
+def test_an_integer_beyond_64_bits_serialises_alike_through_every_output() -> None:
+    """Each output once had its own serialiser; cloudwatch_logs and kinesis_firehose put a
+    record holding such an integer nowhere (orjson refused it and the batch failed)."""
+    from sinks.cloudwatch_logs.batching import BuildStats, build_event
+    from sinks.kinesis_firehose.records import BuildStats as FirehoseStats
+    from sinks.kinesis_firehose.records import RecordBuilder
+    from sinks.s3.keys import KeyFormat
+    from sinks.s3.serialize import LineWriter
+
+    record = {"big": 2**65 + 1, "nested": {"n": -(2**70)}, "s": "é"}
+    line = b'{"big":36893488147419103233,"nested":{"n":-1180591620717411303424},"s":"\xc3\xa9"}'
+    assert json.loads(line) == record
+    assert dumps(record) == line
+    assert record_lines([record]) == line + b"\n"  # file output, disk queue
+    assert json_lines([(1.0, record)], None, "double") == line + b"\n"  # file/stdout json
+    assert LineWriter(None, "iso8601", None).line(1.0, record) == line + b"\n"  # s3
+    event = build_event((1.0, record), None, BuildStats())  # cloudwatch_logs
+    assert event is not None and event.message == line.decode()
+    firehose = RecordBuilder(None, None, "%Y").line((1.0, record), FirehoseStats())
+    assert firehose == line + b"\n"
+    keys = KeyFormat("/$nested")
+    assert keys.group(record) == ("%7B%22n%22%3A-1180591620717411303424%7D",)

@@ -6,10 +6,11 @@ from typing import Any
 
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, PluginContext
+from agent.parsers.registry import ParserRegistry
 from tests.support.plugins import build
 
 
-def context(services: dict[str, Any] | None = None) -> PluginContext:
+def context(parsers: ParserRegistry | None = None) -> PluginContext:
     import logging
 
     return PluginContext(
@@ -17,12 +18,12 @@ def context(services: dict[str, Any] | None = None) -> PluginContext:
         spawn=lambda coro, name: None,
         metrics=Metrics(),
         logger=logging.getLogger("test"),
-        services=services or {},
+        parsers=parsers,
     )
 
 
-def make(plugin: type[FilterPlugin], services: dict[str, Any] | None = None, **options: Any):
-    return build(plugin, context(services), **options)
+def make(plugin: type[FilterPlugin], parsers: ParserRegistry | None = None, **options: Any):
+    return build(plugin, context(parsers), **options)
 
 
 def run(filt: FilterPlugin, *records: dict[str, Any], ts: float = 1.0) -> list[dict[str, Any]]:

@@ -265,7 +265,7 @@ async def test_annotations_choose_parser_and_exclude(
         )
     )
     parsers = StubParsers({"upper": StubParser((42.0, {"parsed": "YES"}))})
-    async with plugin_context(services={"parsers": parsers}) as ctx:
+    async with plugin_context(parsers=parsers) as ctx:
         kube = build(
             KubernetesFilter,
             ctx,
@@ -352,7 +352,7 @@ async def test_namespace_labels(api: FakeKubeApi, tls: TlsFiles, token_file: Pat
 
 async def test_regex_parser_and_tag_prefix() -> None:
     parsers = StubParsers({"custom": StubParser((None, {"pod_name": "p", "namespace_name": "n"}))})
-    async with plugin_context(services={"parsers": parsers}) as ctx:
+    async with plugin_context(parsers=parsers) as ctx:
         kube = build(
             KubernetesFilter,
             ctx,
@@ -383,6 +383,6 @@ def test_validation() -> None:
 
 
 async def test_missing_regex_parser_is_a_config_error() -> None:
-    async with plugin_context(services={"parsers": StubParsers({})}) as ctx:
+    async with plugin_context(parsers=StubParsers({})) as ctx:
         with pytest.raises(ConfigError, match="parser 'nope' is not defined"):
             build(KubernetesFilter, ctx, Regex_Parser="nope")

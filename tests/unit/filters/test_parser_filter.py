@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config.model import Section
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
 from agent.filters.parser import ParserFilter
+from agent.parsers.base import ParserSection
 from agent.parsers.registry import ParserRegistry
 from tests.unit.filters.helpers import make, run
 
@@ -16,7 +16,7 @@ LOC = Location("parsers.conf", 1)
 
 
 def registry(*defs: dict[str, str]) -> ParserRegistry:
-    sections = [Section("parser", LOC, [Entry(k, v, LOC) for k, v in d.items()]) for d in defs]
+    sections = [ParserSection(LOC, tuple(Entry(k, v, LOC) for k, v in d.items())) for d in defs]
     return ParserRegistry.from_sections(sections)
 
 
@@ -30,7 +30,7 @@ def test_docker_corpus_edge_cases_match_fluent_bit():
     parsers = registry({"Name": "dummy", "Format": "json"}, {"Name": "docker", "Format": "json"})
     filt = make(
         ParserFilter,
-        {"parsers": parsers},
+        parsers,
         Key_Name="log",
         Parser="dummy",
         Reserve_Data="True",
@@ -80,7 +80,7 @@ def test_first_parser_that_succeeds_wins_and_time_replaces_event_time():
         {"Name": "num", "Format": "regex", "Regex": r"^(?<n>\d+)$"},
         {"Name": "t", "Format": "regex", "Regex": r"^(?<time>\d+) (?<m>.*)$", "Time_Format": "%s"},
     )
-    filt = make(ParserFilter, {"parsers": parsers}, Key_Name="log", Parser=["num", "t"])
+    filt = make(ParserFilter, parsers, Key_Name="log", Parser=["num", "t"])
     events = filt(
         "tag", [(5.0, {"log": "42"}), (5.0, {"log": "1700000000 hi"}), (5.0, {"log": "x"})]
     )

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent.config.loader import load_string
-from agent.config.validate import validate
 from agent.core.errors import ConfigError
+from agent.engine.plan import build_plan
 from agent.parsers.registry import ParserRegistry
 from streamsql import StreamProcessor, StreamTask, compile
 
@@ -44,7 +44,7 @@ def classic_text(draw: st.DrawFn) -> str:
 @given(classic_text())
 def test_classic_config_raises_only_config_errors(text: str) -> None:
     with contextlib.suppress(ConfigError):
-        validate(load_string(text, "classic"))
+        build_plan(load_string(text, "classic"))
 
 
 YAML_SNIPPETS = ["service:", "pipeline:", "  inputs:", "    - name: dummy", "    - name: tail",
@@ -56,7 +56,7 @@ YAML_SNIPPETS = ["service:", "pipeline:", "  inputs:", "    - name: dummy", "   
 @given(st.lists(st.sampled_from(YAML_SNIPPETS) | st.text(max_size=20), max_size=12))
 def test_yaml_config_raises_only_config_errors(lines: list[str]) -> None:
     with contextlib.suppress(ConfigError):
-        validate(load_string("\n".join(lines), "yaml"))
+        build_plan(load_string("\n".join(lines), "yaml"))
 
 
 SQL_TOKENS = ["CREATE", "STREAM", "s", "WITH", "(tag='t')", "AS", "SELECT", "*", "FROM",

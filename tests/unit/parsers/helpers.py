@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from agent.config.model import Section
 from agent.core.errors import Location
 from agent.core.options import Entry
-from agent.parsers.base import Parser
+from agent.parsers.base import Parser, ParserSection
 from agent.parsers.registry import ParserRegistry
 
 LOCATION = Location("parsers.conf", 7)
 
 
-def section(**options: str | list[str]) -> Section:
+def section(**options: str | list[str]) -> ParserSection:
     entries = []
     for key, value in options.items():
         for v in value if isinstance(value, list) else [value]:
             entries.append(Entry(key, v, LOCATION))
-    return Section("parser", LOCATION, entries)
+    return ParserSection(LOCATION, tuple(entries))
 
 
 def make(**options: str | list[str]) -> Parser:

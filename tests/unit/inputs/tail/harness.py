@@ -45,12 +45,12 @@ class Sink:
         return [record.get(key) for record in self.records]
 
 
-def services() -> dict[str, Any]:
+def registries() -> dict[str, Any]:
     return {"parsers": ParserRegistry.from_sections([]), "multiline_parsers": MultilineRegistry()}
 
 
 async def run_once(sink: Sink, **options: Any) -> TailInput:
-    async with plugin_context(once=True, services=services()) as context:
+    async with plugin_context(once=True, **registries()) as context:
         tail = build(TailInput, context, **options)
         await tail.run(sink.emit)
         await tail.close()
@@ -60,7 +60,7 @@ async def run_once(sink: Sink, **options: Any) -> TailInput:
 @asynccontextmanager
 async def running(sink: Sink, **options: Any) -> AsyncIterator[TailInput]:
     """A live tail input running in the background; closed (checkpoint written) at exit."""
-    async with plugin_context(once=False, services=services()) as context:
+    async with plugin_context(once=False, **registries()) as context:
         tail = build(TailInput, context, **options)
         task = asyncio.get_running_loop().create_task(tail.run(sink.emit))
         try:

@@ -1,12 +1,13 @@
-"""What TailInput takes from the engine's shared services when it runs."""
+"""What TailInput takes from the engine's context when it runs."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from agent.inputs.tail import TailInput
 from tests.support.plugins import build, plugin_context
-from tests.unit.inputs.tail.harness import Sink, run_once, services
+from tests.unit.inputs.tail.harness import Sink, registries, run_once
 
 
 def _lines(start: int, stop: int) -> bytes:
@@ -20,9 +21,10 @@ async def test_a_read_again_ends_chunks_at_the_outputs_cut_points(tmp_path: Path
     await run_once(first, path=str(log), db=db)
     (source,) = {chunk.origin.source for chunk in first.chunks if chunk.origin}
     cut = len(_lines(0, 4))
-    shared = {**services(), "cut_points": {source: [cut]}}
     again = Sink()
-    async with plugin_context(once=True, services=shared) as context:
+    async with plugin_context(once=True, **registries()) as context:
+        # As the engine does once the outputs have started, before any input runs.
+        context = dataclasses.replace(context, cut_points={source: [cut]})
         tail = build(TailInput, context, path=str(log), db=db)
         await tail.run(again.emit)
         await tail.close()

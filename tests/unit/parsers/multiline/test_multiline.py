@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config.model import Section
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Entry
+from agent.parsers.base import ParserSection
 from agent.parsers.multiline import MultilineRegistry
 
 WHERE = Location("parsers_multiline.conf", 3)
 
 
-def _section(*pairs: tuple[str, str]) -> Section:
-    return Section("multiline_parser", WHERE, [Entry(k, v, WHERE) for k, v in pairs])
+def _section(*pairs: tuple[str, str]) -> ParserSection:
+    return ParserSection(WHERE, tuple(Entry(k, v, WHERE) for k, v in pairs))
 
 
 JAVA = _section(

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.config.loader import load_string
-from agent.config.validate import validate
-from agent.core.plugins import CHECKPOINT_DB
+from agent.engine.plan import build_plan
 from sinks.cloudwatch_logs import CloudWatchLogsOutput
-from sinks.cloudwatch_logs.options import journal_path
+from sinks.cloudwatch_logs.options import CloudWatchSettings, journal_path
 from tests.support.plugins import settings_for
 
 ARTICLE = {
@@ -20,7 +19,7 @@ ARTICLE = {
 
 
 def test_default_is_next_to_the_tail_db_of_the_article() -> None:
-    plan = validate(
+    plan = build_plan(
         load_string(
             "[INPUT]\n    Name tail\n    Path /var/log/containers/*.log\n"
             "    DB /var/log/flb_kube.db\n"
@@ -30,29 +29,35 @@ def test_default_is_next_to_the_tail_db_of_the_article() -> None:
         )
     )
     spec = plan.outputs[0]
-    assert plan.services[CHECKPOINT_DB] == "/var/log/flb_kube.db"
-    assert journal_path(spec.settings, plan.services, spec.instance) == Path(
+    assert plan.checkpoint_db == "/var/log/flb_kube.db"
+    assert journal_path(
+        CloudWatchSettings.bind(spec.settings), plan.checkpoint_db, spec.instance
+    ) == Path(
         "/var/log/flb_kube.db.cloudwatch_logs/"
         "cloudwatch_logs.0-fluent-bit-cloudwatch-demo-from-fluent-bit-.journal"
     )
 
 
 def test_journal_dir_wins_and_no_db_means_no_journal() -> None:
-    settings = settings_for(CloudWatchLogsOutput, **ARTICLE, journal_dir="/state")
-    assert journal_path(settings, {}, "cw") == Path(
+    settings = CloudWatchSettings.bind(
+        settings_for(CloudWatchLogsOutput, **ARTICLE, journal_dir="/state")
+    )
+    assert journal_path(settings, None, "cw") == Path(
         "/state/cw-fluent-bit-cloudwatch-demo-from-fluent-bit-.journal"
     )
-    plain = settings_for(CloudWatchLogsOutput, **ARTICLE)
-    assert journal_path(plain, {CHECKPOINT_DB: None}, "cw") is None
+    plain = CloudWatchSettings.bind(settings_for(CloudWatchLogsOutput, **ARTICLE))
+    assert journal_path(plain, None, "cw") is None
 
 
 def test_names_are_made_safe_and_short() -> None:
-    settings = settings_for(
-        CloudWatchLogsOutput,
-        region="us-east-1",
-        log_group_name="/aws/eks/" + "x" * 200,
-        log_stream_name="a b",
+    settings = CloudWatchSettings.bind(
+        settings_for(
+            CloudWatchLogsOutput,
+            region="us-east-1",
+            log_group_name="/aws/eks/" + "x" * 200,
+            log_stream_name="a b",
+        )
     )
-    path = journal_path(settings, {CHECKPOINT_DB: "/db"}, "cw")
+    path = journal_path(settings, "/db", "cw")
     assert path is not None and path.parent == Path("/db.cloudwatch_logs")
     assert "/" not in path.name and " " not in path.name and len(path.name) < 130

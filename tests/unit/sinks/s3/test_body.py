@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.athena.objects import AthenaError, decompress, kind_of
+from agent.companions.athena.objects import AthenaError, decompress, kind_of
 from sinks.s3.body import build_body
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

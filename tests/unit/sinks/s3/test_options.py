@@ -6,23 +6,23 @@ import pytest
 
 from agent.core.errors import ConfigError
 from sinks.s3 import S3Output
-from sinks.s3.options import MIN_PART_SIZE, load_config
+from sinks.s3.options import MIN_PART_SIZE, S3Settings
 from tests.support.plugins import settings_for
 
 
 def config(**options: str):  # type: ignore[no-untyped-def]
-    return load_config(settings_for(S3Output, bucket="b", **options))
+    return S3Settings.bind(settings_for(S3Output, bucket="b", **options))
 
 
 def test_fluent_bit_defaults() -> None:
     cfg = config()
     assert cfg.store_dir == "/tmp/fluent-bit/s3"
     assert cfg.total_file_size == 100000000
-    assert cfg.part_size == MIN_PART_SIZE
+    assert cfg.upload_chunk_size == MIN_PART_SIZE
     assert cfg.upload_timeout == 600
     assert cfg.key_format.template == "/fluent-bit-logs/$TAG/%Y/%m/%d/%H/%M/%S"
-    assert cfg.date_key == "date" and cfg.date_format == "iso8601"
-    assert cfg.compression == "none" and cfg.format == "json_lines"
+    assert cfg.date_key == "date" and cfg.json_date_format == "iso8601"
+    assert cfg.codec == "none" and cfg.format == "json_lines"
     assert cfg.preserve_data_ordering is True
     assert cfg.use_put_object is False
     assert settings_for(S3Output, bucket="b")["region"] == "us-east-1"
@@ -74,7 +74,7 @@ def test_server_side_encryption_choices() -> None:
 def test_parquet_format() -> None:
     pytest.importorskip("pyarrow")
     cfg = config(format="parquet", compression="snappy")
-    assert cfg.format == "parquet" and cfg.compression == "snappy"
+    assert cfg.format == "parquet" and cfg.codec == "snappy"
     with pytest.raises(ConfigError, match="log_key"):
         config(format="parquet", log_key="log")
 

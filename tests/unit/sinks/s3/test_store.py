@@ -267,3 +267,25 @@ def test_a_failed_append_record_leaves_no_torn_line(
     (left,) = again.buffers.values()
     assert again.data_path(left).read_bytes() == b"a\nc\n"
     assert again.log.watermarks == {"src|in|app": 6}
+
+
+def test_a_new_buffer_file_is_durable_before_its_append_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append acknowledges records: the buffer file it created must survive a power cut
+    too, so store_dir is fsynced before appends.log records the new buffer."""
+    s = store(tmp_path)
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b'{"a":1}\n')])
+    assert synced == [str(s.data_path(buffer)), str(tmp_path), str(tmp_path / APPENDS)]
+    synced.clear()
+    s.append([(buffer, b'{"a":2}\n')])
+    assert str(tmp_path) not in synced

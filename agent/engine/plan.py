@@ -1,0 +1,164 @@
+"""Planning: a loaded :class:`ConfigDocument` -> the :class:`Plan` the engine runs, no I/O.
+
+:func:`build_plan` validates every section (through :mod:`agent.config.validate`), builds
+the parser and multiline registries, checks every parser name a section refers to, picks
+the checkpoint DB outputs keep their state beside and compiles the stream tasks.
+``--dry-run`` stops after it; the engine then builds each plugin with the
+:class:`PluginContext` :func:`plugin_context` gives it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.config.model import ConfigDocument, Section
+from agent.config.service import ServiceSettings
+from agent.config.validate import (
+    PluginSpec,
+    StreamTaskSpec,
+    check_unique_aliases,
+    plugin_spec,
+    service_settings,
+    stream_task,
+)
+from agent.core.errors import ConfigError
+from agent.core.metrics import Metrics
+from agent.core.plugins import Kind, PluginContext, Spawn
+from agent.core.tags import matcher
+from agent.parsers.base import ParserSection
+from agent.parsers.multiline import MultilineRegistry
+from agent.parsers.registry import ParserRegistry
+
+if TYPE_CHECKING:
+    from streamsql import StreamProcessor
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the engine needs, validated and built."""
+
+    service: ServiceSettings
+    parsers: ParserRegistry
+    multiline_parsers: MultilineRegistry
+    inputs: list[PluginSpec] = field(default_factory=list)
+    filters: list[PluginSpec] = field(default_factory=list)
+    outputs: list[PluginSpec] = field(default_factory=list)
+    # The DB of the first input that keeps one (see PluginContext.checkpoint_db).
+    checkpoint_db: str | None = None
+    stream_processor: StreamProcessor | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def build_plan(document: ConfigDocument) -> Plan:
+    """Validate ``document`` and build what the run needs; raise :class:`ConfigError` with
+    file:line on the first problem, in file order."""
+    plan = Plan(
+        service=service_settings(document),
+        parsers=ParserRegistry.from_sections(_parser_sections(document.parsers)),
+        multiline_parsers=MultilineRegistry.from_sections(
+            _parser_sections(document.multiline_parsers)
+        ),
+        files=document.files,
+    )
+    counters: Counter[str] = Counter()
+    groups: tuple[tuple[Kind, list[Section], list[PluginSpec]], ...] = (
+        ("input", document.inputs, plan.inputs),
+        ("filter", document.filters, plan.filters),
+        ("output", document.outputs, plan.outputs),
+    )
+    for kind, sections, target in groups:
+        for section in sections:
+            spec = plugin_spec(kind, section, counters)
+            _check_references(spec, section, plan)
+            target.append(spec)
+    check_unique_aliases([*plan.inputs, *plan.filters, *plan.outputs])
+    plan.checkpoint_db = next(
+        (spec.settings["db"] for spec in plan.inputs if spec.settings.get("db")), None
+    )
+    if document.stream_tasks:
+        names = [spec.instance for spec in plan.inputs]
+        matchers = [matcher(spec.settings) for spec in plan.filters]
+        plan.stream_processor = _stream_processor(
+            [stream_task(section) for section in document.stream_tasks],
+            names,
+            lambda tag: any(m(tag) for m in matchers),
+        )
+    return plan
+
+
+def plugin_context(
+    plan: Plan,
+    spec: PluginSpec,
+    *,
+    spawn: Spawn,
+    metrics: Metrics,
+    once: bool,
+    cut_points: Mapping[str, Sequence[int]],
+) -> PluginContext:
+    """What the plugin of ``spec`` gets: the plan's shared pieces and the engine's own."""
+    return PluginContext(
+        instance=spec.instance,
+        spawn=spawn,
+        metrics=metrics,
+        logger=logging.getLogger(f"logtide.{spec.kind}.{spec.instance}"),
+        once=once,
+        flush_interval=plan.service.flush,
+        parsers=plan.parsers,
+        multiline_parsers=plan.multiline_parsers,
+        checkpoint_db=plan.checkpoint_db,
+        cut_points=cut_points,
+    )
+
+
+def cut_points(watermarks: Iterable[Mapping[str, int]]) -> dict[str, list[int]]:
+    """Per source, the offsets where some output's watermark ends: an input reading that
+    source again ends a chunk there, so each re-read chunk is wholly held or not."""
+    cuts: dict[str, set[int]] = {}
+    for marks in watermarks:
+        for mark, end in marks.items():
+            cuts.setdefault(mark.split("|", 1)[0], set()).add(end)
+    return {source: sorted(ends) for source, ends in cuts.items()}
+
+
+def _parser_sections(sections: list[Section]) -> Iterable[ParserSection]:
+    # A generator: each section is built before the next is read, so the first bad one in
+    # file order is the one reported.
+    return (ParserSection(section.location, tuple(section.entries)) for section in sections)
+
+
+def _check_references(spec: PluginSpec, section: Section, plan: Plan) -> None:
+    """Every parser a section names exists (the run would fail on it, after starting)."""
+    options = {option.key: option for option in spec.cls.options if option.refers}
+    for entry in section.entries:
+        option = options.get(entry.key.lower())
+        if option is None:
+            continue
+        parsed = option.parse(entry.value)
+        names = [name.strip() for name in (parsed if isinstance(parsed, list) else [parsed])]
+        names = [name for name in names if name]
+        try:
+            if option.refers == "multiline_parser" and names:
+                plan.multiline_parsers.stream(names, plan.parsers, entry.location)
+            else:
+                for name in names:
+                    plan.parsers.get(name, entry.location)
+        except ConfigError as exc:
+            label = f"{spec.kind} '{spec.cls.name}'"
+            raise ConfigError(f"{label}: {option.name}: {exc.message}", exc.location) from None
+
+
+def _stream_processor(
+    tasks: list[StreamTaskSpec], inputs: list[str], filtered: Callable[[str], bool]
+) -> StreamProcessor:
+    from streamsql import StreamProcessor, StreamTask
+
+    # Outputs never change records, so only filters decide whether results must be copies.
+    return StreamProcessor(
+        [StreamTask(task.name, task.sql, task.location) for task in tasks],
+        inputs=inputs,
+        filtered=filtered,
+    )

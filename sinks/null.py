@@ -1,0 +1,17 @@
+"""The ``null`` output: accepts and discards everything (benchmarks, tests)."""
+
+from __future__ import annotations
+
+from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from agent.core.events import Event
+from agent.core.plugins import OutputPlugin
+
+
+class NullOutput(OutputPlugin[OutputSettings]):
+    durable_on_accept = True
+    name = "null"
+    description = "Discard every record."
+    options = COMMON_OUTPUT_OPTIONS
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        return None
