@@ -175,8 +175,12 @@ class FluentBitParser(TokenReader):
         return select
 
     def _parse_fb_limit(self) -> exp.Limit:
+        token = self._curr
         count = self._integer("a record count after LIMIT")
-        return exp.Limit(expression=exp.Literal.number(count))
+        limit = exp.Limit(expression=_number(count))
+        # A snapshot's size check points here when the count sets no bound.
+        limit.meta["offset"] = token.start
+        return limit
 
     def _parse_fb_select(self) -> exp.Select:
         self._expect_word("SELECT")
@@ -247,7 +251,7 @@ class FluentBitParser(TokenReader):
         key = exp.column(self._identifier("a key name"))
         self._expect(TokenType.COMMA, "',' and the forecast horizon in seconds")
         seconds = self._integer("the forecast horizon in seconds")
-        return Forecast(this=key, expression=exp.Literal.number(seconds))
+        return Forecast(this=key, expression=_number(seconds))
 
     def _parse_fb_source(self) -> exp.Expression:
         kind = word_of(self._curr)
@@ -284,8 +288,8 @@ class FluentBitParser(TokenReader):
         self._expect(TokenType.R_PAREN, "')'")
         return StreamWindow(
             kind=kind,
-            size=exp.Literal.number(size),
-            advance=exp.Literal.number(advance) if advance is not None else None,
+            size=_number(size),
+            advance=_number(advance) if advance is not None else None,
         )
 
     def _duration(self) -> int:
@@ -384,6 +388,12 @@ def parse(sql: str) -> exp.Expression:
         raise SyntaxProblem("expected a closing quote for this string", open_quote(sql)) from None
     assert isinstance(statement, exp.Expression)
     return statement
+
+
+def _number(value: int) -> exp.Literal:
+    # Not exp.Literal.number: it wraps a negative value in exp.Neg, and plan.py reads the
+    # literal's text (LIMIT -1 and a negative forecast horizon are valid Fluent Bit).
+    return exp.Literal(this=str(value), is_string=False)
 
 
 def _one_of(items: list[str]) -> str:
