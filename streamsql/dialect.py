@@ -68,6 +68,7 @@ AGGREGATES: dict[str, type[exp.Expression]] = {
 }
 SCALAR_FUNCS = ("NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME")
 TIME_UNITS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600}
+STATEMENT_WORDS = "CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT"
 
 
 class FluentBitParser(TokenReader):
@@ -105,7 +106,7 @@ class FluentBitParser(TokenReader):
     def _parse_statement(self) -> exp.Expression:
         rule = self.STATEMENTS.get(word_of(self._curr))
         if rule is None:
-            return self._fail("CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT")
+            return self._fail(STATEMENT_WORDS)
         self._advance()
         statement: exp.Expression = rule(self)
         if self._curr:
@@ -383,9 +384,15 @@ _DIALECT = FluentBit()
 def parse(sql: str) -> exp.Expression:
     """Parse one statement; raise :class:`SyntaxProblem` with the offset of the error."""
     try:
-        statement = _DIALECT.parse(sql)[0]
+        statements = _DIALECT.parse(sql)
     except TokenError:
         raise SyntaxProblem("expected a closing quote for this string", open_quote(sql)) from None
+    if not statements:
+        # sqlglot's driver stops at a leading ELSE (the end of its IF blocks) before the
+        # grammar sees a token: refused here like any other first word.
+        first = _DIALECT.tokenize(sql)[0]
+        raise SyntaxProblem(f"expected {STATEMENT_WORDS}, got '{first.text}'", first.start)
+    statement = statements[0]
     assert isinstance(statement, exp.Expression)
     return statement
 
