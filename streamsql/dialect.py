@@ -68,6 +68,7 @@ AGGREGATES: dict[str, type[exp.Expression]] = {
 }
 SCALAR_FUNCS = ("NOW", "UNIX_TIMESTAMP", "RECORD_TAG", "RECORD_TIME")
 TIME_UNITS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600}
+STATEMENT_WORDS = "CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT"
 
 
 class FluentBitParser(TokenReader):
@@ -105,7 +106,7 @@ class FluentBitParser(TokenReader):
     def _parse_statement(self) -> exp.Expression:
         rule = self.STATEMENTS.get(word_of(self._curr))
         if rule is None:
-            return self._fail("CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT")
+            return self._fail(STATEMENT_WORDS)
         self._advance()
         statement: exp.Expression = rule(self)
         if self._curr:
@@ -175,8 +176,12 @@ class FluentBitParser(TokenReader):
         return select
 
     def _parse_fb_limit(self) -> exp.Limit:
+        token = self._curr
         count = self._integer("a record count after LIMIT")
-        return exp.Limit(expression=exp.Literal.number(count))
+        limit = exp.Limit(expression=_number(count))
+        # A snapshot's size check points here when the count sets no bound.
+        limit.meta["offset"] = token.start
+        return limit
 
     def _parse_fb_select(self) -> exp.Select:
         self._expect_word("SELECT")
@@ -247,7 +252,7 @@ class FluentBitParser(TokenReader):
         key = exp.column(self._identifier("a key name"))
         self._expect(TokenType.COMMA, "',' and the forecast horizon in seconds")
         seconds = self._integer("the forecast horizon in seconds")
-        return Forecast(this=key, expression=exp.Literal.number(seconds))
+        return Forecast(this=key, expression=_number(seconds))
 
     def _parse_fb_source(self) -> exp.Expression:
         kind = word_of(self._curr)
@@ -284,8 +289,8 @@ class FluentBitParser(TokenReader):
         self._expect(TokenType.R_PAREN, "')'")
         return StreamWindow(
             kind=kind,
-            size=exp.Literal.number(size),
-            advance=exp.Literal.number(advance) if advance is not None else None,
+            size=_number(size),
+            advance=_number(advance) if advance is not None else None,
         )
 
     def _duration(self) -> int:
@@ -379,11 +384,23 @@ _DIALECT = FluentBit()
 def parse(sql: str) -> exp.Expression:
     """Parse one statement; raise :class:`SyntaxProblem` with the offset of the error."""
     try:
-        statement = _DIALECT.parse(sql)[0]
+        statements = _DIALECT.parse(sql)
     except TokenError:
         raise SyntaxProblem("expected a closing quote for this string", open_quote(sql)) from None
+    if not statements:
+        # sqlglot's driver stops at a leading ELSE (the end of its IF blocks) before the
+        # grammar sees a token: refused here like any other first word.
+        first = _DIALECT.tokenize(sql)[0]
+        raise SyntaxProblem(f"expected {STATEMENT_WORDS}, got '{first.text}'", first.start)
+    statement = statements[0]
     assert isinstance(statement, exp.Expression)
     return statement
+
+
+def _number(value: int) -> exp.Literal:
+    # Not exp.Literal.number: it wraps a negative value in exp.Neg, and plan.py reads the
+    # literal's text (LIMIT -1 and a negative forecast horizon are valid Fluent Bit).
+    return exp.Literal(this=str(value), is_string=False)
 
 
 def _one_of(items: list[str]) -> str:

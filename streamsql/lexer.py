@@ -40,8 +40,10 @@ TERMINATOR = TokenType.BREAK
 
 _IDENTIFIER = re.compile(r"[_A-Za-z][A-Za-z0-9_.]*")
 _WORD = re.compile(r"[_A-Za-z][A-Za-z0-9_]*")
-_INTEGER = re.compile(r"-?(?:[1-9][0-9]*|0)\Z")
-_FLOAT = re.compile(r"-?(?:[1-9][0-9]*|0)\.[0-9]+\Z")
+# Fluent Bit's sql.l: a minus sign only before a non-zero leading digit ("-0", "-0.5" are not
+# numbers there).
+_INTEGER = re.compile(r"(?:-?[1-9][0-9]*|0)\Z")
+_FLOAT = re.compile(r"(?:-?[1-9][0-9]*|0)\.[0-9]+\Z")
 _INT32 = range(-(2**31), 2**31)
 
 
@@ -127,7 +129,16 @@ class TokenReader(Parser):
         if self._match(TokenType.NUMBER):
             return token.text, token
         if glued(token, self._next) and self._match_pair(TokenType.DASH, TokenType.NUMBER):
-            return "-" + self._prev.text, token
+            digits = self._prev.text
+            if digits.startswith("0") and (_INTEGER.match(digits) or _FLOAT.match(digits)):
+                # Fluent Bit's lexer logs the '-' as a bad character, skips it and goes on
+                # with the positive number: a silent change of meaning, refused here.
+                raise SyntaxProblem(
+                    f"'-{digits}' is not a number in Fluent Bit (it drops the '-' and reads"
+                    f" {digits})",
+                    token.start,
+                )
+            return "-" + digits, token
         return None
 
     def _integer(self, what: str) -> int:

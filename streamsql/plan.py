@@ -151,7 +151,7 @@ def plan(tree: exp.Expression) -> Statement:
         limit=int(limit.expression.this) if limit else 0,
         aggregate=aggregate,
     )
-    _check_properties(statement, tree)
+    _check_properties(statement, limit.meta.get("offset", 0) if limit else 0)
     return statement
 
 
@@ -163,16 +163,19 @@ def _properties(node: exp.Properties | None) -> dict[str, str]:
     return found
 
 
-def _check_properties(statement: Statement, tree: exp.Expression) -> None:
+def _check_properties(statement: Statement, limit_offset: int) -> None:
     routable = statement.properties.get("routable")
     if routable is not None and routable.lower() not in _BOOL_WORDS:
         raise SyntaxProblem(f"routable must be true or false, not '{routable}'", 0)
     if statement.kind == "snapshot":
         if "tag" not in statement.properties:
             raise SyntaxProblem(f"snapshot '{statement.name}' needs a tag: add WITH (tag='...')", 0)
+        # Fluent Bit reads a LIMIT or seconds <= 0 as "no bound" and only refuses when both
+        # are 0; an unbounded snapshot would hold its records' acknowledgements forever.
         if statement.limit <= 0 and statement.seconds <= 0:
             raise SyntaxProblem(
-                f"snapshot '{statement.name}' needs a size: LIMIT n or WITH (seconds='n')", 0
+                f"snapshot '{statement.name}' needs a size: LIMIT n or WITH (seconds='n'), n > 0",
+                limit_offset,
             )
 
 

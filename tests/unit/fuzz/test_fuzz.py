@@ -63,7 +63,8 @@ SQL_TOKENS = ["CREATE", "STREAM", "s", "WITH", "(tag='t')", "AS", "SELECT", "*",
               "TAG:'order*'", "STREAM:in", "WHERE", "state", "=", "<>", "'CA'", "AND", "OR",
               "NOT", "COUNT(*)", "AVG(price)", "GROUP", "BY", "WINDOW", "TUMBLING", "(5",
               "SECOND)", "HOPPING", "ADVANCE", "BY", "@record.time()", "IS", "NULL", ";", ",",
-              "(", ")", "1", "-1.5", "'", "\"x\"", "LIMIT", "10", "@record.contains(a)"]  # fmt: skip
+              "(", ")", "1", "-1.5", "'", "\"x\"", "LIMIT", "10", "-1", "0", "-0",
+              "@record.contains(a)", "TIMESERIES_FORECAST(v,"]  # fmt: skip
 
 
 @FAST

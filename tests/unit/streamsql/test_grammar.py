@@ -81,6 +81,8 @@ INVALID = [
     ),
     ("SELECT * FROM TAG:'a' WHERE x = null;", "expected a value", 32),
     ("UPDATE x;", "expected CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT", 0),
+    # sqlglot's statement driver returns nothing for a leading ELSE (its IF blocks).
+    ("  ELSE;", "expected CREATE STREAM, CREATE SNAPSHOT, FLUSH SNAPSHOT or SELECT, got 'ELSE'", 2),
     ("SELECT * FROM TAG:'a'; SELECT", "nothing after the closing ';'", 23),
     ("CREATE SNAPSHOT s AS SELECT * FROM TAG:'a' LIMIT 5;", "needs a tag", 0),
     ("CREATE SNAPSHOT s WITH (tag='x') AS SELECT * FROM TAG:'a';", "needs a size", 0),
