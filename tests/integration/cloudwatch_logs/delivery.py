@@ -1,14 +1,15 @@
-"""Drive an output the way the engine does: flush, and on a retryable error resend only
-``remaining`` after a short jittered pause."""
+"""Drive an output the way the engine does: flush through the core's one retry loop, and on a
+retryable error resend only ``remaining`` after a short jittered pause."""
 
 from __future__ import annotations
 
-import asyncio
-
-from agent.core.errors import DeliveryError, is_retryable
+from agent.core.errors import DeliveryError
 from agent.core.events import Event
 from agent.core.plugins import OutputPlugin
-from sinks.aws.retry import backoff_delay
+from agent.core.retry import Backoff, Retry
+
+# Short waits: the moto server answers at once; the jitter is what the engine would add.
+_FAST = Backoff(base=0.01, cap=0.2)
 
 
 async def deliver(
@@ -17,14 +18,15 @@ async def deliver(
     """Deliver ``events``; return what each retry resent (empty when the first try worked)."""
     resent: list[list[Event]] = []
     pending = events
-    for attempt in range(attempts):
-        try:
-            await output.flush(tag, pending)
-            return resent
-        except DeliveryError as exc:
-            if not is_retryable(exc):
-                raise
-            pending = exc.remaining if exc.remaining is not None else pending
-            resent.append(pending)
-            await asyncio.sleep(backoff_delay(attempt, base=0.01, cap=0.2))
-    raise AssertionError(f"not delivered after {attempts} attempts")
+
+    async def flush() -> None:
+        await output.flush(tag, pending)
+
+    def narrow(exc: Exception, _failures: int, _wait: float) -> None:
+        nonlocal pending
+        if isinstance(exc, DeliveryError) and exc.remaining is not None:
+            pending = exc.remaining
+        resent.append(pending)
+
+    await Retry(_FAST.delay, limit=attempts - 1).run(flush, on_retry=narrow)
+    return resent
