@@ -21,9 +21,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from agent.core.options import Option
 from agent.core.retry import Retry
 
 T = TypeVar("T")
+
+# The option that switches :func:`call_with_auto_retry` on, for the outputs that honour it.
+AUTO_RETRY_OPTION = Option(
+    "auto_retry_requests",
+    "bool",
+    True,
+    "Retry a request once, immediately, after a network error.",
+)
 
 # Failures where the request certainly never reached the service.
 _NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ConnectionRefusedError)
