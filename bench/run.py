@@ -20,13 +20,14 @@ child's VmHWM, sampled every 20 ms). Prints a table and writes bench/results.jso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -46,12 +47,21 @@ def _lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
 
 
-def scenario_file(lines: int, fmt: str, repeat: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="bench-a-") as tmp:
+@contextlib.contextmanager
+def _prepared(kind: str, fmt: str, lines: int, label: str) -> Iterator[tuple[Path, Path]]:
+    """A scratch folder with ``lines`` records of ``fmt`` logs and the ``kind`` config:
+    (the folder, the config)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
         root = Path(tmp)
-        conf = write_config(root, "file", fmt)
+        conf = write_config(root, kind, fmt)
         write_logs(root / "logs" / "app.log", lines, fmt)
-        result = run_best(conf, lines, "a" if fmt == "docker" else "a-cri", repeat)
+        yield root, conf
+
+
+def scenario_file(lines: int, fmt: str, repeat: int) -> Result:
+    label = "a" if fmt == "docker" else "a-cri"
+    with _prepared("file", fmt, lines, label) as (root, conf):
+        result = run_best(conf, lines, label, repeat)
         ca, notca = _lines(root / "out" / "ca.log"), _lines(root / "out" / "notca.log")
         result.delivered = ca + notca
         result.note = f"CA {ca:,} / not CA {notca:,}"
@@ -109,10 +119,7 @@ def _cloudwatch_records(client: object, group: str) -> int:
 
 def scenario_tail(lines: int, repeat: int) -> Result:
     """Issue 3's benchmark: tail + docker parser + parser filter -> null."""
-    with tempfile.TemporaryDirectory(prefix="bench-t-") as tmp:
-        root = Path(tmp)
-        conf = write_config(root, "parse-null", "docker")
-        write_logs(root / "logs" / "app.log", lines, "docker")
+    with _prepared("parse-null", "docker", lines, "t") as (_, conf):
         return run_best(conf, lines, "t", repeat)
 
 
@@ -131,10 +138,7 @@ def scenario_reference(lines: int, repeat: int) -> Result:
 
 
 def scenario_null(lines: int, repeat: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="bench-c-") as tmp:
-        root = Path(tmp)
-        conf = write_config(root, "null", "docker")
-        write_logs(root / "logs" / "app.log", lines, "docker")
+    with _prepared("null", "docker", lines, "c") as (_, conf):
         return run_best(conf, lines, "c", repeat)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.parsers.base import Parser, ParseResult, as_text
+from agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
 from agent.parsers.values import unescape_utf8
 
 _GARBAGE = re.compile(r'[\x00-\x20"=]*')
@@ -26,112 +26,112 @@ _LABEL = re.compile(r"[0-9A-Za-z_.\-]*")
 _FIELD = re.compile(r"[^\x00\t\n\r]*")
 
 
+# One scanned pair: its key, the value as the line spells it (what the time key and ``Types``
+# read), and the value stored without ``Types``.
+Pair = tuple[str, str, Any]
+
+
+def _record(config: ParserConfig, pairs: list[Pair]) -> ParseResult | None:
+    """The time key, ``Types`` and decoders over one line's pairs, as both formats apply them."""
+    time_format = config.time_format
+    types = config.types
+    record: dict[str, Any] = {}
+    parsed_time: float | None = None
+    for key, raw, plain in pairs:
+        if time_format is not None and key == config.time_key and raw:
+            resolved = time_format.parse(raw)
+            if resolved is None:
+                return None
+            parsed_time = resolved or None
+            if not config.time_keep:
+                continue
+        if types:
+            cast = types.get(key)
+            record[key] = cast(raw) if cast is not None else raw
+        else:
+            record[key] = plain
+    if not record:
+        return None
+    if config.decoders:
+        record = config.decoders.apply(record)
+    return parsed_time, record
+
+
 class LogfmtParser(Parser):
     format_name = "logfmt"
 
     def parse(self, data: bytes | str) -> ParseResult | None:
-        text = as_text(data)
-        config = self.config
-        time_format = config.time_format
-        types = config.types
-        record: dict[str, Any] = {}
-        parsed_time: float | None = None
-        pos, end = 0, len(text)
-        while pos < end:
-            pos = _GARBAGE.match(text, pos).end()  # type: ignore[union-attr]
-            if pos >= end:
-                break
-            ident = _IDENT.match(text, pos)
-            assert ident is not None
-            key = ident.group()
-            pos = ident.end()
-            value = ""
-            value_set = quoted = False
-            if pos < end and text[pos] == "=":
-                value_set = True
-                pos += 1
-                if pos < end:
-                    if text[pos] == '"':
-                        body = _QUOTED.match(text, pos + 1)
-                        assert body is not None
-                        value, pos, quoted = body.group(), body.end(), True
-                        if pos < end and text[pos] == '"':
-                            pos += 1
-                    else:
-                        bare = _IDENT.match(text, pos)
-                        assert bare is not None
-                        value, pos = bare.group(), bare.end()
-            if config.logfmt_no_bare_keys and not value and not value_set:
-                return None
-            is_time = time_format is not None and key == config.time_key and bool(value)
-            if is_time:
-                assert time_format is not None
-                resolved = time_format.parse(value)
-                if resolved is None:
-                    return None
-                parsed_time = resolved or None
-            if not is_time or config.time_keep:
-                if types:
-                    cast = types.get(key)
-                    record[key] = cast(value) if cast is not None else value
-                elif not value:
-                    record[key] = "" if quoted else True
-                elif quoted and "\\" in value:
-                    record[key] = unescape_utf8(value)
+        pairs = _logfmt_pairs(as_text(data), self.config.logfmt_no_bare_keys)
+        return None if pairs is None else _record(self.config, pairs)
+
+
+def _logfmt_pairs(text: str, no_bare_keys: bool) -> list[Pair] | None:
+    pairs: list[Pair] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        pos = _GARBAGE.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= end:
+            break
+        ident = _IDENT.match(text, pos)
+        assert ident is not None
+        key = ident.group()
+        pos = ident.end()
+        value = ""
+        value_set = quoted = False
+        if pos < end and text[pos] == "=":
+            value_set = True
+            pos += 1
+            if pos < end:
+                if text[pos] == '"':
+                    body = _QUOTED.match(text, pos + 1)
+                    assert body is not None
+                    value, pos, quoted = body.group(), body.end(), True
+                    if pos < end and text[pos] == '"':
+                        pos += 1
                 else:
-                    record[key] = value
-            if pos >= end:
-                break
-            if text[pos] in "\r\n":
-                break
-        if not record:
+                    bare = _IDENT.match(text, pos)
+                    assert bare is not None
+                    value, pos = bare.group(), bare.end()
+        if no_bare_keys and not value and not value_set:
             return None
-        if config.decoders:
-            record = config.decoders.apply(record)
-        return parsed_time, record
+        plain: Any = value
+        if not value:
+            plain = "" if quoted else True
+        elif quoted and "\\" in value:
+            plain = unescape_utf8(value)
+        pairs.append((key, value, plain))
+        if pos >= end or text[pos] in "\r\n":
+            break
+    return pairs
 
 
 class LtsvParser(Parser):
     format_name = "ltsv"
 
     def parse(self, data: bytes | str) -> ParseResult | None:
-        text = as_text(data)
-        config = self.config
-        time_format = config.time_format
-        types = config.types
-        record: dict[str, Any] = {}
-        parsed_time: float | None = None
-        pos, end = 0, len(text)
-        while pos < end:
-            label_match = _LABEL.match(text, pos)
-            assert label_match is not None
-            label = label_match.group()
-            pos = label_match.end()
-            if pos >= end or text[pos] != ":":
-                break
-            field_match = _FIELD.match(text, pos + 1)
-            assert field_match is not None
-            value = field_match.group()
-            pos = field_match.end()
-            if label:
-                is_time = time_format is not None and label == config.time_key and bool(value)
-                if is_time:
-                    assert time_format is not None
-                    resolved = time_format.parse(value)
-                    if resolved is None:
-                        return None
-                    parsed_time = resolved or None
-                if not is_time or config.time_keep:
-                    cast = types.get(label) if types else None
-                    record[label] = cast(value) if cast is not None else value
-            if pos >= end:
-                break
-            if text[pos] == "\t":
-                pos += 1
-            if pos >= end or text[pos] in "\r\n":
-                break
-        if not record:
-            return None
-        if config.decoders:
-            record = config.decoders.apply(record)
-        return parsed_time, record
+        return _record(self.config, _ltsv_pairs(as_text(data)))
+
+
+def _ltsv_pairs(text: str) -> list[Pair]:
+    pairs: list[Pair] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        label_match = _LABEL.match(text, pos)
+        assert label_match is not None
+        label = label_match.group()
+        pos = label_match.end()
+        if pos >= end or text[pos] != ":":
+            break
+        field_match = _FIELD.match(text, pos + 1)
+        assert field_match is not None
+        value = field_match.group()
+        pos = field_match.end()
+        if label:
+            pairs.append((label, value, value))
+        if pos >= end:
+            break
+        if text[pos] == "\t":
+            pos += 1
+        if pos >= end or text[pos] in "\r\n":
+            break
+    return pairs

@@ -1,4 +1,4 @@
-"""Failure handling shared by the AWS outputs: error codes, jittered backoff, and the one
+"""Failure handling shared by the AWS outputs: error codes and the one
 immediate retry Fluent Bit calls ``auto_retry_requests``.
 
 Retry *policy* stays with the engine (``agent.core.errors.is_retryable``, which
@@ -21,9 +21,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from agent.core.options import Option
 from agent.core.retry import Retry
 
 T = TypeVar("T")
+
+# The option that switches :func:`call_with_auto_retry` on, for the outputs that honour it.
+AUTO_RETRY_OPTION = Option(
+    "auto_retry_requests",
+    "bool",
+    True,
+    "Retry a request once, immediately, after a network error.",
+)
 
 # Failures where the request certainly never reached the service.
 _NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ConnectionRefusedError)
@@ -60,14 +69,6 @@ def outcome_unknown(exc: BaseException) -> bool:
     if isinstance(exc, (ClientError, *_NOT_SENT)):
         return False
     return is_network_error(exc)
-
-
-def backoff_delay(
-    attempt: int, base: float = 0.1, cap: float = 20.0, rng: random.Random | None = None
-) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
-    high = min(cap, base * (2 ** max(0, attempt)))
-    return (rng or random).uniform(0, high)
 
 
 async def call_with_auto_retry(

@@ -11,6 +11,7 @@ from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError
 from agent.core.options import Option
 from sinks.aws import AWS_OPTIONS, AwsSettings
+from sinks.aws.retry import AUTO_RETRY_OPTION
 
 # CloudWatch's accepted retention periods, in days.
 RETENTION_DAYS = frozenset(
@@ -52,12 +53,7 @@ CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
         "",
         "Storage class of created groups: STANDARD or INFREQUENT_ACCESS.",
     ),
-    Option(
-        "auto_retry_requests",
-        "bool",
-        True,
-        "Retry a request once, immediately, after a network error.",
-    ),
+    AUTO_RETRY_OPTION,
     Option(
         "metric_namespace",
         "str",

@@ -9,6 +9,7 @@ from agent.core.errors import ConfigError
 from agent.core.options import Option
 from sinks.aws import AWS_OPTIONS, AwsSettings
 from sinks.aws.compression import CODECS
+from sinks.aws.retry import AUTO_RETRY_OPTION
 
 DEFAULT_TIME_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
@@ -30,12 +31,7 @@ FIREHOSE_OPTIONS: tuple[Option, ...] = (
         None,
         "Compress each record: gzip, zstd or snappy (zstd/snappy need the cramjam package).",
     ),
-    Option(
-        "auto_retry_requests",
-        "bool",
-        True,
-        "Retry a request once, immediately, after a network error.",
-    ),
+    AUTO_RETRY_OPTION,
     Option(
         "simple_aggregation",
         "bool",

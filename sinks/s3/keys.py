@@ -31,6 +31,8 @@ DIGEST_CHARS = 16
 # survives the config loader's ``${VAR}`` expansion that would eat ``${name}``.
 _TOKEN_RE = re.compile(r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID")
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_.~=+,@")
+# One piece of a parsed format: its kind and what it holds (see KeyFormat.segments).
+Piece = tuple[str, Any]
 
 
 class KeyFormatError(ValueError):
@@ -88,7 +90,7 @@ class KeyFormat:
         self.tag_delimiters = tag_delimiters or "."
         self._split_re = re.compile("[" + re.escape(self.tag_delimiters) + "]+")
         # pieces: ("lit", text) | ("field", index) | ("tag", None) | ("tagpart", n) | ...
-        self._pieces: list[tuple[str, Any]] = []
+        self._pieces: list[Piece] = []
         fields: list[RecordAccessor] = []
         position = scan = 0
         while (dollar := template.find("$", scan)) != -1:
@@ -132,6 +134,28 @@ class KeyFormat:
     def has_fields(self) -> bool:
         return bool(self._fields)
 
+    def segments(self) -> list[list[Piece]]:
+        """The format's pieces cut at every ``/`` of its literal text, for readers of the key
+        layout (the Athena companion): ``("lit", text)``, ``("field", RecordAccessor)``,
+        ``("tag", None)``, ``("tagpart", n)``, ``("index", None)``, ``("uuid", None)``."""
+        segments: list[list[Piece]] = [[]]
+        for kind, value in self._pieces:
+            if kind == "field":
+                segments[-1].append((kind, self._fields[value]))
+            elif kind != "lit":
+                segments[-1].append((kind, value))
+            else:
+                first, *rest = value.split("/")
+                if first:
+                    segments[-1].append((kind, first))
+                for text in rest:
+                    segments.append([(kind, text)] if text else [])
+        return segments
+
+    def tag_parts(self, tag: str) -> list[str]:
+        """The tag split at ``s3_key_format_tag_delimiters``: what ``$TAG[n]`` indexes."""
+        return [part for part in self._split_re.split(tag) if part]
+
     def group(self, record: Record) -> tuple[str, ...]:
         return tuple(_field_value(field, record) for field in self._fields)
 
@@ -153,7 +177,7 @@ class KeyFormat:
         The suffix is always kept whole.
         """
         moment = time.gmtime(int(clamp_time(first_time)))
-        parts = [part for part in self._split_re.split(tag) if part]
+        parts = self.tag_parts(tag)
         out: list[str] = []
         substituted: list[int] = []
         for kind, value in self._pieces:

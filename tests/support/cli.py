@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,3 +35,29 @@ def start_logtide(
         env={**os.environ, **(env or {})},
         **kwargs,  # type: ignore[call-overload]
     )
+
+
+def tail_workdir(tmp_path: Path, config: str) -> tuple[Path, Path, Path, Path]:
+    """``log/``, ``state/`` and ``out/`` under ``tmp_path``, and ``fluent-bit.conf`` written
+    from ``config`` with ``{log}``, ``{state}`` and ``{out}`` filled in."""
+    log, state, out = (tmp_path / name for name in ("log", "state", "out"))
+    for folder in (log, state, out):
+        folder.mkdir()
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text(config.format(log=log, state=state, out=out))
+    return log, state, out, conf
+
+
+def delivered_logs(out: Path, name: str = "records.jsonl") -> list[str]:
+    """The ``log`` of every record a ``Format plain`` file output wrote so far; a line still
+    being written (or torn by kill -9, hence never acknowledged) is passed over."""
+    path = out / name
+    if not path.exists():
+        return []
+    logs = []
+    for line in path.read_bytes().splitlines():
+        try:
+            logs.append(json.loads(line)["log"])
+        except ValueError:
+            continue
+    return logs

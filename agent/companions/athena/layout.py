@@ -1,13 +1,14 @@
 """From an s3 output's ``s3_key_format`` to the table's LOCATION and partition projection.
 
-The key's directories are read left to right:
+The key is parsed by the s3 output's own :class:`~sinks.s3.keys.KeyFormat` (so the tokens and
+record fields are the ones the output fills in), and its directories read left to right:
 
 - literal text and ``$TAG``/``$TAG[n]`` (the tag is known) form the table's LOCATION;
 - then partitions: a run of strftime-only directories (``%Y/%m/%d/%H``) becomes ONE ``date``
   projection with the matching Java format (Athena's advice for such layouts), stopping at
   the hour; a Hive-style ``name=%Y-%m-%d`` directory a ``date`` projection named ``name``;
-  ``name=${field}`` or ``${field}`` an ``injected`` projection (the query must give the
-  value);
+  ``name=${field}`` or ``${field}`` (or the ``$field`` spelling) an ``injected``
+  projection (the query must give the value);
 - anything after that (minutes, seconds, the file name) stays below the partition, where
   Athena reads every object.
 """
@@ -20,13 +21,13 @@ from datetime import datetime
 
 from agent.companions.athena.projection import java_to_strptime
 from agent.companions.athena.table import AthenaError
+from agent.core.record_accessor import RecordAccessor
+from sinks.s3.keys import KeyFormat, KeyFormatError, Piece
 
 _STRFTIME_TO_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%j": "DDD"}
 _UNIT = {"%Y": "YEARS", "%y": "YEARS", "%m": "MONTHS", "%d": "DAYS", "%j": "DAYS", "%H": "HOURS"}
 _ORDER = ("YEARS", "MONTHS", "DAYS", "HOURS")
 _DIRECTIVE = re.compile(r"%.")
-_TOKEN = re.compile(r"\$\{[^}]*\}|\$TAG\[\d+\]|\$TAG|\$INDEX|\$UUID")
-_FIELD = re.compile(r"^\$\{\s*([^}]*?)\s*\}$")
 _NAME = re.compile(r"[^a-z0-9_]+")
 
 
@@ -67,25 +68,51 @@ def _column_name(raw: str) -> str:
     return name or "part"
 
 
-def _tag_text(segment: str, tag: str | None, delimiters: str) -> str | None:
-    """The segment with $TAG / $TAG[n] filled in; None if it holds other tokens."""
-    tokens = _TOKEN.findall(segment)
-    if any(not t.startswith("$TAG") for t in tokens) or _DIRECTIVE.search(segment):
+def _literal(segment: list[Piece]) -> str | None:
+    """The segment's text when it is literal text only (strftime directives included)."""
+    if any(kind != "lit" for kind, _ in segment):
         return None
-    if tokens and tag is None:
+    return "".join(text for _, text in segment)
+
+
+def _tag_text(segment: list[Piece], tag: str | None, key_format: KeyFormat) -> str | None:
+    """The segment with $TAG / $TAG[n] filled in; None if it holds other tokens or a
+    strftime directive."""
+    if any(kind not in ("lit", "tag", "tagpart") for kind, _ in segment):
+        return None
+    if any(kind == "lit" and _DIRECTIVE.search(text) for kind, text in segment):
+        return None
+    if tag is None and any(kind != "lit" for kind, _ in segment):
         raise AthenaError(
             "s3_key_format uses $TAG but the output's Match is not one tag; give --tag"
         )
-    parts = [p for p in re.split("[" + re.escape(delimiters or ".") + "]+", tag or "") if p]
+    parts = key_format.tag_parts(tag or "")
+    out: list[str] = []
+    for kind, value in segment:
+        if kind == "lit":
+            out.append(value)
+        elif kind == "tag":
+            out.append(tag or "")
+        else:
+            out.append(parts[value] if value < len(parts) else "")
+    return "".join(out)
 
-    def fill(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "$TAG":
-            return tag or ""
-        index = int(token[5:-1])
-        return parts[index] if index < len(parts) else ""
 
-    return _TOKEN.sub(fill, segment)
+def _field_column(pieces: list[Piece]) -> str | None:
+    """The column an ``injected`` partition gets from a segment that is one record field:
+    the field's last key (``$kubernetes['namespace_name']`` -> ``namespace_name``)."""
+    if len(pieces) != 1 or pieces[0][0] != "field":
+        return None
+    accessor: RecordAccessor = pieces[0][1]
+    return _column_name(str(accessor.path[-1]) if accessor.path else accessor.key)
+
+
+def _hive(segment: list[Piece]) -> tuple[str, list[Piece]] | None:
+    """``name=rest`` -> (``name``, the pieces of ``rest``); None without a leading ``name=``."""
+    if not segment or segment[0][0] != "lit" or "=" not in segment[0][1]:
+        return None
+    name, _, value = segment[0][1].partition("=")
+    return name, ([("lit", value)] if value else []) + segment[1:]
 
 
 def layout_for(
@@ -97,11 +124,19 @@ def layout_for(
     since: str | None = None,
 ) -> Layout:
     """The table layout for objects written with ``key_format`` for ``tag``."""
-    segments = key_format.strip("/").split("/")
+    try:
+        parsed_format = KeyFormat(key_format, delimiters)
+    except KeyFormatError as exc:
+        raise AthenaError(f"s3_key_format {key_format!r}: {exc}") from None
+    segments = parsed_format.segments()
+    while segments and not segments[0]:
+        segments.pop(0)
+    while segments and not segments[-1]:
+        segments.pop()
     directories, index = segments[:-1], 0
     prefix: list[str] = []
     while index < len(directories):
-        text = _tag_text(directories[index], tag, delimiters)
+        text = _tag_text(directories[index], tag, parsed_format)
         if text is None:
             break
         prefix.append(text)
@@ -121,28 +156,33 @@ def layout_for(
         run.clear()
 
     for segment in directories[index:]:
-        name, eq, value = segment.partition("=")
-        plain = _date_format(segment)
-        if plain is not None and not eq:
-            run.append(segment)
+        literal = _literal(segment)
+        plain = _date_format(literal) if literal is not None else None
+        hive = _hive(segment)
+        if plain is not None and hive is None:
+            run.append(literal or "")
             if plain[1] == "HOURS":
                 close_run()
                 break
             continue
         close_run()
-        dated = _date_format(value) if eq else None
-        field_match = _FIELD.match(value if eq else segment)
-        if dated is not None:
-            column = _column_name(name)
-            _add_date(layout, column, dated, since)
+        value = hive[1] if hive is not None else segment
+        value_text = _literal(value) if hive is not None else None
+        dated = _date_format(value_text) if value_text is not None else None
+        column = _field_column(value)
+        if hive is not None and (dated is not None or column is not None):
+            # A Hive-style directory names its column itself.
+            name, column = hive[0], _column_name(hive[0])
             template.append(f"{name}=${{{column}}}")
-        elif field_match is not None:
-            column = _column_name(name if eq else field_match.group(1).split("[")[-1].strip("'\"]"))
-            layout.partitions.append(column)
-            layout.properties[f"projection.{column}.type"] = "injected"
-            template.append(f"{name}=${{{column}}}" if eq else f"${{{column}}}")
+        elif column is not None:
+            template.append(f"${{{column}}}")
         else:
             break
+        if dated is not None:
+            _add_date(layout, column, dated, since)
+        else:
+            layout.partitions.append(column)
+            layout.properties[f"projection.{column}.type"] = "injected"
     close_run()
     if len(set(layout.partitions)) != len(layout.partitions):
         raise AthenaError(f"s3_key_format gives two partitions the same name: {layout.partitions}")

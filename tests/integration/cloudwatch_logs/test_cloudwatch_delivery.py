@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from agent.core.events import Event
 from agent.core.plugins import PluginContext
 from sinks.cloudwatch_logs import CloudWatchLogsOutput
 from sinks.cloudwatch_logs.batching import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_SPAN_MS
-from tests.integration.cloudwatch_logs.delivery import deliver
+from tests.support.delivery import deliver
 from tests.support.fault_proxy import FaultProxy, drop_response, http_error, refuse, throttle
 from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context
@@ -24,12 +24,6 @@ from tests.support.plugins import build, plugin_context
 DATA = Path(__file__).parent / "data"
 GROUP = "fluent-bit-cloudwatch-demo"
 STREAM = "from-fluent-bit-states.notca"
-
-
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.endpoint) as running:
-        yield running
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,6 @@ OPTIONS = {
     "auto_retry_requests": "Off",
 }
 MARKS = [("tail.0:1:abc|tail.0|states.notca", 4096)]
-
-
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.endpoint) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -13,7 +13,7 @@ import pytest
 from agent.core.plugins import PluginContext
 from sinks.kinesis_firehose import KinesisFirehoseOutput
 from sinks.kinesis_firehose.records import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
-from tests.integration.cloudwatch_logs.delivery import deliver
+from tests.support.delivery import deliver
 from tests.support.fault_proxy import (
     FaultProxy,
     decode_firehose_records,
@@ -40,12 +40,6 @@ def delivery_stream(moto: MotoServer) -> str:
         },
     )
     return STREAM
-
-
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.endpoint) as running:
-        yield running
 
 
 @pytest.fixture

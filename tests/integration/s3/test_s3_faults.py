@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,14 +10,12 @@ import pytest
 from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
 from agent.core.retry import Backoff
 from tests.support.fault_proxy import (
-    FaultProxy,
     Request,
     Response,
     drop_response,
     refuse,
     respond_with,
 )
-from tests.support.moto_server import MotoServer
 
 BUCKET = "logs"  # created by the conftest's s3 fixture
 T0 = 1795744014.715089
@@ -42,12 +39,6 @@ def s3_error(status: int, code: str) -> Any:
 
 def s3_op(exchange_request: Request) -> str:
     return f"{exchange_request.method} {exchange_request.target.split('?')[0]}"
-
-
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.endpoint) as running_proxy:
-        yield running_proxy
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,19 @@ not yet acknowledged at the kill)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-LOGTIDE = Path(sys.executable).with_name("logtide")
+from tests.support.cli import LOGTIDE as CLI
+from tests.support.cli import delivered_logs, tail_workdir
+
+LOGTIDE = Path(CLI)
 TOTAL = 4000
 ROTATE_EVERY = 700
 
@@ -60,17 +61,7 @@ def _writer(log_dir: Path, done: threading.Event) -> None:
 
 
 def _seen(out: Path) -> list[int]:
-    path = out / "records.jsonl"
-    if not path.exists():
-        return []
-    seqs = []
-    for line in path.read_bytes().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a write torn by kill -9 was never acknowledged; it is sent again
-        seqs.append(int(record["log"].split()[0].split("=")[1]))
-    return seqs
+    return [int(log.split()[0].split("=")[1]) for log in delivered_logs(out)]
 
 
 def _start(conf: Path) -> subprocess.Popen[bytes]:
@@ -81,11 +72,7 @@ def _start(conf: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.skipif(not LOGTIDE.exists(), reason="logtide is not installed in this venv")
 def test_kill9_and_rotation_lose_no_line(tmp_path: Path) -> None:
-    log, state, out = (tmp_path / name for name in ("log", "state", "out"))
-    for folder in (log, state, out):
-        folder.mkdir()
-    conf = tmp_path / "fluent-bit.conf"
-    conf.write_text(CONF.format(log=log, state=state, out=out))
+    log, _, out, conf = tail_workdir(tmp_path, CONF)
     done = threading.Event()
     writer = threading.Thread(target=_writer, args=(log, done), daemon=True)
     (log / "app.log").write_bytes(b"seq=-1 agent is up\n")

@@ -5,17 +5,18 @@ here on Linux): a new file and new writes reach the output within about a second
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-LOGTIDE = Path(sys.executable).with_name("logtide")
+from tests.support.cli import LOGTIDE as CLI
+from tests.support.cli import delivered_logs, tail_workdir
+
+LOGTIDE = Path(CLI)
 # Generous for a loaded 2-core machine; without notifications the new file would wait for
 # Refresh_Interval (60 s) and a write for the next safety pass (up to 5 s).
 WITHIN = 2.5
@@ -46,16 +47,7 @@ pytestmark = [
 
 
 def _lines(out: Path) -> set[str]:
-    path = out / "records.jsonl"
-    if not path.exists():
-        return set()
-    found = set()
-    for line in path.read_bytes().splitlines():
-        try:
-            found.add(json.loads(line)["log"].strip())
-        except ValueError:
-            continue  # a line being written
-    return found
+    return {log.strip() for log in delivered_logs(out)}
 
 
 def _wait_for(out: Path, line: str, timeout: float) -> float:
@@ -69,11 +61,7 @@ def _wait_for(out: Path, line: str, timeout: float) -> float:
 
 
 def test_new_file_and_writes_are_seen_within_a_second_or_two(tmp_path: Path) -> None:
-    log, state, out = (tmp_path / name for name in ("log", "state", "out"))
-    for folder in (log, state, out):
-        folder.mkdir()
-    conf = tmp_path / "fluent-bit.conf"
-    conf.write_text(CONF.format(log=log, state=state, out=out))
+    log, _, out, conf = tail_workdir(tmp_path, CONF)
     (log / "a.log").write_bytes(b"ready\n")
     proc = subprocess.Popen(
         [str(LOGTIDE), "-c", str(conf)],

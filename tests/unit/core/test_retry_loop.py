@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
-from agent.core.retry import Retry
+from agent.core.retry import Backoff, Retry
 
 
 def _failing(*failures: Exception) -> tuple[list[int], Callable[[], Awaitable[str]]]:
@@ -22,6 +23,13 @@ def _failing(*failures: Exception) -> tuple[list[int], Callable[[], Awaitable[st
         return "ok"
 
     return calls, call
+
+
+def test_backoff_is_jittered_and_capped() -> None:
+    rng = random.Random(1)
+    delays = [Backoff(base=1.0, cap=5.0).delay(10, rng) for _ in range(100)]
+    assert all(0 <= d <= 5.0 for d in delays)
+    assert len(set(delays)) > 90
 
 
 def test_transient_failures_are_retried_with_the_given_waits() -> None:

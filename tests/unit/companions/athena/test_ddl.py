@@ -173,3 +173,24 @@ def test_cli_reads_config_through_the_loader(
     config = _config(tmp_path, "    bogus_key 1")
     assert main(["ddl", "-c", config, "--column", "a:string"]) == 1
     assert "bogus_key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["$kubernetes['namespace_name']", "${kubernetes['namespace_name']}"],
+)
+def test_both_record_field_spellings_give_one_layout(spelling: str) -> None:
+    """The s3 output fills ``$field`` and ``${field}`` alike; so must the table's layout."""
+    layout = layout_for(f"/k8s/{spelling}/%Y/%m/%d/%H/$UUID.gz", "b", "kube.x", since=None)
+    assert layout.location_prefix == "k8s/"
+    assert layout.partitions == ["namespace_name", "datehour"]
+    assert layout.properties["projection.namespace_name.type"] == "injected"
+    assert layout.template == "s3://b/k8s/${namespace_name}/${datehour}"
+
+
+def test_hive_record_field_and_tag_parts_use_the_outputs_parsing() -> None:
+    layout = layout_for("/logs/$TAG[1]/ns=$kubernetes['namespace_name']/$UUID", "b", "kube.ca")
+    assert layout.location_prefix == "logs/ca/"
+    assert layout.partitions == ["ns"]
+    assert layout.properties["projection.ns.type"] == "injected"
+    assert layout.template == "s3://b/logs/ca/ns=${ns}"

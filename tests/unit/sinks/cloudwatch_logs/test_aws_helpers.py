@@ -1,11 +1,8 @@
-import random
-
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from sinks.aws.records import epoch_ms, truncate_utf8
 from sinks.aws.retry import (
-    backoff_delay,
     call_with_auto_retry,
     error_code,
     is_network_error,
@@ -39,13 +36,6 @@ def test_classification() -> None:
     assert is_network_error(refused) and not outcome_unknown(refused)
     assert is_network_error(timeout) and outcome_unknown(timeout)
     assert not is_network_error(client_error("InternalFailure", 500))
-
-
-def test_backoff_is_jittered_and_capped() -> None:
-    rng = random.Random(1)
-    delays = [backoff_delay(10, base=1.0, cap=5.0, rng=rng) for _ in range(100)]
-    assert all(0 <= d <= 5.0 for d in delays)
-    assert len(set(delays)) > 90
 
 
 async def test_auto_retry_retries_network_errors_once_only() -> None:
