@@ -7,10 +7,10 @@ agent imports only the plugins a config uses.
 
 A plugin names its typed settings class as the parameter of its base
 (``class S3Output(OutputPlugin[S3Settings])``; a plugin that names none gets its kind's
-common class): :meth:`Plugin.validate` binds it (the planner keeps that on the spec, where
-the engine reads the common fields), the base binds ``self.config`` from the resolved
-settings, and defining the class checks that its option table and that class agree (see
-:mod:`agent.core.options`).
+common class). :meth:`Plugin.validate` binds it once; the planner keeps that on the spec
+(where the engine reads the common fields) and hands it to the plugin, as ``self.config``,
+through its context. Defining the class checks that its option table and that class agree
+(see :mod:`agent.core.options`).
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ class PluginContext:
     outside an engine). ``checkpoint_db`` is the checkpoint file of the first input that
     keeps one (:meth:`InputPlugin.checkpoint_db`): outputs that keep delivery state across
     restarts default to a place next to it.
+    ``config`` is the settings the planner bound for this instance, which the plugin takes
+    as its own (``None`` for a plugin built outside an engine: it binds them itself).
     ``cut_points`` maps a source (the part of ``Chunk.mark`` before ``|``) to the sorted
     offsets where some output's watermark ends; the engine fills it once the outputs have
     started, before any input runs.
@@ -77,6 +79,7 @@ class PluginContext:
     parsers: ParserRegistry | None = None
     multiline_parsers: MultilineRegistry | None = None
     checkpoint_db: str | None = None
+    config: BoundSettings | None = None
     cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
@@ -108,7 +111,8 @@ class Plugin(Generic[C]):
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         self.settings = settings
         self.context = context
-        self.config = cast(C, self.config_class.bind(settings))
+        bound = context.config
+        self.config = cast(C, self.config_class.bind(settings) if bound is None else bound)
 
     @classmethod
     def validate(cls, settings: Settings) -> C:

@@ -115,6 +115,7 @@ def plugin_context(
         parsers=plan.parsers,
         multiline_parsers=plan.multiline_parsers,
         checkpoint_db=plan.checkpoint_db,
+        config=spec.config,
         cut_points=cut_points,
     )
 

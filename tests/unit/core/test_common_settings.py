@@ -108,6 +108,9 @@ def test_a_spec_carries_the_settings_its_class_bound() -> None:
     engine = Engine(plan, once=True)
     engine.build()
     assert [runner.retry_limit for runner in engine._runners] == [0]
+    # the plugins take the settings bound during validation instead of binding them again
+    assert engine.inputs[0].config is source.config
+    assert engine._filter_plugins[0].config is grep.config
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
