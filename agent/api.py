@@ -135,7 +135,9 @@ def _with_lib_input(plan: Plan) -> Plan:
         return plan
     here = Location("<library>", 0)
     settings = resolve("input 'lib'", LibInput.options, [Entry("Name", "lib", here)], here)
-    plan.inputs.append(PluginSpec("input", LibInput, settings, "lib.0"))
+    plan.inputs.append(
+        PluginSpec("input", LibInput, settings, "lib.0", LibInput.validate(settings))
+    )
     return plan
 
 

@@ -33,6 +33,7 @@ class FileSettings(OutputSettings):
     csv_column_names: bool
 
     def __post_init__(self) -> None:
+        OutputSettings.__post_init__(self)
         name = self.file
         if name and ("/" in name or name in (".", "..")):
             raise ConfigError(

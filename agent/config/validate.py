@@ -7,32 +7,52 @@ parser names sections refer to, the stream processor).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from agent.config.model import ConfigDocument, Section
 from agent.config.service import SERVICE_OPTIONS, ServiceSettings
+from agent.core.common_options import FilterSettings, InputSettings, OutputSettings
 from agent.core.errors import ConfigError, Location
-from agent.core.options import Option, Settings, resolve
+from agent.core.options import BoundSettings, Option, Settings, resolve
 from agent.core.plugins import Kind, Plugin, load_plugin
-from agent.core.retry import parse_retry_limit
 
 STREAM_TASK_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name of the stream task."),
-    Option("Exec", required=True, description="The CREATE STREAM/SNAPSHOT statement to run."),
+    Option(
+        "Exec",
+        required=True,
+        description="The CREATE STREAM/SNAPSHOT statement to run.",
+        field="sql",
+    ),
 )
+
+S = TypeVar("S", bound=BoundSettings)
+# The common settings of one kind: every plugin's settings class extends one.
+K = TypeVar("K", InputSettings, FilterSettings, OutputSettings)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamTaskSettings(BoundSettings):
+    """The fields of :data:`STREAM_TASK_OPTIONS`."""
+
+    name: str
+    sql: str
 
 
 @dataclass(slots=True)
-class PluginSpec:
-    """A validated plugin instance: its class, typed settings and instance name."""
+class PluginSpec(Generic[S]):
+    """A validated plugin instance: its class, resolved settings, instance name, and the
+    settings bound once by its class (``config``: the engine and planner read its common
+    fields; ``settings`` keeps what only the resolved form holds, for the plugin)."""
 
     kind: Kind
-    cls: type[Plugin]
+    cls: type[Plugin[Any]]
     settings: Settings
     instance: str
+    config: S
 
     @property
     def label(self) -> str:
@@ -55,7 +75,21 @@ def service_settings(document: ConfigDocument) -> ServiceSettings:
     )
 
 
-def plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginSpec:
+def input_spec(section: Section, counters: Counter[str]) -> PluginSpec[InputSettings]:
+    return _plugin_spec("input", section, counters, InputSettings)
+
+
+def filter_spec(section: Section, counters: Counter[str]) -> PluginSpec[FilterSettings]:
+    return _plugin_spec("filter", section, counters, FilterSettings)
+
+
+def output_spec(section: Section, counters: Counter[str]) -> PluginSpec[OutputSettings]:
+    return _plugin_spec("output", section, counters, OutputSettings)
+
+
+def _plugin_spec(
+    kind: Kind, section: Section, counters: Counter[str], common: type[K]
+) -> PluginSpec[K]:
     """Resolve one ``[INPUT]``/``[FILTER]``/``[OUTPUT]``; ``counters`` numbers instances."""
     name = section.name
     name_entry = section.first("name")
@@ -66,23 +100,24 @@ def plugin_spec(kind: Kind, section: Section, counters: Counter[str]) -> PluginS
     counters[cls.name] += 1
     default_instance = f"{cls.name}.{index}"
     settings = resolve(f"{kind} '{cls.name}'", cls.options, section.entries, section.location)
-    _check_match(kind, settings)
-    if kind == "output":
-        parse_retry_limit(settings["retry_limit"], settings.location)
-    cls.validate(settings)
-    instance = settings.get("alias") or default_instance
-    return PluginSpec(kind, cls, settings, instance)
+    config = cls.validate(settings)
+    if not isinstance(config, common):
+        # A plugin class of another kind registered here: a bug, not a config error.
+        raise TypeError(f"{cls.__qualname__} binds {type(config).__name__}, not a {kind}")
+    return PluginSpec(kind, cls, settings, config.alias or default_instance, config)
 
 
 def stream_task(section: Section) -> StreamTaskSpec:
-    settings = resolve("[STREAM_TASK]", STREAM_TASK_OPTIONS, section.entries, section.location)
+    config = StreamTaskSettings.bind(
+        resolve("[STREAM_TASK]", STREAM_TASK_OPTIONS, section.entries, section.location)
+    )
     exec_entry = section.first("exec")
     location = exec_entry.location if exec_entry else section.location
-    return StreamTaskSpec(settings["name"], settings["exec"], location)
+    return StreamTaskSpec(config.name, config.sql, location)
 
 
-def check_unique_aliases(specs: Iterable[PluginSpec]) -> None:
-    seen: dict[str, PluginSpec] = {}
+def check_unique_aliases(specs: Iterable[PluginSpec[Any]]) -> None:
+    seen: dict[str, PluginSpec[Any]] = {}
     for spec in specs:
         previous = seen.get(spec.instance)
         if previous is not None:
@@ -91,17 +126,3 @@ def check_unique_aliases(specs: Iterable[PluginSpec]) -> None:
                 spec.settings.location,
             )
         seen[spec.instance] = spec
-
-
-def _check_match(kind: Kind, settings: Settings) -> None:
-    if kind == "input":
-        return
-    pattern = settings.get("match_regex")
-    if pattern is None:
-        return
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(
-            f"{kind}: Match_Regex {pattern!r} is not a valid regex: {exc}", settings.location
-        ) from None

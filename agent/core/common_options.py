@@ -1,11 +1,21 @@
 """Options every instance of a kind accepts, as Fluent Bit's generic properties, and the
-settings classes that bind them (each plugin's own settings class extends one)."""
+settings classes that bind them (each plugin's own settings class extends one).
+
+The engine and the planner read these fields (tag, routing, retries) from a validated spec.
+A subclass that has its own ``__post_init__`` calls its base's first, by name
+(``OutputSettings.__post_init__(self)``: zero-argument ``super()`` fails in a slots
+dataclass), so the common checks run, and run before its own, as the engine reports them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
 
+from agent.core.errors import ConfigError, Location
 from agent.core.options import BoundSettings, Option
+from agent.core.retry import parse_retry_limit
 
 COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Plugin name."),
@@ -78,6 +88,9 @@ class FilterSettings(BoundSettings):
     alias: str | None
     log_level: str | None
 
+    def __post_init__(self) -> None:
+        _check_match_regex("filter", self.match_regex, self.location)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutputSettings(BoundSettings):
@@ -95,3 +108,25 @@ class OutputSettings(BoundSettings):
     tls_verify: bool
     tls_ca_file: str | None
     tls_debug: int
+    #: ``Retry_Limit`` parsed: retries after the first attempt, ``None`` for no limit.
+    retries: int | None = field(init=False)
+    #: Put before the ``Retry_Limit`` error by an output that names itself in every error.
+    retry_error_label: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        _check_match_regex("output", self.match_regex, self.location)
+        try:
+            self._derive("retries", parse_retry_limit(self.retry_limit))
+        except ConfigError as exc:
+            raise ConfigError(self.retry_error_label + exc.message, self.location) from None
+
+
+def _check_match_regex(kind: str, pattern: str | None, location: Location) -> None:
+    if pattern is None:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(
+            f"{kind}: Match_Regex {pattern!r} is not a valid regex: {exc}", location
+        ) from None

@@ -6,8 +6,10 @@ are looked up by name through :data:`REGISTRY`, which maps names to import paths
 agent imports only the plugins a config uses.
 
 A plugin names its typed settings class as the parameter of its base
-(``class S3Output(OutputPlugin[S3Settings])``): the base binds ``self.config`` from the
-resolved settings, and defining the class checks that its option table and that class agree
+(``class S3Output(OutputPlugin[S3Settings])``; a plugin that names none gets its kind's
+common class). :meth:`Plugin.validate` binds it once; the planner keeps that on the spec
+(where the engine reads the common fields) and hands it to the plugin, as ``self.config``,
+through its context. Defining the class checks that its option table and that class agree
 (see :mod:`agent.core.options`).
 """
 
@@ -19,6 +21,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, get_args
 
+from agent.core.common_options import (
+    COMMON_FILTER_OPTIONS,
+    COMMON_INPUT_OPTIONS,
+    COMMON_OUTPUT_OPTIONS,
+    FilterSettings,
+    InputSettings,
+    OutputSettings,
+)
 from agent.core.errors import ConfigError, Location
 from agent.core.events import Chunk, Event
 from agent.core.metrics import Metrics
@@ -33,6 +43,9 @@ if TYPE_CHECKING:
 Kind = Literal["input", "filter", "output"]
 
 C = TypeVar("C", bound=BoundSettings)
+CI = TypeVar("CI", bound=InputSettings)
+CF = TypeVar("CF", bound=FilterSettings)
+CO = TypeVar("CO", bound=OutputSettings)
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
 Emit = Callable[[Chunk], Awaitable[None]]
@@ -47,8 +60,11 @@ class PluginContext:
     ``once`` is true under ``--once``: inputs read to the end and return.
     ``parsers`` and ``multiline_parsers`` are the registries of the config's ``[PARSER]`` and
     ``[MULTILINE_PARSER]`` sections plus the built-ins (``None`` only for a plugin built
-    outside an engine). ``checkpoint_db`` is the ``DB`` file of the first input that keeps
-    one: outputs that keep delivery state across restarts default to a place next to it.
+    outside an engine). ``checkpoint_db`` is the checkpoint file of the first input that
+    keeps one (:meth:`InputPlugin.checkpoint_db`): outputs that keep delivery state across
+    restarts default to a place next to it.
+    ``config`` is the settings the planner bound for this instance, which the plugin takes
+    as its own (``None`` for a plugin built outside an engine: it binds them itself).
     ``cut_points`` maps a source (the part of ``Chunk.mark`` before ``|``) to the sorted
     offsets where some output's watermark ends; the engine fills it once the outputs have
     started, before any input runs.
@@ -63,6 +79,7 @@ class PluginContext:
     parsers: ParserRegistry | None = None
     multiline_parsers: MultilineRegistry | None = None
     checkpoint_db: str | None = None
+    config: BoundSettings | None = None
     cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
@@ -77,8 +94,8 @@ class Plugin(Generic[C]):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     options: ClassVar[Sequence[Option]] = ()
-    #: The :class:`BoundSettings` subclass ``config`` is bound to (``None``: not bound).
-    config_class: ClassVar[type[BoundSettings] | None] = None
+    #: The :class:`BoundSettings` subclass ``config`` is bound to.
+    config_class: ClassVar[type[BoundSettings]]
     config: C
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -87,32 +104,31 @@ class Plugin(Generic[C]):
             for argument in get_args(base):
                 if isinstance(argument, type) and issubclass(argument, BoundSettings):
                     cls.config_class = argument
-        if cls.config_class is not None:
-            problems = binding_problems(cls.options, cls.config_class)
-            if problems:
-                raise TypeError(f"{cls.__qualname__}: {'; '.join(problems)}")
+        problems = binding_problems(cls.options, cls.config_class)
+        if problems:
+            raise TypeError(f"{cls.__qualname__}: {'; '.join(problems)}")
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         self.settings = settings
         self.context = context
-        if self.config_class is not None:
-            self.config = cast(C, self.config_class.bind(settings))
+        bound = context.config
+        self.config = cast(C, self.config_class.bind(settings) if bound is None else bound)
 
     @classmethod
-    def validate(cls, settings: Settings) -> None:
-        """Checks beyond the table, with no I/O. Raise :class:`ConfigError`.
+    def validate(cls, settings: Settings) -> C:
+        """The typed settings, after every check beyond the table, with no I/O (what
+        ``--dry-run`` runs). Raise :class:`ConfigError`.
 
         Binding runs the settings class's own checks; plugins that check more call this too.
         """
-        if cls.config_class is not None:
-            cls.config_class.bind(settings)
+        return cast(C, cls.config_class.bind(settings))
 
     @property
     def location(self) -> Location:
         return self.settings.location
 
 
-class InputPlugin(Plugin[C]):
+class InputPlugin(Plugin[CI]):
     """Produces chunks. ``run`` returns when the input is exhausted (under ``--once``) or
     when cancelled. ``emit`` applies backpressure: it waits while the pipeline is full.
 
@@ -121,7 +137,15 @@ class InputPlugin(Plugin[C]):
     as ``--once`` does."""
 
     kind: ClassVar[Kind] = "input"
+    options: ClassVar[Sequence[Option]] = COMMON_INPUT_OPTIONS
+    config_class: ClassVar[type[BoundSettings]] = InputSettings
     ends_run: bool = False
+
+    @classmethod
+    def checkpoint_db(cls, config: CI) -> str | None:
+        """The file this input keeps its checkpoints in, if it keeps one: outputs that keep
+        delivery state across restarts default to a place beside the first such file."""
+        return None
 
     async def run(self, emit: Emit) -> None:
         raise NotImplementedError
@@ -130,13 +154,15 @@ class InputPlugin(Plugin[C]):
         """Release files and databases after the pipeline has drained."""
 
 
-class FilterPlugin(Plugin[C]):
+class FilterPlugin(Plugin[CF]):
     """A small callable over one chunk's events; returns the events to keep.
 
     Dropping an event needs no bookkeeping: the chunk's acknowledgement covers it.
     """
 
     kind: ClassVar[Kind] = "filter"
+    options: ClassVar[Sequence[Option]] = COMMON_FILTER_OPTIONS
+    config_class: ClassVar[type[BoundSettings]] = FilterSettings
 
     async def start(self) -> None:
         """Optional warm-up I/O (e.g. a metadata cache); failures are logged, not fatal."""
@@ -145,7 +171,7 @@ class FilterPlugin(Plugin[C]):
         raise NotImplementedError
 
 
-class OutputPlugin(Plugin[C]):
+class OutputPlugin(Plugin[CO]):
     """Accepts batches of events for one tag.
 
     ``flush`` returns once the events are durable (in a remote API, or fsynced to the output's
@@ -154,6 +180,8 @@ class OutputPlugin(Plugin[C]):
     """
 
     kind: ClassVar[Kind] = "output"
+    options: ClassVar[Sequence[Option]] = COMMON_OUTPUT_OPTIONS
+    config_class: ClassVar[type[BoundSettings]] = OutputSettings
     #: True when ``flush`` returning means the records are already safe on local disk (or
     #: need no delivery at all); the engine then puts no ``storage.path`` queue in front.
     durable_on_accept: ClassVar[bool] = False

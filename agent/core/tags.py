@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from agent.core.options import Settings
+from typing import Protocol
 
 
 @lru_cache(maxsize=1024)
@@ -25,13 +22,23 @@ def tag_matches(pattern: str, tag: str) -> bool:
     return _compile(pattern).match(tag) is not None
 
 
-def matcher(settings: Settings) -> Callable[[str], bool]:
+class Matching(Protocol):
+    """The settings of a filter or output: which tags it takes."""
+
+    @property
+    def match(self) -> str | None: ...
+
+    @property
+    def match_regex(self) -> str | None: ...
+
+
+def matcher(config: Matching) -> Callable[[str], bool]:
     """A predicate over tags; an instance with neither Match nor Match_Regex matches nothing."""
-    regex = settings.get("match_regex")
+    regex = config.match_regex
     if regex is not None:
         compiled = re.compile(regex)
         return lambda tag: compiled.search(tag) is not None
-    pattern = settings.get("match")
+    pattern = config.match
     if pattern is None:
         return lambda tag: False
     return lambda tag: tag_matches(pattern, tag)

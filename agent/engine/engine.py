@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config.validate import PluginSpec
+from agent.core.common_options import InputSettings
 from agent.core.errors import LogtideError, PluginError
 from agent.core.events import Chunk
 from agent.core.metrics import Metrics
 from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
-from agent.core.retry import Backoff, parse_retry_limit
+from agent.core.retry import Backoff
 from agent.core.serialize import json_lines_size
 from agent.core.tags import matcher
 from agent.engine.disk_queue import DiskQueue
@@ -60,8 +61,8 @@ def _plugin_failure(what: str) -> Iterator[None]:
 
 @dataclass(slots=True)
 class _Input:
-    spec: PluginSpec
-    plugin: InputPlugin
+    spec: PluginSpec[InputSettings]
+    plugin: InputPlugin[Any]
     tag: str
     routable: bool
 
@@ -135,11 +136,11 @@ class Engine:
             finally:
                 del self._stop_scopes[scope]
 
-    def _construct(self, spec: PluginSpec) -> Any:
+    def _construct(self, spec: PluginSpec[Any]) -> Any:
         with _plugin_failure(f"[{spec.kind}:{spec.instance}] cannot be built"):
             return spec.cls(spec.settings, self._context(spec))
 
-    def _context(self, spec: PluginSpec) -> PluginContext:
+    def _context(self, spec: PluginSpec[Any]) -> PluginContext:
         return plugin_context(
             self.plan,
             spec,
@@ -158,6 +159,11 @@ class Engine:
         if self._built:
             return
         self._built = True
+        self._build_outputs()
+        self._build_filters()
+        self._build_inputs()
+
+    def _build_outputs(self) -> None:
         service = self.plan.service
         backoff = Backoff(service.scheduler_base, service.scheduler_cap)
         runners: list[tuple[Any, OutputRunner]] = []
@@ -171,33 +177,35 @@ class Engine:
                 spec.instance,
                 plugin,
                 flush_interval=service.flush,
-                retry_limit=parse_retry_limit(spec.settings["retry_limit"], spec.settings.location),
+                retry_limit=spec.config.retries,
                 backoff=backoff,
                 metrics=self.metrics,
                 logger=log,
                 once=self.once,
                 on_delivered=self.on_delivered,
                 disk=disk,
-                disk_limit=spec.settings["storage.total_limit_size"],
+                disk_limit=spec.config.storage_total_limit_size,
             )
-            runners.append((matcher(spec.settings), runner))
+            runners.append((matcher(spec.config), runner))
             self._runners.append(runner)
         self._routes = Routes(runners)
+
+    def _build_filters(self) -> None:
         filters: list[tuple[Any, FilterPlugin]] = []
         for spec in self.plan.filters:
             plugin = self._construct(spec)
             assert isinstance(plugin, FilterPlugin)
-            filters.append((matcher(spec.settings), plugin))
+            filters.append((matcher(spec.config), plugin))
             self._filter_plugins.append(plugin)
             self._filter_names[id(plugin)] = spec.instance
         self._filters = Routes(filters)
+
+    def _build_inputs(self) -> None:
         for spec in self.plan.inputs:
             plugin = self._construct(spec)
             assert isinstance(plugin, InputPlugin)
-            tag = spec.settings.get("tag") or spec.instance
-            self._inputs.append(
-                _Input(spec, plugin, tag, bool(spec.settings.get("routable", True)))
-            )
+            tag = spec.config.tag or spec.instance
+            self._inputs.append(_Input(spec, plugin, tag, spec.config.routable))
 
     async def ingest(self, chunk: Chunk, routable: bool = True) -> None:
         """Run one chunk through filters, stream processor and router.

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.config.model import ConfigDocument, Section
 from agent.config.service import ServiceSettings
@@ -21,13 +21,16 @@ from agent.config.validate import (
     PluginSpec,
     StreamTaskSpec,
     check_unique_aliases,
-    plugin_spec,
+    filter_spec,
+    input_spec,
+    output_spec,
     service_settings,
     stream_task,
 )
+from agent.core.common_options import FilterSettings, InputSettings, OutputSettings
 from agent.core.errors import ConfigError
 from agent.core.metrics import Metrics
-from agent.core.plugins import Kind, PluginContext, Spawn
+from agent.core.plugins import InputPlugin, PluginContext, Spawn
 from agent.core.tags import matcher
 from agent.parsers.base import ParserSection
 from agent.parsers.multiline import MultilineRegistry
@@ -44,13 +47,18 @@ class Plan:
     service: ServiceSettings
     parsers: ParserRegistry
     multiline_parsers: MultilineRegistry
-    inputs: list[PluginSpec] = field(default_factory=list)
-    filters: list[PluginSpec] = field(default_factory=list)
-    outputs: list[PluginSpec] = field(default_factory=list)
+    inputs: list[PluginSpec[InputSettings]] = field(default_factory=list)
+    filters: list[PluginSpec[FilterSettings]] = field(default_factory=list)
+    outputs: list[PluginSpec[OutputSettings]] = field(default_factory=list)
     # The DB of the first input that keeps one (see PluginContext.checkpoint_db).
     checkpoint_db: str | None = None
     stream_processor: StreamProcessor | None = None
     files: list[str] = field(default_factory=list)
+
+    @property
+    def specs(self) -> list[PluginSpec[Any]]:
+        """Every plugin instance: inputs, then filters, then outputs."""
+        return [*self.inputs, *self.filters, *self.outputs]
 
 
 def build_plan(document: ConfigDocument) -> Plan:
@@ -65,23 +73,20 @@ def build_plan(document: ConfigDocument) -> Plan:
         files=document.files,
     )
     counters: Counter[str] = Counter()
-    groups: tuple[tuple[Kind, list[Section], list[PluginSpec]], ...] = (
-        ("input", document.inputs, plan.inputs),
-        ("filter", document.filters, plan.filters),
-        ("output", document.outputs, plan.outputs),
-    )
-    for kind, sections, target in groups:
-        for section in sections:
-            spec = plugin_spec(kind, section, counters)
-            _check_references(spec, section, plan)
-            target.append(spec)
-    check_unique_aliases([*plan.inputs, *plan.filters, *plan.outputs])
-    plan.checkpoint_db = next(
-        (spec.settings["db"] for spec in plan.inputs if spec.settings.get("db")), None
-    )
+    for section in document.inputs:
+        plan.inputs.append(input_spec(section, counters))
+        _check_references(plan.inputs[-1], section, plan)
+    for section in document.filters:
+        plan.filters.append(filter_spec(section, counters))
+        _check_references(plan.filters[-1], section, plan)
+    for section in document.outputs:
+        plan.outputs.append(output_spec(section, counters))
+        _check_references(plan.outputs[-1], section, plan)
+    check_unique_aliases(plan.specs)
+    plan.checkpoint_db = _checkpoint_db(plan.inputs)
     if document.stream_tasks:
         names = [spec.instance for spec in plan.inputs]
-        matchers = [matcher(spec.settings) for spec in plan.filters]
+        matchers = [matcher(spec.config) for spec in plan.filters]
         plan.stream_processor = _stream_processor(
             [stream_task(section) for section in document.stream_tasks],
             names,
@@ -92,7 +97,7 @@ def build_plan(document: ConfigDocument) -> Plan:
 
 def plugin_context(
     plan: Plan,
-    spec: PluginSpec,
+    spec: PluginSpec[Any],
     *,
     spawn: Spawn,
     metrics: Metrics,
@@ -110,6 +115,7 @@ def plugin_context(
         parsers=plan.parsers,
         multiline_parsers=plan.multiline_parsers,
         checkpoint_db=plan.checkpoint_db,
+        config=spec.config,
         cut_points=cut_points,
     )
 
@@ -130,7 +136,16 @@ def _parser_sections(sections: list[Section]) -> Iterable[ParserSection]:
     return (ParserSection(section.location, tuple(section.entries)) for section in sections)
 
 
-def _check_references(spec: PluginSpec, section: Section, plan: Plan) -> None:
+def _checkpoint_db(inputs: Iterable[PluginSpec[InputSettings]]) -> str | None:
+    for spec in inputs:
+        assert issubclass(spec.cls, InputPlugin)
+        db = spec.cls.checkpoint_db(spec.config)
+        if db:
+            return db
+    return None
+
+
+def _check_references(spec: PluginSpec[Any], section: Section, plan: Plan) -> None:
     """Every parser a section names exists (the run would fail on it, after starting)."""
     options = {option.key: option for option in spec.cls.options if option.refers}
     for entry in section.entries:

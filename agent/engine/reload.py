@@ -74,10 +74,7 @@ class Supervisor:
     # -- what the monitoring server reads ---------------------------------------------------
 
     def view(self) -> MetricsView:
-        kinds = {
-            spec.instance: spec.kind
-            for spec in (*self.plan.inputs, *self.plan.filters, *self.plan.outputs)
-        }
+        kinds = {spec.instance: spec.kind for spec in self.plan.specs}
         return MetricsView(
             counters=self.metrics.snapshot(),
             kinds=kinds,

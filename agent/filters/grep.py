@@ -70,8 +70,8 @@ class GrepFilter(FilterPlugin[GrepSettings]):
     )
 
     @classmethod
-    def validate(cls, settings: Settings) -> None:
-        config = GrepSettings.bind(settings)
+    def validate(cls, settings: Settings) -> GrepSettings:
+        config = super().validate(settings)
         rules = _rules(settings)
         if config.logical_op != "legacy" and len({exclude for exclude, _, _ in rules}) > 1:
             raise ConfigError(
@@ -79,6 +79,7 @@ class GrepFilter(FilterPlugin[GrepSettings]):
                 f"{config.logical_op}",
                 settings.location,
             )
+        return config
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)

@@ -101,6 +101,7 @@ class KubernetesSettings(FilterSettings):
     dns_wait_time: float
 
     def __post_init__(self) -> None:
+        FilterSettings.__post_init__(self)
         url = self.kube_url
         if not url.startswith(("http://", "https://")):
             raise ConfigError(

@@ -259,9 +259,10 @@ class ModifyFilter(FilterPlugin[ModifySettings]):
     )
 
     @classmethod
-    def validate(cls, settings: Settings) -> None:
-        super().validate(settings)
+    def validate(cls, settings: Settings) -> ModifySettings:
+        config = super().validate(settings)
         cls._build(settings)
+        return config
 
     @staticmethod
     def _build(

@@ -33,6 +33,7 @@ class NestSettings(FilterSettings):
     remove_prefix: str | None
 
     def __post_init__(self) -> None:
+        FilterSettings.__post_init__(self)
         add = self.add_prefix or self.prefix_with
         if add and self.remove_prefix:
             raise ConfigError(

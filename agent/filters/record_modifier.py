@@ -31,6 +31,7 @@ class RecordModifierSettings(FilterSettings):
     pairs: list[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
+        FilterSettings.__post_init__(self)
         self._derive("pairs", _pairs(self.record, self.location))
         if self.remove_key and (self.allowlist_key or self.whitelist_key):
             raise ConfigError(

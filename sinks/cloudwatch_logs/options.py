@@ -100,6 +100,7 @@ class CloudWatchSettings(AwsSettings):
     journal_dir: str | None
 
     def __post_init__(self) -> None:
+        AwsSettings.__post_init__(self)
         where = self.location
         if not self.log_group_name:
             # Required even with log_group_template: it is the fallback when a key is missing.

@@ -52,6 +52,7 @@ class FirehoseSettings(AwsSettings):
     simple_aggregation: bool
 
     def __post_init__(self) -> None:
+        AwsSettings.__post_init__(self)
         compression = self.compression
         if compression is None:
             return

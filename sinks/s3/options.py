@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from agent.core.errors import ConfigError, Location
 from agent.core.options import Option, parse_bool
-from agent.core.retry import parse_retry_limit
 from sinks.aws.client import AWS_OPTIONS, AwsSettings
 from sinks.s3.keys import KeyFormat, KeyFormatError
 
@@ -160,10 +159,11 @@ class S3Settings(AwsSettings):
     date_key: str | None = field(init=False)
     #: ``compression`` checked against ``format``; ``none`` when unset.
     codec: Compression = field(init=False)
-    #: ``Retry_Limit`` parsed: attempts after the first, ``None`` for no limit.
-    retries: int | None = field(init=False)
+    retry_error_label: ClassVar[str] = "output 's3': "
 
     def __post_init__(self) -> None:
+        AwsSettings.__post_init__(self)
+
         def fail(message: str) -> ConfigError:
             return ConfigError(f"output 's3': {message}", self.location)
 
@@ -212,10 +212,6 @@ class S3Settings(AwsSettings):
             raise fail("upload_timeout must be positive")
         if self.store_dir_limit_size < 0:
             raise fail("store_dir_limit_size must not be negative")
-        try:
-            self._derive("retries", parse_retry_limit(self.retry_limit))
-        except ConfigError as exc:
-            raise fail(exc.message) from None
         self._derive("date_key", _date_key(self.json_date_key))
         if not self.log_key:
             self._derive("log_key", None)

@@ -44,6 +44,10 @@ class TailInput(InputPlugin[TailSettings]):
     description: ClassVar[str] = "Follow log files (docker, CRI, plain) with a checkpoint DB."
     options: ClassVar[tuple[Option, ...]] = OPTIONS
 
+    @classmethod
+    def checkpoint_db(cls, config: TailSettings) -> str | None:
+        return config.db
+
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
         c = self.config

@@ -104,8 +104,8 @@ async def test_inputs_see_the_outputs_cut_points_when_they_run() -> None:
         async def run(self, emit: object) -> None:
             seen.append({k: list(v) for k, v in self.context.cut_points.items()})
 
-    plan.inputs[0] = PluginSpec("input", Seeing, source.settings, source.instance)
-    plan.outputs[0] = PluginSpec("output", Holding, sink.settings, sink.instance)
+    plan.inputs[0] = PluginSpec("input", Seeing, source.settings, source.instance, source.config)
+    plan.outputs[0] = PluginSpec("output", Holding, sink.settings, sink.instance, sink.config)
     assert await Engine(plan, once=True).run() == 0
     assert seen == [{"tail.0:1:a": [3, 7]}]
 

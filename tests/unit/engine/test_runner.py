@@ -5,9 +5,9 @@ import random
 
 import pytest
 
+from agent.core.common_options import FilterSettings
 from agent.core.errors import ConfigError, Location, PermanentDeliveryError, RetryableDeliveryError
 from agent.core.events import Ack, Chunk, Event
-from agent.core.options import Settings
 from agent.core.plugins import OutputPlugin
 from agent.core.retry import Backoff, parse_retry_limit
 from agent.core.tags import matcher
@@ -16,8 +16,15 @@ from agent.engine.router import Routes
 from tests.unit.engine.support import make_runner
 
 
-def settings(**values: str) -> Settings:
-    return Settings({k.lower(): v for k, v in values.items()}, Location("t.conf", 1))
+def settings(match: str | None = None, match_regex: str | None = None) -> FilterSettings:
+    return FilterSettings(
+        location=Location("t.conf", 1),
+        name="t",
+        match=match,
+        match_regex=match_regex,
+        alias=None,
+        log_level=None,
+    )
 
 
 def test_matcher_wildcard_regex_and_none() -> None:
