@@ -16,6 +16,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
+# logtide/ holds the public face and links to the three packages; the wheel gets real files.
+COPY logtide ./logtide
 COPY agent ./agent
 COPY streamsql ./streamsql
 COPY sinks ./sinks

@@ -48,8 +48,8 @@ $(TOOLS_STAMP):
 tools: $(TOOLS_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent streamsql sinks tests bench
-	$(BIN)/ruff format --check agent streamsql sinks tests bench
+	$(BIN)/ruff check logtide agent streamsql sinks tests bench
+	$(BIN)/ruff format --check logtide agent streamsql sinks tests bench
 	$(BIN)/mypy
 
 unit: $(STAMP) $(TOOLS_STAMP)

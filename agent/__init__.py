@@ -1,34 +1,4 @@
-"""logtide: a pure-Python, Fluent Bit-compatible log shipper.
+"""The daemon behind the ``logtide`` command: config, engine, inputs, filters and parsers.
 
-The library face is :class:`Pipeline` (see ``docs/library.md``); everything else here is the
-agent behind the ``logtide`` command.
+Imported as ``logtide.agent``; the library face is the ``logtide`` package itself.
 """
-
-from __future__ import annotations
-
-import sys
-from typing import TYPE_CHECKING, Any
-
-# pip refuses to install on an older Python (requires-python); this covers a source checkout
-# run directly, which would otherwise fail later on some 3.11-only module or syntax.
-if sys.version_info < (3, 11):  # noqa: UP036
-    raise ImportError(f"logtide needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-
-if TYPE_CHECKING:
-    from agent.api import Capture, Pipeline, RunningPipeline
-    from agent.core.errors import ConfigError, LogtideError
-
-__all__ = ["Capture", "ConfigError", "LogtideError", "Pipeline", "RunningPipeline"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so `import agent.core` (what sinks and streamsql use) does not load the engine.
-    if name in ("Capture", "Pipeline", "RunningPipeline"):
-        from agent import api
-
-        return getattr(api, name)
-    if name in ("ConfigError", "LogtideError"):
-        from agent.core import errors
-
-        return getattr(errors, name)
-    raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -13,7 +13,7 @@ read to their end, and :meth:`RunningPipeline.drain` ends the pushed input, flus
 stream window and output, and returns the exit status the CLI would have.
 
 A pipeline that cannot start (an output that cannot be built or started) raises a
-:class:`~agent.core.errors.LogtideError` where it is started; one whose run breaks raises it
+:class:`~logtide.agent.core.errors.LogtideError` where it is started; one whose run breaks raises it
 from ``drain()`` and from every later ``drain()``, so leaving a ``with`` block never waits on
 a pipeline that is gone.
 """
@@ -29,14 +29,14 @@ from typing import Any, Literal
 
 import yaml
 
-from agent.config.loader import load_file, load_string
-from agent.config.validate import PluginSpec
-from agent.core.errors import Location, LogtideError, PluginError
-from agent.core.events import Event, Record
-from agent.core.options import Entry, resolve
-from agent.engine.engine import Engine
-from agent.engine.plan import Plan, build_plan
-from agent.inputs.lib import LibInput
+from logtide.agent.config.loader import load_file, load_string
+from logtide.agent.config.validate import PluginSpec
+from logtide.agent.core.errors import Location, LogtideError, PluginError
+from logtide.agent.core.events import Event, Record
+from logtide.agent.core.options import Entry, resolve
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.plan import Plan, build_plan
+from logtide.agent.inputs.lib import LibInput
 
 __all__ = ["Capture", "Pipeline", "RunningPipeline"]
 

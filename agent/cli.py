@@ -12,17 +12,20 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.cli_args import CLI, Arguments, parse_args, usage
-from agent.config.loader import load_file, load_string
-from agent.config.model import ConfigDocument, Section
-from agent.core.errors import ConfigError, LogtideError
-from agent.core.options import Entry
-from agent.core.plugins import REGISTRY, Kind, load_plugin
-from agent.engine.plan import Plan, build_plan
-from agent.logs import configure
+from logtide.agent.cli_args import CLI, Arguments, parse_args, usage
+from logtide.agent.config.loader import load_file, load_string
+from logtide.agent.config.model import ConfigDocument, Section
+from logtide.agent.core.errors import ConfigError, LogtideError
+from logtide.agent.core.options import Entry
+from logtide.agent.core.plugins import REGISTRY, Kind, load_plugin
+from logtide.agent.engine.plan import Plan, build_plan
+from logtide.agent.logs import configure
 
 DEFAULT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
-SUBCOMMANDS = {"demo": "agent.companions.demo:main", "athena": "agent.companions.athena.cli:main"}
+SUBCOMMANDS = {
+    "demo": "logtide.agent.companions.demo:main",
+    "athena": "logtide.agent.companions.athena.cli:main",
+}
 log = logging.getLogger("logtide")
 
 
@@ -101,8 +104,8 @@ def _log_settings(args: Arguments, plan: Plan) -> None:
 
 
 async def _run(args: Arguments, plan: Plan) -> int:
-    from agent.engine.reload import Supervisor
-    from agent.progress import Progress
+    from logtide.agent.engine.reload import Supervisor
+    from logtide.agent.progress import Progress
 
     supervisor = Supervisor(
         plan,
@@ -147,7 +150,7 @@ def _tune_gc() -> None:
     Safe because no cycle holding much memory waits on that schedule: while records flow,
     50,000 allocations take milliseconds, and a successful request leaves only small cycles
     (parsers, futures). The one large kind, a failed request holding its body, comes when
-    nothing flows; whoever retries it releases it at once (``agent.core.reclaim``)."""
+    nothing flows; whoever retries it releases it at once (``logtide.agent.core.reclaim``)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 10, 10)
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in args.notes:
             print(f"logtide: note: {note}", file=sys.stderr)
         if args.help_json:
-            from agent.help_json import help_json
+            from logtide.agent.help_json import help_json
 
             sys.stdout.write(help_json(package_version(), args.help_kind, args.help_plugin))
             return 0

@@ -14,9 +14,9 @@ import argparse
 import textwrap
 from dataclasses import dataclass, field
 
-from agent.config.model import Section
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
+from logtide.agent.config.model import Section
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
 
 CLI = Location("<command line>", 0)
 HELP_COLUMN = 30

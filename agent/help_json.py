@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.config.service import SERVICE_OPTIONS
-from agent.core.errors import ConfigError
-from agent.core.options import Option
-from agent.core.plugins import REGISTRY, Kind, load_plugin
+from logtide.agent.config.service import SERVICE_OPTIONS
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import REGISTRY, Kind, load_plugin
 
 _KINDS: tuple[Kind, ...] = ("input", "filter", "output")
 

@@ -19,7 +19,7 @@ import time
 
 import orjson
 
-from agent.core.loglevels import TRACE
+from logtide.agent.core.loglevels import TRACE
 
 MAX_MESSAGE = 512
 _LEVELS = {

@@ -3,9 +3,9 @@ that parses and validates the options."""
 
 from __future__ import annotations
 
-from agent.config.service import SERVICE_OPTIONS
-from agent.core.options import Option
-from agent.core.plugins import REGISTRY, Kind, load_plugin
+from logtide.agent.config.service import SERVICE_OPTIONS
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import REGISTRY, Kind, load_plugin
 
 
 def _table(options: tuple[Option, ...] | list[Option]) -> list[str]:
@@ -29,7 +29,7 @@ def render() -> str:
     lines = [
         "# Plugin options",
         "",
-        "Generated from the option tables in the code (`python -m agent.plugin_docs`);",
+        "Generated from the option tables in the code (`python -m logtide.agent.plugin_docs`);",
         "`logtide -h PLUGIN` prints the same. Keys are case-insensitive.",
         "",
         "## [SERVICE]",

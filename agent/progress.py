@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from agent.engine.prometheus import MetricsView
+from logtide.agent.engine.prometheus import MetricsView
 
 REFRESH_SECONDS = 0.5
 

@@ -19,8 +19,8 @@ from typing import Literal
 
 import pytest
 
-from agent.api import Pipeline, ThreadedPipeline
-from agent.companions.local_aws import REGION, MotoServer, free_port, moto_server
+from logtide.agent.api import Pipeline, ThreadedPipeline
+from logtide.agent.companions.local_aws import REGION, MotoServer, free_port, moto_server
 
 __all__ = ["REGION", "MotoServer", "free_port", "logtide_pipeline", "moto_aws", "moto_server"]
 

@@ -15,12 +15,12 @@ import time
 
 import orjson
 
-from agent.core.errors import Location
-from agent.core.metrics import Metrics
-from agent.core.options import Entry, resolve
-from agent.core.plugins import PluginContext
-from agent.filters.parser import ParserFilter
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import Location
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.options import Entry, resolve
+from logtide.agent.core.plugins import PluginContext
+from logtide.agent.filters.parser import ParserFilter
+from logtide.agent.parsers.registry import ParserRegistry
 
 CHUNK = 2048
 

@@ -13,9 +13,9 @@ import argparse
 import random
 import time
 
-from agent.core.errors import Location
-from agent.core.events import Ack, Chunk
-from streamsql import StreamProcessor, StreamTask
+from logtide.agent.core.errors import Location
+from logtide.agent.core.events import Ack, Chunk
+from logtide.streamsql import StreamProcessor, StreamTask
 
 TASKS = {
     "state_filter": "CREATE STREAM CA_SALES WITH (tag='states.ca') AS "

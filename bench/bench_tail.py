@@ -26,14 +26,14 @@ async def _in_process(log: Path) -> tuple[int, float]:
     """tail + parser filter without the engine: the input's own ceiling."""
     # Plugins are built the way the test suite builds them (tests/support/plugins.py).
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from agent.core.errors import Location
-    from agent.core.events import Chunk
-    from agent.core.options import Entry
-    from agent.filters.parser import ParserFilter
-    from agent.inputs.tail import TailInput
-    from agent.parsers.base import ParserSection
-    from agent.parsers.multiline import MultilineRegistry
-    from agent.parsers.registry import ParserRegistry
+    from logtide.agent.core.errors import Location
+    from logtide.agent.core.events import Chunk
+    from logtide.agent.core.options import Entry
+    from logtide.agent.filters.parser import ParserFilter
+    from logtide.agent.inputs.tail import TailInput
+    from logtide.agent.parsers.base import ParserSection
+    from logtide.agent.parsers.multiline import MultilineRegistry
+    from logtide.agent.parsers.registry import ParserRegistry
     from tests.support.plugins import build, plugin_context
 
     where = Location("bench", 1)

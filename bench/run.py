@@ -69,7 +69,7 @@ def scenario_file(lines: int, fmt: str, repeat: int) -> Result:
 
 
 def scenario_aws(lines: int) -> Result:
-    from agent.testing import moto_server
+    from logtide.agent.testing import moto_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
 

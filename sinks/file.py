@@ -10,13 +10,13 @@ import asyncio
 import os
 from dataclasses import dataclass
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
-from agent.core.durable import append_synced
-from agent.core.errors import ConfigError, PermanentDeliveryError
-from agent.core.events import Event
-from agent.core.options import Option
-from agent.core.plugins import OutputPlugin
-from sinks.formats import csv_lines, ltsv_lines, out_file_lines, plain_lines, template_lines
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from logtide.agent.core.durable import append_synced
+from logtide.agent.core.errors import ConfigError, PermanentDeliveryError
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.sinks.formats import csv_lines, ltsv_lines, out_file_lines, plain_lines, template_lines
 
 FORMATS = ("out_file", "plain", "csv", "ltsv", "template")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.core.events import Event
-from agent.core.serialize import dumps, record_lines, with_date
-from agent.core.timestamps import clamp_time
+from logtide.agent.core.events import Event
+from logtide.agent.core.serialize import dumps, record_lines, with_date
+from logtide.agent.core.timestamps import clamp_time
 
 
 def _time_text(timestamp: float) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
-from agent.core.events import Event
-from agent.core.plugins import OutputPlugin
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from logtide.agent.core.events import Event
+from logtide.agent.core.plugins import OutputPlugin
 
 
 class LibOutput(OutputPlugin[OutputSettings]):

@@ -6,13 +6,13 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
-from agent.core.events import Event
-from agent.core.options import Option
-from agent.core.plugins import OutputPlugin
-from agent.core.serialize import DATE_FORMATS
-from agent.core.timestamps import in_range
-from sinks.formats import json_array, json_lines, msgpack_lines
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.serialize import DATE_FORMATS
+from logtide.agent.core.timestamps import in_range
+from logtide.sinks.formats import json_array, json_lines, msgpack_lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from agent.core.errors import Location
-from streamsql.processor import StreamProcessor, StreamTask
-from streamsql.query import Query, compile_query
+from logtide.agent.core.errors import Location
+from logtide.streamsql.processor import StreamProcessor, StreamTask
+from logtide.streamsql.query import Query, compile_query
 
 __all__ = ["Query", "StreamProcessor", "StreamTask", "compile"]
 

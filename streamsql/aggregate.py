@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from streamsql.codegen import Event, Predicate, now_text, unix_timestamp
-from streamsql.plan import KeyRef, Statement
-from streamsql.values import MISSING, float32, lookup, to_number
+from logtide.streamsql.codegen import Event, Predicate, now_text, unix_timestamp
+from logtide.streamsql.plan import KeyRef, Statement
+from logtide.streamsql.values import MISSING, float32, lookup, to_number
 
 _READABLE = (bool, int, float, str, dict, type(None))
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from streamsql.nodes import RecordContains, RecordTime
-from streamsql.plan import KeyRef, SelectKey, key_ref
-from streamsql.values import RUNTIME, float32
+from logtide.streamsql.nodes import RecordContains, RecordTime
+from logtide.streamsql.plan import KeyRef, SelectKey, key_ref
+from logtide.streamsql.values import RUNTIME, float32
 
 Event = tuple[float, dict[str, Any]]
 Predicate = Callable[[float, dict[str, Any], str], bool]

@@ -5,7 +5,7 @@ ANSI SQL, because the two disagree where it matters: AND/OR have no precedence a
 to the right, ``NOT`` takes everything on its right, ``WINDOW`` comes before ``WHERE``, and
 the trailing ``;`` is part of the statement. The result is an ordinary sqlglot tree
 (``exp.Create``, ``exp.Select``, ``exp.EQ``, ``exp.Column``, ``exp.Bracket``, ...) plus the
-node types of :mod:`streamsql.nodes` for what SQL lacks.
+node types of :mod:`logtide.streamsql.nodes` for what SQL lacks.
 
 It extends sqlglot only the way sqlglot's own dialects (sqlglot/parsers/*.py) do; that is
 the extension API this module allows itself:
@@ -26,7 +26,7 @@ the extension API this module allows itself:
   Nothing assigns parser state (``_tokens``, ``_index``, ``_curr``), replaces ``parse`` or
   moves backwards (``_retreat``): the grammar never backs up.
 
-Errors are :class:`~streamsql.lexer.SyntaxProblem` (one line, and the offset for the caret)
+Errors are :class:`~logtide.streamsql.lexer.SyntaxProblem` (one line, and the offset for the caret)
 rather than sqlglot's ``ParseError``, whose message spans lines and carries no offset.
 """
 
@@ -39,7 +39,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-from streamsql.lexer import (
+from logtide.streamsql.lexer import (
     TERMINATOR,
     FluentBitTokenizer,
     SyntaxProblem,
@@ -48,7 +48,7 @@ from streamsql.lexer import (
     open_quote,
     word_of,
 )
-from streamsql.nodes import (
+from logtide.streamsql.nodes import (
     FlushSnapshot,
     Forecast,
     RecordContains,

@@ -1,6 +1,6 @@
 """The lexical layer of Fluent Bit's stream-processor language: its tokenizer, its reserved
 words, and a sqlglot ``Parser`` base with the token-level rules (words, identifiers,
-strings, numbers, values) that the statement grammar in :mod:`streamsql.dialect` builds on.
+strings, numbers, values) that the statement grammar in :mod:`logtide.streamsql.dialect` builds on.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class FluentBitTokenizer(Tokenizer):
 
 
 class TokenReader(Parser):
-    """Token-level rules shared by the statement grammar (see :mod:`streamsql.dialect` for
+    """Token-level rules shared by the statement grammar (see :mod:`logtide.streamsql.dialect` for
     the part of sqlglot's ``Parser`` they use)."""
 
     # -- token helpers -------------------------------------------------------------------

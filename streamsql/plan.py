@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from streamsql.lexer import SyntaxProblem
-from streamsql.nodes import (
+from logtide.streamsql.lexer import SyntaxProblem
+from logtide.streamsql.nodes import (
     FlushSnapshot,
     Forecast,
     ScalarFunc,

@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from agent.core.errors import Location, QueryError
-from agent.core.events import Chunk
-from agent.core.loglevels import TRACE
-from agent.core.serialize import dumps
-from streamsql.codegen import Event
-from streamsql.query import Query, compile_query
-from streamsql.snapshot import Snapshot
-from streamsql.windows import Emission, HoppingWindow, TumblingWindow, Window
+from logtide.agent.core.errors import Location, QueryError
+from logtide.agent.core.events import Chunk
+from logtide.agent.core.loglevels import TRACE
+from logtide.agent.core.serialize import dumps
+from logtide.streamsql.codegen import Event
+from logtide.streamsql.query import Query, compile_query
+from logtide.streamsql.snapshot import Snapshot
+from logtide.streamsql.windows import Emission, HoppingWindow, TumblingWindow, Window
 
 log = logging.getLogger("logtide.streamsql")
 

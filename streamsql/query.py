@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.core.errors import Location, QueryError
-from agent.core.tags import tag_matches
-from streamsql.aggregate import Aggregator, Group
-from streamsql.codegen import Event, Projector, Source, predicate, projector
-from streamsql.dialect import parse
-from streamsql.lexer import SyntaxProblem
-from streamsql.plan import Statement, plan
+from logtide.agent.core.errors import Location, QueryError
+from logtide.agent.core.tags import tag_matches
+from logtide.streamsql.aggregate import Aggregator, Group
+from logtide.streamsql.codegen import Event, Projector, Source, predicate, projector
+from logtide.streamsql.dialect import parse
+from logtide.streamsql.lexer import SyntaxProblem
+from logtide.streamsql.plan import Statement, plan
 
 
 def caret_message(sql: str, problem: SyntaxProblem, prefix: str = "") -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from agent.core.events import Ack, Chunk
-from streamsql.codegen import Event
-from streamsql.windows import Emission, settle_all
+from logtide.agent.core.events import Ack, Chunk
+from logtide.streamsql.codegen import Event
+from logtide.streamsql.windows import Emission, settle_all
 
 
 class Snapshot:

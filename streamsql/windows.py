@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.core.events import Ack, Chunk, Origin
-from streamsql.aggregate import Aggregator, Group, Row
-from streamsql.codegen import Event
+from logtide.agent.core.events import Ack, Chunk, Origin
+from logtide.streamsql.aggregate import Aggregator, Group, Row
+from logtide.streamsql.codegen import Event
 
 Clock = Callable[[], float]
 

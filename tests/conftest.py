@@ -1,4 +1,4 @@
-"""Fixtures shared by every test layer. logtide's own pytest plugin (agent.testing) provides
+"""Fixtures shared by every test layer. logtide's own pytest plugin (logtide.agent.testing) provides
 ``moto_aws`` and ``logtide_pipeline``; ``moto`` is the suite's shorter name for the former."""
 
 from __future__ import annotations

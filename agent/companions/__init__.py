@@ -4,6 +4,6 @@ start (a moto server on 127.0.0.1).
 
 They are kept in one package, apart, because they pull in what a shipper never needs
 (boto3, moto, DuckDB) and read logtide's output rather than produce it. The run path
-(config -> engine -> plugins) never imports them: ``agent.cli`` loads a companion by name
+(config -> engine -> plugins) never imports them: ``logtide.agent.cli`` loads a companion by name
 only when its subcommand is given, and ``tests/unit/test_layout.py`` holds that rule.
 """

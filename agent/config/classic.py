@@ -12,11 +12,11 @@ import os
 import re
 from collections.abc import Iterator
 
-from agent.config.model import Section
-from agent.config.reader import Reader
-from agent.config.variables import entry_values, expand
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
+from logtide.agent.config.model import Section
+from logtide.agent.config.reader import Reader
+from logtide.agent.config.variables import entry_values, expand
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
 
 SECTION_KINDS = (
     "service",

@@ -1,16 +1,16 @@
 """Load a configuration file (classic or YAML) and the files it references into one
-:class:`ConfigDocument`. No plugin is imported here; see :mod:`agent.config.validate`."""
+:class:`ConfigDocument`. No plugin is imported here; see :mod:`logtide.agent.config.validate`."""
 
 from __future__ import annotations
 
 import os
 from typing import Literal
 
-from agent.config.classic import ClassicReader, resolve_path
-from agent.config.model import ConfigDocument, Section
-from agent.config.yaml_format import YamlReader
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
+from logtide.agent.config.classic import ClassicReader, resolve_path
+from logtide.agent.config.model import ConfigDocument, Section
+from logtide.agent.config.yaml_format import YamlReader
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
 
 Format = Literal["classic", "yaml"]
 _REFERENCED = {"parsers_file": ("parser", "multiline_parser"), "streams_file": ("stream_task",)}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
 
 
 @dataclass(slots=True)

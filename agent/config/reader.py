@@ -3,13 +3,15 @@ reading a file (with its include depth bounded)."""
 
 from __future__ import annotations
 
-from agent.config.model import Section
-from agent.core.errors import ConfigError, Location
+from abc import ABC, abstractmethod
+
+from logtide.agent.config.model import Section
+from logtide.agent.core.errors import ConfigError, Location
 
 MAX_INCLUDE_DEPTH = 16
 
 
-class Reader:
+class Reader(ABC):
     """Base of the classic and YAML readers; subclasses parse text in :meth:`read_text`."""
 
     def __init__(self, variables: dict[str, str]) -> None:
@@ -30,5 +32,5 @@ class Reader:
         self.files.append(path)
         self.read_text(text, path, depth)
 
-    def read_text(self, text: str, path: str, depth: int = 0) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def read_text(self, text: str, path: str, depth: int = 0) -> None: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.core.options import BoundSettings, Option
+from logtide.agent.core.options import BoundSettings, Option
 
 SERVICE_OPTIONS: tuple[Option, ...] = (
     Option("Flush", "time", 1.0, "Seconds between output flushes."),

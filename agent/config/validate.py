@@ -1,6 +1,6 @@
 """Validation of one section at a time: each is resolved against its option table, no I/O.
 
-The engine's planner (:func:`agent.engine.plan.build_plan`) calls these in file order and
+The engine's planner (:func:`logtide.agent.engine.plan.build_plan`) calls these in file order and
 builds the rest of the plan from what they return (parser registries, the checks of the
 parser names sections refer to, the stream processor).
 """
@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from agent.config.model import ConfigDocument, Section
-from agent.config.service import SERVICE_OPTIONS, ServiceSettings
-from agent.core.common_options import FilterSettings, InputSettings, OutputSettings
-from agent.core.errors import ConfigError, Location
-from agent.core.options import BoundSettings, Option, Settings, resolve
-from agent.core.plugins import Kind, Plugin, load_plugin
+from logtide.agent.config.model import ConfigDocument, Section
+from logtide.agent.config.service import SERVICE_OPTIONS, ServiceSettings
+from logtide.agent.core.common_options import FilterSettings, InputSettings, OutputSettings
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import BoundSettings, Option, Settings, resolve
+from logtide.agent.core.plugins import Kind, Plugin, load_plugin
 
 STREAM_TASK_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name of the stream task."),

@@ -13,12 +13,12 @@ import glob
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from agent.config.classic import resolve_path
-from agent.config.model import Section
-from agent.config.reader import Reader
-from agent.config.variables import entry_values, expand
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
+from logtide.agent.config.classic import resolve_path
+from logtide.agent.config.model import Section
+from logtide.agent.config.reader import Reader
+from logtide.agent.config.variables import entry_values, expand
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
 
 TOP_LEVEL = (
     "env",

@@ -1,7 +1,7 @@
 """The contract every logtide package shares: events, chunks, acknowledgements, options,
 plugins and errors. ``sinks`` and ``streamsql`` import only this package from ``agent``."""
 
-from agent.core.errors import (
+from logtide.agent.core.errors import (
     ConfigError,
     DeliveryError,
     LogtideError,
@@ -11,9 +11,9 @@ from agent.core.errors import (
     RetryableDeliveryError,
     is_retryable,
 )
-from agent.core.events import Ack, Chunk, Event, Record
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
+from logtide.agent.core.events import Ack, Chunk, Event, Record
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
 
 __all__ = [
     "Ack",

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import BoundSettings, Option
-from agent.core.retry import parse_retry_limit
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import BoundSettings, Option
+from logtide.agent.core.retry import parse_retry_limit
 
 COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Plugin name."),

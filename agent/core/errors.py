@@ -13,7 +13,7 @@ Every error logtide raises on purpose derives from :class:`LogtideError`::
 Outputs never decide retry policy inline: they raise one of the two delivery errors (or let a
 client exception escape) and the engine asks :func:`is_retryable` once per failure. A
 service's own error codes are not the core's to know: the sink package that talks to the
-service registers a classifier (:func:`add_classifier`; ``sinks.aws.errors`` for AWS) that
+service registers a classifier (:func:`add_classifier`; ``logtide.sinks.aws.errors`` for AWS) that
 ``is_retryable`` consults for failures the tree above does not settle.
 """
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
-from agent.core.errors import ConfigError, Location
+from logtide.agent.core.errors import ConfigError, Location
 
 OptionType = Literal["str", "int", "float", "bool", "size", "time", "list", "enum"]
 

@@ -10,18 +10,19 @@ A plugin names its typed settings class as the parameter of its base
 common class). :meth:`Plugin.validate` binds it once; the planner keeps that on the spec
 (where the engine reads the common fields) and hands it to the plugin, as ``self.config``,
 through its context. Defining the class checks that its option table and that class agree
-(see :mod:`agent.core.options`).
+(see :mod:`logtide.agent.core.options`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast, get_args
 
-from agent.core.common_options import (
+from logtide.agent.core.common_options import (
     COMMON_FILTER_OPTIONS,
     COMMON_INPUT_OPTIONS,
     COMMON_OUTPUT_OPTIONS,
@@ -29,16 +30,16 @@ from agent.core.common_options import (
     InputSettings,
     OutputSettings,
 )
-from agent.core.errors import ConfigError, Location
-from agent.core.events import Chunk, Event
-from agent.core.metrics import Metrics
-from agent.core.options import BoundSettings, Option, Settings, binding_problems
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.options import BoundSettings, Option, Settings, binding_problems
 
 if TYPE_CHECKING:
     # Types only: at run time the core imports nothing else of the agent, so sinks and
     # streamsql, which may import only the core, never load the parsers through it.
-    from agent.parsers.multiline.registry import MultilineRegistry
-    from agent.parsers.registry import ParserRegistry
+    from logtide.agent.parsers.multiline.registry import MultilineRegistry
+    from logtide.agent.parsers.registry import ParserRegistry
 
 Kind = Literal["input", "filter", "output"]
 
@@ -53,7 +54,7 @@ Emit = Callable[[Chunk], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class PluginContext:
-    """What the engine gives every plugin instance (built by ``agent.engine.plan``).
+    """What the engine gives every plugin instance (built by ``logtide.agent.engine.plan``).
 
     ``spawn`` starts a background task owned by the engine's task group (cancelled, awaited
     and drained on stop); plugins never call ``asyncio.create_task`` themselves.
@@ -83,7 +84,7 @@ class PluginContext:
     cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
-class Plugin(Generic[C]):
+class Plugin(ABC, Generic[C]):
     """Common face of inputs, filters and outputs.
 
     ``config`` is the settings bound to the class the plugin is parameterised with;
@@ -147,8 +148,8 @@ class InputPlugin(Plugin[CI]):
         delivery state across restarts default to a place beside the first such file."""
         return None
 
-    async def run(self, emit: Emit) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def run(self, emit: Emit) -> None: ...
 
     async def close(self) -> None:
         """Release files and databases after the pipeline has drained."""
@@ -167,15 +168,15 @@ class FilterPlugin(Plugin[CF]):
     async def start(self) -> None:
         """Optional warm-up I/O (e.g. a metadata cache); failures are logged, not fatal."""
 
-    def __call__(self, tag: str, events: list[Event]) -> list[Event]:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, tag: str, events: list[Event]) -> list[Event]: ...
 
 
 class OutputPlugin(Plugin[CO]):
     """Accepts batches of events for one tag.
 
     ``flush`` returns once the events are durable (in a remote API, or fsynced to the output's
-    own disk buffer) and raises a :class:`~agent.core.errors.DeliveryError` otherwise.
+    own disk buffer) and raises a :class:`~logtide.agent.core.errors.DeliveryError` otherwise.
     ``stop`` is awaited on shutdown after the last flush, to finish uploads in flight.
     """
 
@@ -189,8 +190,8 @@ class OutputPlugin(Plugin[CO]):
     async def start(self) -> None:
         """Open clients and recover leftover buffers."""
 
-    async def flush(self, tag: str, events: list[Event]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def flush(self, tag: str, events: list[Event]) -> None: ...
 
     async def flush_marked(
         self, tag: str, events: list[Event], marks: Sequence[tuple[str, int]]
@@ -211,26 +212,26 @@ class OutputPlugin(Plugin[CO]):
 
 REGISTRY: dict[Kind, dict[str, str]] = {
     "input": {
-        "dummy": "agent.inputs.dummy:DummyInput",
-        "tail": "agent.inputs.tail:TailInput",
-        "lib": "agent.inputs.lib:LibInput",
+        "dummy": "logtide.agent.inputs.dummy:DummyInput",
+        "tail": "logtide.agent.inputs.tail:TailInput",
+        "lib": "logtide.agent.inputs.lib:LibInput",
     },
     "filter": {
-        "parser": "agent.filters.parser:ParserFilter",
-        "grep": "agent.filters.grep:GrepFilter",
-        "modify": "agent.filters.modify:ModifyFilter",
-        "record_modifier": "agent.filters.record_modifier:RecordModifierFilter",
-        "nest": "agent.filters.nest:NestFilter",
-        "kubernetes": "agent.filters.kubernetes:KubernetesFilter",
+        "parser": "logtide.agent.filters.parser:ParserFilter",
+        "grep": "logtide.agent.filters.grep:GrepFilter",
+        "modify": "logtide.agent.filters.modify:ModifyFilter",
+        "record_modifier": "logtide.agent.filters.record_modifier:RecordModifierFilter",
+        "nest": "logtide.agent.filters.nest:NestFilter",
+        "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
     },
     "output": {
-        "stdout": "sinks.stdout:StdoutOutput",
-        "file": "sinks.file:FileOutput",
-        "null": "sinks.null:NullOutput",
-        "lib": "sinks.lib:LibOutput",
-        "s3": "sinks.s3:S3Output",
-        "cloudwatch_logs": "sinks.cloudwatch_logs:CloudWatchLogsOutput",
-        "kinesis_firehose": "sinks.kinesis_firehose:KinesisFirehoseOutput",
+        "stdout": "logtide.sinks.stdout:StdoutOutput",
+        "file": "logtide.sinks.file:FileOutput",
+        "null": "logtide.sinks.null:NullOutput",
+        "lib": "logtide.sinks.lib:LibOutput",
+        "s3": "logtide.sinks.s3:S3Output",
+        "cloudwatch_logs": "logtide.sinks.cloudwatch_logs:CloudWatchLogsOutput",
+        "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
     },
 }
 

@@ -1,6 +1,6 @@
 """Give back the memory a failed delivery attempt leaves behind.
 
-The agent runs the cyclic garbage collector rarely (see ``agent.cli._tune_gc``): records are
+The agent runs the cyclic garbage collector rarely (see ``logtide.agent.cli._tune_gc``): records are
 acyclic and reference counting frees them. A failed request is different: its exception's
 traceback holds the frames of the HTTP stack (aiohttp, botocore), whose locals hold the
 exception again, and the request with its serialised body. Each attempt leaves such a cycle

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.errors import ConfigError, Location
-from agent.core.serialize import dumps
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.serialize import dumps
 
 MISSING: Any = object()
 

@@ -5,7 +5,7 @@ The engine's delivery of a batch, an output's own retries (S3 uploads, CloudWatc
 recovery after a restart, the AWS clients' one quick retry of a network error) and the
 disk queue's writes all go through :meth:`Retry.run`: it counts the attempts, asks
 ``is_retryable`` (or the caller's narrower test) whether a failure is transient, stops at the
-limit, and frees what a failed attempt ties up (``agent.core.reclaim``) before it waits.
+limit, and frees what a failed attempt ties up (``logtide.agent.core.reclaim``) before it waits.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from agent.core.errors import ConfigError, Location, is_retryable
-from agent.core.reclaim import collect, forget_tracebacks
+from logtide.agent.core.errors import ConfigError, Location, is_retryable
+from logtide.agent.core.reclaim import collect, forget_tracebacks
 
 T = TypeVar("T")
 # (failure, failures before it, the wait before the next attempt)

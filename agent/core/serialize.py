@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from agent.core.events import Event
-from agent.core.timestamps import clamp_time
+from logtide.agent.core.events import Event
+from logtide.agent.core.timestamps import clamp_time
 
 DATE_FORMATS = ("double", "epoch", "epoch_ms", "iso8601", "java_sql_timestamp")
 

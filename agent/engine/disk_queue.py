@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from agent.core.durable import append_synced, write_atomic
-from agent.core.events import Event
-from agent.core.serialize import dumps
+from logtide.agent.core.durable import append_synced, write_atomic
+from logtide.agent.core.events import Event
+from logtide.agent.core.serialize import dumps
 
 _HEADER = struct.Struct(">I")
 SEGMENT_BYTES = 8 * 1024 * 1024

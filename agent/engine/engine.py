@@ -1,4 +1,4 @@
-"""The engine: builds plugins from a plan (:mod:`agent.engine.plan`) and runs them on one
+"""The engine: builds plugins from a plan (:mod:`logtide.agent.engine.plan`) and runs them on one
 asyncio loop.
 
 Data path (all inside the emitting input's task, so backpressure reaches the input)::
@@ -26,20 +26,20 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config.validate import PluginSpec
-from agent.core.common_options import InputSettings
-from agent.core.errors import LogtideError, PluginError
-from agent.core.events import Chunk
-from agent.core.metrics import Metrics
-from agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
-from agent.core.retry import Backoff
-from agent.core.serialize import json_lines_size
-from agent.core.tags import matcher
-from agent.engine.disk_queue import DiskQueue
-from agent.engine.output_runner import DeliveryTap, OutputRunner
-from agent.engine.plan import Plan, cut_points, plugin_context
-from agent.engine.router import Routes
-from agent.engine.tasks import TaskOwner
+from logtide.agent.config.validate import PluginSpec
+from logtide.agent.core.common_options import InputSettings
+from logtide.agent.core.errors import LogtideError, PluginError
+from logtide.agent.core.events import Chunk
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
+from logtide.agent.core.retry import Backoff
+from logtide.agent.core.serialize import json_lines_size
+from logtide.agent.core.tags import matcher
+from logtide.agent.engine.disk_queue import DiskQueue
+from logtide.agent.engine.output_runner import DeliveryTap, OutputRunner
+from logtide.agent.engine.plan import Plan, cut_points, plugin_context
+from logtide.agent.engine.router import Routes
+from logtide.agent.engine.tasks import TaskOwner
 
 log = logging.getLogger("logtide")
 

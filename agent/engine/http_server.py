@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
-from agent.core.errors import PluginError
-from agent.engine.http_listener import Listener, bind, max_connections
-from agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
+from logtide.agent.core.errors import PluginError
+from logtide.agent.engine.http_listener import Listener, bind, max_connections
+from logtide.agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HEADER_TIMEOUT = 5.0

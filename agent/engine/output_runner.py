@@ -15,14 +15,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from agent.core.errors import DeliveryError
-from agent.core.events import Chunk, Event
-from agent.core.metrics import Metrics
-from agent.core.plugins import OutputPlugin
-from agent.core.reclaim import forget_tracebacks
-from agent.core.retry import Backoff, Retry
-from agent.core.serialize import json_lines_size
-from agent.engine.disk_queue import DiskQueue
+from logtide.agent.core.errors import DeliveryError
+from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.reclaim import forget_tracebacks
+from logtide.agent.core.retry import Backoff, Retry
+from logtide.agent.core.serialize import json_lines_size
+from logtide.agent.engine.disk_queue import DiskQueue
 
 # Bounds in records and in bytes, not chunks: a chunk may hold one record or thousands,
 # and a record ten bytes or a megabyte. Queued plus in-flight records stay under

@@ -1,6 +1,6 @@
 """Planning: a loaded :class:`ConfigDocument` -> the :class:`Plan` the engine runs, no I/O.
 
-:func:`build_plan` validates every section (through :mod:`agent.config.validate`), builds
+:func:`build_plan` validates every section (through :mod:`logtide.agent.config.validate`), builds
 the parser and multiline registries, checks every parser name a section refers to, picks
 the checkpoint DB outputs keep their state beside and compiles the stream tasks.
 ``--dry-run`` stops after it; the engine then builds each plugin with the
@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.config.model import ConfigDocument, Section
-from agent.config.service import ServiceSettings
-from agent.config.validate import (
+from logtide.agent.config.model import ConfigDocument, Section
+from logtide.agent.config.service import ServiceSettings
+from logtide.agent.config.validate import (
     PluginSpec,
     StreamTaskSpec,
     check_unique_aliases,
@@ -27,17 +27,17 @@ from agent.config.validate import (
     service_settings,
     stream_task,
 )
-from agent.core.common_options import FilterSettings, InputSettings, OutputSettings
-from agent.core.errors import ConfigError
-from agent.core.metrics import Metrics
-from agent.core.plugins import InputPlugin, PluginContext, Spawn
-from agent.core.tags import matcher
-from agent.parsers.base import ParserSection
-from agent.parsers.multiline import MultilineRegistry
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.common_options import FilterSettings, InputSettings, OutputSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.plugins import InputPlugin, PluginContext, Spawn
+from logtide.agent.core.tags import matcher
+from logtide.agent.parsers.base import ParserSection
+from logtide.agent.parsers.multiline import MultilineRegistry
+from logtide.agent.parsers.registry import ParserRegistry
 
 if TYPE_CHECKING:
-    from streamsql import StreamProcessor
+    from logtide.streamsql import StreamProcessor
 
 
 @dataclass(slots=True)
@@ -169,7 +169,7 @@ def _check_references(spec: PluginSpec[Any], section: Section, plan: Plan) -> No
 def _stream_processor(
     tasks: list[StreamTaskSpec], inputs: list[str], filtered: Callable[[str], bool]
 ) -> StreamProcessor:
-    from streamsql import StreamProcessor, StreamTask
+    from logtide.streamsql import StreamProcessor, StreamTask
 
     # Outputs never change records, so only filters decide whether results must be copies.
     return StreamProcessor(

@@ -12,7 +12,7 @@ import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from agent.core.metrics import Labels
+from logtide.agent.core.metrics import Labels
 
 # Fluent Bit's own per-instance counters, in the order its JSON lists them.
 FLUENT_BIT_COUNTERS: dict[str, tuple[str, ...]] = {

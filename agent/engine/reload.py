@@ -17,17 +17,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.core.errors import LogtideError
-from agent.core.metrics import Metrics
-from agent.engine.engine import Engine
-from agent.engine.health import HealthCheck, Totals
-from agent.engine.plan import Plan
-from agent.engine.prometheus import MetricsView
-from agent.engine.tasks import TaskOwner
+from logtide.agent.core.errors import LogtideError
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.health import HealthCheck, Totals
+from logtide.agent.engine.plan import Plan
+from logtide.agent.engine.prometheus import MetricsView
+from logtide.agent.engine.tasks import TaskOwner
 
 if TYPE_CHECKING:
     # aiohttp costs ~0.2 s and ~14 MiB: imported only when HTTP_Server is on.
-    from agent.engine.http_server import MonitoringServer
+    from logtide.agent.engine.http_server import MonitoringServer
 
 log = logging.getLogger("logtide")
 
@@ -173,7 +173,7 @@ class Supervisor:
             await self._server.stop()
             self._server = None
         if wanted and self._server is None:
-            from agent.engine.http_server import MonitoringServer
+            from logtide.agent.engine.http_server import MonitoringServer
 
             server = MonitoringServer(
                 self, key[0], key[1], health_check=key[2], spawn=self.tasks.spawn

@@ -1,5 +1,5 @@
 """Routing: which filters and outputs a tag reaches (``Match`` wildcard or ``Match_Regex``,
-see :func:`agent.core.tags.matcher`)."""
+see :func:`logtide.agent.core.tags.matcher`)."""
 
 from __future__ import annotations
 

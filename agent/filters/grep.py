@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.core.record_accessor import RecordAccessor
-from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.core.record_accessor import RecordAccessor
+from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 _Rule = tuple[bool, RecordAccessor, re.Pattern[str]]  # (is_exclude, accessor, regex)
 

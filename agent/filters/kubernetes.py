@@ -17,12 +17,17 @@ from urllib.parse import quote
 
 import orjson
 
-from agent.core.errors import ConfigError
-from agent.core.events import Event, Record
-from agent.core.options import Settings
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.kubernetes_client import ClientConfig, KubeApiError, KubeClient, MetadataCache
-from agent.filters.kubernetes_meta import (
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.events import Event, Record
+from logtide.agent.core.options import Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.filters.kubernetes_client import (
+    ClientConfig,
+    KubeApiError,
+    KubeClient,
+    MetadataCache,
+)
+from logtide.agent.filters.kubernetes_meta import (
     NO_PROPS,
     TAG_REGEX,
     MetaOptions,
@@ -35,7 +40,7 @@ from agent.filters.kubernetes_meta import (
     pod_info,
     tag_meta_from_groups,
 )
-from agent.filters.kubernetes_options import KUBERNETES_OPTIONS, KubernetesSettings
+from logtide.agent.filters.kubernetes_options import KUBERNETES_OPTIONS, KubernetesSettings
 
 POD_FMT = "/api/v1/namespaces/{}/pods/{}"
 NAMESPACE_FMT = "/api/v1/namespaces/{}"

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 import orjson
 
-from agent.core.plugins import Spawn
+from logtide.agent.core.plugins import Spawn
 
 K = TypeVar("K", bound=Hashable)
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.core.options import parse_bool
+from logtide.agent.core.options import parse_bool
 
 # The name format kubelet gives /var/log/containers links: <pod>_<namespace>_<container>-<id>.log
 TAG_REGEX = re.compile(

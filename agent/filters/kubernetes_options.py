@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError
-from agent.core.options import Option
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import Option
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 

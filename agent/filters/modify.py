@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.core.record_accessor import MISSING, RecordAccessor
-from agent.filters.tokens import split_quoted
-from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.core.record_accessor import MISSING, RecordAccessor
+from logtide.agent.filters.tokens import split_quoted
+from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 Record = dict[str, Any]
 

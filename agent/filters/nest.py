@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 
 from orjson import JSONDecodeError
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.core.record_accessor import RecordAccessor
-from agent.parsers.base import Parser, ParseResult
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.core.record_accessor import RecordAccessor
+from logtide.agent.parsers.base import Parser, ParseResult
+from logtide.agent.parsers.registry import ParserRegistry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError, Location
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.filters.tokens import split_quoted
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.filters.tokens import split_quoted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
-from agent.core.errors import ConfigError, Location
-from agent.core.events import Chunk, Event
-from agent.core.options import Option
-from agent.core.plugins import Emit, InputPlugin
+from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import Emit, InputPlugin
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,10 +10,10 @@ import asyncio
 import time
 from typing import Any
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
-from agent.core.events import Chunk, Event, Record
-from agent.core.options import Settings
-from agent.core.plugins import Emit, InputPlugin, PluginContext
+from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from logtide.agent.core.events import Chunk, Event, Record
+from logtide.agent.core.options import Settings
+from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
 
 _END = None
 

@@ -3,14 +3,15 @@ the section text both registries are built from."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.core.errors import Location
-from agent.core.options import Entry
-from agent.parsers.decoders import Decoders
-from agent.parsers.timefmt import TimeFormat
+from logtide.agent.core.errors import Location
+from logtide.agent.core.options import Entry
+from logtide.agent.parsers.decoders import Decoders
+from logtide.agent.parsers.timefmt import TimeFormat
 
 ParseResult = tuple[float | None, dict[str, Any]]
 
@@ -52,7 +53,7 @@ class ParserConfig:
     logfmt_no_bare_keys: bool = False
 
 
-class Parser:
+class Parser(ABC):
     """Turns one payload into ``(time, record)``, or None when it does not parse.
 
     ``time`` is None when the payload carries no usable time (the caller keeps the event's
@@ -69,8 +70,8 @@ class Parser:
         # the payload is not a record, and when it raises, ``parse`` decides.
         self.loads: Callable[[bytes | str], Any] | None = None
 
-    def parse(self, data: bytes | str) -> ParseResult | None:
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, data: bytes | str) -> ParseResult | None: ...
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

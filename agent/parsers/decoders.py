@@ -15,7 +15,7 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-from agent.parsers.values import mysql_unquote, unescape, unescape_utf8
+from logtide.agent.parsers.values import mysql_unquote, unescape, unescape_utf8
 
 _FAILED = object()
 

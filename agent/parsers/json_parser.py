@@ -17,7 +17,7 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-from agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
+from logtide.agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
 
 _WS = " \t\n\r"
 _UINT64_MAX = 2**64 - 1

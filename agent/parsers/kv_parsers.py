@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
-from agent.parsers.values import unescape_utf8
+from logtide.agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
+from logtide.agent.parsers.values import unescape_utf8
 
 _GARBAGE = re.compile(r'[\x00-\x20"=]*')
 _IDENT = re.compile(r'[^\x00-\x20"=]*')

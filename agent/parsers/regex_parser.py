@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
+from logtide.agent.parsers.base import Parser, ParserConfig, ParseResult, as_text
 
 
 class RegexParser(Parser):

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import BoundSettings, Entry, Option, Settings, resolve
-from agent.parsers.base import Parser, ParserConfig, ParserSection
-from agent.parsers.decoders import Decoders
-from agent.parsers.json_parser import JsonParser
-from agent.parsers.kv_parsers import LogfmtParser, LtsvParser
-from agent.parsers.regex_parser import RegexParser
-from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
-from agent.parsers.strptime import TimeFormatError, parse_offset
-from agent.parsers.timefmt import TimeFormat
-from agent.parsers.values import parse_types
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import BoundSettings, Entry, Option, Settings, resolve
+from logtide.agent.parsers.base import Parser, ParserConfig, ParserSection
+from logtide.agent.parsers.decoders import Decoders
+from logtide.agent.parsers.json_parser import JsonParser
+from logtide.agent.parsers.kv_parsers import LogfmtParser, LtsvParser
+from logtide.agent.parsers.regex_parser import RegexParser
+from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.parsers.strptime import TimeFormatError, parse_offset
+from logtide.agent.parsers.timefmt import TimeFormat
+from logtide.agent.parsers.values import parse_types
 
 PARSER_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Name the parser is referenced by."),

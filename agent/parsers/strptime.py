@@ -1,6 +1,6 @@
 """Fluent Bit's strptime conversions: month, day and zone names, and the tokenizer that
 turns a ``Time_Format`` into regular-expression pieces and the fields they fill.
-:class:`agent.parsers.timefmt.TimeFormat` compiles those pieces into one expression.
+:class:`logtide.agent.parsers.timefmt.TimeFormat` compiles those pieces into one expression.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.core.timestamps import MAX_TIME, MIN_TIME
-from agent.parsers.strptime import (
+from logtide.agent.core.timestamps import MAX_TIME, MIN_TIME
+from logtide.agent.parsers.strptime import (
     MONTH_INDEX,
     POW10,
     RANGES,

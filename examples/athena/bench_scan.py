@@ -35,13 +35,13 @@ sys.path.insert(0, str(HERE.parent))
 
 import ordering_app  # noqa: E402
 
-from agent.api import Pipeline  # noqa: E402
-from agent.companions.athena.cli import ddl_text  # noqa: E402
-from agent.companions.athena.local import LocalAthena  # noqa: E402
-from agent.companions.athena.objects import S3Source  # noqa: E402
-from agent.companions.athena.table import parse_ddl  # noqa: E402
-from agent.config.loader import load_file  # noqa: E402
-from agent.engine.plan import build_plan  # noqa: E402
+from logtide.agent.api import Pipeline  # noqa: E402
+from logtide.agent.companions.athena.cli import ddl_text  # noqa: E402
+from logtide.agent.companions.athena.local import LocalAthena  # noqa: E402
+from logtide.agent.companions.athena.objects import S3Source  # noqa: E402
+from logtide.agent.companions.athena.table import parse_ddl  # noqa: E402
+from logtide.agent.config.loader import load_file  # noqa: E402
+from logtide.agent.engine.plan import build_plan  # noqa: E402
 
 BUCKET = "eks-fluent-bit-logs-bench"  # one bucket per layout: BUCKET-<layout>
 FIRST_DAY = "2024-05-01"
@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--skip-parquet", action="store_true")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from agent.companions.local_aws import moto_server
+    from logtide.agent.companions.local_aws import moto_server
 
     os.environ.update(S3_BUCKET=BUCKET, AWS_REGION="us-east-1")
     names = [n for n in LAYOUTS if not (args.skip_parquet and n == "hive-parquet")]

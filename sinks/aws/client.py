@@ -28,8 +28,8 @@ from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider
 from botocore.exceptions import NoCredentialsError
 
-from agent.core.common_options import OutputSettings
-from agent.core.options import Option
+from logtide.agent.core.common_options import OutputSettings
+from logtide.agent.core.options import Option
 
 AWS_OPTIONS: tuple[Option, ...] = (
     Option("region", "str", None, "AWS region.", required=True),

@@ -3,14 +3,14 @@
 An AWS client error carries the service's error code and the HTTP status of its answer.
 Throttling, service-side trouble and expired requests or tokens are transient (the codes
 below, and any 5xx or 429 answer); any other answer (access denied, no such bucket, a
-malformed request) fails again the same way. Importing ``sinks.aws`` registers
+malformed request) fails again the same way. Importing ``logtide.sinks.aws`` registers
 :func:`classify` with the core, so every output, and the engine, decide through the one
-``agent.core.errors.is_retryable``.
+``logtide.agent.core.errors.is_retryable``.
 """
 
 from __future__ import annotations
 
-from agent.core.errors import add_classifier
+from logtide.agent.core.errors import add_classifier
 
 RETRYABLE_CODES = frozenset(
     {

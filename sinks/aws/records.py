@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from agent.core.events import Record
-from agent.core.serialize import dumps
+from logtide.agent.core.events import Record
+from logtide.agent.core.serialize import dumps
 
 
 def value_bytes(value: Any) -> bytes:

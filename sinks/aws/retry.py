@@ -1,8 +1,8 @@
 """Failure handling shared by the AWS outputs: error codes and the one
 immediate retry Fluent Bit calls ``auto_retry_requests``.
 
-Retry *policy* stays with the engine (``agent.core.errors.is_retryable``, which
-``sinks.aws.errors`` tells the AWS codes); this module only names failures and decides
+Retry *policy* stays with the engine (``logtide.agent.core.errors.is_retryable``, which
+``logtide.sinks.aws.errors`` tells the AWS codes); this module only names failures and decides
 whether a request may already have taken effect.
 """
 
@@ -21,8 +21,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from agent.core.options import Option
-from agent.core.retry import Retry
+from logtide.agent.core.options import Option
+from logtide.agent.core.retry import Retry
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 """Amazon CloudWatch Logs output (Fluent Bit's ``cloudwatch_logs``)."""
 
-from sinks.cloudwatch_logs.output import CloudWatchLogsOutput
+from logtide.sinks.cloudwatch_logs.output import CloudWatchLogsOutput
 
 __all__ = ["CloudWatchLogsOutput"]

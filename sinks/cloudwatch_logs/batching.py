@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.core.events import Event
-from agent.core.serialize import dumps
-from sinks.aws.records import epoch_ms, log_key_value, truncate_utf8, value_bytes
+from logtide.agent.core.events import Event
+from logtide.agent.core.serialize import dumps
+from logtide.sinks.aws.records import epoch_ms, log_key_value, truncate_utf8, value_bytes
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576

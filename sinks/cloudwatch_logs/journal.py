@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from agent.core.durable import write_all, write_atomic
+from logtide.agent.core.durable import write_all, write_atomic
 
 COMPACT_BYTES = 4 * 1024 * 1024
 # Events encoded per piece of a line: ~500 article records are ~115 KiB.

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
-from agent.core.errors import ConfigError
-from agent.core.options import Option
-from sinks.aws import AWS_OPTIONS, AwsSettings
-from sinks.aws.retry import AUTO_RETRY_OPTION
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import Option
+from logtide.sinks.aws import AWS_OPTIONS, AwsSettings
+from logtide.sinks.aws.retry import AUTO_RETRY_OPTION
 
 # CloudWatch's accepted retention periods, in days.
 RETENTION_DAYS = frozenset(

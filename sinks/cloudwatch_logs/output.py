@@ -3,7 +3,7 @@ failure hand back only the events of batches AWS has not accepted.
 
 With a journal (see ``journal.py``) every flush of chunks that carry a source range is
 recorded, fsynced, before its first PutLogEvents; after a crash the engine skips the chunks
-the journal answers for, and :class:`~sinks.cloudwatch_logs.recovery.Recovery` puts what of
+the journal answers for, and :class:`~logtide.sinks.cloudwatch_logs.recovery.Recovery` puts what of
 its open batches CloudWatch does not hold: nothing is sent twice, nothing is lost.
 """
 
@@ -18,24 +18,24 @@ from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 
-from agent.core.errors import (
+from logtide.agent.core.errors import (
     DeliveryError,
     PermanentDeliveryError,
     RetryableDeliveryError,
     is_retryable,
 )
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import OutputPlugin
-from agent.core.reclaim import forget_tracebacks
-from agent.core.record_accessor import Template
-from sinks.aws import AwsClients
-from sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
-from sinks.cloudwatch_logs import options as cw_options
-from sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
-from sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
-from sinks.cloudwatch_logs.recovery import Recovery, missing_events
-from sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.reclaim import forget_tracebacks
+from logtide.agent.core.record_accessor import Template
+from logtide.sinks.aws import AwsClients
+from logtide.sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
+from logtide.sinks.cloudwatch_logs import options as cw_options
+from logtide.sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
+from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
+from logtide.sinks.cloudwatch_logs.recovery import Recovery, missing_events
+from logtide.sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
 
 T = TypeVar("T")
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agent.core.reclaim import forget_tracebacks
-from agent.core.retry import Backoff, Retry
-from sinks.aws.retry import call_with_auto_retry, describe, error_code
-from sinks.cloudwatch_logs.journal import BatchRef, Journal, OpenBatch, Sent, StreamKey
-from sinks.cloudwatch_logs.streams import NOT_FOUND
+from logtide.agent.core.reclaim import forget_tracebacks
+from logtide.agent.core.retry import Backoff, Retry
+from logtide.sinks.aws.retry import call_with_auto_retry, describe, error_code
+from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, OpenBatch, Sent, StreamKey
+from logtide.sinks.cloudwatch_logs.streams import NOT_FOUND
 
 # GetLogEvents may lag a fresh PutLogEvents by a moment: a batch is checked no sooner than
 # this long after it was journaled, so a quick restart does not miss what just landed.

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agent.core.errors import PermanentDeliveryError
-from sinks.aws.retry import call_with_auto_retry, error_code
+from logtide.agent.core.errors import PermanentDeliveryError
+from logtide.sinks.aws.retry import call_with_auto_retry, error_code
 
 ALREADY_EXISTS = "ResourceAlreadyExistsException"
 NOT_FOUND = "ResourceNotFoundException"

@@ -1,5 +1,5 @@
 """Amazon Kinesis Data Firehose output (Fluent Bit's ``kinesis_firehose``)."""
 
-from sinks.kinesis_firehose.output import KinesisFirehoseOutput
+from logtide.sinks.kinesis_firehose.output import KinesisFirehoseOutput
 
 __all__ = ["KinesisFirehoseOutput"]

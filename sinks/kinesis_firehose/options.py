@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
-from agent.core.errors import ConfigError
-from agent.core.options import Option
-from sinks.aws import AWS_OPTIONS, AwsSettings
-from sinks.aws.compression import CODECS
-from sinks.aws.retry import AUTO_RETRY_OPTION
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import Option
+from logtide.sinks.aws import AWS_OPTIONS, AwsSettings
+from logtide.sinks.aws.compression import CODECS
+from logtide.sinks.aws.retry import AUTO_RETRY_OPTION
 
 DEFAULT_TIME_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
 

@@ -6,20 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from agent.core.errors import (
+from logtide.agent.core.errors import (
     DeliveryError,
     PermanentDeliveryError,
     RetryableDeliveryError,
     is_retryable,
 )
-from agent.core.events import Event
-from agent.core.options import Option, Settings
-from agent.core.plugins import OutputPlugin
-from sinks.aws import AwsClients
-from sinks.aws.compression import Compressor, compressor
-from sinks.aws.retry import call_with_auto_retry, describe
-from sinks.kinesis_firehose import options as fh_options
-from sinks.kinesis_firehose.records import (
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.sinks.aws import AwsClients
+from logtide.sinks.aws.compression import Compressor, compressor
+from logtide.sinks.aws.retry import call_with_auto_retry, describe
+from logtide.sinks.kinesis_firehose import options as fh_options
+from logtide.sinks.kinesis_firehose.records import (
     BuildStats,
     FirehoseRecord,
     RecordBuilder,

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.events import Event
-from agent.core.serialize import dumps
-from agent.core.timestamps import clamp_time
-from sinks.aws.compression import Compressor, compress_within
-from sinks.aws.records import log_key_value, value_bytes
+from logtide.agent.core.events import Event
+from logtide.agent.core.serialize import dumps
+from logtide.agent.core.timestamps import clamp_time
+from logtide.sinks.aws.compression import Compressor, compress_within
+from logtide.sinks.aws.records import log_key_value, value_bytes
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024

@@ -1,5 +1,5 @@
 """The ``s3`` output: durable store_dir buffers, deterministic keys, PutObject/multipart."""
 
-from sinks.s3.output import S3Output
+from logtide.sinks.s3.output import S3Output
 
 __all__ = ["S3Output"]

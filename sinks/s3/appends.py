@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from agent.core.durable import write_all
+from logtide.agent.core.durable import write_all
 
 NAME = "appends.log"
 COMPACT_BYTES = 4 * 1024 * 1024

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from agent.core.serialize import dumps
+from logtide.agent.core.serialize import dumps
 
 _COPY = 1024 * 1024
 

@@ -14,10 +14,10 @@ import string
 import time
 from typing import Any
 
-from agent.core.errors import ConfigError
-from agent.core.events import Record
-from agent.core.record_accessor import MISSING, RecordAccessor, accessor_at, value_text
-from agent.core.timestamps import clamp_time
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.events import Record
+from logtide.agent.core.record_accessor import MISSING, RecordAccessor, accessor_at, value_text
+from logtide.agent.core.timestamps import clamp_time
 
 MAX_KEY_BYTES = 1024
 MAX_TAG_PARTS = 10
@@ -27,7 +27,7 @@ SHORT_HEAD = 16
 DIGEST_CHARS = 16
 
 # Fluent Bit's s3 tokens win at each ``$`` (``$TAG_x`` is the tag then ``_x``, as there);
-# any other ``$name['a']`` is a record field (agent.core.record_accessor), the spelling that
+# any other ``$name['a']`` is a record field (logtide.agent.core.record_accessor), the spelling that
 # survives the config loader's ``${VAR}`` expansion that would eat ``${name}``.
 _TOKEN_RE = re.compile(r"\$\{([^}]*)\}|\$TAG\[(\d+)\]|\$TAG|\$INDEX|\$UUID")
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_.~=+,@")

@@ -11,11 +11,11 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from agent.core.common_options import COMMON_OUTPUT_OPTIONS
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Option, parse_bool
-from sinks.aws.client import AWS_OPTIONS, AwsSettings
-from sinks.s3.keys import KeyFormat, KeyFormatError
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Option, parse_bool
+from logtide.sinks.aws.client import AWS_OPTIONS, AwsSettings
+from logtide.sinks.s3.keys import KeyFormat, KeyFormatError
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB

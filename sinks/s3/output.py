@@ -17,19 +17,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
-from agent.core.events import Event
-from agent.core.options import Settings
-from agent.core.plugins import OutputPlugin, PluginContext
-from agent.core.reclaim import release_failure
-from agent.core.retry import Backoff, Retry
-from agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
-from sinks.aws.client import AwsClients
-from sinks.aws.retry import describe
-from sinks.s3.options import S3_OPTIONS, S3Settings
-from sinks.s3.serialize import LineWriter
-from sinks.s3.store import Buffer, Store
-from sinks.s3.upload import Uploader
+from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from logtide.agent.core.events import Event
+from logtide.agent.core.options import Settings
+from logtide.agent.core.plugins import OutputPlugin, PluginContext
+from logtide.agent.core.reclaim import release_failure
+from logtide.agent.core.retry import Backoff, Retry
+from logtide.agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
+from logtide.sinks.aws.client import AwsClients
+from logtide.sinks.aws.retry import describe
+from logtide.sinks.s3.options import S3_OPTIONS, S3Settings
+from logtide.sinks.s3.serialize import LineWriter
+from logtide.sinks.s3.store import Buffer, Store
+from logtide.sinks.s3.upload import Uploader
 
 # Without a Retry_Limit, a final upload (on stop) still gives up at some point.
 FINAL_ATTEMPTS_WHEN_UNLIMITED = 6

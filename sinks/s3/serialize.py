@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.core.events import Record
-from agent.core.serialize import dumps
+from logtide.agent.core.events import Record
+from logtide.agent.core.serialize import dumps
 
 
 def _split(ts: float) -> tuple[int, int]:

@@ -41,11 +41,11 @@ from typing import Any
 
 import orjson
 
-from agent.core.durable import fsync_dir, write_all, write_atomic
-from agent.core.errors import PluginError
-from sinks.s3.appends import AppendLog
-from sinks.s3.buffers import Buffer, UploadState, new_buffer_id
-from sinks.s3.keys import KeyFormat
+from logtide.agent.core.durable import fsync_dir, write_all, write_atomic
+from logtide.agent.core.errors import PluginError
+from logtide.sinks.s3.appends import AppendLog
+from logtide.sinks.s3.buffers import Buffer, UploadState, new_buffer_id
+from logtide.sinks.s3.keys import KeyFormat
 
 __all__ = ["JOURNAL", "MAX_OPEN_FILES", "Buffer", "Store", "UploadState"]
 

@@ -15,10 +15,10 @@ import logging
 import math
 from typing import Any
 
-from sinks.aws.retry import error_code
-from sinks.s3.body import Body, build_body, read_range
-from sinks.s3.options import S3Settings
-from sinks.s3.store import Buffer, Store, UploadState
+from logtide.sinks.aws.retry import error_code
+from logtide.sinks.s3.body import Body, build_body, read_range
+from logtide.sinks.s3.options import S3Settings
+from logtide.sinks.s3.store import Buffer, Store, UploadState
 
 MAX_PARTS = 10_000
 

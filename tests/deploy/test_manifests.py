@@ -248,6 +248,8 @@ def test_dockerignore_sends_only_the_sources() -> None:
     assert kept == {
         "pyproject.toml",
         "README.md",
+        "constraints.txt",
+        "logtide",
         "agent",
         "streamsql",
         "sinks",
@@ -255,6 +257,12 @@ def test_dockerignore_sends_only_the_sources() -> None:
     }
     for name in kept:
         assert (ROOT / name).exists(), name
+    # Every file the Dockerfile copies from the context is sent (a COPY of an ignored file
+    # fails the build).
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.M)
+    for sources in copied:
+        for source in sources.split():
+            assert source.rstrip("/") in kept, source
 
 
 def test_manifest_files_exist() -> None:

@@ -9,7 +9,7 @@ the 10-minute outage in tests/faults/test_outage_memory.py measures the real pea
 
 from __future__ import annotations
 
-from agent.core.options import parse_size
+from logtide.agent.core.options import parse_size
 from tests.faults.test_outage_memory import container_memory_limit, shipped_mem_buf_limit
 
 RECORD_EXPANSION = 4.5

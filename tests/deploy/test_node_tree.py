@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.tagging import TagComposer
 from tests.support.fake_kube_api import TOKEN, FakeKubeApi, fake_kube_api, make_tls
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.engine.http_listener import MAX_CONNECTIONS
-from agent.engine.http_server import HEADER_TIMEOUT
+from logtide.agent.engine.http_listener import MAX_CONNECTIONS
+from logtide.agent.engine.http_server import HEADER_TIMEOUT
 from tests.support.cli import LOGTIDE
 from tests.support.moto_server import free_port
 

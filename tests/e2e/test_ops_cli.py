@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent.logs import JsonFormatter, TextFormatter, redact
+from logtide.agent.logs import JsonFormatter, TextFormatter, redact
 
 LOGTIDE = str(Path(sys.executable).with_name("logtide"))
 

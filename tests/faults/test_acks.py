@@ -10,13 +10,13 @@ from typing import ClassVar
 
 import pytest
 
-from agent.config.loader import load_string
-from agent.core.events import Ack, Chunk
-from agent.core.options import Option
-from agent.core.plugins import REGISTRY, Emit, InputPlugin
-from agent.engine.engine import Engine
-from agent.engine.plan import build_plan
-from agent.inputs.tail.ranges import RangeTracker
+from logtide.agent.config.loader import load_string
+from logtide.agent.core.events import Ack, Chunk
+from logtide.agent.core.options import Option
+from logtide.agent.core.plugins import REGISTRY, Emit, InputPlugin
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.plan import build_plan
+from logtide.agent.inputs.tail.ranges import RangeTracker
 from tests.support.logapp import file_records
 
 
@@ -42,7 +42,7 @@ class ProbeInput(InputPlugin):
 
 @pytest.fixture
 def probe(monkeypatch: pytest.MonkeyPatch) -> type[ProbeInput]:
-    from agent.core.common_options import COMMON_INPUT_OPTIONS
+    from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS
 
     monkeypatch.setattr(ProbeInput, "options", COMMON_INPUT_OPTIONS)
     monkeypatch.setitem(REGISTRY["input"], "ackprobe", f"{__name__}:ProbeInput")

@@ -3,10 +3,10 @@ retryable error resend only ``remaining`` after a short jittered pause."""
 
 from __future__ import annotations
 
-from agent.core.errors import DeliveryError
-from agent.core.events import Event
-from agent.core.plugins import OutputPlugin
-from agent.core.retry import Backoff, Retry
+from logtide.agent.core.errors import DeliveryError
+from logtide.agent.core.events import Event
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.retry import Backoff, Retry
 
 # Short waits: the moto server answers at once; the jitter is what the engine would add.
 _FAST = Backoff(base=0.01, cap=0.2)

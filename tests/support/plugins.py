@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from agent.core.errors import Location
-from agent.core.metrics import Metrics
-from agent.core.options import Entry, Settings, resolve
-from agent.core.plugins import Plugin, PluginContext
-from agent.parsers.multiline import MultilineRegistry
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import Location
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.options import Entry, Settings, resolve
+from logtide.agent.core.plugins import Plugin, PluginContext
+from logtide.agent.parsers.multiline import MultilineRegistry
+from logtide.agent.parsers.registry import ParserRegistry
 
 P = TypeVar("P", bound=Plugin)
 LOCATION = Location("test.conf", 1)

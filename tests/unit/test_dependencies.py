@@ -130,7 +130,7 @@ def test_an_older_python_is_told_what_logtide_needs() -> None:
     assert tomllib.loads(PYPROJECT.read_text())["project"]["requires-python"] == ">=3.11"
     assert "Python 3.11" in (ROOT / "README.md").read_text()
     # A source checkout run directly by an older interpreter, simulated on this one.
-    script = "import sys; sys.version_info = (3, 10, 14, 'final', 0); import agent"
+    script = "import sys; sys.version_info = (3, 10, 14, 'final', 0); import logtide"
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
     )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.api import Pipeline
-from agent.core.errors import LogtideError
-from sinks.file import FileOutput
+from logtide.agent.api import Pipeline
+from logtide.agent.core.errors import LogtideError
+from logtide.sinks.file import FileOutput
 from tests.support.cli import run_logtide
 
 pytest_plugins = ["pytester"]
@@ -192,7 +192,7 @@ def test_fixture_fails_the_test_instead_of_hanging_teardown(
     pytester.makepyfile(test_user=FIXTURE_USER.format(config=config(name, tmp_path)))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=DEADLINE)
     result.assert_outcomes(failed=2, errors=0)
-    result.stdout.fnmatch_lines(["E * agent.core.errors.*Error: *s3*"])
+    result.stdout.fnmatch_lines(["E * logtide.agent.core.errors.*Error: *s3*"])
 
 
 def test_cli_reports_the_same_start_error_in_one_line(tmp_path: Path) -> None:

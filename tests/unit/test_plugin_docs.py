@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.plugin_docs import render
+from logtide.agent.plugin_docs import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def test_plugins_md_is_up_to_date() -> None:
     assert DOC.read_text() == render(), (
-        "regenerate: .venv/bin/python -m agent.plugin_docs > docs/plugins.md"
+        "regenerate: .venv/bin/python -m logtide.agent.plugin_docs > docs/plugins.md"
     )
 
 

@@ -13,11 +13,16 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from agent.cli_args import HelpFormatter
-from agent.companions.athena.ddl import Columns, TableDefinition, infer_columns, parse_column
-from agent.companions.athena.layout import layout_for
-from agent.companions.athena.local import LocalAthena
-from agent.companions.athena.objects import (
+from logtide.agent.cli_args import HelpFormatter
+from logtide.agent.companions.athena.ddl import (
+    Columns,
+    TableDefinition,
+    infer_columns,
+    parse_column,
+)
+from logtide.agent.companions.athena.layout import layout_for
+from logtide.agent.companions.athena.local import LocalAthena
+from logtide.agent.companions.athena.objects import (
     MALFORMED,
     LocalSource,
     S3Source,
@@ -26,12 +31,12 @@ from agent.companions.athena.objects import (
     json_lines,
     kind_of,
 )
-from agent.companions.athena.render import as_csv, as_json, table
-from agent.companions.athena.table import AthenaError, TableSpec, parse_ddl
-from agent.core.errors import LogtideError
+from logtide.agent.companions.athena.render import as_csv, as_json, table
+from logtide.agent.companions.athena.table import AthenaError, TableSpec, parse_ddl
+from logtide.agent.core.errors import LogtideError
 
 if TYPE_CHECKING:
-    from sinks.s3.options import S3Settings
+    from logtide.sinks.s3.options import S3Settings
 
 SAMPLE_RECORDS = 1000
 
@@ -79,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _s3_output(config: str, wanted: str | None) -> Any:
-    from agent.config.loader import load_file
-    from agent.engine.plan import build_plan
+    from logtide.agent.config.loader import load_file
+    from logtide.agent.engine.plan import build_plan
 
     plan = build_plan(load_file(config))
     outputs = [spec for spec in plan.outputs if spec.cls.name == "s3"]
@@ -101,8 +106,8 @@ def _s3_output(config: str, wanted: str | None) -> Any:
 def _records(data: bytes, where: str) -> Iterator[dict[str, Any]]:
     kind = kind_of(data)
     if kind == "parquet":
-        from agent.companions.athena.local import connect
-        from agent.companions.athena.objects import parquet_rows
+        from logtide.agent.companions.athena.local import connect
+        from logtide.agent.companions.athena.objects import parquet_rows
 
         connection = connect()
         try:
@@ -147,7 +152,7 @@ def _tag(args: argparse.Namespace, config: S3Settings) -> str | None:
 
 def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
     """The DDL and any warnings about the key layout."""
-    from sinks.s3.options import S3Settings
+    from logtide.sinks.s3.options import S3Settings
 
     config = S3Settings.bind(_s3_output(args.config, args.output).settings)
     tag = _tag(args, config)

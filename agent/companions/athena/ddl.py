@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.companions.athena.layout import Layout
-from agent.companions.athena.table import OPENX_SERDE, AthenaError
+from logtide.agent.companions.athena.layout import Layout
+from logtide.agent.companions.athena.table import OPENX_SERDE, AthenaError
 
 _VALID = re.compile(r"^[a-z_][a-z0-9_]*$")
 _CLEAN = re.compile(r"[^a-z0-9_]+")

@@ -1,7 +1,8 @@
 """From an s3 output's ``s3_key_format`` to the table's LOCATION and partition projection.
 
-The key is parsed by the s3 output's own :class:`~sinks.s3.keys.KeyFormat` (so the tokens and
-record fields are the ones the output fills in), and its directories read left to right:
+The key is parsed by the s3 output's own :class:`~logtide.sinks.s3.keys.KeyFormat` (so the
+tokens and record fields are the ones the output fills in), and its directories read left to
+right:
 
 - literal text and ``$TAG``/``$TAG[n]`` (the tag is known) form the table's LOCATION;
 - then partitions: a run of strftime-only directories (``%Y/%m/%d/%H``) becomes ONE ``date``
@@ -19,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.companions.athena.projection import java_to_strptime
-from agent.companions.athena.table import AthenaError
-from agent.core.record_accessor import RecordAccessor
-from sinks.s3.keys import KeyFormat, KeyFormatError, Piece
+from logtide.agent.companions.athena.projection import java_to_strptime
+from logtide.agent.companions.athena.table import AthenaError
+from logtide.agent.core.record_accessor import RecordAccessor
+from logtide.sinks.s3.keys import KeyFormat, KeyFormatError, Piece
 
 _STRFTIME_TO_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%j": "DDD"}
 _UNIT = {"%Y": "YEARS", "%y": "YEARS", "%m": "MONTHS", "%d": "DAYS", "%j": "DAYS", "%H": "HOURS"}

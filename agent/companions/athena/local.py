@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
-from agent.companions.athena.objects import (
+from logtide.agent.companions.athena.objects import (
     MALFORMED,
     Source,
     StoredObject,
@@ -32,10 +32,10 @@ from agent.companions.athena.objects import (
     parquet_rows,
     read_all,
 )
-from agent.companions.athena.projection import KeyPartitioner
-from agent.companions.athena.scan import ScanReport, TableScan
-from agent.companions.athena.serde import RowReader
-from agent.companions.athena.table import AthenaError, TableSpec
+from logtide.agent.companions.athena.projection import KeyPartitioner
+from logtide.agent.companions.athena.scan import ScanReport, TableScan
+from logtide.agent.companions.athena.serde import RowReader
+from logtide.agent.companions.athena.table import AthenaError, TableSpec
 
 
 def connect(confine_to: str | None = None) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from agent.companions.athena.table import AthenaError
+from logtide.agent.companions.athena.table import AthenaError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from agent.companions.athena.table import AthenaError, TableSpec
+from logtide.agent.companions.athena.table import AthenaError, TableSpec
 
 # Java DateTimeFormatter letters Athena accepts in projection formats, with strptime twins.
 _JAVA_TO_STRPTIME = {

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from agent.companions.athena.table import AthenaError, Column, TableSpec
+from logtide.agent.companions.athena.table import AthenaError, Column, TableSpec
 
 Converter = Callable[[Any], Any]
 _INT_BOUNDS = {

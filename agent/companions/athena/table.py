@@ -13,7 +13,7 @@ from typing import Literal
 import sqlglot
 from sqlglot import exp
 
-from agent.core.errors import LogtideError
+from logtide.agent.core.errors import LogtideError
 
 OPENX_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 HIVE_JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"

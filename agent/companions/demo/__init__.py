@@ -1,5 +1,5 @@
 """``logtide demo``: the article's whole story on one machine
-(see :mod:`agent.companions.demo.run`).
+(see :mod:`logtide.agent.companions.demo.run`).
 
 moto (the embedded AWS) is the ``logtide[demo]`` extra; it is imported only when the demo
 runs, never by the agent itself.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from agent.companions.demo.run import parse, run
+from logtide.agent.companions.demo.run import parse, run
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,7 @@
 2. the sample ordering app as several "pods", each a process writing docker json-file logs
    into a /var/log/containers-like folder;
 3. logtide itself, as a separate process, with the article's ConfigMap (adapted only where a
-   laptop differs: see :mod:`agent.companions.demo.config`), its progress read from its
+   laptop differs: see :mod:`logtide.agent.companions.demo.config`), its progress read from its
    metrics endpoint;
 4. the article's Athena DDL and queries on the local Athena, then the consistency check.
 """
@@ -28,13 +28,18 @@ from typing import Any, TextIO
 
 import orjson
 
-from agent.cli_args import HelpFormatter
-from agent.companions.athena.local import LocalAthena
-from agent.companions.athena.objects import S3Source
-from agent.companions.athena.render import table
-from agent.companions.athena.table import parse_ddl
-from agent.companions.demo.config import Adapted, adapt, find_article
-from agent.companions.demo.verify import cloudwatch_records, compare, s3_records, written_records
+from logtide.agent.cli_args import HelpFormatter
+from logtide.agent.companions.athena.local import LocalAthena
+from logtide.agent.companions.athena.objects import S3Source
+from logtide.agent.companions.athena.render import table
+from logtide.agent.companions.athena.table import parse_ddl
+from logtide.agent.companions.demo.config import Adapted, adapt, find_article
+from logtide.agent.companions.demo.verify import (
+    cloudwatch_records,
+    compare,
+    s3_records,
+    written_records,
+)
 
 BUCKET = "eks-fluent-bit-logs-demo"
 REGION = "us-east-1"
@@ -188,7 +193,7 @@ class Demo:
         env = dict(os.environ, S3_BUCKET=BUCKET, AWS_REGION=REGION)
         with self.agent_log.open("wb") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "agent.cli", "-c", str(config.path)],
+                [sys.executable, "-m", "logtide.agent.cli", "-c", str(config.path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -289,7 +294,7 @@ def run(options: Options, out: TextIO) -> int:
     if importlib.util.find_spec("duckdb") is None:
         print("logtide demo needs the local Athena: pip install 'logtide[query]'", file=out)
         return 2
-    from agent.companions.local_aws import free_port, moto_server
+    from logtide.agent.companions.local_aws import free_port, moto_server
 
     # moto's web server logs every request; the demo has its own progress line.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

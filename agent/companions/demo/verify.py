@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from agent.companions.athena.objects import S3Source, decompress, json_lines, kind_of
+from logtide.agent.companions.athena.objects import S3Source, decompress, json_lines, kind_of
 
 APP_FIELDS = (
     "item_id",

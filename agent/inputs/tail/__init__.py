@@ -1,6 +1,6 @@
 """The ``tail`` input: follow files, emit chunks, checkpoint only what was delivered.
 
-:class:`~agent.inputs.tail.input.TailInput` builds these objects and runs the follow loop;
+:class:`~logtide.agent.inputs.tail.input.TailInput` builds these objects and runs the follow loop;
 each is passed what it needs when it is built:
 
 - ``options``: the option table and its cross-checks.
@@ -30,6 +30,6 @@ Names: ``checkpoint_db`` is the storage (rows and SQLite, no policy); ``checkpoi
 policy (when a row's offset may move, and when it is written).
 """
 
-from agent.inputs.tail.input import TailInput
+from logtide.agent.inputs.tail.input import TailInput
 
 __all__ = ["TailInput"]

@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import time
 
-from agent.core.plugins import Emit, PluginContext
-from agent.inputs.tail.checkpoint_db import CheckpointStore
-from agent.inputs.tail.checkpointer import Checkpointer
-from agent.inputs.tail.discovery import Discovery
-from agent.inputs.tail.file_table import FileTable
-from agent.inputs.tail.pump import Pump
-from agent.inputs.tail.reader import TailedFile
-from agent.inputs.tail.siblings import find_beside
-from agent.inputs.tail.tagging import TagComposer
-from agent.inputs.tail.watcher import Watcher
+from logtide.agent.core.plugins import Emit, PluginContext
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
+from logtide.agent.inputs.tail.checkpointer import Checkpointer
+from logtide.agent.inputs.tail.discovery import Discovery
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.pump import Pump
+from logtide.agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.siblings import find_beside
+from logtide.agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.watcher import Watcher
 
 
 class FileChanges:

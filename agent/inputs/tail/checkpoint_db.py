@@ -24,7 +24,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from agent.core.errors import PluginError
+from logtide.agent.core.errors import PluginError
 
 FINGERPRINT_BYTES = 256
 

@@ -1,7 +1,7 @@
 """The acknowledgement gate: a file's checkpoint moves only over what every output accepted.
 
 Each range handed to the pipeline is added to the file's
-:class:`~agent.inputs.tail.ranges.RangeTracker` and carries an :class:`Ack`; when
+:class:`~logtide.agent.inputs.tail.ranges.RangeTracker` and carries an :class:`Ack`; when
 acknowledgements settle the contiguous prefix, the row's offset (with a fingerprint of the
 bytes before it) moves and the DB is written as soon as it can be, from the DB's own thread.
 A chunk's origin names the file's content by the row and its lineage token, written to the DB
@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from agent.core.events import Ack, Origin
-from agent.core.metrics import Readings
-from agent.core.plugins import PluginContext
-from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
-from agent.inputs.tail.file_table import FileTable
-from agent.inputs.tail.inflight import InFlight
-from agent.inputs.tail.ranges import RangeTracker, Span
-from agent.inputs.tail.reader import TailedFile
-from agent.inputs.tail.siblings import locate
+from logtide.agent.core.events import Ack, Origin
+from logtide.agent.core.metrics import Readings
+from logtide.agent.core.plugins import PluginContext
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.inflight import InFlight
+from logtide.agent.inputs.tail.ranges import RangeTracker, Span
+from logtide.agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.siblings import locate
 
 PERSIST_INTERVAL = 1.0
 # Bound of the per-file memos (lineages known durable, when a checkpoint was last logged):

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agent.core.errors import ConfigError, Location
-from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder, Parse
-from agent.parsers.multiline.registry import MultilineRegistry
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder, Parse
+from logtide.agent.parsers.multiline.registry import MultilineRegistry
 
 if TYPE_CHECKING:
-    from agent.parsers.registry import ParserRegistry
+    from logtide.agent.parsers.registry import ParserRegistry
 
 
 class DecoderFactory:
-    """Builds each file's :class:`~agent.inputs.tail.decoders.Decoder`."""
+    """Builds each file's :class:`~logtide.agent.inputs.tail.decoders.Decoder`."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """Lines -> events: a parser or the raw ``Key``, Docker_Mode joining, or multiline parsers.
 
 Every decoder takes a batch of complete lines (bytes, no newline) with their start offsets
-(a list, or the reader's lazy :class:`~agent.inputs.tail.reader.LineStarts`) and returns
+(a list, or the reader's lazy :class:`~logtide.agent.inputs.tail.reader.LineStarts`) and returns
 events. One that holds lines back (Docker_Mode fragments, multiline records)
 reports the offset of the oldest held line in :meth:`Decoder.held_from`, which bounds the
 checkpoint.
@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from agent.core.events import Event
-from agent.parsers.multiline.stream import MultilineStream, Starts
-from agent.parsers.multiline.text import decode, parse_line, retry_invalid_utf8
+from logtide.agent.core.events import Event
+from logtide.agent.parsers.multiline.stream import MultilineStream, Starts
+from logtide.agent.parsers.multiline.text import decode, parse_line, retry_invalid_utf8
 
 Parse = Callable[[bytes | str], Any]
 
@@ -131,7 +131,7 @@ class DockerModeDecoder(Decoder):
         loads: Parse | None = None,
     ) -> None:
         super().__init__(parse, key, path_key, offset_key, path)
-        # The parser's shortcut (:attr:`agent.parsers.base.Parser.loads`), if it has one.
+        # The parser's shortcut (:attr:`logtide.agent.parsers.base.Parser.loads`), if it has one.
         self.loads = loads
         self.flush_after = flush_after
         self.first_line = first_line

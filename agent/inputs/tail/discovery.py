@@ -19,15 +19,15 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from agent.core.plugins import PluginContext
-from agent.inputs.tail.checkpoint_db import CheckpointStore, Row
-from agent.inputs.tail.decoder_factory import DecoderFactory
-from agent.inputs.tail.file_table import FileTable
-from agent.inputs.tail.ranges import RangeTracker
-from agent.inputs.tail.reader import LineRules, TailedFile
-from agent.inputs.tail.siblings import is_sibling, locate, siblings
-from agent.inputs.tail.tagging import TagComposer
-from agent.inputs.tail.watcher import Watcher
+from logtide.agent.core.plugins import PluginContext
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
+from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.ranges import RangeTracker
+from logtide.agent.inputs.tail.reader import LineRules, TailedFile
+from logtide.agent.inputs.tail.siblings import is_sibling, locate, siblings
+from logtide.agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.watcher import Watcher
 
 
 def expand(patterns: Iterable[str], excludes: Iterable[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.reader import TailedFile
 
 FileKey = tuple[int, int]
 

@@ -15,21 +15,21 @@ import os
 import time
 from typing import ClassVar
 
-from agent.core.errors import PluginError
-from agent.core.options import Option, Settings
-from agent.core.plugins import Emit, InputPlugin, PluginContext
-from agent.inputs.tail.changes import FileChanges
-from agent.inputs.tail.checkpoint_db import CheckpointStore
-from agent.inputs.tail.checkpointer import Checkpointer
-from agent.inputs.tail.decoder_factory import DecoderFactory
-from agent.inputs.tail.discovery import Discovery, Selection
-from agent.inputs.tail.file_table import FileTable
-from agent.inputs.tail.inflight import InFlight
-from agent.inputs.tail.options import OPTIONS, TailSettings
-from agent.inputs.tail.pump import Pump
-from agent.inputs.tail.reader import LineRules, TailedFile
-from agent.inputs.tail.tagging import TagComposer
-from agent.inputs.tail.watcher import Watcher, watch_roots
+from logtide.agent.core.errors import PluginError
+from logtide.agent.core.options import Option, Settings
+from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
+from logtide.agent.inputs.tail.changes import FileChanges
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
+from logtide.agent.inputs.tail.checkpointer import Checkpointer
+from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
+from logtide.agent.inputs.tail.discovery import Discovery, Selection
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.inflight import InFlight
+from logtide.agent.inputs.tail.options import OPTIONS, TailSettings
+from logtide.agent.inputs.tail.pump import Pump
+from logtide.agent.inputs.tail.reader import LineRules, TailedFile
+from logtide.agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.watcher import Watcher, watch_roots
 
 POLL_INTERVAL = 0.25
 SAFETY_PASS = 5.0

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
-from agent.core.errors import ConfigError
-from agent.core.options import Option
-from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import Option
+from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 OPTIONS: tuple[Option, ...] = (
     *COMMON_INPUT_OPTIONS,

@@ -2,21 +2,22 @@
 
 A visit reads a file up to a byte budget (or to its end), cutting chunks at
 ``CHUNK_EVENTS`` events or ``CHUNK_BYTES`` bytes and at an output's watermark (cut points).
-Each chunk's byte range goes through the :class:`~agent.inputs.tail.checkpointer.Checkpointer`,
-which gives it the acknowledgement that may move the checkpoint. While more bytes than
-Mem_Buf_Limit are unacknowledged a live run leaves the file *starved* (read again once
-acknowledgements free memory); a run that ends waits for them instead.
+Each chunk's byte range goes through the
+:class:`~logtide.agent.inputs.tail.checkpointer.Checkpointer`, which gives it the
+acknowledgement that may move the checkpoint. While more bytes than Mem_Buf_Limit are
+unacknowledged a live run leaves the file *starved* (read again once acknowledgements free
+memory); a run that ends waits for them instead.
 """
 
 from __future__ import annotations
 
 import time
 
-from agent.core.events import Chunk, Event
-from agent.core.plugins import Emit, PluginContext
-from agent.inputs.tail.checkpointer import Checkpointer
-from agent.inputs.tail.inflight import InFlight
-from agent.inputs.tail.reader import READ_BLOCK, TailedFile
+from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.plugins import Emit, PluginContext
+from logtide.agent.inputs.tail.checkpointer import Checkpointer
+from logtide.agent.inputs.tail.inflight import InFlight
+from logtide.agent.inputs.tail.reader import READ_BLOCK, TailedFile
 
 CHUNK_BYTES = 512 * 1024
 CHUNK_EVENTS = 4096

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from agent.core.events import Event
-from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
-from agent.inputs.tail.decoders import Decoder
-from agent.inputs.tail.ranges import RangeTracker
+from logtide.agent.core.events import Event
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
+from logtide.agent.inputs.tail.decoders import Decoder
+from logtide.agent.inputs.tail.ranges import RangeTracker
 
 READ_BLOCK = 256 * 1024
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.parsers.rubyre import compile_ruby
+from logtide.agent.parsers.rubyre import compile_ruby
 
 _PLACEHOLDER = re.compile(r"<([^<>]*)>")
 

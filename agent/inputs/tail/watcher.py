@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterable
 from typing import Protocol
 
-from agent.inputs.tail.inotify import InotifyWatch
+from logtide.agent.inputs.tail.inotify import InotifyWatch
 
 # Set to "watchdog" to use watchdog instead of inotify on Linux.
 WATCHER_ENV = "LOGTIDE_WATCHER"
@@ -115,7 +115,7 @@ class Watcher:
 
     def _start_portable(self) -> None:
         try:
-            from agent.inputs.tail.portable_watcher import PortableWatcher
+            from logtide.agent.inputs.tail.portable_watcher import PortableWatcher
 
             portable = PortableWatcher(self.loop, self._notice)
             portable.start()

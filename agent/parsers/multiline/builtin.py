@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from agent.core.errors import Location
-from agent.parsers.multiline.spec import MultilineSpec
-from agent.parsers.multiline.text import parse_rfc3339
+from logtide.agent.core.errors import Location
+from logtide.agent.parsers.multiline.spec import MultilineSpec
+from logtide.agent.parsers.multiline.text import parse_rfc3339
 
 _BUILTIN = Location("<built-in>", 0)
 _CRI_RE = re.compile(r"^(?P<time>.+?) (?P<stream>stdout|stderr) (?P<_p>F|P) (?P<log>.*)$", re.S)

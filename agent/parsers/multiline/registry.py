@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from agent.core.errors import ConfigError, Location
-from agent.parsers.base import ParserSection
-from agent.parsers.multiline.builtin import builtin_specs
-from agent.parsers.multiline.spec import MultilineSpec, spec_from_entries
-from agent.parsers.multiline.stream import MultilineStream, Parse
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.parsers.base import ParserSection
+from logtide.agent.parsers.multiline.builtin import builtin_specs
+from logtide.agent.parsers.multiline.spec import MultilineSpec, spec_from_entries
+from logtide.agent.parsers.multiline.stream import MultilineStream, Parse
 
 if TYPE_CHECKING:
-    from agent.parsers.registry import ParserRegistry
+    from logtide.agent.parsers.registry import ParserRegistry
 
 
 class MultilineRegistry:

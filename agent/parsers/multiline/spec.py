@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import parse_bool, parse_int
-from agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import parse_bool, parse_int
+from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
 # A first-stage parser: bytes of one line -> (time or None, record) or None when it fails.
 LineParser = Callable[[bytes | str], Any]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.core.events import Event
-from agent.parsers.multiline.spec import MultilineSpec, Rule
-from agent.parsers.multiline.text import decode, parse_line
+from logtide.agent.core.events import Event
+from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
+from logtide.agent.parsers.multiline.text import decode, parse_line
 
 Parse = Callable[[bytes | str], Any]
 

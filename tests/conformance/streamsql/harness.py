@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from agent.core.errors import Location
-from agent.core.events import Ack, Chunk
-from streamsql import StreamProcessor, StreamTask
+from logtide.agent.core.errors import Location
+from logtide.agent.core.events import Ack, Chunk
+from logtide.streamsql import StreamProcessor, StreamTask
 
 DATA = Path(__file__).parent / "data"
 RECORDS = DATA / "records.jsonl"

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
-from agent.core.events import Event
-from agent.core.plugins import PluginContext
-from sinks.cloudwatch_logs import CloudWatchLogsOutput
-from sinks.cloudwatch_logs.batching import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_SPAN_MS
+from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from logtide.agent.core.events import Event
+from logtide.agent.core.plugins import PluginContext
+from logtide.sinks.cloudwatch_logs import CloudWatchLogsOutput
+from logtide.sinks.cloudwatch_logs.batching import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_SPAN_MS
 from tests.support.delivery import deliver
 from tests.support.fault_proxy import FaultProxy, drop_response, http_error, refuse, throttle
 from tests.support.moto_server import MotoServer

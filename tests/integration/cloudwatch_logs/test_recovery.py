@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from agent.core.errors import RetryableDeliveryError
-from agent.core.events import Event
-from sinks.aws import AwsClients
-from sinks.cloudwatch_logs import CloudWatchLogsOutput, recovery
-from sinks.cloudwatch_logs.options import CloudWatchSettings
-from sinks.cloudwatch_logs.recovery import missing_events
+from logtide.agent.core.errors import RetryableDeliveryError
+from logtide.agent.core.events import Event
+from logtide.sinks.aws import AwsClients
+from logtide.sinks.cloudwatch_logs import CloudWatchLogsOutput, recovery
+from logtide.sinks.cloudwatch_logs.options import CloudWatchSettings
+from logtide.sinks.cloudwatch_logs.recovery import missing_events
 from tests.support.fault_proxy import FaultProxy, Forward, Request, Response, http_error, refuse
 from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context, settings_for

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from agent.core.plugins import PluginContext
-from sinks.kinesis_firehose import KinesisFirehoseOutput
-from sinks.kinesis_firehose.records import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
+from logtide.agent.core.plugins import PluginContext
+from logtide.sinks.kinesis_firehose import KinesisFirehoseOutput
+from logtide.sinks.kinesis_firehose.records import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
 from tests.support.delivery import deliver
 from tests.support.fault_proxy import (
     FaultProxy,

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from agent.core.retry import Backoff
-from sinks.s3 import S3Output
+from logtide.agent.core.retry import Backoff
+from logtide.sinks.s3 import S3Output
 from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context
 

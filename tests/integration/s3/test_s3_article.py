@@ -38,7 +38,10 @@ def _needed(module: str) -> bool:
 
 
 pytestmark = pytest.mark.skipif(
-    not all(_needed(m) for m in ("agent.inputs.tail", "streamsql", "sinks.cloudwatch_logs")),
+    not all(
+        _needed(m)
+        for m in ("logtide.agent.inputs.tail", "logtide.streamsql", "logtide.sinks.cloudwatch_logs")
+    ),
     reason="needs the tail input, the stream processor and cloudwatch_logs",
 )
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
-from agent.core.retry import Backoff
+from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from logtide.agent.core.retry import Backoff
 from tests.support.fault_proxy import (
     Request,
     Response,

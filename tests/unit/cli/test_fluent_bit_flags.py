@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import build_document, main
-from agent.cli_args import parse_args
-from agent.config.service import ServiceSettings
-from agent.core.errors import ConfigError
-from agent.engine.plan import build_plan
+from logtide.agent.cli import build_document, main
+from logtide.agent.cli_args import parse_args
+from logtide.agent.config.service import ServiceSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.engine.plan import build_plan
 from tests.support.cli import run_logtide, start_logtide
 
 # Fluent Bit 5.1.1, src/fluent-bit.c: the getopt string "b:c:dDf:C:i:m:M:o:R:r:F:p:e:

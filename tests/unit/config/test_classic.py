@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config.loader import load_file, load_string
-from agent.core.errors import ConfigError
+from logtide.agent.config.loader import load_file, load_string
+from logtide.agent.core.errors import ConfigError
 
 
 def write(path: Path, text: str) -> Path:
@@ -137,7 +137,7 @@ def test_include_loop_is_reported(tmp_path: Path) -> None:
 def test_undefined_variables_survive_for_options_that_keep_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from agent.core.options import Option, resolve
+    from logtide.agent.core.options import Option, resolve
 
     monkeypatch.setenv("LT_CLUSTER", "prod")
     monkeypatch.delenv("state", raising=False)

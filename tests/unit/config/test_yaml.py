@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config.loader import load_file, load_string
-from agent.core.errors import ConfigError
+from logtide.agent.config.loader import load_file, load_string
+from logtide.agent.core.errors import ConfigError
 
 ARTICLE_YAML = """\
 env:

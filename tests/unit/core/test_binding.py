@@ -7,18 +7,18 @@ from typing import Literal
 
 import pytest
 
-from agent.config.service import SERVICE_OPTIONS, ServiceSettings
-from agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from agent.core.errors import ConfigError, Location
-from agent.core.options import (
+from logtide.agent.config.service import SERVICE_OPTIONS, ServiceSettings
+from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import (
     BoundSettings,
     Entry,
     Option,
     binding_problems,
     resolve,
 )
-from agent.core.plugins import REGISTRY, FilterPlugin, Kind, load_plugin
-from agent.parsers.registry import PARSER_OPTIONS, ParserSectionSettings
+from logtide.agent.core.plugins import REGISTRY, FilterPlugin, Kind, load_plugin
+from logtide.agent.parsers.registry import PARSER_OPTIONS, ParserSectionSettings
 
 HERE = Location("test.conf", 1)
 

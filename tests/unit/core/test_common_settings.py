@@ -10,14 +10,14 @@ from typing import ClassVar
 
 import pytest
 
-from agent.config.loader import load_string
-from agent.config.validate import STREAM_TASK_OPTIONS, StreamTaskSettings
-from agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry, Option, binding_problems, resolve
-from agent.core.plugins import REGISTRY, InputPlugin, Kind, load_plugin
-from agent.engine.engine import Engine
-from agent.engine.plan import build_plan
+from logtide.agent.config.loader import load_string
+from logtide.agent.config.validate import STREAM_TASK_OPTIONS, StreamTaskSettings
+from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry, Option, binding_problems, resolve
+from logtide.agent.core.plugins import REGISTRY, InputPlugin, Kind, load_plugin
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Location("test.conf", 1)

@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-import sinks.aws.errors  # noqa: F401  (the AWS error codes is_retryable is asked about below)
-from agent.core.errors import (
+import logtide.sinks.aws.errors  # noqa: F401  (the AWS error codes is_retryable is asked about below)
+from logtide.agent.core.errors import (
     ConfigError,
     Location,
     PermanentDeliveryError,
     RetryableDeliveryError,
     is_retryable,
 )
-from agent.core.events import Ack
-from agent.core.options import Entry, Option, parse_bool, parse_size, parse_time, resolve
-from agent.core.tags import tag_matches
+from logtide.agent.core.events import Ack
+from logtide.agent.core.options import Entry, Option, parse_bool, parse_size, parse_time, resolve
+from logtide.agent.core.tags import tag_matches
 
 LOC = Location("x.conf", 3)
 
@@ -121,7 +121,7 @@ def test_tag_matches() -> None:
 
 
 def test_metrics_probe_is_read_with_the_gauges() -> None:
-    from agent.core.metrics import Metrics
+    from logtide.agent.core.metrics import Metrics
 
     metrics = Metrics()
     level = {"value": 3.0}

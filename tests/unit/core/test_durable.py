@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.durable import append_synced, write_atomic
-from agent.engine.disk_queue import DiskQueue
+from logtide.agent.core.durable import append_synced, write_atomic
+from logtide.agent.engine.disk_queue import DiskQueue
 
 
 def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:

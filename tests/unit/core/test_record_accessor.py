@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.core.record_accessor import MISSING, RecordAccessor, Template
-from sinks.s3.keys import DEFAULT_PARTITION, KeyFormat, KeyFormatError
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.record_accessor import MISSING, RecordAccessor, Template
+from logtide.sinks.s3.keys import DEFAULT_PARTITION, KeyFormat, KeyFormatError
 
 RECORD = {
     "kubernetes": {"namespace_name": "shop", "it's": "quoted", "labels": {"a.b/c": "x"}},

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
-from agent.core.retry import Backoff, Retry
+from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from logtide.agent.core.retry import Backoff, Retry
 
 
 def _failing(*failures: Exception) -> tuple[list[int], Callable[[], Awaitable[str]]]:

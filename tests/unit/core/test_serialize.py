@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent.core.serialize import dumps, record_lines
-from sinks.formats import json_lines, plain_lines
+from logtide.agent.core.serialize import dumps, record_lines
+from logtide.sinks.formats import json_lines, plain_lines
 
 
 def test_record_lines_is_one_compact_json_object_per_line() -> None:
@@ -30,11 +30,11 @@ def test_json_lines_puts_the_date_key_first() -> None:
 def test_an_integer_beyond_64_bits_serialises_alike_through_every_output() -> None:
     """Each output once had its own serialiser; cloudwatch_logs and kinesis_firehose put a
     record holding such an integer nowhere (orjson refused it and the batch failed)."""
-    from sinks.cloudwatch_logs.batching import BuildStats, build_event
-    from sinks.kinesis_firehose.records import BuildStats as FirehoseStats
-    from sinks.kinesis_firehose.records import RecordBuilder
-    from sinks.s3.keys import KeyFormat
-    from sinks.s3.serialize import LineWriter
+    from logtide.sinks.cloudwatch_logs.batching import BuildStats, build_event
+    from logtide.sinks.kinesis_firehose.records import BuildStats as FirehoseStats
+    from logtide.sinks.kinesis_firehose.records import RecordBuilder
+    from logtide.sinks.s3.keys import KeyFormat
+    from logtide.sinks.s3.serialize import LineWriter
 
     record = {"big": 2**65 + 1, "nested": {"n": -(2**70)}, "s": "é"}
     line = b'{"big":36893488147419103233,"nested":{"n":-1180591620717411303424},"s":"\xc3\xa9"}'

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from agent.core.metrics import Metrics
-from agent.core.plugins import OutputPlugin
-from agent.core.retry import Backoff
-from agent.engine.disk_queue import DiskQueue
-from agent.engine.output_runner import OutputRunner
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.retry import Backoff
+from logtide.agent.engine.disk_queue import DiskQueue
+from logtide.agent.engine.output_runner import OutputRunner
 
 FAST = Backoff(0.001, 0.002)
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.errors import RetryableDeliveryError
-from agent.core.events import Ack, Chunk, Event
-from agent.core.plugins import OutputPlugin
-from agent.core.retry import Backoff
-from agent.engine import disk_queue
-from agent.engine.disk_queue import DiskQueue
-from agent.engine.output_runner import OutputRunner
+from logtide.agent.core.errors import RetryableDeliveryError
+from logtide.agent.core.events import Ack, Chunk, Event
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.retry import Backoff
+from logtide.agent.engine import disk_queue
+from logtide.agent.engine.disk_queue import DiskQueue
+from logtide.agent.engine.output_runner import OutputRunner
 from tests.unit.engine.support import make_runner
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agent.api import Pipeline
+from logtide.agent.api import Pipeline
 
 STREAM = """
 [INPUT]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.engine.health import HealthCheck, Totals
+from logtide.agent.engine.health import HealthCheck, Totals
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
+from logtide.agent.engine.prometheus import MetricsView, metrics_json, prometheus_text
 
 
 def view() -> MetricsView:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent.engine.http_server import build_app, uptime_text
-from agent.engine.prometheus import MetricsView
+from logtide.agent.engine.http_server import build_app, uptime_text
+from logtide.agent.engine.prometheus import MetricsView
 
 
 class FakeMonitor:

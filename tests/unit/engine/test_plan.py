@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.config.loader import load_file, load_string
-from agent.config.validate import PluginSpec
-from agent.core.errors import ConfigError
-from agent.core.metrics import Metrics
-from agent.engine.engine import Engine
-from agent.engine.plan import build_plan, cut_points, plugin_context
-from agent.filters.parser import ParserFilter
-from agent.parsers.multiline import MultilineRegistry
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.config.loader import load_file, load_string
+from logtide.agent.config.validate import PluginSpec
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.plan import build_plan, cut_points, plugin_context
+from logtide.agent.filters.parser import ParserFilter
+from logtide.agent.parsers.multiline import MultilineRegistry
+from logtide.agent.parsers.registry import ParserRegistry
 
 ARTICLE = Path(__file__).resolve().parents[3] / "examples" / "article" / "fluent-bit.conf"
 

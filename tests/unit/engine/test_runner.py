@@ -5,14 +5,19 @@ import random
 
 import pytest
 
-from agent.core.common_options import FilterSettings
-from agent.core.errors import ConfigError, Location, PermanentDeliveryError, RetryableDeliveryError
-from agent.core.events import Ack, Chunk, Event
-from agent.core.plugins import OutputPlugin
-from agent.core.retry import Backoff, parse_retry_limit
-from agent.core.tags import matcher
-from agent.engine.output_runner import OutputRunner
-from agent.engine.router import Routes
+from logtide.agent.core.common_options import FilterSettings
+from logtide.agent.core.errors import (
+    ConfigError,
+    Location,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+)
+from logtide.agent.core.events import Ack, Chunk, Event
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.retry import Backoff, parse_retry_limit
+from logtide.agent.core.tags import matcher
+from logtide.agent.engine.output_runner import OutputRunner
+from logtide.agent.engine.router import Routes
 from tests.unit.engine.support import make_runner
 
 
@@ -132,7 +137,7 @@ async def test_retry_limit_exhausted() -> None:
 
 
 async def test_full_output_queue_blocks_the_emitter_until_delivery() -> None:
-    from agent.engine.output_runner import QUEUE_EVENTS
+    from logtide.agent.engine.output_runner import QUEUE_EVENTS
 
     plugin = Flaky(0, RetryableDeliveryError("unused"))
     run = runner(plugin, None)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.core import reclaim
-from agent.core.errors import RetryableDeliveryError
-from agent.core.events import Ack, Chunk, Event
-from agent.core.plugins import OutputPlugin
-from agent.core.serialize import json_lines_size
-from agent.engine.disk_queue import DiskQueue
-from agent.engine.output_runner import MAX_BATCH_BYTES, QUEUE_BYTES
+from logtide.agent.core import reclaim
+from logtide.agent.core.errors import RetryableDeliveryError
+from logtide.agent.core.events import Ack, Chunk, Event
+from logtide.agent.core.plugins import OutputPlugin
+from logtide.agent.core.serialize import json_lines_size
+from logtide.agent.engine.disk_queue import DiskQueue
+from logtide.agent.engine.output_runner import MAX_BATCH_BYTES, QUEUE_BYTES
 from tests.unit.engine.support import make_runner
 
 

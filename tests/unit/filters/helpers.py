@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.core.metrics import Metrics
-from agent.core.plugins import FilterPlugin, PluginContext
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.metrics import Metrics
+from logtide.agent.core.plugins import FilterPlugin, PluginContext
+from logtide.agent.parsers.registry import ParserRegistry
 from tests.support.plugins import build
 
 

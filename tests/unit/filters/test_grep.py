@@ -1,7 +1,7 @@
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.filters.grep import GrepFilter
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.filters.grep import GrepFilter
 from tests.unit.filters.helpers import make, run
 
 RECORDS = [

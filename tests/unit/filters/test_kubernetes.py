@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from agent.core.errors import ConfigError, Location
-from agent.filters.kubernetes import KubernetesFilter
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.filters.kubernetes import KubernetesFilter
 from tests.support.fake_kube_api import TOKEN, FakeKubeApi, TlsFiles, fake_kube_api, make_tls
 from tests.support.plugins import build, plugin_context, settings_for
 

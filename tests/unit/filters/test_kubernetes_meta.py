@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.filters.kubernetes import _trim
-from agent.filters.kubernetes_meta import (
+from logtide.agent.filters.kubernetes import _trim
+from logtide.agent.filters.kubernetes_meta import (
     TAG_REGEX,
     MetaOptions,
     Props,

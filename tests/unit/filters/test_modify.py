@@ -1,7 +1,7 @@
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.filters.modify import ModifyFilter
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.filters.modify import ModifyFilter
 from tests.unit.filters.helpers import make, run
 
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
-from agent.filters.parser import ParserFilter
-from agent.parsers.base import ParserSection
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
+from logtide.agent.filters.parser import ParserFilter
+from logtide.agent.parsers.base import ParserSection
+from logtide.agent.parsers.registry import ParserRegistry
 from tests.unit.filters.helpers import make, run
 
 DATA = Path(__file__).parent / "data"

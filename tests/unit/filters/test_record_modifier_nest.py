@@ -2,9 +2,9 @@ import uuid
 
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.filters.nest import NestFilter
-from agent.filters.record_modifier import RecordModifierFilter
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.filters.nest import NestFilter
+from logtide.agent.filters.record_modifier import RecordModifierFilter
 from tests.unit.filters.helpers import make, run
 
 

@@ -10,11 +10,11 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.config.loader import load_string
-from agent.core.errors import ConfigError
-from agent.engine.plan import build_plan
-from agent.parsers.registry import ParserRegistry
-from streamsql import StreamProcessor, StreamTask, compile
+from logtide.agent.config.loader import load_string
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.engine.plan import build_plan
+from logtide.agent.parsers.registry import ParserRegistry
+from logtide.streamsql import StreamProcessor, StreamTask, compile
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

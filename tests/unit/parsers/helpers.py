@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agent.core.errors import Location
-from agent.core.options import Entry
-from agent.parsers.base import Parser, ParserSection
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import Location
+from logtide.agent.core.options import Entry
+from logtide.agent.parsers.base import Parser, ParserSection
+from logtide.agent.parsers.registry import ParserRegistry
 
 LOCATION = Location("parsers.conf", 7)
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.parsers.json_parser import load_object
+from logtide.agent.parsers.json_parser import load_object
 from tests.unit.parsers.helpers import make
 
 

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.core.errors import ConfigError
-from agent.parsers.registry import ParserRegistry
-from agent.parsers.rubyre import compile_ruby, ruby_to_python
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.parsers.registry import ParserRegistry
+from logtide.agent.parsers.rubyre import compile_ruby, ruby_to_python
 from tests.unit.parsers.helpers import make
 
 APACHE = (

@@ -2,8 +2,8 @@ import calendar
 
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.parsers.registry import ParserRegistry
 from tests.unit.parsers.helpers import section
 
 

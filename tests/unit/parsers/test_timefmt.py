@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from agent.parsers.strptime import TimeFormatError, parse_offset
-from agent.parsers.timefmt import TimeFormat
+from logtide.agent.parsers.strptime import TimeFormatError, parse_offset
+from logtide.agent.parsers.timefmt import TimeFormat
 
 
 def ts(*fields):

@@ -1,7 +1,7 @@
 import pytest
 
-from agent.parsers.decoders import Decoders
-from agent.parsers.values import mysql_unquote, parse_types, unescape, unescape_utf8
+from logtide.agent.parsers.decoders import Decoders
+from logtide.agent.parsers.values import mysql_unquote, parse_types, unescape, unescape_utf8
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sinks.stdout import StdoutOutput
+from logtide.sinks.stdout import StdoutOutput
 from tests.support.plugins import build, plugin_context
 
 T0 = 1795744014.0

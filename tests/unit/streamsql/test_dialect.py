@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import streamsql
-from streamsql.dialect import FluentBit
-from streamsql.lexer import TERMINATOR, FluentBitTokenizer
+from logtide import streamsql
+from logtide.streamsql.dialect import FluentBit
+from logtide.streamsql.lexer import TERMINATOR, FluentBitTokenizer
 
 STREAMSQL = Path(streamsql.__file__).parent
 # The parser's cursor state: sqlglot's driver owns it, a dialect reads it.

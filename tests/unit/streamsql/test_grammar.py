@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import streamsql
-from agent.core.errors import Location, QueryError
-from streamsql import StreamProcessor, StreamTask
+from logtide import streamsql
+from logtide.agent.core.errors import Location, QueryError
+from logtide.streamsql import StreamProcessor, StreamTask
 
 VALID = [
     "CREATE STREAM ca WITH (tag='states.ca') AS SELECT * FROM TAG:'order*' WHERE state = 'CA';",

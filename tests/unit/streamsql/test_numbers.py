@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-import streamsql
-from agent.core.errors import Location
-from agent.core.events import Ack, Chunk
-from streamsql import StreamProcessor, StreamTask
+from logtide import streamsql
+from logtide.agent.core.errors import Location
+from logtide.agent.core.events import Ack, Chunk
+from logtide.streamsql import StreamProcessor, StreamTask
 from tests.support.cli import run_logtide
 
 _CONFIG = """[SERVICE]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.core.errors import Location
-from agent.core.events import Ack, Chunk
-from streamsql import StreamProcessor, StreamTask
+from logtide.agent.core.errors import Location
+from logtide.agent.core.events import Ack, Chunk
+from logtide.streamsql import StreamProcessor, StreamTask
 
 
 class Clock:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-import streamsql
-from streamsql.values import float32, str_to_number
+from logtide import streamsql
+from logtide.streamsql.values import float32, str_to_number
 
 RECORDS: list[dict[str, Any]] = [
     {"id": 0, "v": 5},

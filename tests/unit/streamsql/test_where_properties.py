@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import streamsql
-from streamsql.values import float32
+from logtide import streamsql
+from logtide.streamsql.values import float32
 
 KEYS = ["k0", "k1", "k2"]
 ABSENT = object()

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.api import Pipeline
-from agent.companions.athena.cli import ddl_text
-from agent.companions.athena.local import LocalAthena
-from agent.companions.athena.objects import S3Source
-from agent.companions.athena.table import parse_ddl
+from logtide.agent.api import Pipeline
+from logtide.agent.companions.athena.cli import ddl_text
+from logtide.agent.companions.athena.local import LocalAthena
+from logtide.agent.companions.athena.objects import S3Source
+from logtide.agent.companions.athena.table import parse_ddl
 from tests.support.moto_server import MotoServer
 
 pytest.importorskip("duckdb")
@@ -128,7 +128,7 @@ def test_cli_query_against_moto(moto: MotoServer, tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "agent.cli",
+            "logtide.agent.cli",
             "athena",
             "query",
             "--ddl",

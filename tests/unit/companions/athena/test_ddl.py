@@ -11,10 +11,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from agent.companions.athena.cli import ddl_text, main
-from agent.companions.athena.ddl import infer_columns
-from agent.companions.athena.layout import layout_for
-from agent.companions.athena.table import OPENX_SERDE, PARQUET_SERDE, AthenaError, parse_ddl
+from logtide.agent.companions.athena.cli import ddl_text, main
+from logtide.agent.companions.athena.ddl import infer_columns
+from logtide.agent.companions.athena.layout import layout_for
+from logtide.agent.companions.athena.table import OPENX_SERDE, PARQUET_SERDE, AthenaError, parse_ddl
 
 RECORD = {
     "date": "2024-05-03T10:00:00.000000Z",

@@ -10,11 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agent.companions.athena.cli import main
-from agent.companions.athena.local import LocalAthena, Result
-from agent.companions.athena.objects import LocalSource
-from agent.companions.athena.scan import MB, ScanReport, TableScan
-from agent.companions.athena.table import AthenaError, parse_ddl
+from logtide.agent.companions.athena.cli import main
+from logtide.agent.companions.athena.local import LocalAthena, Result
+from logtide.agent.companions.athena.objects import LocalSource
+from logtide.agent.companions.athena.scan import MB, ScanReport, TableScan
+from logtide.agent.companions.athena.table import AthenaError, parse_ddl
 
 pytest.importorskip("duckdb")
 

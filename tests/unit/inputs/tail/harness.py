@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.core.events import Chunk
-from agent.inputs.tail import TailInput
-from agent.parsers.multiline import MultilineRegistry
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.events import Chunk
+from logtide.agent.inputs.tail import TailInput
+from logtide.agent.parsers.multiline import MultilineRegistry
+from logtide.agent.parsers.registry import ParserRegistry
 from tests.support.plugins import build, plugin_context
 
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.core.errors import Location
-from agent.core.plugins import Emit, PluginContext
-from agent.inputs.tail.changes import FileChanges
-from agent.inputs.tail.checkpoint_db import CheckpointStore
-from agent.inputs.tail.checkpointer import Checkpointer
-from agent.inputs.tail.decoder_factory import DecoderFactory
-from agent.inputs.tail.discovery import Discovery, Selection
-from agent.inputs.tail.file_table import FileTable
-from agent.inputs.tail.inflight import InFlight
-from agent.inputs.tail.pump import Pump
-from agent.inputs.tail.reader import LineRules, TailedFile
-from agent.inputs.tail.tagging import TagComposer
+from logtide.agent.core.errors import Location
+from logtide.agent.core.plugins import Emit, PluginContext
+from logtide.agent.inputs.tail.changes import FileChanges
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
+from logtide.agent.inputs.tail.checkpointer import Checkpointer
+from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
+from logtide.agent.inputs.tail.discovery import Discovery, Selection
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.inflight import InFlight
+from logtide.agent.inputs.tail.pump import Pump
+from logtide.agent.inputs.tail.reader import LineRules, TailedFile
+from logtide.agent.inputs.tail.tagging import TagComposer
 from tests.unit.inputs.tail.harness import Sink
 
 LOCATION = Location("test.conf", 1)

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from agent.inputs.tail.watcher import Watcher
+from logtide.agent.inputs.tail.watcher import Watcher
 from tests.support.plugins import plugin_context
 from tests.unit.inputs.tail.parts import wire
 

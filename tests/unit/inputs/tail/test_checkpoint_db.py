@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from agent.inputs.tail.checkpoint_db import CheckpointStore
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
 
 
 def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:

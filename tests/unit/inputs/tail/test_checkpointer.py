@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from agent.inputs.tail.checkpoint_db import digest
-from agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.checkpoint_db import digest
+from logtide.agent.inputs.tail.reader import TailedFile
 from tests.support.plugins import plugin_context
 from tests.unit.inputs.tail.parts import Parts, wire
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
-from agent.parsers.multiline import MultilineRegistry
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.inputs.tail.decoders import Decoder, DockerModeDecoder, MultilineDecoder
+from logtide.agent.parsers.multiline import MultilineRegistry
+from logtide.agent.parsers.registry import ParserRegistry
 from tests.unit.inputs.tail.parts import decoders
 
 

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.file_table import FileTable
 from tests.support.plugins import plugin_context
 from tests.unit.inputs.tail.parts import wire
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.inputs.tail.inflight import InFlight
+from logtide.agent.inputs.tail.inflight import InFlight
 
 
 def test_no_limit_is_never_over() -> None:

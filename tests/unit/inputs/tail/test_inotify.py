@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.inputs.tail.inotify import InotifyWatch
-from agent.inputs.tail.watcher import Watcher
+from logtide.agent.inputs.tail.inotify import InotifyWatch
+from logtide.agent.inputs.tail.watcher import Watcher
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
 

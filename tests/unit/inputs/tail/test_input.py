@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from agent.inputs.tail import TailInput
+from logtide.agent.inputs.tail import TailInput
 from tests.support.plugins import build, plugin_context
 from tests.unit.inputs.tail.harness import Sink, registries, run_once
 

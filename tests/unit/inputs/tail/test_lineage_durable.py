@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from agent.core.events import Chunk
+from logtide.agent.core.events import Chunk
 from tests.unit.inputs.tail.harness import Sink, running, wait_for
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.core.options import binding_problems
-from agent.inputs.tail import TailInput
-from agent.inputs.tail.options import OPTIONS, TailSettings
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.options import binding_problems
+from logtide.agent.inputs.tail import TailInput
+from logtide.agent.inputs.tail.options import OPTIONS, TailSettings
 from tests.support.plugins import settings_for
 
 

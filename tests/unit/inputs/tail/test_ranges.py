@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.inputs.tail.ranges import RangeTracker
+from logtide.agent.inputs.tail.ranges import RangeTracker
 
 
 def test_checkpoint_moves_over_contiguous_acknowledged_prefix_only() -> None:

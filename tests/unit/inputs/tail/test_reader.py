@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
-from agent.inputs.tail.decoders import Decoder, DockerModeDecoder
-from agent.inputs.tail.reader import LineRules, LineStarts, TailedFile
-from agent.parsers.registry import ParserRegistry
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
+from logtide.agent.inputs.tail.decoders import Decoder, DockerModeDecoder
+from logtide.agent.inputs.tail.reader import LineRules, LineStarts, TailedFile
+from logtide.agent.parsers.registry import ParserRegistry
 
 
 def test_line_starts_in_any_order() -> None:

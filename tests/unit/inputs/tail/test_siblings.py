@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agent.inputs.tail.siblings import find_beside, is_sibling, locate, siblings
+from logtide.agent.inputs.tail.siblings import find_beside, is_sibling, locate, siblings
 
 
 def test_rotated_names_of_kubelet_and_logrotate(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.tagging import TagComposer
 
 
 def test_tag_regex_takes_ruby_escapes() -> None:

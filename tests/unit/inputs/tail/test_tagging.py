@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.tagging import TagComposer
 
 
 @pytest.mark.parametrize(

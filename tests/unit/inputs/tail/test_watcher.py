@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.inputs.tail.inotify import IN_Q_OVERFLOW, Inotify, InotifyWatch
-from agent.inputs.tail.watcher import Watcher
+from logtide.agent.inputs.tail.inotify import IN_Q_OVERFLOW, Inotify, InotifyWatch
+from logtide.agent.inputs.tail.watcher import Watcher
 
 LOG = logging.getLogger("test.watcher")
 

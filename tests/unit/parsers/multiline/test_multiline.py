@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.errors import ConfigError, Location
-from agent.core.options import Entry
-from agent.parsers.base import ParserSection
-from agent.parsers.multiline import MultilineRegistry
+from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.options import Entry
+from logtide.agent.parsers.base import ParserSection
+from logtide.agent.parsers.multiline import MultilineRegistry
 
 WHERE = Location("parsers_multiline.conf", 3)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from agent.parsers.multiline.text import parse_rfc3339
+from logtide.agent.parsers.multiline.text import parse_rfc3339
 
 
 def _reference(value: str) -> float:

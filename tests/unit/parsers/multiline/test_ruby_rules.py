@@ -1,12 +1,12 @@
 """Multiline rules are Onigmo (Ruby) regexes, translated by the one translation every other
-Fluent Bit regex goes through (``agent.parsers.rubyre``), not a weaker second one."""
+Fluent Bit regex goes through (``logtide.agent.parsers.rubyre``), not a weaker second one."""
 
 from __future__ import annotations
 
-from agent.config.model import Section
-from agent.core.errors import Location
-from agent.core.options import Entry
-from agent.parsers.multiline import MultilineRegistry
+from logtide.agent.config.model import Section
+from logtide.agent.core.errors import Location
+from logtide.agent.core.options import Entry
+from logtide.agent.parsers.multiline import MultilineRegistry
 
 WHERE = Location("parsers_multiline.conf", 3)
 

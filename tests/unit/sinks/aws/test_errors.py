@@ -1,4 +1,4 @@
-"""AWS error codes are classified in sinks.aws, decided through the core's is_retryable."""
+"""AWS error codes are classified in logtide.sinks.aws, decided through the core's is_retryable."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 from botocore.exceptions import ClientError
 
-from agent.core.errors import is_retryable
-from sinks.aws.errors import classify
+from logtide.agent.core.errors import is_retryable
+from logtide.sinks.aws.errors import classify
 
 
 def _client_error(code: str, status: int) -> ClientError:
@@ -28,8 +28,8 @@ def test_botocore_errors_are_decided_by_the_aws_codes() -> None:
 
 def test_the_core_names_no_aws_code() -> None:
     code = (
-        "import sys, agent.core.errors as e; "
+        "import sys, logtide.agent.core.errors as e; "
         "assert 'ThrottlingException' not in open(e.__file__).read(); "
-        "assert not any(m.startswith('sinks') for m in sys.modules)"
+        "assert not any(m.startswith('logtide.sinks') for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,8 +1,8 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from sinks.aws.records import epoch_ms, truncate_utf8
-from sinks.aws.retry import (
+from logtide.sinks.aws.records import epoch_ms, truncate_utf8
+from logtide.sinks.aws.retry import (
     call_with_auto_retry,
     error_code,
     is_network_error,

@@ -3,7 +3,7 @@ import random
 import orjson
 import pytest
 
-from sinks.cloudwatch_logs.batching import (
+from logtide.sinks.cloudwatch_logs.batching import (
     EVENT_OVERHEAD,
     MAX_AGE_MS,
     MAX_AHEAD_MS,

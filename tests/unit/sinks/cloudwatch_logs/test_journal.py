@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sinks.cloudwatch_logs import journal as journal_module
-from sinks.cloudwatch_logs.journal import Journal
+from logtide.sinks.cloudwatch_logs import journal as journal_module
+from logtide.sinks.cloudwatch_logs.journal import Journal
 
 A = ("group", "a")
 B = ("group", "b")

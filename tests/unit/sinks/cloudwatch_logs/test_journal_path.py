@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.config.loader import load_string
-from agent.engine.plan import build_plan
-from sinks.cloudwatch_logs import CloudWatchLogsOutput
-from sinks.cloudwatch_logs.options import CloudWatchSettings, journal_path
+from logtide.agent.config.loader import load_string
+from logtide.agent.engine.plan import build_plan
+from logtide.sinks.cloudwatch_logs import CloudWatchLogsOutput
+from logtide.sinks.cloudwatch_logs.options import CloudWatchSettings, journal_path
 from tests.support.plugins import settings_for
 
 ARTICLE = {

@@ -1,8 +1,8 @@
 import pytest
 
-from agent.core.errors import ConfigError
-from agent.core.record_accessor import Template
-from sinks.cloudwatch_logs import CloudWatchLogsOutput
+from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.record_accessor import Template
+from logtide.sinks.cloudwatch_logs import CloudWatchLogsOutput
 from tests.support.plugins import settings_for
 
 BASE = {"region": "us-east-1", "log_group_name": "g"}

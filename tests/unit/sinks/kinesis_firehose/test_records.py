@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from agent.core.errors import ConfigError
-from sinks.aws.compression import TRUNCATION_SUFFIX, compress_within, compressor
-from sinks.kinesis_firehose import KinesisFirehoseOutput
-from sinks.kinesis_firehose.records import (
+from logtide.agent.core.errors import ConfigError
+from logtide.sinks.aws.compression import TRUNCATION_SUFFIX, compress_within, compressor
+from logtide.sinks.kinesis_firehose import KinesisFirehoseOutput
+from logtide.sinks.kinesis_firehose.records import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     MAX_RECORD_BYTES,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.companions.athena.objects import AthenaError, decompress, kind_of
-from sinks.s3.body import build_body
+from logtide.agent.companions.athena.objects import AthenaError, decompress, kind_of
+from logtide.sinks.s3.body import build_body
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 

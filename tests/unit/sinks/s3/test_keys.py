@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sinks.s3.keys import DEFAULT_PARTITION, KeyFormat, KeyFormatError, encode_value
+from logtide.sinks.s3.keys import DEFAULT_PARTITION, KeyFormat, KeyFormatError, encode_value
 
 T0 = 1795744014.715089  # 2026-11-27T01:46:54Z
 

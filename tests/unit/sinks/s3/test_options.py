@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.errors import ConfigError
-from sinks.s3 import S3Output
-from sinks.s3.options import MIN_PART_SIZE, S3Settings
+from logtide.agent.core.errors import ConfigError
+from logtide.sinks.s3 import S3Output
+from logtide.sinks.s3.options import MIN_PART_SIZE, S3Settings
 from tests.support.plugins import settings_for
 
 

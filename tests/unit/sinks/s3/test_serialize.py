@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sinks.s3.serialize import LineWriter, date_formatter
+from logtide.sinks.s3.serialize import LineWriter, date_formatter
 
 T0 = 1795744014.715089  # 2026-11-27T01:46:54.715089Z
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agent.core.errors import PluginError
-from sinks.s3.appends import NAME as APPENDS
-from sinks.s3.appends import AppendLog
-from sinks.s3.keys import KeyFormat
-from sinks.s3.store import JOURNAL, Store, UploadState
+from logtide.agent.core.errors import PluginError
+from logtide.sinks.s3.appends import NAME as APPENDS
+from logtide.sinks.s3.appends import AppendLog
+from logtide.sinks.s3.keys import KeyFormat
+from logtide.sinks.s3.store import JOURNAL, Store, UploadState
 
 T0 = 1795744014.715089
 
