@@ -223,6 +223,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "record_modifier": "logtide.agent.filters.record_modifier:RecordModifierFilter",
         "nest": "logtide.agent.filters.nest:NestFilter",
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
+        "aws": "logtide.agent.filters.aws:AwsFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",
