@@ -8,6 +8,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   b   the same into S3 + CloudWatch Logs on a local moto server
   c   tail (docker parser) -> null
   t   tail (docker parser) + parser filter -> null (issue 3's benchmark)
+  aws tail (docker parser) + aws filter (every field, two instance tags, from an IMDS
+      stand-in on 127.0.0.1) -> null: the filter's cost on the hot path, next to c
   ref the issue's reference: a tight orjson loop doing the core work of a, no agent
   d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
       while each gets one line a second
@@ -123,6 +125,23 @@ def scenario_tail(lines: int, repeat: int) -> Result:
         return run_best(conf, lines, "t", repeat)
 
 
+def scenario_aws_filter(lines: int, repeat: int) -> Result:
+    """tail -> aws filter -> null; the IMDS is the tests' stand-in, in this process."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.support.fake_imds import FakeImds, fake_imds
+
+    with (
+        fake_imds(FakeImds(tags={"Name": "bench-node", "team": "logs"})) as imds,
+        tempfile.TemporaryDirectory(prefix="bench-aws-") as tmp,
+    ):
+        root = Path(tmp)
+        conf = write_config(root, "aws-filter", "docker", imds=imds.url)
+        write_logs(root / "logs" / "app.log", lines, "docker")
+        result = run_best(conf, lines, "aws", repeat)
+        result.note = f"{len(imds.requests)} IMDS requests over {repeat} runs; compare with c"
+        return result
+
+
 def scenario_reference(lines: int, repeat: int) -> Result:
     """The issue's tight orjson loop over the same lines: how fast the machine is now."""
     with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
@@ -178,9 +197,14 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="records per --once run")
     parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
     parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
-    parser.add_argument("--only", default="ref,a,a-cri,b,c,t,d", help="comma-separated scenarios")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of ref, a, a-cri, c, t; the fastest is shown"
+        "--only", default="ref,a,a-cri,b,c,t,aws,d", help="comma-separated scenarios"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of ref, a, a-cri, c, t, aws; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -191,6 +215,7 @@ def main() -> int:
         "b": lambda: [scenario_aws(args.lines)],
         "c": lambda: [scenario_null(args.lines, args.repeat)],
         "t": lambda: [scenario_tail(args.lines, args.repeat)],
+        "aws": lambda: [scenario_aws_filter(args.lines, args.repeat)],
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
     }

@@ -176,13 +176,29 @@ NULL_OUTPUT = """\
     Match  *
 """
 
+# every field and two instance tags: the most the aws filter adds to a record
+AWS_FILTER = """\
+[FILTER]
+    Name               aws
+    Match              *
+    imds_endpoint      {imds}
+    ec2_instance_type  On
+    private_ip         On
+    vpc_id             On
+    ami_id             On
+    account_id         On
+    hostname           On
+    tags_enabled       On
+"""
+
 
 def write_config(root: Path, kind: str, fmt: str, **values: str) -> Path:
     """``root/fluent-bit.conf`` (+ parsers.conf, streams.conf) for a scenario.
 
     kind: "file" (article -> file outputs), "aws" (article -> S3 + CloudWatch Logs),
-    "null" (tail -> null, no parsing filter, no stream tasks) or "parse-null" (tail + the
-    article's parser filter -> null: issue 3's benchmark).
+    "null" (tail -> null, no parsing filter, no stream tasks), "parse-null" (tail + the
+    article's parser filter -> null: issue 3's benchmark) or "aws-filter" (tail + the aws
+    filter asking the IMDS at ``imds`` -> null).
     """
     fields = {"logs": str(root / "logs"), "state": str(root / "state"), "out": str(root / "out")}
     fields.update(values, reader=READERS[fmt])
@@ -190,6 +206,8 @@ def write_config(root: Path, kind: str, fmt: str, **values: str) -> Path:
         text = TAIL_ONLY.format(**fields) + NULL_OUTPUT
     elif kind == "parse-null":
         text = TAIL_ONLY.format(**fields) + PARSER_FILTER + NULL_OUTPUT
+    elif kind == "aws-filter":
+        text = TAIL_ONLY.format(**fields) + AWS_FILTER.format(**fields) + NULL_OUTPUT
     else:
         outputs = FILE_OUTPUTS if kind == "file" else AWS_OUTPUTS
         text = SERVICE_INPUT.format(**fields) + PARSER_FILTER + outputs.format(**fields)
