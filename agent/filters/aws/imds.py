@@ -25,11 +25,20 @@ REQUEST_TIMEOUT = 1.0
 class ImdsError(Exception):
     """A metadata request failed. ``unreachable`` when no HTTP answer came at all (refused,
     timed out): asking for the other fields in the same round is pointless then.
-    ``not_found`` for a 404 (no such path: e.g. instance tags not enabled)."""
+    ``timed_out`` when that was for want of an answer in time. ``not_found`` for a 404 (no
+    such path: e.g. instance tags not enabled)."""
 
-    def __init__(self, message: str, *, unreachable: bool = False, not_found: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        unreachable: bool = False,
+        timed_out: bool = False,
+        not_found: bool = False,
+    ) -> None:
         super().__init__(message)
         self.unreachable = unreachable
+        self.timed_out = timed_out
         self.not_found = not_found
 
 
@@ -82,7 +91,18 @@ class ImdsClient:
     async def _fetch_token(self) -> None:
         self.token_fetches += 1
         headers = {TOKEN_TTL_HEADER: str(TOKEN_TTL_SECONDS)}
-        status, body = await self._request("PUT", TOKEN_PATH, headers)
+        try:
+            status, body = await self._request("PUT", TOKEN_PATH, headers)
+        except ImdsError as exc:
+            if not exc.timed_out:
+                raise
+            # What a hop limit of 1 looks like from a pod: the answer to the PUT is dropped.
+            raise ImdsError(
+                f"{exc} (in a container, IMDSv2 needs the instance's metadata hop limit set "
+                "to 2, or use imds_version v1)",
+                unreachable=True,
+                timed_out=True,
+            ) from None
         token = body.strip()
         if status != 200 or not token:
             raise ImdsError(f"PUT {TOKEN_PATH} (IMDSv2 token): HTTP {status}")
@@ -97,7 +117,10 @@ class ImdsClient:
             ) as resp:
                 return resp.status, await resp.text(errors="replace")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            timed_out = isinstance(exc, TimeoutError)
             reason = str(exc) or type(exc).__name__
-            if isinstance(exc, TimeoutError):
+            if timed_out:
                 reason = f"no answer within {self._timeout.total:g}s"
-            raise ImdsError(f"{method} {path}: {reason}", unreachable=True) from None
+            raise ImdsError(
+                f"{method} {path}: {reason}", unreachable=True, timed_out=timed_out
+            ) from None

@@ -239,12 +239,15 @@ async def test_warning_is_not_repeated_while_the_same_fields_stay_missing(
 
 
 @pytest.mark.parametrize("mode", ["timeout", "refuse"])
-async def test_unreachable_imds_never_stalls_the_filter(imds: FakeImds, mode: Any) -> None:
+async def test_unreachable_imds_never_stalls_the_filter(
+    imds: FakeImds, mode: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     imds.set_mode(mode)
     async with plugin_context() as ctx:
         filt = build(AwsFilter, ctx, imds_endpoint=imds.url, **ALL_ON)
         started = time.monotonic()
-        await filt.start()
+        with caplog.at_level(logging.WARNING):
+            await filt.start()
         assert time.monotonic() - started < WARM_UP_SECONDS + 1.0
         started = time.monotonic()
         for _ in range(100):
@@ -254,6 +257,8 @@ async def test_unreachable_imds_never_stalls_the_filter(imds: FakeImds, mode: An
     # the round stops at the first request that got no answer instead of trying each field
     expected = 1 if mode == "timeout" else 0
     assert len(imds.requests) == expected
+    hint = "IMDSv2 needs the instance's metadata hop limit set to 2, or use imds_version v1"
+    assert (hint in caplog.text) == (mode == "timeout")
     assert filt.metadata.missing() == [
         "ec2_instance_id",
         "account_id",
