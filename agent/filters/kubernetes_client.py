@@ -25,6 +25,8 @@ K = TypeVar("K", bound=Hashable)
 
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
+# While the source stays down, its failure is logged at most this often, not per retry.
+DOWN_WARN_INTERVAL = 60.0
 
 
 class KubeApiError(Exception):
@@ -122,6 +124,11 @@ class KubeClient:
                         )
         except KubeApiError:
             raise
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or str(exc.os_error)
+            raise KubeApiError(
+                f"GET {path}: cannot connect to {exc.host}:{exc.port}: {reason}", transient=True
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             raise KubeApiError(f"GET {path}: {reason}", transient=True) from None
@@ -129,6 +136,27 @@ class KubeClient:
             return orjson.loads(bytes(body))
         except orjson.JSONDecodeError:
             raise KubeApiError(f"GET {path}: answer is not JSON", transient=False) from None
+
+
+def read_meta_file(folder: str | None, name: str) -> dict[str, Any] | None:
+    """The JSON object in ``folder/name`` (Kube_Meta_Preload_Cache_Dir); None when absent."""
+    if folder is None:
+        return None
+    path = os.path.join(folder, name)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise KubeApiError(f"{path}: {exc.strerror or exc}", transient=False) from None
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise KubeApiError(f"{path}: not JSON", transient=False) from None
+    if not isinstance(body, dict):
+        raise KubeApiError(f"{path}: not a JSON object", transient=False)
+    return body
 
 
 Fetcher = Callable[[K], Awaitable[dict[K, Any]]]
@@ -172,6 +200,7 @@ class MetadataCache(Generic[K]):
         self._key_retry: dict[K, tuple[float, float]] = {}
         self._down_until = float("-inf")
         self._down_backoff = 0.0
+        self._down_warned_at = float("-inf")
         self.fetches = 0
         self.failures = 0
 
@@ -215,7 +244,10 @@ class MetadataCache(Generic[K]):
         else:
             for found_key, value in found.items():
                 self.put(found_key, value)
+            if self._down_backoff:
+                self._logger.warning("%s: source is back; metadata resumes", self.name)
             self._down_backoff = 0.0
+            self._down_warned_at = float("-inf")
             if key not in found:
                 self._failed(key, KubeApiError(f"{key} not found", transient=False))
         finally:
@@ -226,6 +258,9 @@ class MetadataCache(Generic[K]):
         if exc.transient:
             self._down_backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, self._down_backoff * 2))
             self._down_until = now + self._down_backoff
+            if now - self._down_warned_at < DOWN_WARN_INTERVAL:
+                return
+            self._down_warned_at = now
             self._logger.warning(
                 "%s: %s; records keep flowing without API metadata, retry in %.0fs",
                 self.name,
