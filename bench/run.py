@@ -11,6 +11,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   ref the issue's reference: a tight orjson loop doing the core work of a, no agent
   d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
       while each gets one line a second
+  eks an EKS node's application logs: 50 pods' files (docker + CRI, ``multiline.parser
+      docker, cri``) -> kubernetes filter (metadata from Kube_Meta_Preload_Cache_Dir) ->
+      modify -> null (bench/eks.py)
 
 For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
 included), records per CPU-second (user+sys from the child's rusage) and peak RSS (the
@@ -33,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from eks import scenario_eks
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from workload import write_config, write_logs
@@ -178,9 +182,14 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="records per --once run")
     parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
     parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
-    parser.add_argument("--only", default="ref,a,a-cri,b,c,t,d", help="comma-separated scenarios")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of ref, a, a-cri, c, t; the fastest is shown"
+        "--only", default="ref,a,a-cri,b,c,t,d,eks", help="comma-separated scenarios"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of ref, a, a-cri, c, t, eks; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -193,6 +202,7 @@ def main() -> int:
         "t": lambda: [scenario_tail(args.lines, args.repeat)],
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
+        "eks": lambda: [scenario_eks(args.lines, args.repeat)],
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:
