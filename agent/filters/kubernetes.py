@@ -50,6 +50,7 @@ POD_FMT = "/api/v1/namespaces/{}/pods/{}"
 NAMESPACE_FMT = "/api/v1/namespaces/{}"
 _TAG_CACHE_LIMIT = 8192
 _WARM_UP_SECONDS = 5.0
+_TRIM_ENDS = ("\n", "\\n", "\\r")
 
 PodKey = tuple[str, ...]
 
@@ -270,7 +271,11 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         if parsed is None:
             return ts
         if trim:
-            parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
+            # Rebuilt only when a value needs it: most merged records have none (eks bench).
+            for v in parsed.values():
+                if isinstance(v, str) and v.endswith(_TRIM_ENDS):
+                    parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
+                    break
         if not self._keep_log:
             del record["log"]
         if self._merge_key:
@@ -372,7 +377,7 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
 
 def _trim(value: str) -> str:
     """Drop trailing newlines and escaped ``\\n``/``\\r`` pairs, as Fluent Bit's Merge_Log_Trim."""
-    if not value.endswith(("\n", "\\n", "\\r")):
+    if not value.endswith(_TRIM_ENDS):
         return value
     end = len(value)
     i = end - 1
