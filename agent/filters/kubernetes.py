@@ -135,7 +135,8 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
 
         With Use_Kubelet the kubelet's pod list is this node's; otherwise the API server is
         asked for pods with ``spec.nodeName`` = ``$NODE_NAME`` (set by the DaemonSet through
-        the downward API). Failure is only logged: the per-pod fetches take over.
+        the downward API). Failure is only logged: the per-pod fetches take over (after the
+        back-off when the source is down).
         """
         if not self._use_api or self._preload_dir is not None:
             return
@@ -149,8 +150,16 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
                     found = self._index_pods(await self._api.get_json(path, limited=False))
                 else:
                     return
-        except (KubeApiError, TimeoutError) as exc:
-            self.context.logger.warning("%s: warm-up skipped: %s", self.context.instance, exc)
+        except TimeoutError:
+            late = f"warm-up: no answer in {_WARM_UP_SECONDS:.0f}s"
+            self.pods.mark_down(KubeApiError(late, transient=True))
+            return
+        except KubeApiError as exc:
+            if exc.transient:
+                # The same source the per-pod fetches use: one back-off, one warning line.
+                self.pods.mark_down(exc)
+            else:
+                self.context.logger.warning("%s: warm-up skipped: %s", self.context.instance, exc)
             return
         for key, info in found.items():
             self.pods.put(key, info)

@@ -256,19 +256,25 @@ class MetadataCache(Generic[K]):
     def _failed(self, key: K, exc: KubeApiError) -> None:
         now = self._clock()
         if exc.transient:
-            self._down_backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, self._down_backoff * 2))
-            self._down_until = now + self._down_backoff
-            if now - self._down_warned_at < DOWN_WARN_INTERVAL:
-                return
-            self._down_warned_at = now
-            self._logger.warning(
-                "%s: %s; records keep flowing without API metadata, retry in %.0fs",
-                self.name,
-                exc,
-                self._down_backoff,
-            )
+            self.mark_down(exc)
             return
         _, previous = self._key_retry.get(key, (0.0, 0.0))
         backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, previous * 2))
         self._key_retry[key] = (now + backoff, backoff)
         self._logger.warning("%s: %s; retry in %.0fs", self.name, exc, backoff)
+
+    def mark_down(self, exc: KubeApiError) -> None:
+        """The source failed as a whole (network, 5xx, 429): back every fetch off, doubling,
+        and warn at most once per DOWN_WARN_INTERVAL while it stays down."""
+        now = self._clock()
+        self._down_backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, self._down_backoff * 2))
+        self._down_until = now + self._down_backoff
+        if now - self._down_warned_at < DOWN_WARN_INTERVAL:
+            return
+        self._down_warned_at = now
+        self._logger.warning(
+            "%s: %s; records keep flowing without API metadata, retry in %.0fs",
+            self.name,
+            exc,
+            self._down_backoff,
+        )

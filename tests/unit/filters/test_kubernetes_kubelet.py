@@ -95,8 +95,10 @@ async def test_kubelet_unreachable_records_flow_then_metadata_arrives(
         kube = build(KubernetesFilter, ctx, **kubelet_options(tls, token_file, port))
         kube.pods._clock = lambda: now[0]
         with caplog.at_level(logging.WARNING):
-            await kube.start()  # the warm-up fails and says so; it must not raise
+            await kube.start()  # the warm-up fails, says so and starts the back-off
+            assert caplog.text.count("records keep flowing") == 1
             for step in range(6):
+                now[0] = kube.pods._down_until + (61.0 if step == 3 else 0.1)
                 out = kube(TAG, [line(), line(stream="stderr")])
                 assert len(out) == 2, "nothing is held back or lost while the kubelet is down"
                 assert out[0][1]["kubernetes"] == {
@@ -106,9 +108,8 @@ async def test_kubelet_unreachable_records_flow_then_metadata_arrives(
                     "docker_id": DOCKER_ID,
                 }
                 await eventually(lambda step=step: kube.pods.failures == step + 1)
-                now[0] = kube.pods._down_until + (61.0 if step == 3 else 0.1)
             down = [r for r in caplog.records if "records keep flowing" in r.getMessage()]
-            # Six failed fetches in ~85 s of (fake) time: one line, then one after a minute.
+            # Seven failures in ~125 s of (fake) time: one line, then one after a minute.
             assert len(down) == 2, [r.getMessage() for r in down]
             state = FakeKubelet()
             state.add_pod(pod())
