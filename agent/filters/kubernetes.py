@@ -99,7 +99,16 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         }
         self._api = KubeClient(ClientConfig(base_url=s.kube_url, vhost=s.tls_vhost, **common))
         kubelet_url = f"https://{s.kubelet_host}:{s.kubelet_port}"
-        self._kubelet = KubeClient(ClientConfig(base_url=kubelet_url, vhost=None, **common))
+        # A kubelet's serving certificate names its node, not the 127.0.0.1 or host IP it is
+        # reached on: like Fluent Bit, the chain is verified but not the name, unless asked.
+        self._kubelet = KubeClient(
+            ClientConfig(
+                base_url=kubelet_url,
+                vhost=None,
+                check_hostname=s.tls_verify_hostname,
+                **common,
+            )
+        )
         name = f"{context.instance} kubernetes metadata"
         self.pods: MetadataCache[PodKey] = MetadataCache(
             name,

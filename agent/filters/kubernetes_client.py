@@ -48,6 +48,7 @@ class ClientConfig:
     verify: bool
     vhost: str | None
     buffer_size: int
+    check_hostname: bool = True
     timeout: float = 10.0
 
 
@@ -92,7 +93,9 @@ class KubeClient:
                 if cafile and not os.path.exists(cafile):
                     cafile = None
                 capath = self.config.ca_path or None
-                self._ssl = ssl.create_default_context(cafile=cafile, capath=capath)
+                context = ssl.create_default_context(cafile=cafile, capath=capath)
+                context.check_hostname = self.config.check_hostname
+                self._ssl = context
         return self._ssl
 
     async def get_json(self, path: str, *, limited: bool = True) -> Any:

@@ -63,7 +63,13 @@ KUBERNETES_OPTIONS: tuple[Option, ...] = (
     ),
     Option("Use_Tag_For_Meta", "bool", False, "Use only the tag; never call the API."),
     Option("Cache_Use_Docker_ID", "bool", False, "Refetch when a container id changes."),
-    Option("tls.verify", "bool", True, "Verify the API server certificate."),
+    Option("tls.verify", "bool", True, "Verify the API server and kubelet certificates."),
+    Option(
+        "tls.verify_hostname",
+        "bool",
+        False,
+        "Also check the kubelet certificate names Kubelet_Host (the API server's always is).",
+    ),
     Option("tls.vhost", "str", None, "Host header / SNI name for the API server."),
     Option("tls.debug", "int", 0, "Accepted for compatibility."),
     Option("DNS_Retries", "int", 6, "Accepted for compatibility; fetches back off instead."),
@@ -103,6 +109,7 @@ class KubernetesSettings(FilterSettings):
     use_tag_for_meta: bool
     cache_use_docker_id: bool
     tls_verify: bool
+    tls_verify_hostname: bool
     tls_vhost: str | None
     tls_debug: int
     dns_retries: int

@@ -31,8 +31,10 @@ class TlsFiles:
     key_file: Path
 
 
-def make_tls(directory: Path) -> TlsFiles:
-    """A CA and a server certificate for 127.0.0.1/localhost, written as PEM files."""
+def make_tls(
+    directory: Path, names: tuple[str, ...] = ("localhost", "kubernetes.default.svc", "127.0.0.1")
+) -> TlsFiles:
+    """A CA and a server certificate for ``names`` (DNS names or IP addresses), as PEM files."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -79,13 +81,7 @@ def make_tls(directory: Path) -> TlsFiles:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.DNSName("kubernetes.default.svc"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
+            x509.SubjectAlternativeName([_general_name(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -109,6 +105,15 @@ def make_tls(directory: Path) -> TlsFiles:
         )
     )
     return files
+
+
+def _general_name(name: str) -> Any:
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 @dataclass

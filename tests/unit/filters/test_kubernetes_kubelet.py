@@ -252,3 +252,41 @@ async def test_preload_cache_dir_needs_no_api(
     assert kube.pods.fetches == 1, "only the pod without a usable file is fetched again"
     assert "cannot connect" not in caplog.text
     assert kube.namespaces.fetches == 0
+
+
+@pytest.mark.parametrize("verify_hostname", ["Off", "On"])
+async def test_kubelet_certificate_names_the_node_not_the_address(
+    tmp_path: Path, token_file: Path, caplog: pytest.LogCaptureFixture, verify_hostname: str
+) -> None:
+    # A kubelet's serving certificate names its node; the agent reaches it on 127.0.0.1.
+    node_tls = make_tls(tmp_path, names=("ip-10-0-1-23.ec2.internal", "10.0.1.23"))
+    state = FakeKubelet()
+    state.add_pod(pod())
+    with fake_kubelet(node_tls, state) as kubelet:
+        _, port = kubelet.host_port
+        options = kubelet_options(
+            node_tls, token_file, port, **{"tls.verify_hostname": verify_hostname}
+        )
+        async with plugin_context() as ctx:
+            kube = build(KubernetesFilter, ctx, **options)
+            with caplog.at_level(logging.WARNING):
+                await kube.start()
+            meta = kube(TAG, [line()])[0][1]["kubernetes"]
+    if verify_hostname == "Off":
+        assert meta["pod_id"] == "0f3b1c8e-6a52-4d3f-9a6e-6f1e4c9b2d11", "chain checked, name not"
+    else:
+        assert "pod_id" not in meta
+        assert kubelet.requests == [], "no request goes to a kubelet whose name does not match"
+        assert "records keep flowing" in caplog.text
+
+
+async def test_kubelet_certificate_from_another_ca_is_refused(
+    tmp_path: Path, kubelet: FakeKubelet, token_file: Path
+) -> None:
+    stranger = make_tls(tmp_path)
+    _, port = kubelet.host_port
+    async with plugin_context() as ctx:
+        kube = build(KubernetesFilter, ctx, **kubelet_options(stranger, token_file, port))
+        await kube.start()
+        assert "pod_id" not in kube(TAG, [line()])[0][1]["kubernetes"]
+    assert kubelet.requests == []
