@@ -359,7 +359,12 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         return self._index_pods({"items": [body]})
 
     async def _fetch_kubelet_pods(self) -> dict[PodKey, PodInfo]:
-        return self._index_pods(await self._kubelet.get_json("/pods"))
+        try:
+            return self._index_pods(await self._kubelet.get_json("/pods"))
+        except KubeApiError as exc:
+            # One answer serves every pod of the node, so any failure of it (an answer over
+            # Buffer_Size, a 403) backs the whole source off with one warning, not each pod.
+            raise KubeApiError(str(exc), transient=True) from None
 
     def _index_pods(self, body: Any) -> dict[PodKey, PodInfo]:
         items = body.get("items") if isinstance(body, dict) else None

@@ -4,6 +4,7 @@ from Kube_Meta_Preload_Cache_Dir with no API server at all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -290,3 +291,26 @@ async def test_kubelet_certificate_from_another_ca_is_refused(
         await kube.start()
         assert "pod_id" not in kube(TAG, [line()])[0][1]["kubernetes"]
     assert kubelet.requests == []
+
+
+async def test_kubelet_answer_over_buffer_size_is_one_warning_for_the_node(
+    kubelet: FakeKubelet, tls: TlsFiles, token_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tags = []
+    for n in range(20):
+        name = f"filler-{n}"
+        kubelet.add_pod(pod(name=name, uid=f"uid-{n}"))
+        tags.append(TAG.replace(POD_NAME, name))
+    _, port = kubelet.host_port
+    async with plugin_context() as ctx:
+        kube = build(KubernetesFilter, ctx, **kubelet_options(tls, token_file, port))
+        with caplog.at_level(logging.WARNING):
+            for tag in tags:
+                assert len(kube(tag, [line()])) == 1
+            await eventually(lambda: kube.pods.failures == 1)
+            for _ in range(3):
+                for tag in tags:
+                    kube(tag, [line()])
+                await asyncio.sleep(0.2)  # room for any fetch those records scheduled
+    assert len(kubelet.requests) == 1, "20 pods, one request inside the back-off"
+    assert len([r for r in caplog.records if "Buffer_Size" in r.getMessage()]) == 1
