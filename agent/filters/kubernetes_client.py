@@ -3,7 +3,8 @@
 Filters are synchronous callables, so the ``kubernetes`` filter never waits on the network:
 it asks :class:`MetadataCache` for what is known, and the cache schedules fetches in the
 engine's task group. A failing API server puts the cache into exponential back-off, so a
-cluster outage costs one request per back-off period instead of one per chunk.
+cluster outage costs one request per back-off period instead of one per chunk, and one
+warning line a minute at most.
 """
 
 from __future__ import annotations
