@@ -13,6 +13,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   ref the issue's reference: a tight orjson loop doing the core work of a, no agent
   d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
       while each gets one line a second
+  eks an EKS node's application logs: 50 pods' files (docker + CRI, ``multiline.parser
+      docker, cri``) -> kubernetes filter (metadata from Kube_Meta_Preload_Cache_Dir) ->
+      modify -> null (bench/eks.py)
 
 For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
 included), records per CPU-second (user+sys from the child's rusage) and peak RSS (the
@@ -35,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from eks import scenario_eks
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from workload import write_config, write_logs
@@ -198,13 +202,13 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
     parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
     parser.add_argument(
-        "--only", default="ref,a,a-cri,b,c,t,aws,d", help="comma-separated scenarios"
+        "--only", default="ref,a,a-cri,b,c,t,aws,eks,d", help="comma-separated scenarios"
     )
     parser.add_argument(
         "--repeat",
         type=int,
         default=3,
-        help="runs of ref, a, a-cri, c, t, aws; the fastest is shown",
+        help="runs of ref, a, a-cri, c, t, aws, eks; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -218,6 +222,7 @@ def main() -> int:
         "aws": lambda: [scenario_aws_filter(args.lines, args.repeat)],
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
+        "eks": lambda: [scenario_eks(args.lines, args.repeat)],
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:

@@ -5,13 +5,16 @@ Pod name, namespace, container name and container id come from the tag (the
 annotations, host, pod IP and image come from the API server (or the kubelet with
 ``Use_Kubelet``) once cached; the fetch runs in the background, so records never wait on
 the network and keep flowing, with the tag-derived fields only, while the API is down.
+With ``Kube_Meta_Preload_Cache_Dir`` a pod's object is read from ``<namespace>_<pod>.meta``
+in that folder when the pod is first seen (before the API or kubelet is asked), so offline
+runs, tests and benchmarks get full metadata from the first record without a cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -26,6 +29,7 @@ from logtide.agent.filters.kubernetes_client import (
     KubeApiError,
     KubeClient,
     MetadataCache,
+    read_meta_file,
 )
 from logtide.agent.filters.kubernetes_meta import (
     NO_PROPS,
@@ -46,6 +50,7 @@ POD_FMT = "/api/v1/namespaces/{}/pods/{}"
 NAMESPACE_FMT = "/api/v1/namespaces/{}"
 _TAG_CACHE_LIMIT = 8192
 _WARM_UP_SECONDS = 5.0
+_TRIM_ENDS = ("\n", "\\n", "\\r")
 
 PodKey = tuple[str, ...]
 
@@ -82,6 +87,8 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         self._use_api = not s.use_tag_for_meta
         self._use_kubelet = s.use_kubelet
         self._docker_key = s.cache_use_docker_id
+        self._preload_dir = s.kube_meta_preload_cache_dir or None
+        self._preload_tried: set[Hashable] = set()
         common: dict[str, Any] = {
             "ca_file": s.kube_ca_file,
             "ca_path": s.kube_ca_path,
@@ -92,7 +99,16 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         }
         self._api = KubeClient(ClientConfig(base_url=s.kube_url, vhost=s.tls_vhost, **common))
         kubelet_url = f"https://{s.kubelet_host}:{s.kubelet_port}"
-        self._kubelet = KubeClient(ClientConfig(base_url=kubelet_url, vhost=None, **common))
+        # A kubelet's serving certificate names its node, not the 127.0.0.1 or host IP it is
+        # reached on: like Fluent Bit, the chain is verified but not the name, unless asked.
+        self._kubelet = KubeClient(
+            ClientConfig(
+                base_url=kubelet_url,
+                vhost=None,
+                check_hostname=s.tls_verify_hostname,
+                **common,
+            )
+        )
         name = f"{context.instance} kubernetes metadata"
         self.pods: MetadataCache[PodKey] = MetadataCache(
             name,
@@ -128,9 +144,10 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
 
         With Use_Kubelet the kubelet's pod list is this node's; otherwise the API server is
         asked for pods with ``spec.nodeName`` = ``$NODE_NAME`` (set by the DaemonSet through
-        the downward API). Failure is only logged: the per-pod fetches take over.
+        the downward API). Failure is only logged: the per-pod fetches take over (after the
+        back-off when the source is down).
         """
-        if not self._use_api:
+        if not self._use_api or self._preload_dir is not None:
             return
         node = os.environ.get("NODE_NAME")
         try:
@@ -142,8 +159,16 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
                     found = self._index_pods(await self._api.get_json(path, limited=False))
                 else:
                     return
-        except (KubeApiError, TimeoutError) as exc:
-            self.context.logger.warning("%s: warm-up skipped: %s", self.context.instance, exc)
+        except TimeoutError:
+            late = f"warm-up: no answer in {_WARM_UP_SECONDS:.0f}s"
+            self.pods.mark_down(KubeApiError(late, transient=True))
+            return
+        except KubeApiError as exc:
+            if exc.transient:
+                # The same source the per-pod fetches use: one back-off, one warning line.
+                self.pods.mark_down(exc)
+            else:
+                self.context.logger.warning("%s: warm-up skipped: %s", self.context.instance, exc)
             return
         for key, info in found.items():
             self.pods.put(key, info)
@@ -199,6 +224,7 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         if len(self._tags) >= _TAG_CACHE_LIMIT:
             self._tags.clear()
             self._views.clear()
+            self._preload_tried.clear()
         self._tags[tag] = meta
         return meta
 
@@ -208,6 +234,9 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
             key: PodKey = meta.pod_key
             if self._docker_key and meta.docker_id:
                 key = (*key, meta.docker_id)
+            if self._preload_dir is not None and key not in self._preload_tried:
+                self._preload_tried.add(key)
+                self._first_sight(self.pods, key, self._preload_pods)
             info = self.pods.get(key)
         cached = self._views.get(tag)
         if cached is not None and cached[0] is info:
@@ -227,7 +256,12 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         return kube, props
 
     def _namespace_map(self, namespace: str) -> dict[str, Any]:
-        ns_object = self.namespaces.get(namespace) if self._use_api else None
+        ns_object = None
+        if self._use_api:
+            if self._preload_dir is not None and namespace not in self._preload_tried:
+                self._preload_tried.add(namespace)
+                self._first_sight(self.namespaces, namespace, self._preload_namespace)
+            ns_object = self.namespaces.get(namespace)
         return namespace_map(namespace, ns_object, self._ns_labels, self._ns_annotations)
 
     def _merge(self, ts: float, record: Record, parser_name: str | None) -> float:
@@ -255,7 +289,11 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         if parsed is None:
             return ts
         if trim:
-            parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
+            # Rebuilt only when a value needs it: most merged records have none (eks bench).
+            for v in parsed.values():
+                if isinstance(v, str) and v.endswith(_TRIM_ENDS):
+                    parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
+                    break
         if not self._keep_log:
             del record["log"]
         if self._merge_key:
@@ -283,7 +321,35 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
     def _pod_group(self, key: PodKey) -> Hashable:
         return "kubelet" if self._use_kubelet else key
 
+    def _first_sight(
+        self, cache: MetadataCache[Any], key: Any, load: Callable[[Any], dict[Any, Any] | None]
+    ) -> None:
+        """Fill ``cache`` from the preload folder when a pod or namespace is first seen; a
+        local read of a few KB, as Fluent Bit does it inline, so the first record has it."""
+        try:
+            found = load(key)
+        except KubeApiError as exc:
+            self.context.logger.warning("%s: %s", self.context.instance, exc)
+            return
+        for found_key, value in (found or {}).items():
+            cache.put(found_key, value)
+
+    def _preload_pods(self, key: PodKey) -> dict[PodKey, PodInfo] | None:
+        # A Pod object, or a PodList as the kubelet answers (Fluent Bit accepts the latter).
+        body = read_meta_file(self._preload_dir, f"{key[0]}_{key[1]}.meta")
+        if body is None:
+            return None
+        return self._index_pods(body if "items" in body else {"items": [body]})
+
+    def _preload_namespace(self, namespace: str) -> dict[str, Any] | None:
+        body = read_meta_file(self._preload_dir, f"{namespace}.namespace_meta")
+        return None if body is None else {namespace: body}
+
     async def _fetch_pod(self, key: PodKey) -> dict[PodKey, PodInfo]:
+        if self._preload_dir is not None:
+            found = self._preload_pods(key)
+            if found is not None:
+                return found
         if self._use_kubelet:
             return await self._fetch_kubelet_pods()
         namespace, pod = key[0], key[1]
@@ -293,7 +359,12 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         return self._index_pods({"items": [body]})
 
     async def _fetch_kubelet_pods(self) -> dict[PodKey, PodInfo]:
-        return self._index_pods(await self._kubelet.get_json("/pods"))
+        try:
+            return self._index_pods(await self._kubelet.get_json("/pods"))
+        except KubeApiError as exc:
+            # One answer serves every pod of the node, so any failure of it (an answer over
+            # Buffer_Size, a 403) backs the whole source off with one warning, not each pod.
+            raise KubeApiError(str(exc), transient=True) from None
 
     def _index_pods(self, body: Any) -> dict[PodKey, PodInfo]:
         items = body.get("items") if isinstance(body, dict) else None
@@ -317,6 +388,10 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         return found
 
     async def _fetch_namespace(self, namespace: str) -> dict[str, Any]:
+        if self._preload_dir is not None:
+            found = self._preload_namespace(namespace)
+            if found is not None:
+                return found
         body = await self._api.get_json(NAMESPACE_FMT.format(quote(namespace)))
         if not isinstance(body, dict):
             raise KubeApiError(f"namespace {namespace}: answer is not an object", transient=False)
@@ -325,7 +400,7 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
 
 def _trim(value: str) -> str:
     """Drop trailing newlines and escaped ``\\n``/``\\r`` pairs, as Fluent Bit's Merge_Log_Trim."""
-    if not value.endswith(("\n", "\\n", "\\r")):
+    if not value.endswith(_TRIM_ENDS):
         return value
     end = len(value)
     i = end - 1

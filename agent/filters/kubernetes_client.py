@@ -3,7 +3,8 @@
 Filters are synchronous callables, so the ``kubernetes`` filter never waits on the network:
 it asks :class:`MetadataCache` for what is known, and the cache schedules fetches in the
 engine's task group. A failing API server puts the cache into exponential back-off, so a
-cluster outage costs one request per back-off period instead of one per chunk.
+cluster outage costs one request per back-off period instead of one per chunk, and one
+warning line a minute at most.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ K = TypeVar("K", bound=Hashable)
 
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
+# While the source stays down, its failure is logged at most this often, not per retry.
+DOWN_WARN_INTERVAL = 60.0
 
 
 class KubeApiError(Exception):
@@ -46,6 +49,7 @@ class ClientConfig:
     verify: bool
     vhost: str | None
     buffer_size: int
+    check_hostname: bool = True
     timeout: float = 10.0
 
 
@@ -90,7 +94,9 @@ class KubeClient:
                 if cafile and not os.path.exists(cafile):
                     cafile = None
                 capath = self.config.ca_path or None
-                self._ssl = ssl.create_default_context(cafile=cafile, capath=capath)
+                context = ssl.create_default_context(cafile=cafile, capath=capath)
+                context.check_hostname = self.config.check_hostname
+                self._ssl = context
         return self._ssl
 
     async def get_json(self, path: str, *, limited: bool = True) -> Any:
@@ -122,6 +128,11 @@ class KubeClient:
                         )
         except KubeApiError:
             raise
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or str(exc.os_error)
+            raise KubeApiError(
+                f"GET {path}: cannot connect to {exc.host}:{exc.port}: {reason}", transient=True
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             raise KubeApiError(f"GET {path}: {reason}", transient=True) from None
@@ -129,6 +140,27 @@ class KubeClient:
             return orjson.loads(bytes(body))
         except orjson.JSONDecodeError:
             raise KubeApiError(f"GET {path}: answer is not JSON", transient=False) from None
+
+
+def read_meta_file(folder: str | None, name: str) -> dict[str, Any] | None:
+    """The JSON object in ``folder/name`` (Kube_Meta_Preload_Cache_Dir); None when absent."""
+    if folder is None:
+        return None
+    path = os.path.join(folder, name)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise KubeApiError(f"{path}: {exc.strerror or exc}", transient=False) from None
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise KubeApiError(f"{path}: not JSON", transient=False) from None
+    if not isinstance(body, dict):
+        raise KubeApiError(f"{path}: not a JSON object", transient=False)
+    return body
 
 
 Fetcher = Callable[[K], Awaitable[dict[K, Any]]]
@@ -172,6 +204,7 @@ class MetadataCache(Generic[K]):
         self._key_retry: dict[K, tuple[float, float]] = {}
         self._down_until = float("-inf")
         self._down_backoff = 0.0
+        self._down_warned_at = float("-inf")
         self.fetches = 0
         self.failures = 0
 
@@ -215,7 +248,10 @@ class MetadataCache(Generic[K]):
         else:
             for found_key, value in found.items():
                 self.put(found_key, value)
+            if self._down_backoff:
+                self._logger.warning("%s: source is back; metadata resumes", self.name)
             self._down_backoff = 0.0
+            self._down_warned_at = float("-inf")
             if key not in found:
                 self._failed(key, KubeApiError(f"{key} not found", transient=False))
         finally:
@@ -224,16 +260,25 @@ class MetadataCache(Generic[K]):
     def _failed(self, key: K, exc: KubeApiError) -> None:
         now = self._clock()
         if exc.transient:
-            self._down_backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, self._down_backoff * 2))
-            self._down_until = now + self._down_backoff
-            self._logger.warning(
-                "%s: %s; records keep flowing without API metadata, retry in %.0fs",
-                self.name,
-                exc,
-                self._down_backoff,
-            )
+            self.mark_down(exc)
             return
         _, previous = self._key_retry.get(key, (0.0, 0.0))
         backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, previous * 2))
         self._key_retry[key] = (now + backoff, backoff)
         self._logger.warning("%s: %s; retry in %.0fs", self.name, exc, backoff)
+
+    def mark_down(self, exc: KubeApiError) -> None:
+        """The source failed as a whole (network, 5xx, 429): back every fetch off, doubling,
+        and warn at most once per DOWN_WARN_INTERVAL while it stays down."""
+        now = self._clock()
+        self._down_backoff = min(MAX_BACKOFF, max(MIN_BACKOFF, self._down_backoff * 2))
+        self._down_until = now + self._down_backoff
+        if now - self._down_warned_at < DOWN_WARN_INTERVAL:
+            return
+        self._down_warned_at = now
+        self._logger.warning(
+            "%s: %s; records keep flowing without API metadata, retry in %.0fs",
+            self.name,
+            exc,
+            self._down_backoff,
+        )

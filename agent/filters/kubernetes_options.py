@@ -54,9 +54,22 @@ KUBERNETES_OPTIONS: tuple[Option, ...] = (
     Option("Kubelet_Host", "str", "127.0.0.1", "Kubelet address.", nonempty=True),
     Option("Kubelet_Port", "int", 10250, "Kubelet port."),
     Option("Kube_Meta_Cache_TTL", "time", 0.0, "Pod metadata lifetime (0 = forever)."),
+    Option(
+        "Kube_Meta_Preload_Cache_Dir",
+        "str",
+        None,
+        "Folder of <namespace>_<pod>.meta and <namespace>.namespace_meta JSON files, "
+        "read before asking the API.",
+    ),
     Option("Use_Tag_For_Meta", "bool", False, "Use only the tag; never call the API."),
     Option("Cache_Use_Docker_ID", "bool", False, "Refetch when a container id changes."),
-    Option("tls.verify", "bool", True, "Verify the API server certificate."),
+    Option("tls.verify", "bool", True, "Verify the API server and kubelet certificates."),
+    Option(
+        "tls.verify_hostname",
+        "bool",
+        False,
+        "Also check the kubelet certificate names Kubelet_Host (the API server's always is).",
+    ),
     Option("tls.vhost", "str", None, "Host header / SNI name for the API server."),
     Option("tls.debug", "int", 0, "Accepted for compatibility."),
     Option("DNS_Retries", "int", 6, "Accepted for compatibility; fetches back off instead."),
@@ -92,9 +105,11 @@ class KubernetesSettings(FilterSettings):
     kubelet_host: str
     kubelet_port: int
     kube_meta_cache_ttl: float
+    kube_meta_preload_cache_dir: str | None
     use_tag_for_meta: bool
     cache_use_docker_id: bool
     tls_verify: bool
+    tls_verify_hostname: bool
     tls_vhost: str | None
     tls_debug: int
     dns_retries: int

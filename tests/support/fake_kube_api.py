@@ -1,4 +1,4 @@
-"""A fake Kubernetes API server (and kubelet /pods) on 127.0.0.1 for the kubernetes filter.
+"""A fake Kubernetes API server on 127.0.0.1 for the kubernetes filter.
 
 It runs in its own thread with its own event loop, so it serves both async unit tests and a
 ``logtide`` subprocess. It serves the pod and namespace objects it is given, checks the
@@ -13,7 +13,7 @@ import datetime
 import ipaddress
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +31,10 @@ class TlsFiles:
     key_file: Path
 
 
-def make_tls(directory: Path) -> TlsFiles:
-    """A CA and a server certificate for 127.0.0.1/localhost, written as PEM files."""
+def make_tls(
+    directory: Path, names: tuple[str, ...] = ("localhost", "kubernetes.default.svc", "127.0.0.1")
+) -> TlsFiles:
+    """A CA and a server certificate for ``names`` (DNS names or IP addresses), as PEM files."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -79,13 +81,7 @@ def make_tls(directory: Path) -> TlsFiles:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.DNSName("kubernetes.default.svc"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
+            x509.SubjectAlternativeName([_general_name(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -109,6 +105,15 @@ def make_tls(directory: Path) -> TlsFiles:
         )
     )
     return files
+
+
+def _general_name(name: str) -> Any:
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 @dataclass
@@ -139,8 +144,6 @@ class FakeKubeApi:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"kind": "Status", "code": 401}, status=401)
         parts = request.path.strip("/").split("/")
-        if parts == ["pods"]:
-            return web.json_response(self._pod_list(None))
         if parts == ["api", "v1", "pods"]:
             selector = request.query.get("fieldSelector", "")
             node = selector.split("=", 1)[1] if selector.startswith("spec.nodeName=") else None
@@ -164,34 +167,38 @@ class FakeKubeApi:
         return {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items}
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 @contextmanager
-def fake_kube_api(
-    state: FakeKubeApi | None = None, tls: TlsFiles | None = None
-) -> Iterator[FakeKubeApi]:
-    """Serve ``state`` on 127.0.0.1 (HTTPS when ``tls`` is given) until the block ends."""
-    api = state or FakeKubeApi()
+def serve(
+    handle: Handler, tls: TlsFiles | None = None, *, port: int = 0, name: str = "fake-kube"
+) -> Iterator[str]:
+    """Serve ``handle`` for every GET on 127.0.0.1:``port`` (HTTPS when ``tls`` is given) in a
+    thread of its own until the block ends; yields the base URL."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runner_box: list[web.AppRunner] = []
+    url_box: list[str] = []
 
     async def start() -> None:
         app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", api._handle)
+        app.router.add_route("GET", "/{tail:.*}", handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         context = None
         if tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(tls.cert_file, tls.key_file)
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=context)
         await site.start()
         server = site._server
         assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        api.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        url_box.append(f"{'https' if tls else 'http'}://127.0.0.1:{bound}")
         runner_box.append(runner)
 
-    def serve() -> None:
+    def run() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(start())
         ready.set()
@@ -199,12 +206,23 @@ def fake_kube_api(
         loop.run_until_complete(runner_box[0].cleanup())
         loop.close()
 
-    thread = threading.Thread(target=serve, name="fake-kube-api", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     if not ready.wait(10):
-        raise RuntimeError("fake Kubernetes API did not start")
+        raise RuntimeError(f"{name} did not start")
     try:
-        yield api
+        yield url_box[0]
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+@contextmanager
+def fake_kube_api(
+    state: FakeKubeApi | None = None, tls: TlsFiles | None = None
+) -> Iterator[FakeKubeApi]:
+    """Serve ``state`` on 127.0.0.1 (HTTPS when ``tls`` is given) until the block ends."""
+    api = state or FakeKubeApi()
+    with serve(api._handle, tls, name="fake-kube-api") as url:
+        api.url = url
+        yield api

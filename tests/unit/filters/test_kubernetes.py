@@ -286,27 +286,6 @@ async def test_annotations_choose_parser_and_exclude(
     ]
 
 
-async def test_use_kubelet_lists_the_node_once(
-    api: FakeKubeApi, tls: TlsFiles, token_file: Path
-) -> None:
-    second = pod(name="ordering-app-7d9c6b9f5b-abcde", uid="second-uid")
-    api.add_pod(second)
-    host, port = api.url.removeprefix("https://").split(":")
-    other_tag = TAG.replace(POD_NAME, "ordering-app-7d9c6b9f5b-abcde")
-    async with plugin_context() as ctx:
-        kube = build(
-            KubernetesFilter,
-            ctx,
-            **options(api, tls, token_file, Use_Kubelet="On", Kubelet_Host=host, Kubelet_Port=port),
-            Buffer_Size="0",
-        )
-        kube(TAG, [line()])
-        kube(other_tag, [line()])
-        await eventually(lambda: kube.pods.fetches == 1 and not kube.pods._inflight)
-        assert kube(other_tag, [line()])[0][1]["kubernetes"]["pod_id"] == "second-uid"
-    assert api.paths() == ["/pods"]
-
-
 async def test_buffer_size_limits_the_answer(
     api: FakeKubeApi, tls: TlsFiles, token_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
