@@ -4,6 +4,7 @@ filesystem`` on an input needs ``storage.path`` as in Fluent Bit."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,30 @@ def test_storage_defaults_match_fluent_bit(tmp_path: Path) -> None:
     engine.build()
     [runner] = engine._runners
     assert runner.disk is not None and runner.disk.checksum is False
+
+
+def test_storage_sync_normal_still_fsyncs_every_queue_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fluent Bit's normal leaves write-back to the kernel; logtide acknowledges a record
+    # once it is queued, so every write is fsynced whichever mode is asked for.
+    plan, _ = queued_plan(tmp_path, "    storage.sync normal\n")
+    engine = Engine(plan, once=True)
+    engine.build()
+    [runner] = engine._runners
+    assert runner.disk is not None
+    runner.disk.append([("t", [(1.0, {"n": 1})])])
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    runner.disk.append([("t", [(2.0, {"n": 2})])])
+    [segment] = (tmp_path / "null.0").glob("*.q")
+    assert synced == [str(segment)]
 
 
 def test_filesystem_storage_without_a_storage_path_is_refused() -> None:
