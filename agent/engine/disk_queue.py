@@ -20,6 +20,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import orjson
 
@@ -45,28 +46,30 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class _Frame:
-    end: int
+    span: int  # bytes on disk, header included
     payload: bytes
     crc_ok: bool  # True when the frame carries no CRC
 
 
-def _frame_at(data: bytes, position: int) -> _Frame | None:
-    """The frame starting at ``position``, or None when it does not end within ``data``."""
-    start = position + _WORD.size
-    if start > len(data):
+def _read_frame(handle: BinaryIO) -> _Frame | None:
+    """The frame at ``handle``'s position, read piece by piece (memory holds one frame, not
+    the segment), or None when the file ends before a whole frame."""
+    head = handle.read(_WORD.size)
+    if len(head) < _WORD.size:
         return None
-    (word,) = _WORD.unpack_from(data, position)
+    (word,) = _WORD.unpack(head)
+    span = _WORD.size + (word & ~_CHECKED)
     expected = None
     if word & _CHECKED:
-        if start + _WORD.size > len(data):
+        crc = handle.read(_WORD.size)
+        if len(crc) < _WORD.size:
             return None
-        (expected,) = _WORD.unpack_from(data, start)
-        start += _WORD.size
-    end = start + (word & ~_CHECKED)
-    if end > len(data):
+        (expected,) = _WORD.unpack(crc)
+        span += _WORD.size
+    payload = handle.read(word & ~_CHECKED)
+    if len(payload) < word & ~_CHECKED:
         return None
-    payload = data[start:end]
-    return _Frame(end, payload, expected is None or zlib.crc32(payload) == expected)
+    return _Frame(span, payload, expected is None or zlib.crc32(payload) == expected)
 
 
 def _decode(payload: bytes) -> Batch:
@@ -112,12 +115,12 @@ class DiskQueue:
         path = self._path(self._write_segment)
         if not os.path.exists(path):
             return
-        with open(path, "rb") as handle:
-            data = handle.read()
         valid = 0
-        while (frame := _frame_at(data, valid)) is not None:
-            valid = frame.end
-        if valid != len(data):
+        with open(path, "rb") as handle:
+            while (frame := _read_frame(handle)) is not None:
+                valid += frame.span
+            length = os.fstat(handle.fileno()).st_size
+        if valid != length:
             with open(path, "r+b") as handle:
                 handle.truncate(valid)
                 os.fsync(handle.fileno())
@@ -166,27 +169,25 @@ class DiskQueue:
                 continue
             with open(path, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
-            position = 0
-            while count < max_events and size < max_bytes:
-                frame = _frame_at(data, position)
-                if frame is None:
-                    if segment < self._write_segment and position < len(data):
-                        self._skip(
-                            path,
-                            offset + position,
-                            "frame lengths run past the segment's end",
-                            f"its last {len(data) - position} bytes",
-                        )
-                        position = len(data)
-                    break
-                batch = self._batch(frame, path, offset + position)
-                if batch is not None:
-                    out.append(batch)
-                    count += len(batch[1])
-                    size += len(frame.payload)
-                position = frame.end
-            offset += position
+                while count < max_events and size < max_bytes:
+                    frame = _read_frame(handle)
+                    if frame is None:
+                        rest = os.fstat(handle.fileno()).st_size - offset
+                        if segment < self._write_segment and rest > 0:
+                            self._skip(
+                                path,
+                                offset,
+                                "frame lengths run past the segment's end",
+                                f"its last {rest} bytes",
+                            )
+                            offset += rest
+                        break
+                    batch = self._batch(frame, path, offset)
+                    if batch is not None:
+                        out.append(batch)
+                        count += len(batch[1])
+                        size += len(frame.payload)
+                    offset += frame.span
             if count >= max_events or size >= max_bytes or segment == self._write_segment:
                 break
             segment, offset = segment + 1, 0
