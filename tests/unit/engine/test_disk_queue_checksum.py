@@ -5,6 +5,7 @@ crash, and the chunks around it are delivered."""
 from __future__ import annotations
 
 import logging
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,18 @@ def test_backlog_mem_limit_bounds_one_read(tmp_path: Path) -> None:
     assert len(rest) == len(first)  # each read stays under the limit
     one = DiskQueue(str(tmp_path), backlog_limit=1)
     assert len(one.read(1000)[0]) == 1  # always at least one chunk
+
+
+def test_a_backlog_read_holds_about_its_limit_not_the_segment(tmp_path: Path) -> None:
+
+    big = [("a", [(1.0, {"log": "x" * 1000})] * 10)] * 600  # ~6 MB in one segment
+    DiskQueue(str(tmp_path)).append(big)
+    queue = DiskQueue(str(tmp_path), backlog_limit=64 * 1024)
+    tracemalloc.start()
+    try:
+        batches, _ = queue.read(100_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 1 < len(batches) < 10
+    assert peak < 1024 * 1024, peak
