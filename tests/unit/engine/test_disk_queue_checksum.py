@@ -1,6 +1,7 @@
 """``storage.checksum``: a CRC32 per disk queue chunk, checked when the chunk is read back;
 a damaged chunk (with or without checksums) is reported in one line and skipped, never a
-crash, and the chunks around it are delivered."""
+crash, and the chunks around it are delivered. ``storage.backlog.mem_limit``: how much one
+read of the queue holds."""
 
 from __future__ import annotations
 
@@ -128,7 +129,6 @@ def test_backlog_mem_limit_bounds_one_read(tmp_path: Path) -> None:
 
 
 def test_a_backlog_read_holds_about_its_limit_not_the_segment(tmp_path: Path) -> None:
-
     big = [("a", [(1.0, {"log": "x" * 1000})] * 10)] * 600  # ~6 MB in one segment
     DiskQueue(str(tmp_path)).append(big)
     queue = DiskQueue(str(tmp_path), backlog_limit=64 * 1024)
