@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.options import BoundSettings, Option
@@ -28,8 +28,19 @@ COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
         0,
         "Pause the input while this many bytes it read are not yet delivered (0 = no limit).",
     ),
-    Option("storage.type", "enum", "memory", "Chunk storage.", choices=("memory", "filesystem")),
-    Option("storage.pause_on_chunks_overlimit", "bool", False, "Pause when storage is full."),
+    Option(
+        "storage.type",
+        "enum",
+        "memory",
+        "filesystem: needs [SERVICE] storage.path, whose disk queues keep chunks across restarts.",
+        choices=("memory", "filesystem"),
+    ),
+    Option(
+        "storage.pause_on_chunks_overlimit",
+        "bool",
+        False,
+        "Accepted: an input always waits while its outputs' queues are full.",
+    ),
     Option("Threaded", "bool", False, "Accepted for compatibility; inputs share one loop."),
     Option("Routable", "bool", True, "Whether records of this input reach outputs."),
 )
@@ -72,7 +83,7 @@ class InputSettings(BoundSettings):
     alias: str | None
     log_level: str | None
     mem_buf_limit: int
-    storage_type: str
+    storage_type: Literal["memory", "filesystem"]
     storage_pause_on_chunks_overlimit: bool
     threaded: bool
     routable: bool

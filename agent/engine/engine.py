@@ -172,7 +172,11 @@ class Engine:
             assert isinstance(plugin, OutputPlugin)
             disk = None
             if service.storage_path and not plugin.durable_on_accept:
-                disk = DiskQueue(os.path.join(service.storage_path, spec.instance))
+                disk = DiskQueue(
+                    os.path.join(service.storage_path, spec.instance),
+                    checksum=service.storage_checksum,
+                    backlog_limit=service.storage_backlog_mem_limit,
+                )
             runner = OutputRunner(
                 spec.instance,
                 plugin,

@@ -76,6 +76,7 @@ def build_plan(document: ConfigDocument) -> Plan:
     for section in document.inputs:
         plan.inputs.append(input_spec(section, counters))
         _check_references(plan.inputs[-1], section, plan)
+        _check_storage(plan.inputs[-1], section, plan.service)
     for section in document.filters:
         plan.filters.append(filter_spec(section, counters))
         _check_references(plan.filters[-1], section, plan)
@@ -143,6 +144,20 @@ def _checkpoint_db(inputs: Iterable[PluginSpec[InputSettings]]) -> str | None:
         if db:
             return db
     return None
+
+
+def _check_storage(
+    spec: PluginSpec[InputSettings], section: Section, service: ServiceSettings
+) -> None:
+    """``storage.type filesystem`` needs ``[SERVICE] storage.path``: Fluent Bit refuses to
+    start without it, and running from memory instead would quietly survive less."""
+    if spec.config.storage_type == "filesystem" and not service.storage_path:
+        entry = section.first("storage.type")
+        raise ConfigError(
+            f"{spec.label}: storage.type filesystem needs [SERVICE] storage.path "
+            "(or -b PATH), as Fluent Bit does",
+            entry.location if entry else section.location,
+        )
 
 
 def _check_references(spec: PluginSpec[Any], section: Section, plan: Plan) -> None:
