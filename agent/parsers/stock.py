@@ -43,6 +43,10 @@ class StockParser:
         return pairs
 
 
+def _timed(name: str, regex: str, key: str, fmt: str, *, keep: bool = False) -> StockParser:
+    return StockParser(name, "regex", regex, time_key=key, time_format=fmt, time_keep=keep)
+
+
 def _group(name: str, body: str = "[^ ]*") -> str:
     return f"(?<{name}>{body})"
 
@@ -126,13 +130,12 @@ def _access_logs() -> list[StockParser]:
         rf"(?: \[pid {_group('pid', _BRACKETED)}\])?"
         rf"( \[client {_group('client', _BRACKETED)}\])? {_group('message', '.*')}$"
     )
-    clf = {"time_key": "time", "time_format": CLF_TIME}
     return [
-        StockParser("apache", "regex", apache, **clf),
-        StockParser("apache2", "regex", apache2, **clf),
+        _timed("apache", apache, "time", CLF_TIME),
+        _timed("apache2", apache2, "time", CLF_TIME),
         StockParser("apache_error", "regex", apache_error),
-        StockParser("nginx", "regex", nginx, **clf),
-        StockParser("k8s-nginx-ingress", "regex", ingress, **clf),
+        _timed("nginx", nginx, "time", CLF_TIME),
+        _timed("k8s-nginx-ingress", ingress, "time", CLF_TIME),
     ]
 
 
@@ -176,10 +179,9 @@ def _envoys() -> list[StockParser]:
         "requested_server_name",
         "route_name",
     )
-    timing = {"time_key": "start_time", "time_format": ISO_MILLIS_ZONED, "time_keep": True}
     return [
-        StockParser("envoy", "regex", envoy, **timing),
-        StockParser("istio-envoy-proxy", "regex", istio + "$", **timing),
+        _timed("envoy", envoy, "start_time", ISO_MILLIS_ZONED, keep=True),
+        _timed("istio-envoy-proxy", istio + "$", "start_time", ISO_MILLIS_ZONED, keep=True),
     ]
 
 
@@ -235,7 +237,6 @@ def _system_logs() -> list[StockParser]:
         + r"(?<ident>[^ ]+) (?<pid>[-0-9]+) (?<msgid>[^ ]+) (?<extradata>(\[(.*?)\]|-)) "
         + r"(?<message>.+)$"
     )
-    bsd = {"time_key": "time", "time_format": BSD_SYSLOG_TIME, "time_keep": True}
     return [
         StockParser(
             "syslog-rfc5424",
@@ -245,10 +246,20 @@ def _system_logs() -> list[StockParser]:
             time_format=ISO_MILLIS_ZONED,
             time_keep=True,
         ),
-        StockParser("syslog-rfc3164-local", "regex", f"{_BSD_PRI_TIME} {_BSD_TAIL}", **bsd),
+        _timed(
+            "syslog-rfc3164-local",
+            f"{_BSD_PRI_TIME} {_BSD_TAIL}",
+            "time",
+            BSD_SYSLOG_TIME,
+            keep=True,
+        ),
         # Fluent Bit writes this one in /slashes/; the regex is the same without them.
-        StockParser(
-            "syslog-rfc3164", "regex", f"/{_BSD_PRI_TIME} {_group('host')} {_BSD_TAIL}/", **bsd
+        _timed(
+            "syslog-rfc3164",
+            f"/{_BSD_PRI_TIME} {_group('host')} {_BSD_TAIL}/",
+            "time",
+            BSD_SYSLOG_TIME,
+            keep=True,
         ),
         StockParser(
             "kmsg-netfilter-log",
