@@ -5,6 +5,8 @@ time taking the current year as Fluent Bit does."""
 from __future__ import annotations
 
 import calendar
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from logtide.agent.config.loader import load_file
 from logtide.agent.parsers.base import ParserSection
 from logtide.agent.parsers.registry import ParserRegistry
 from logtide.agent.parsers.stock import STOCK_PARSERS, render
+from tests.support.cli import run_logtide
 from tests.unit.parsers.helpers import section
 
 # The 18 parsers of Fluent Bit 5.1.1's conf/parsers.conf (it has no ltsv one).
@@ -123,3 +126,23 @@ def test_generated_parsers_conf_reads_back_as_the_same_definitions(tmp_path: Pat
     stock = ParserRegistry.builtin()
     for name in ("nginx", "apache", "k8s-nginx-ingress"):
         assert from_file.get(name).parse(NGINX_LINE) == stock.get(name).parse(NGINX_LINE)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_image_ships_stock_parsers_and_keeps_the_article_config_working(tmp_path: Path) -> None:
+    """The Dockerfile's step, run on a copy of the article config: the stock file lands at
+    parsers.conf and the article's own parsers (``dummy``) stay reachable."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    step = re.search(r"^RUN mv /fluent-bit/etc/parsers\.conf .*?[^\\]\n", dockerfile, re.M | re.S)
+    assert step is not None
+    etc = tmp_path / "etc"
+    shutil.copytree(ROOT / "examples" / "article", etc)
+    script = step.group(0)[len("RUN ") :].replace("/fluent-bit/etc", str(etc))
+    script = script.replace("python -m", f"{sys.executable} -m")
+    subprocess.run(["sh", "-c", script], check=True, timeout=60)
+    assert (etc / "parsers.conf").read_text() == render()
+    env = {"S3_BUCKET": "bucket", "AWS_REGION": "us-east-1"}
+    result = run_logtide("--dry-run", "-c", str(etc / "fluent-bit.conf"), env=env)
+    assert result.returncode == 0, result.stderr
