@@ -5,6 +5,7 @@ time taking the current year as Fluent Bit does."""
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from logtide.agent.config.loader import load_file
 from logtide.agent.parsers.base import ParserSection
 from logtide.agent.parsers.registry import ParserRegistry
 from logtide.agent.parsers.stock import STOCK_PARSERS, render
-from tests.support.cli import run_logtide
+from tests.support.cli import run_logtide, tail_workdir
 from tests.unit.parsers.helpers import section
 
 # The 18 parsers of Fluent Bit 5.1.1's conf/parsers.conf (it has no ltsv one).
@@ -146,3 +147,28 @@ def test_image_ships_stock_parsers_and_keeps_the_article_config_working(tmp_path
     env = {"S3_BUCKET": "bucket", "AWS_REGION": "us-east-1"}
     result = run_logtide("--dry-run", "-c", str(etc / "fluent-bit.conf"), env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_real_process_uses_the_users_parser_over_the_stock_one(tmp_path: Path) -> None:
+    config = """[SERVICE]
+    Parsers_File parsers.conf
+[INPUT]
+    Name tail
+    Path {log}/*.log
+    Read_from_Head On
+    DB {state}/tail.db
+    Parser nginx
+[OUTPUT]
+    Name file
+    Match *
+    Path {out}
+    File records.jsonl
+    Format plain
+"""
+    log, _, out, conf = tail_workdir(tmp_path, config)
+    (tmp_path / "parsers.conf").write_text("[PARSER]\n    Name nginx\n    Format json\n")
+    (log / "a.log").write_text(NGINX_LINE + '\n{"k":"v"}\n')
+    result = run_logtide("-c", str(conf), "--once")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert records == [{"log": NGINX_LINE}, {"k": "v"}]
