@@ -49,6 +49,12 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 
 # A default configuration at the article's mount point; Kubernetes mounts the ConfigMap over it.
 COPY examples/article/ /fluent-bit/etc/
+# Fluent Bit's stock parsers where its image has them (configs such as the Helm chart's name
+# /fluent-bit/etc/parsers.conf), written from logtide's own definitions; the article's own
+# parsers file moves aside and its config follows it.
+RUN mv /fluent-bit/etc/parsers.conf /fluent-bit/etc/article-parsers.conf \
+    && sed -i 's/^\(\s*Parsers_File\s\+\)parsers\.conf$/\1article-parsers.conf/' /fluent-bit/etc/fluent-bit.conf \
+    && python -m logtide.agent.parsers.stock > /fluent-bit/etc/parsers.conf
 
 # State (tail checkpoint DB, S3 store_dir) lives on mounted paths such as /var/log, never in
 # the image, so the root filesystem can be read-only.

@@ -1,10 +1,12 @@
-"""Docker-line parsing + parser filter throughput (records/s on one core). Not a test.
+"""Parser throughput (records/s on one core). Not a test.
 
     .venv/bin/python bench/bench_parsers.py [lines]
 
-Each line is a docker json-file line holding the article's app JSON; it goes through the
-built-in ``docker`` parser (JSON, time resolved), then the ``parser`` filter (json,
-Key_Name log, Reserve_Data On), in chunks as the tail input would hand them over.
+1. Each line is a docker json-file line holding the article's app JSON; it goes through the
+   stock ``docker`` parser (JSON, time resolved), then the ``parser`` filter (stock
+   ``json``, Key_Name log, Reserve_Data On), in chunks as the tail input would hand them over.
+2. The stock parsers with the heaviest regexes (``nginx``, ``apache2``, ``syslog-rfc5424``,
+   ``envoy``), each on lines of its format (time resolved), ``Parser.parse`` per line.
 """
 
 from __future__ import annotations
@@ -49,6 +51,42 @@ def make_lines(count: int) -> list[bytes]:
     return lines
 
 
+# One line template per stock parser; {i} varies the values so no cache sees repeats.
+STOCK_LINES = {
+    "nginx": (
+        '10.0.{a}.{b} - - [11/Apr/2023:17:{m:02d}:{s:02d} -0500] "GET /api/orders?id={i} HTTP/1.1" '
+        '200 {i} "https://shop.example.com/cart" "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"'
+    ),
+    "apache2": (
+        '203.0.{a}.{b} - frank [25/Jun/2023:19:{m:02d}:{s:02d} -0500] "POST /static/app.js '
+        'HTTP/1.0" 404 {i} "-" "curl/8.4.0"'
+    ),
+    "syslog-rfc5424": (
+        "<47>1 2023-03-02T02:{m:02d}:{s:02d}.{i:03d}Z web-1 evntslog - TCPIN "
+        '[exampleSDID@32473 iut="3" eventSource="Application"] index worker payment {i}'
+    ),
+    "envoy": (
+        '[2023-05-15T14:{m:02d}:{s:02d}.{i:03d}Z] "GET /api/v2/users/{i}/avatar.png HTTP/1.1" '
+        '200 - 753 82869 414 12 "192.118.{a}.{b}" "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0" '
+        '"2703fc3f-ca3c-e8d4-363e-933eb88d705a" "api:8080" "10.0.0.5:80"'
+    ),
+}
+
+
+def bench_stock(registry: ParserRegistry, count: int) -> None:
+    for name, template in STOCK_LINES.items():
+        parser = registry.get(name)
+        lines = [
+            template.format(i=i % 1000, a=i % 250, b=i % 199, m=i // 60 % 60, s=i % 60)
+            for i in range(count)
+        ]
+        start = time.process_time()
+        parsed = sum(1 for line in lines if parser.parse(line) is not None)
+        elapsed = time.process_time() - start
+        assert parsed == count, f"{name}: {count - parsed} lines did not parse"
+        print(f"{name:>15}: {parsed} lines in {elapsed:.2f} CPU s: {parsed / elapsed:,.0f} lines/s")
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     registry = ParserRegistry.builtin()
@@ -86,7 +124,11 @@ def main() -> None:
                 events.append((result[0] or now, result[1]))
         produced += len(filt("kube.var.log", events))
     elapsed = time.process_time() - start
-    print(f"{produced} records in {elapsed:.2f} CPU s: {produced / elapsed:,.0f} records/s")
+    print(
+        f"docker + parser filter (json): {produced} records in {elapsed:.2f} CPU s: "
+        f"{produced / elapsed:,.0f} records/s"
+    )
+    bench_stock(registry, min(count, 200_000))
 
 
 if __name__ == "__main__":

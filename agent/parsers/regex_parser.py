@@ -21,7 +21,6 @@ class RegexParser(Parser):
     def __init__(self, config: ParserConfig, regex: re.Pattern[str]) -> None:
         super().__init__(config)
         self.regex = regex
-        self._names = tuple(regex.groupindex)
         self._has_groups = regex.groups > 0
 
     def parse(self, data: bytes | str) -> ParseResult | None:
@@ -29,26 +28,27 @@ class RegexParser(Parser):
         if match is None or not self._has_groups:
             return None
         config = self.config
-        time_format = config.time_format
-        time_key = config.time_key
-        types = config.types
-        skip_empty = config.skip_empty
+        # groupdict() keeps the groups' order; one comprehension builds the record.
+        if config.skip_empty:
+            record: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v}
+        else:
+            record = match.groupdict("")
         parsed_time: float | None = None
-        record: dict[str, Any] = {}
-        groups = match.groupdict("")
-        for name in self._names:
-            value = groups[name]
-            if not value and skip_empty:
-                continue
-            if time_format is not None and name == time_key:
+        time_format = config.time_format
+        if time_format is not None:
+            value = record.get(config.time_key)
+            if value is not None:
                 resolved = time_format.parse(value)
-                if resolved is None:
-                    continue
-                parsed_time = resolved or None
-                if not config.time_keep:
-                    continue
-            cast = types.get(name) if types else None
-            record[name] = cast(value) if cast is not None else value
+                if resolved is None or not config.time_keep:
+                    # A time that does not match the format is skipped, as in Fluent Bit.
+                    del record[config.time_key]
+                if resolved is not None:
+                    parsed_time = resolved or None
+        types = config.types
+        if types:
+            for name, cast in types.items():
+                if name in record:
+                    record[name] = cast(record[name])
         if config.decoders:
             record = config.decoders.apply(record)
         return parsed_time, record

@@ -1,8 +1,9 @@
 """``[PARSER]`` sections -> parsers, looked up by name (``context.parsers``).
 
-Building is validation only (regexes and time formats compile, no I/O). Built-in ``json``,
-``docker`` and ``cri`` parsers are available unless the configuration defines parsers with
-those names, which then replace them.
+Building is validation only (regexes and time formats compile, no I/O). Fluent Bit's stock
+parsers (:mod:`logtide.agent.parsers.stock`: ``json``, ``docker``, ``cri``, ``nginx``,
+``syslog-rfc5424``, ...) are available by name; a configuration's parser of the same name
+replaces the stock one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from logtide.agent.parsers.json_parser import JsonParser
 from logtide.agent.parsers.kv_parsers import LogfmtParser, LtsvParser
 from logtide.agent.parsers.regex_parser import RegexParser
 from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+from logtide.agent.parsers.stock import STOCK_PARSERS
 from logtide.agent.parsers.strptime import TimeFormatError, parse_offset
 from logtide.agent.parsers.timefmt import TimeFormat
 from logtide.agent.parsers.values import parse_types
@@ -73,25 +75,7 @@ class ParserSectionSettings(BoundSettings):
     logfmt_no_bare_keys: bool
 
 
-_BUILTIN_LOCATION = Location("<built-in parsers>", 0)
-_BUILTINS: dict[str, dict[str, str]] = {
-    "json": {"Format": "json"},
-    # As in Fluent Bit's shipped parsers.conf: docker's trailing "Z" is UTC, which the
-    # default zero offset already gives.
-    "docker": {
-        "Format": "json",
-        "Time_Key": "time",
-        "Time_Format": "%Y-%m-%dT%H:%M:%S.%L",
-        "Time_Keep": "On",
-    },
-    "cri": {
-        "Format": "regex",
-        "Regex": r"^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>[^ ]*) (?<message>.*)$",
-        "Time_Key": "time",
-        "Time_Format": "%Y-%m-%dT%H:%M:%S.%L%z",
-        "Time_Keep": "On",
-    },
-}
+_BUILTIN_LOCATION = Location("<stock parsers>", 0)
 
 
 def build_parser(settings: Settings) -> Parser:
@@ -180,7 +164,7 @@ class ParserRegistry:
 
     @classmethod
     def builtin(cls) -> ParserRegistry:
-        """Only the built-in parsers: what a config without ``[PARSER]`` sections sees."""
+        """Only the stock parsers: what a config without ``[PARSER]`` sections sees."""
         return cls.from_sections([])
 
     @classmethod
@@ -196,7 +180,7 @@ class ParserRegistry:
                     section.location,
                 )
             defined[parser.name] = parser
-        parsers = [_builtin(name) for name in _BUILTINS if name not in defined]
+        parsers = [_stock(name) for name in STOCK_PARSERS if name not in defined]
         return cls([*parsers, *defined.values()])
 
     def get(self, name: str, location: Location | None = None) -> Parser:
@@ -220,7 +204,6 @@ class ParserRegistry:
         return len(self._parsers)
 
 
-def _builtin(name: str) -> Parser:
-    entries = [Entry("Name", name, _BUILTIN_LOCATION)]
-    entries += [Entry(k, v, _BUILTIN_LOCATION) for k, v in _BUILTINS[name].items()]
+def _stock(name: str) -> Parser:
+    entries = [Entry(k, v, _BUILTIN_LOCATION) for k, v in STOCK_PARSERS[name].entries()]
     return build_parser(resolve("[PARSER]", PARSER_OPTIONS, entries, _BUILTIN_LOCATION))

@@ -73,7 +73,8 @@ class TimeFormat:
         self._fast = self._build_fast_path()
 
     def _build_fast_path(self) -> Callable[[tuple[str | Any, ...]], float | None] | None:
-        """A specialised converter for the usual ISO-like formats (docker, CRI, syslog 5424).
+        """A specialised converter for the usual ISO-like formats (docker, CRI, syslog 5424)
+        and Apache's ``%d/%b/%Y:%H:%M:%S %z``.
 
         Day numbers are cached per date string, so a line costs one regex match, a dict hit
         and a few int() calls.
@@ -81,23 +82,14 @@ class TimeFormat:
         names = [name for _, name in self._fields]
         if len(set(names)) != len(names) or self.zone is not None or self.system_timezone:
             return None
-        if (
-            not {"year", "month", "day"}
-            <= set(names)
-            <= {
-                "year",
-                "month",
-                "day",
-                "hour",
-                "minute",
-                "second",
-                "frac",
-                "zone",
-            }
-        ):
+        # Apache/nginx times name the month (%b): the fast path reads either form.
+        month_name = "monthname" in names
+        month_field = "monthname" if month_name else "month"
+        allowed = {"year", month_field, "day", "hour", "minute", "second", "frac", "zone"}
+        if not {"year", month_field, "day"} <= set(names) <= allowed:
             return None
         index = {name: group - 1 for group, name in self._fields}
-        iy, im, i_d = index["year"], index["month"], index["day"]
+        iy, im, i_d = index["year"], index[month_field], index["day"]
         ih, imin, isec = index.get("hour"), index.get("minute"), index.get("second")
         ifrac, izone = index.get("frac"), index.get("zone")
         with_tz, offset = self._with_tz, self.offset
@@ -105,7 +97,8 @@ class TimeFormat:
         last = len(self._fields) - 1
 
         def whole_seconds(groups: tuple[str | Any, ...]) -> int | None:
-            month, day = int(groups[im]), int(groups[i_d])
+            month = MONTH_INDEX[groups[im].lower()[:3]] + 1 if month_name else int(groups[im])
+            day = int(groups[i_d])
             hour = int(groups[ih]) if ih is not None else 0
             minute = int(groups[imin]) if imin is not None else 0
             second = int(groups[isec]) if isec is not None else 0

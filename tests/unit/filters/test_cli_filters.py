@@ -97,5 +97,8 @@ def test_unknown_parser_is_a_one_line_config_error(tmp_path):
     result = run(tmp_path, "nope")
     assert result.returncode != 0
     assert "fluent-bit.conf:" in result.stderr
-    assert "unknown parser 'nope'; known parsers: app, cri, docker, json" in result.stderr
+    assert "unknown parser 'nope'; known parsers: apache, apache2, apache_error, app, cri," in (
+        result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

@@ -100,3 +100,44 @@ def test_all_conditions_must_hold():
 def test_config_errors(options, fragment):
     with pytest.raises(ConfigError, match=fragment):
         make(ModifyFilter, **options)
+
+
+# Container Insights' dataplane/host filters keep three keys with one look-ahead pattern.
+CONTAINER_INSIGHTS_KEEP = "^((?!hostname|systemd_unit|message).)*$"
+
+
+def test_remove_regex_with_look_ahead_keeps_only_the_named_keys():
+    filt = make(
+        ModifyFilter,
+        Rename=["_HOSTNAME hostname", "_SYSTEMD_UNIT systemd_unit", "MESSAGE message"],
+        Remove_regex=CONTAINER_INSIGHTS_KEEP,
+    )
+    journal = {
+        "_HOSTNAME": "ip-10-0-1-7",
+        "_SYSTEMD_UNIT": "kubelet.service",
+        "MESSAGE": "Started pod sandbox",
+        "PRIORITY": "6",
+        "_PID": "812",
+        "SYSLOG_IDENTIFIER": "kubelet",
+        "_BOOT_ID": "0f3c",
+        "__REALTIME_TIMESTAMP": "1764547200000000",
+    }
+    assert run(filt, journal) == [
+        {
+            "hostname": "ip-10-0-1-7",
+            "systemd_unit": "kubelet.service",
+            "message": "Started pod sandbox",
+        }
+    ]
+
+
+def test_remove_regex_look_ahead_keeps_keys_containing_a_kept_name():
+    # The pattern removes keys that contain none of the names anywhere (Onigmo search).
+    filt = make(ModifyFilter, Remove_regex=CONTAINER_INSIGHTS_KEEP)
+    rec = {"message_id": 1, "old_hostname": 2, "msg": 3, "": 4}
+    assert run(filt, rec) == [{"message_id": 1, "old_hostname": 2}]
+
+
+def test_remove_regex_look_behind():
+    filt = make(ModifyFilter, Remove_regex="(?<!keep)_tmp$")
+    assert run(filt, {"a_tmp": 1, "keep_tmp": 2}) == [{"keep_tmp": 2}]

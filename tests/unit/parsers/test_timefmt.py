@@ -1,4 +1,5 @@
 import calendar
+import random
 import time
 
 import pytest
@@ -96,3 +97,19 @@ def test_times_outside_years_1_to_9999_are_invalid(fmt, text):
 
 def test_the_last_second_of_9999_is_valid():
     assert TimeFormat("%s").parse("253402300799") == 253402300799
+
+
+def test_month_name_fast_path_agrees_with_the_general_path():
+    fast = TimeFormat("%d/%b/%Y:%H:%M:%S %z")
+    general = TimeFormat("%d/%b/%Y:%H:%M:%S %z")
+    general._fast = None
+    assert fast._fast is not None
+    rng = random.Random(7)
+    months = ["Jan", "feb", "MAR", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    for _ in range(2000):
+        text = (
+            f"{rng.randint(0, 32):02d}/{rng.choice(months)}/{rng.randint(1, 9999):04d}:"
+            f"{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 61):02d} "
+            f"{rng.choice(['+', '-'])}{rng.randint(0, 14):02d}{rng.choice(['00', '30'])}"
+        )
+        assert fast.parse(text) == general.parse(text), text
