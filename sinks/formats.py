@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from logtide.agent.core.events import Event
@@ -92,15 +93,24 @@ def ltsv_lines(events: list[Event], delimiter: str, label_delimiter: str) -> byt
     return ("\n".join(rows) + "\n").encode() if rows else b""
 
 
-class _TemplateValues(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def template_lines(events: list[Event], template: str) -> bytes:
+    """Fluent Bit's ``Format template``: ``{time}`` is the event time (``%f`` seconds), any
+    other ``{key}`` the record's value (strings raw, other values in msgpack's print form);
+    a placeholder whose key the record lacks stays as written."""
     out = []
     for ts, record in events:
-        values = _TemplateValues({k: _flat(v) for k, v in record.items()})
-        values.setdefault("time", _time_text(ts))
-        out.append(template.format_map(values) + "\n")
+
+        def fill(match: re.Match[str], ts: float = ts, record: dict[str, Any] = record) -> str:
+            key = match.group(1)
+            if key == "time":
+                return f"{clamp_time(ts):f}"
+            if key not in record:
+                return match.group(0)
+            value = record[key]
+            return value if isinstance(value, str) else _msgpack_text(value)
+
+        out.append(_PLACEHOLDER.sub(fill, template) + "\n")
     return "".join(out).encode()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.tail.compare import differences, load
+from tests.conformance.compare import differences, load
 
 HERE = Path(__file__).parent
 CASES = ["docker", "docker-split", "docker-long", "cri"]
