@@ -23,6 +23,9 @@ JOURNALCTL = "journalctl"
 READ_BLOCK = 1 << 20
 # journalctl writes export text to a pipe; a larger limit lets one read take a big block.
 PIPE_LIMIT = 4 << 20
+# journalctl follows a skipped file's message with how to debug journalctl itself: the
+# message alone is the one line the user needs.
+_HINT = "Use SYSTEMD_LOG_LEVEL="
 
 
 def journalctl_path() -> str:
@@ -114,6 +117,8 @@ class Journalctl:
             text = raw.decode(errors="replace").replace("file.Journal", "file.\nJournal")
             for line in text.split("\n"):
                 message = line.strip()
+                if message.startswith(_HINT):
+                    continue
                 if message and message not in self.reported:
                     self.reported.add(message)
                     self.logger.warning("systemd: journalctl: %s", message)
