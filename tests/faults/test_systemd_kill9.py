@@ -128,10 +128,13 @@ def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int) -> None:
         except AssertionError:
             s3_seen = {int(r["SEQ"]) for r in s3_records(s3, BUCKET)}
             file_seen = set(_file_seqs(out))
-            missing = sorted(set(range(written)) - s3_seen)[:20], sorted(
-                set(range(written)) - file_seen
-            )[:20]
-            raise AssertionError(f"missing (s3, file): {missing}\n{agent.log_text()[-4000:]}")
+            missing = (
+                sorted(set(range(written)) - s3_seen)[:20],
+                sorted(set(range(written)) - file_seen)[:20],
+            )
+            raise AssertionError(
+                f"missing (s3, file): {missing}\n{agent.log_text()[-4000:]}"
+            ) from None
         file_counts = Counter(_file_seqs(out))
         s3_counts = Counter(int(r["SEQ"]) for r in s3_records(s3, BUCKET))
     finally:
@@ -153,3 +156,78 @@ def test_kill9_loses_no_journal_entry(tmp_path: Path, moto: MotoServer) -> None:
 @pytest.mark.slow
 def test_kill9_loses_no_journal_entry_long(tmp_path: Path, moto: MotoServer) -> None:
     _kill_loop(tmp_path, moto, kills=15)
+
+
+HELD_BACK = """\
+[SERVICE]
+    Flush          0.5
+    Grace          2
+    HTTP_Server    On
+    HTTP_Listen    127.0.0.1
+    HTTP_Port      {port}
+[INPUT]
+    Name            systemd
+    Tag             host.*
+    Path            {journal}
+    DB              {work}/systemd.db
+[OUTPUT]
+    Name             s3
+    Match            host.*
+    bucket           {bucket}
+    region           {region}
+    endpoint         {endpoint}
+    store_dir        {work}/store
+    total_file_size  1M
+    upload_timeout   2s
+    Retry_Limit      no_limits
+[OUTPUT]
+    Name    file
+    Match   host.*
+    Path    {work}/no-such-folder
+    File    never.jsonl
+"""
+
+
+def test_kill9_s3_holds_no_entry_twice_while_the_cursor_is_held_back(
+    tmp_path: Path, moto: MotoServer
+) -> None:
+    """A file output that cannot write fails every chunk, so the cursor never moves and
+    every restart reads the whole journal again: S3 must recognise what it holds by the
+    chunks' origins (sequence numbers of the journal)."""
+    needs_journal_tools()
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    journal = tmp_path / "journal"
+    units = ("kubelet.service", "containerd.service")
+    entries = [{**e, "_SYSTEMD_UNIT": units[int(e["SEQ"]) % 2]} for e in unit_entries(600)]
+    write_journal(journal / "system.journal", entries)
+    port = new_port()
+    config = tmp_path / "fluent-bit.conf"
+    config.write_text(
+        HELD_BACK.format(
+            port=port,
+            journal=journal,
+            work=tmp_path,
+            bucket=BUCKET,
+            region=REGION,
+            endpoint=moto.endpoint,
+        )
+    )
+    agent = Agent(config, http_port=port, bucket=BUCKET)
+
+    def s3_seqs() -> Counter[int]:
+        return Counter(int(r["SEQ"]) for r in s3_records(s3, BUCKET))
+
+    try:
+        for _ in range(2):
+            agent.start()
+            wait_for(lambda: len(s3_seqs()) >= 600, 60, what="every entry in S3")
+            time.sleep(3)  # what a restart would upload again has had its upload_timeout
+            agent.kill9()
+        agent.start()
+        time.sleep(5)
+        counts = s3_seqs()
+    finally:
+        agent.stop()
+    assert set(counts) == set(range(600))
+    assert [seq for seq, n in counts.items() if n > 1] == []
