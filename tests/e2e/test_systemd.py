@@ -165,3 +165,39 @@ def test_a_path_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if "missing" in line]
     assert len(errors) == 1 and "cannot read Path" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_filter_type_and_needs_every_match(tmp_path: Path) -> None:
+    """And: every Systemd_Filter must match, the same field's included (Fluent Bit joins
+    each with sd_journal_add_conjunction); Or (the default): any of them."""
+    needs_journal_tools()
+    entries = [
+        {"_SYSTEMD_UNIT": unit, "PRIORITY": str(priority), "SEQ": str(n)}
+        for n, (unit, priority) in enumerate(
+            [("kubelet.service", 3), ("kubelet.service", 6), ("docker.service", 3)] * 4
+        )
+    ]
+    write_journal(tmp_path / "journal" / "system.journal", entries)
+
+    def seqs(*filters: str, kind: str) -> list[int]:
+        out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}"
+        out.mkdir()
+        lines = "".join(f"    Systemd_Filter {f}\n" for f in filters)
+        conf = tmp_path / "fluent-bit.conf"
+        conf.write_text(
+            f"[INPUT]\n    Name systemd\n    Path {tmp_path / 'journal'}\n{lines}"
+            f"    Systemd_Filter_Type {kind}\n"
+            f"[OUTPUT]\n    Name file\n    Match *\n    Path {out}\n    File o\n    Format plain\n"
+        )
+        result = run_logtide("-c", str(conf), "--once")
+        assert result.returncode == 0, result.stderr
+        path = out / "o"
+        text = path.read_text() if path.exists() else ""
+        return [int(json.loads(line)["SEQ"]) for line in text.splitlines()]
+
+    both = ("_SYSTEMD_UNIT=kubelet.service", "PRIORITY=3")
+    assert seqs(*both, kind="And") == [0, 3, 6, 9]
+    assert seqs(*both, kind="Or") == list(range(12))
+    units = ("_SYSTEMD_UNIT=kubelet.service", "_SYSTEMD_UNIT=docker.service")
+    assert seqs(*units, kind="And") == []
+    assert seqs(*units, kind="Or") == list(range(12))
