@@ -201,3 +201,19 @@ def test_filter_type_and_needs_every_match(tmp_path: Path) -> None:
     units = ("_SYSTEMD_UNIT=kubelet.service", "_SYSTEMD_UNIT=docker.service")
     assert seqs(*units, kind="And") == []
     assert seqs(*units, kind="Or") == list(range(12))
+
+
+def test_a_filter_that_matches_nothing_is_one_warning(tmp_path: Path) -> None:
+    needs_journal_tools()
+    write_journal(tmp_path / "journal" / "system.journal", unit_entries(5))
+    conf = tmp_path / "fluent-bit.conf"
+    conf.write_text(
+        f"[INPUT]\n    Name systemd\n    Path {tmp_path / 'journal'}\n"
+        "    Systemd_Filter _SYSTEMD_UNIT=kublet.service\n"
+        "[OUTPUT]\n    Name null\n    Match *\n"
+    )
+    result = run_logtide("-c", str(conf), "--once")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "kublet.service" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "matches no entry" in warnings[0] and "kubelet.service" in warnings[0]

@@ -24,7 +24,12 @@ from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
 from logtide.agent.inputs.systemd.cursor_db import CursorStore
 from logtide.agent.inputs.systemd.export import Entry, ExportParser, Shape
 from logtide.agent.inputs.systemd.gate import CursorGate
-from logtide.agent.inputs.systemd.journalctl import Journalctl, command, journalctl_path
+from logtide.agent.inputs.systemd.journalctl import (
+    Journalctl,
+    command,
+    field_values,
+    journalctl_path,
+)
 from logtide.agent.inputs.systemd.options import OPTIONS, SystemdSettings
 from logtide.agent.inputs.systemd.rounds import TagTemplate, group_round
 
@@ -94,6 +99,7 @@ class SystemdInput(InputPlugin[SystemdSettings]):
         self.written = self.position
         self.gate.bind_loop()
         self.gate.on_move = self._settled.set
+        await self._check_matches(binary)
         follow = not self.context.once
         if follow:
             self.context.spawn(self._persist_loop(), f"{self.context.instance}.cursor")
@@ -126,6 +132,27 @@ class SystemdInput(InputPlugin[SystemdSettings]):
                 delay,
             )
             await asyncio.sleep(delay)
+
+    async def _check_matches(self, binary: str) -> None:
+        """A Systemd_Filter no entry of the journal matches (a typo in a unit name reads
+        nothing, silently): one warning each, naming the values that field has."""
+        matches = self.config.matches
+        for name in dict.fromkeys(field for field, _ in matches):
+            try:
+                values = await field_values(binary, self.config.path, name)
+            except OSError:
+                return
+            for field, value in matches:
+                if field == name and value not in values:
+                    known = ", ".join(sorted(values)[:10]) or "none"
+                    self.context.logger.warning(
+                        "systemd: Systemd_Filter %s=%s matches no entry in the journal yet "
+                        "(values of %s there: %s)",
+                        field,
+                        value,
+                        field,
+                        known,
+                    )
 
     async def _read(self, child: Journalctl, emit: Emit) -> bool:
         """Read the child's output to its end; True when it gave any entry."""

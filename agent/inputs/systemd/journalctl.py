@@ -71,6 +71,28 @@ def command(
     return argv
 
 
+async def field_values(binary: str, path: str | None, name: str, timeout: float = 10.0) -> set[str]:
+    """Every value ``name`` has in the journal (``journalctl --field``, read from the journal's
+    field index, cheap); empty when journalctl cannot tell in ``timeout`` seconds."""
+    argv = [binary, f"--field={name}", "--quiet", "--no-pager"]
+    if path:
+        argv.append(f"--directory={path}")
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return set()
+    return set(out.decode(errors="replace").splitlines())
+
+
 class Journalctl:
     """One running child: ``read`` blocks of its stdout, ``stop`` it."""
 
