@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
+from typing import ClassVar, ParamSpec, TypeVar
 
 from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Chunk
@@ -36,6 +37,9 @@ from logtide.agent.inputs.systemd.rounds import TagTemplate, group_round
 PERSIST_INTERVAL = 1.0
 RESTART_FIRST = 1.0
 RESTART_MAX = 30.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SystemdInput(InputPlugin[SystemdSettings]):
@@ -64,11 +68,11 @@ class SystemdInput(InputPlugin[SystemdSettings]):
         self._child: Journalctl | None = None
 
     # -- the cursor DB, in its own thread --------------------------------------------------
-    async def _db(self, call: object, *args: str) -> object:
-        assert callable(call)
+    async def _db(self, call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         if self._executor is None:
-            return call(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call, *args)
+            return call(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: call(*args, **kwargs))
 
     async def persist(self) -> None:
         cursor = self.gate.committed
@@ -93,8 +97,7 @@ class SystemdInput(InputPlugin[SystemdSettings]):
             _check_folder(c.path)
         if c.db:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.context.instance}-db")
-        stored = await self._db(self.store.open)
-        self.position = stored if isinstance(stored, str) else None
+        self.position = await self._db(self.store.open)
         self.gate = CursorGate(self.position)
         self.written = self.position
         self.gate.bind_loop()

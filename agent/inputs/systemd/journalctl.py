@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 from collections.abc import Sequence
 from typing import Any
@@ -29,8 +28,8 @@ _HINT = "Use SYSTEMD_LOG_LEVEL="
 
 
 def journalctl_path() -> str:
-    """The journalctl binary (``LOGTIDE_JOURNALCTL`` overrides the PATH lookup)."""
-    found = os.environ.get("LOGTIDE_JOURNALCTL") or shutil.which(JOURNALCTL)
+    """The journalctl binary on PATH."""
+    found = shutil.which(JOURNALCTL)
     if not found:
         raise PluginError(
             "systemd: journalctl not found on PATH (install the 'systemd' package; the "
