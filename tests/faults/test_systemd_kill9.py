@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
 from tests.support.journal import needs_journal_tools, unit_entries, write_journal
 from tests.support.logapp import s3_records
@@ -144,6 +145,15 @@ def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int) -> None:
     assert set(file_counts) == set(range(written)), "entries lost in the file output"
     assert [seq for seq, n in s3_counts.items() if n > 1] == [], "S3 holds entries twice"
     repeated = sum(n - 1 for n in file_counts.values())
+    report.record(
+        f"systemd_kill9_{kills}",
+        kills=kills,
+        entries=written,
+        s3_lost=written - len(s3_counts),
+        s3_repeated=sum(n - 1 for n in s3_counts.values()),
+        file_lost=written - len(file_counts),
+        file_repeated=repeated,
+    )
     # at-least-once: a kill repeats what was written after the last cursor write; the cursor
     # is written as soon as an acknowledgement moves it, so that is at most a few rounds.
     assert repeated <= kills * 1000, repeated
