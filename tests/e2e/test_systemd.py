@@ -27,7 +27,7 @@ CONFIG = """\
     Path            {journal}
     DB              {state}/systemd.db
     Systemd_Filter  _SYSTEMD_UNIT=kubelet.service
-[OUTPUT]
+{extra}[OUTPUT]
     Name    file
     Match   host.kubelet.service
     Path    {out}
@@ -39,12 +39,14 @@ CONFIG = """\
 class Daemon:
     """``logtide -c`` in follow mode over ``tmp/journal``, into ``tmp/out/kubelet.jsonl``."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, extra: str = "") -> None:
         self.journal, self.state, self.out = tmp / "journal", tmp / "state", tmp / "out"
         for folder in (self.journal, self.state, self.out):
             folder.mkdir(exist_ok=True)
         self.config = tmp / "fluent-bit.conf"
-        self.config.write_text(CONFIG.format(journal=self.journal, state=self.state, out=self.out))
+        self.config.write_text(
+            CONFIG.format(journal=self.journal, state=self.state, out=self.out, extra=extra)
+        )
         self.log = tmp / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -217,3 +219,29 @@ def test_a_filter_that_matches_nothing_is_one_warning(tmp_path: Path) -> None:
     warnings = [line for line in result.stderr.splitlines() if "kublet.service" in line]
     assert len(warnings) == 1, result.stderr
     assert "matches no entry" in warnings[0] and "kubelet.service" in warnings[0]
+
+
+def test_read_from_tail_starts_after_the_last_entry_and_keeps_that_position(
+    tmp_path: Path,
+) -> None:
+    needs_journal_tools()
+    daemon = Daemon(tmp_path, extra="    Read_From_Tail  On\n")
+    journal = daemon.journal / "system.journal"
+    write_journal(journal, unit_entries(20))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 60
+        while "Read_From_Tail: reading after s=" not in daemon.log.read_text():
+            assert time.monotonic() < deadline, daemon.log.read_text()
+            time.sleep(0.2)
+        write_journal(journal, unit_entries(5, start=20), start=20)
+        daemon.wait_for(5)
+        daemon.stop()
+        write_journal(journal, unit_entries(5, start=25), start=25)
+        daemon.start()
+        daemon.wait_for(10)
+        time.sleep(1)
+        assert daemon.seqs() == list(range(20, 30))
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.stop(signal.SIGKILL)

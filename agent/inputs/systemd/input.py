@@ -30,6 +30,7 @@ from logtide.agent.inputs.systemd.journalctl import (
     command,
     field_values,
     journalctl_path,
+    last_cursor,
 )
 from logtide.agent.inputs.systemd.options import OPTIONS, SystemdSettings
 from logtide.agent.inputs.systemd.rounds import TagTemplate, group_round
@@ -103,6 +104,13 @@ class SystemdInput(InputPlugin[SystemdSettings]):
         self.gate.bind_loop()
         self.gate.on_move = self._settled.set
         await self._check_matches(binary)
+        if self.position is None and c.read_from_tail:
+            # Start after the entry that is last now: every restart of the child, and the
+            # DB, then name a real position, so nothing written meanwhile is skipped.
+            self.position = await last_cursor(binary, c.path, c.matches)
+            self.context.logger.info(
+                "systemd: Read_From_Tail: reading after %s", self.position or "an empty journal"
+            )
         follow = not self.context.once
         if follow:
             self.context.spawn(self._persist_loop(), f"{self.context.instance}.cursor")
@@ -113,7 +121,6 @@ class SystemdInput(InputPlugin[SystemdSettings]):
                 c.path,
                 c.matches,
                 cursor=self.position,
-                from_tail=c.read_from_tail,
                 follow=follow,
             )
             child = self._child = Journalctl(argv, self.context.logger, self.context.spawn)

@@ -44,8 +44,8 @@ def command(
     matches: Sequence[tuple[str, str]],
     *,
     cursor: str | None,
-    from_tail: bool,
     follow: bool,
+    last: int | None = None,
 ) -> list[str]:
     """The argument list. ``--cursor`` (not ``--after-cursor``) starts *at* the stored entry,
     so the reader can tell whether that entry still exists: ``--after-cursor`` skips one entry
@@ -57,12 +57,19 @@ def command(
         argv.append(f"--cursor={cursor}")
         if follow:
             argv.append("--no-tail")
-    elif from_tail:
-        argv.append("--lines=0")
+    elif last is not None:
+        argv.append(f"--lines={last}")
     elif follow:
         argv.append("--no-tail")
     if follow:
         argv.append("--follow")
+    argv.extend(match_arguments(matches))
+    return argv
+
+
+def match_arguments(matches: Sequence[tuple[str, str]]) -> list[str]:
+    """Every filter ORed (journalctl's ``+``), as Fluent Bit's default Or."""
+    argv: list[str] = []
     for index, (name, value) in enumerate(matches):
         if index:
             argv.append("+")  # journalctl's OR between terms
@@ -90,6 +97,30 @@ async def field_values(binary: str, path: str | None, name: str, timeout: float 
         await proc.wait()
         return set()
     return set(out.decode(errors="replace").splitlines())
+
+
+async def last_cursor(
+    binary: str, path: str | None, matches: Sequence[tuple[str, str]], timeout: float = 30.0
+) -> str | None:
+    """The cursor of the journal's last entry that the filters match (``None``: no entry)."""
+    argv = command(binary, path, matches, cursor=None, follow=False, last=1)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise PluginError("systemd: journalctl did not find the journal's end in time") from None
+    for line in out.split(b"\n"):
+        if line.startswith(b"__CURSOR="):
+            return line[len(b"__CURSOR=") :].decode(errors="replace")
+    return None
 
 
 class Journalctl:
