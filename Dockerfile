@@ -40,6 +40,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# journalctl, through which the systemd input reads the node's journal (the journal folder is
+# mounted from the host; see docs/kubernetes.md). Debian's systemd package without its
+# recommends: ~19 MB installed (systemd 9.7 MB, libsystemd-shared 5.4 MB, libraries). The
+# version is pinned like the base image; bump it with the FROM lines.
+ARG SYSTEMD_VERSION=252.39-1~deb12u2
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends "systemd=${SYSTEMD_VERSION}" \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m pip install --no-index --find-links=/wheels "logtide==${VERSION}" \
     && groupadd --system --gid 10001 logtide \

@@ -16,6 +16,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   eks an EKS node's application logs: 50 pods' files (docker + CRI, ``multiline.parser
       docker, cri``) -> kubernetes filter (metadata from Kube_Meta_Preload_Cache_Dir) ->
       modify -> null (bench/eks.py)
+  sd  the systemd input (journalctl child included) reading a real journal of 200k entries
+      of three units, Tag host.*, into null
 
 For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
 included), records per CPU-second (user+sys from the child's rusage) and peak RSS (the
@@ -30,6 +32,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -165,6 +168,36 @@ def scenario_null(lines: int, repeat: int) -> Result:
         return run_best(conf, lines, "c", repeat)
 
 
+def scenario_systemd(entries: int, repeat: int) -> Result:
+    """The systemd input over a real journal (written by systemd-journal-remote; `make
+    journal-remote` fetches it) into null; the journalctl child's CPU counts (it is reaped
+    by the agent, so wait4 includes it)."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.support.journal import journal_remote, unit_entries, write_journal
+
+    if journal_remote() is None or shutil.which("journalctl") is None:
+        raise SystemExit("scenario sd needs journalctl and systemd-journal-remote")
+    with tempfile.TemporaryDirectory(prefix="bench-sd-") as tmp:
+        root = Path(tmp)
+        units = ("kubelet.service", "containerd.service", "docker.service")
+        for start in range(0, entries, 50_000):
+            batch = unit_entries(min(50_000, entries - start), start=start)
+            for n, entry in enumerate(batch, start):
+                entry["_SYSTEMD_UNIT"] = units[n % 3]
+                entry["MESSAGE"] = f"I0701 06:39:30.845029    3200 reconciler.go:481] line {n}"
+            write_journal(root / "journal" / "system.journal", batch, start=start)
+        conf = root / "fluent-bit.conf"
+        conf.write_text(
+            "[SERVICE]\n    Flush 1\n    Log_Level warn\n"
+            f"[INPUT]\n    Name systemd\n    Tag host.*\n    Path {root / 'journal'}\n"
+            f"    DB {root / 'state' / 'systemd.db'}\n"
+            "[OUTPUT]\n    Name null\n    Match *\n"
+        )
+        result = run_best(conf, entries, "sd", repeat)
+        result.note = "systemd input, journalctl child included"
+        return result
+
+
 def machine() -> dict[str, str]:
     model = ""
     with open("/proc/cpuinfo") as fh:
@@ -202,7 +235,10 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000, help="files tailed in scenario d")
     parser.add_argument("--seconds", type=float, default=30.0, help="CPU window of scenario d")
     parser.add_argument(
-        "--only", default="ref,a,a-cri,b,c,t,aws,eks,d", help="comma-separated scenarios"
+        "--journal-entries", type=int, default=200_000, help="journal entries of scenario sd"
+    )
+    parser.add_argument(
+        "--only", default="ref,a,a-cri,b,c,t,aws,eks,sd,d", help="comma-separated scenarios"
     )
     parser.add_argument(
         "--repeat",
@@ -223,6 +259,7 @@ def main() -> int:
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
+        "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:
