@@ -215,6 +215,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "dummy": "logtide.agent.inputs.dummy:DummyInput",
         "tail": "logtide.agent.inputs.tail:TailInput",
         "lib": "logtide.agent.inputs.lib:LibInput",
+        "systemd": "logtide.agent.inputs.systemd:SystemdInput",
     },
     "filter": {
         "parser": "logtide.agent.filters.parser:ParserFilter",
