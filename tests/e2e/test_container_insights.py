@@ -121,6 +121,8 @@ class Node:
     """The node tree and what was written into it: line id -> (group, what to check)."""
 
     root: Path
+    containers: tuple[Container, ...] = CONTAINERS
+    units: tuple[str, ...] = UNITS  # the units whose entries must arrive
     written: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     # The journal helper times the n-th entry T0 + n ms: start at now, since CloudWatch
     # rejects events older than 14 days.
@@ -133,7 +135,7 @@ class Node:
     def build(self) -> None:
         links = self.root / "var/log/containers"
         links.mkdir(parents=True)
-        for container in CONTAINERS:
+        for container in self.containers:
             log = self.container_log(container)
             log.parent.mkdir(parents=True)
             log.touch()
@@ -146,7 +148,7 @@ class Node:
         (self.root / "var/fluent-bit/state").mkdir(parents=True)
 
     def write_round(self, round_no: int, per_source: int) -> None:
-        for container in CONTAINERS:
+        for container in self.containers:
             with self.container_log(container).open("a") as handle:
                 for n in range(per_source):
                     line_id = f"{container.name}-{round_no}-{n}"
@@ -193,7 +195,7 @@ class Node:
                         "_PID": "42",
                     }
                 )
-                if unit in UNITS:  # the config's Systemd_Filters take these three only
+                if unit in self.units:  # what the config's Systemd_Filters take
                     self.written[line_id] = ("dataplane", {"unit": unit})
         journal = self.root / "var/log/journal" / MACHINE_ID / "system.journal"
         write_journal(journal, entries, start=self.journal_count)
