@@ -1,19 +1,17 @@
 """The two configs most EKS clusters run, kept as their users wrote them, pass ``--dry-run``:
 AWS's Container Insights ConfigMap (``tests/data/container-insights``: fluent-bit.conf
 @INCLUDEs three files, ``${VAR}``s from the DaemonSet's env) and the Fluent Bit Helm chart's
-default config (``tests/data/helm-chart``).
-
-The full runs are marked xfail(strict) with what is still missing; the ``_otherwise`` tests
-take out exactly those pieces and check every other section and option passes today.
+default config (``tests/data/helm-chart``), with the stock parsers file the image ships beside
+it; only the chart's two ``es`` outputs (issue 18) become ``file`` outputs.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
-
-import pytest
 
 from tests.support.cli import run_logtide
 
@@ -68,44 +66,30 @@ def dry_run(conf: Path, env: dict[str, str] | None = None) -> None:
     assert result.stdout.strip() == "configuration test is successful"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the systemd input (dataplane-log.conf, i16/systemd) and the aws filter "
-    "(dataplane-log.conf and host-log.conf, i16/awsfilter)",
-)
 def test_container_insights_configmap_passes_dry_run(tmp_path: Path) -> None:
     dry_run(mount("container-insights", tmp_path), CONTAINER_INSIGHTS_ENV)
-
-
-def test_container_insights_configmap_passes_dry_run_otherwise(tmp_path: Path) -> None:
-    conf = mount("container-insights", tmp_path)
-    dropped = edit_sections(tmp_path, {"systemd": None, "aws": None})
-    assert dropped == ["systemd", "aws", "aws"]  # exactly the pieces the xfail names
-    dry_run(conf, CONTAINER_INSIGHTS_ENV)
 
 
 # The chart's es outputs belong to issue 18: both become file outputs, same Match.
 FILE_FOR_ES = "[OUTPUT]\n    Name file\n    Match {match}\n    Path /tmp/logtide-helm\n\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the systemd input (i16/systemd) and parsers.conf, the stock parsers file "
-    "the Fluent Bit image has beside the chart's fluent-bit.conf (i16/parsers)",
-)
+def stock_parsers_file(target: Path) -> None:
+    """``parsers.conf`` as the image has it beside the chart's config: the Dockerfile writes
+    /fluent-bit/etc/parsers.conf with the same command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "logtide.agent.parsers.stock"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "[PARSER]" in result.stdout
+    (target / "parsers.conf").write_text(result.stdout)
+
+
 def test_helm_chart_config_passes_dry_run(tmp_path: Path) -> None:
     conf = mount("helm-chart", tmp_path)
     assert edit_sections(tmp_path, {"es": FILE_FOR_ES}) == ["es", "es"]
-    dry_run(conf)
-
-
-def test_helm_chart_config_passes_dry_run_otherwise(tmp_path: Path) -> None:
-    conf = mount("helm-chart", tmp_path)
-    assert edit_sections(tmp_path, {"es": FILE_FOR_ES, "systemd": None}) == [
-        "systemd",
-        "es",
-        "es",
-    ]
-    # A stand-in for the image's parsers.conf: the chart's sections name no parser of it.
-    (tmp_path / "parsers.conf").write_text("")
+    stock_parsers_file(tmp_path)
     dry_run(conf)
