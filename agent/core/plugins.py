@@ -225,6 +225,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "nest": "logtide.agent.filters.nest:NestFilter",
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
         "aws": "logtide.agent.filters.aws:AwsFilter",
+        "python": "logtide.agent.filters.python:PythonFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",
