@@ -105,8 +105,7 @@ class PythonFilter(FilterPlugin[PythonFilterSettings]):
         what = "returned garbage" if isinstance(exc, Garbage) else f"raised {type(exc).__name__}"
         unit = "batches" if self.config.batch else "records"
         self.context.logger.error(
-            "[filter:%s] '%s' %s on tag %s: %s (%d %s passed unchanged since the last report)",
-            self.context.instance,
+            "'%s' %s on tag %s: %s (%d %s passed unchanged since the last report)",
             self.source.call,
             what,
             tag,
