@@ -16,6 +16,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   eks an EKS node's application logs: 50 pods' files (docker + CRI, ``multiline.parser
       docker, cri``) -> kubernetes filter (metadata from Kube_Meta_Preload_Cache_Dir) ->
       modify -> null (bench/eks.py)
+  python  tail (docker parser) -> python filter with a trivial callable -> null, per record
+      and ``Batch On`` (bench/python_filter.py); compare with c
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eks import scenario_eks
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
+from python_filter import scenario_python
 from workload import write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
@@ -260,6 +263,7 @@ def main() -> int:
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
+        "python": lambda: scenario_python(args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:
