@@ -62,18 +62,28 @@ def source_for(
 
 def _module_file(source: Source) -> str | None:
     """The module's file, found as the import system would but without importing any of
-    its packages (``importlib.util.find_spec`` would run their ``__init__``). ``None`` for
+    its packages. ``None`` for
     a module with no Python source (an extension): then only :func:`load` can check it."""
     assert source.module is not None
+    parts = source.module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise ConfigError(
+            f"filter 'python': Module must be a dotted name, got {source.module!r}",
+            source.location,
+        )
     search: list[str] | None = None
     spec = None
-    parts = source.module.split(".")
     for depth in range(len(parts)):
         name = ".".join(parts[: depth + 1])
-        if not all(part.isidentifier() for part in parts):
-            spec = None
-        else:
-            spec = PathFinder.find_spec(name, search)
+        # A top-level name asks every finder (editable installs have their own), which
+        # imports nothing; a submodule is looked up in its package's folders directly,
+        # because asking the finders for it would import (run) the package first.
+        try:
+            spec = (
+                importlib.util.find_spec(name) if depth == 0 else PathFinder.find_spec(name, search)
+            )
+        except ValueError:  # already imported, without a spec (__main__, a test's stand-in)
+            return None
         if spec is None:
             raise ConfigError(
                 f"filter 'python': module '{name}' not found on the Python path "
@@ -176,7 +186,7 @@ def load(source: Source, instance: str) -> Callable[..., Any]:
         module = _import(source, instance)
     except ConfigError:
         raise
-    except BaseException as exc:  # the user's top level may raise anything, even SystemExit
+    except (Exception, SystemExit) as exc:  # the user's top level may raise anything
         raise ConfigError(
             f"filter 'python': importing {source.label} failed: {type(exc).__name__}: {exc}",
             _user_frame(exc) or source.location,
@@ -217,7 +227,7 @@ def _import(source: Source, instance: str) -> Any:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except BaseException:  # not left half-initialised under its name, whatever stopped it
         sys.modules.pop(name, None)
         raise
     return module
