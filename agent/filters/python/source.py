@@ -18,9 +18,10 @@ import os
 import re
 import sys
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.machinery import PathFinder
+from importlib.machinery import ModuleSpec, PathFinder
 from typing import Any
 
 from logtide.agent.config.classic import resolve_path
@@ -219,14 +220,18 @@ def _import(source: Source, instance: str) -> Any:
     assert source.path is not None
     # One name per filter instance: a reload replaces its own entry, two filters never meet.
     name = f"{_PRIVATE_PREFIX}.{_UNSAFE_RE.sub('_', instance)}"
-    spec = importlib.util.spec_from_file_location(name, source.path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"filter 'python': cannot load {source.path}", source.location)
-    module = importlib.util.module_from_spec(spec)
+    with open(source.path, "rb") as handle:
+        # Compiled from the text each time, not through the import system's bytecode cache:
+        # an edit within the same second would load the old code, and the cache would be
+        # written into the config folder.
+        code = compile(handle.read(), source.path, "exec", dont_inherit=True)
+    module = types.ModuleType(name)
+    module.__file__ = source.path
+    module.__spec__ = ModuleSpec(name, None, origin=source.path)
     # Registered before running so dataclasses and pickling inside it find their module.
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     except BaseException:  # not left half-initialised under its name, whatever stopped it
         sys.modules.pop(name, None)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -231,3 +232,22 @@ def test_exactly_one_of_path_and_module(tmp_path):
 def test_path_is_relative_to_the_config_file(tmp_path):
     source = source_for("f.py", None, "cb", False, Location(str(tmp_path / "conf" / "a.conf"), 3))
     assert source.path == str(tmp_path / "conf" / "f.py")
+
+
+def test_a_rebuild_loads_the_edited_file_under_the_same_private_name(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as a production interpreter
+    path = script(tmp_path, "def cb(t, ts, r):\n    return 2, ts, {'v': 1}\n")
+    old = make(PythonFilter, Path=path, Call="cb")
+    stamp = Path(path).stat()
+    Path(path).write_text("def cb(t, ts, r):\n    return 2, ts, {'v': 2}\n")
+    # Same size and mtime: a bytecode cache keyed on them would hand back the old code.
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    new = make(PythonFilter, Path=path, Call="cb")  # what a hot reload does
+    assert old("t", [(1.0, {})]) == [(1.0, {"v": 1})]
+    assert new("t", [(1.0, {})]) == [(1.0, {"v": 2})]
+    assert [name for name in sys.modules if name.startswith("_logtide_python_filter.filter_0")] == [
+        "_logtide_python_filter.filter_0"
+    ]
+    assert not (tmp_path / "__pycache__").exists()  # nothing written beside the config
