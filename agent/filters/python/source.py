@@ -63,8 +63,8 @@ def source_for(
 
 def _module_file(source: Source) -> str | None:
     """The module's file, found as the import system would but without importing any of
-    its packages. ``None`` for
-    a module with no Python source (an extension): then only :func:`load` can check it."""
+    its packages. ``None`` for a module with no Python source (an extension): then only
+    :func:`load` can check it."""
     assert source.module is not None
     parts = source.module.split(".")
     if not all(part.isidentifier() for part in parts):

@@ -151,6 +151,9 @@ def test_module_option(tmp_path, monkeypatch):
     assert "userpkg.nothere" in str(info.value)
     with pytest.raises(ConfigError, match=r"importing module 'userpkg\.filters' failed"):
         make(PythonFilter, Module="userpkg.filters", Call="cb")
+    (package / "__init__.py").write_text("")
+    filt = make(PythonFilter, Module="userpkg.filters", Call="cb")
+    assert filt("t", [(1.0, {"a": 1})]) == [(1.0, {"a": 1})]
 
 
 def dry_run_error(tmp_path: Path, body: str | None, **options: str) -> str:
