@@ -225,6 +225,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "nest": "logtide.agent.filters.nest:NestFilter",
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
         "aws": "logtide.agent.filters.aws:AwsFilter",
+        "lua": "logtide.agent.filters.lua:LuaFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",
