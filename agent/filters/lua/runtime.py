@@ -142,7 +142,8 @@ class LuaState:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    message = str(exc).split("stack traceback:", 1)[0]
+    return " ".join(message.split())
 
 
 def error_text(exc: BaseException) -> str:
