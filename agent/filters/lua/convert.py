@@ -17,6 +17,9 @@ from typing import Any
 from logtide.agent.filters.lua.runtime import LuaState, lua_type
 
 _CONTAINERS = (dict, list)
+# What lupa hands over ready to use: integral Lua numbers arrive as int already (-0.0 too),
+# so a float is a fractional (or out of int64 range) number, kept as it is.
+_PLAIN = frozenset((str, int, float, bool))
 _INT64_MAX = 2**63
 
 
@@ -63,12 +66,11 @@ class Converter:
         """The records a callback returned: one table, or an array of tables (split)."""
         if lua_type(value) != "table":
             raise ConversionError(f"expected a table, got {_lua_type_name(value)}")
-        count = self.state.records(value)
+        count, kind = self.state.returned(value)
         if count == 0:
-            out = self.table(value)
-            if type(out) is not dict:
+            if kind != 2:
                 raise ConversionError("expected a record (a map), got an array")
-            return [out]
+            return [self._map(value)]
         records: list[dict[str, Any]] = []
         for index in range(1, count + 1):
             item = value[index]
@@ -84,17 +86,23 @@ class Converter:
             return [self._back(table[i]) for i in range(1, length + 1)]
         if kind == 0:
             return None
-        out: dict[str, Any] = {}
-        typed = self.typed
-        for key, item in table.items():
-            name = key if type(key) is str else _key_text(key)
-            if typed:
-                out[name] = self._typed(name, item)
-            else:
-                out[name] = self._back(item)
+        return self._map(table)
+
+    def _map(self, table: Any) -> dict[str, Any]:
+        if self.typed:
+            return {
+                (key if type(key) is str else _key_text(key)): self._typed(key, item)
+                for key, item in table.items()
+            }
+        out: dict[str, Any] = dict(table.items())
+        fix = [key for key, item in out.items() if type(item) not in _PLAIN or type(key) is not str]
+        for key in fix:
+            item = out.pop(key)
+            out[key if type(key) is str else _key_text(key)] = self._back(item)
         return out
 
-    def _typed(self, name: str, item: Any) -> Any:
+    def _typed(self, key: Any, item: Any) -> Any:
+        name = key if type(key) is str else _key_text(key)
         kind = type(item)
         if kind is int or kind is float:
             if any(listed.startswith(name) for listed in self.int_keys):
@@ -107,11 +115,8 @@ class Converter:
         return self._back(item)
 
     def _back(self, item: Any) -> Any:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
+        if type(item) in _PLAIN or item is None:
             return item
-        if kind is float:
-            return _integral(item)
         if lua_type(item) == "table":
             return self.table(item)
         # functions, threads, userdata: Fluent Bit cannot serialize them either

@@ -52,11 +52,12 @@ local function classify(t)
   return 2, 0
 end
 
-local function records(t)
-  -- a callback's third return value: an array of records (split) or one record
+local function returned(t)
+  -- a callback's third return value: an array of records (split: their count, as Fluent Bit
+  -- tells by table.maxn alone), or one record (0, and its kind)
   local n = maxn(t)
-  if n > 0 and n == floor(n) then return n end
-  return 0
+  if n > 0 and n == floor(n) then return n, 0 end
+  return 0, (classify(t))
 end
 
 local function wrap(cb)
@@ -70,7 +71,7 @@ local function objlen(t) return #t end
 local function as_array(t) return setmetatable(t, array_meta) end
 local function as_map(t) return setmetatable(t, map_meta) end
 
-return classify, records, wrap, objlen, as_array, as_map, null
+return classify, returned, wrap, objlen, as_array, as_map, null
 """
 
 
@@ -131,7 +132,7 @@ class LuaState:
             name = chunk[1:] if chunk.startswith(("@", "=")) else chunk
             raise ConfigError(f"filter 'lua': function '{call}' is not defined in {name}", location)
         helpers = self.runtime.execute(_HELPERS, ARRAY_TYPE, MAP_TYPE)
-        (self.classify, self.records, wrap, self.objlen, self.as_array, self.as_map, self.null) = (
+        (self.classify, self.returned, wrap, self.objlen, self.as_array, self.as_map, self.null) = (
             helpers
         )
         self.callback = wrap(function)
