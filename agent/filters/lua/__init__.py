@@ -90,7 +90,9 @@ class LuaFilter(FilterPlugin[LuaSettings]):
                 else:
                     self._failed(f"unexpected return code {code!r}, record kept")
                     append(event)
-            except (LuaError, ConversionError, ValueError, TypeError) as exc:
+            # ValueError: a Lua string that is not UTF-8 (UnicodeDecodeError); OverflowError:
+            # an integer outside what Lua holds; TypeError: a return value lupa cannot unpack.
+            except (LuaError, ConversionError, ValueError, OverflowError, TypeError) as exc:
                 self._failed(error_text(exc))
                 if self.protected:
                     return events

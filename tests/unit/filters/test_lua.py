@@ -115,6 +115,16 @@ GARBAGE = [
 ]
 
 
+def test_records_lua_cannot_hold_or_strings_it_breaks_pass_unchanged() -> None:
+    filt = lua(
+        'function cb(t, ts, r) if r.bin then r.s = "\\255" end return 2, ts, r end',
+        protected_mode=False,
+    )
+    events = [(1.0, {"big": 2**70}), (2.0, {"bin": True}), (3.0, {"a": 1})]
+    assert filt("t", events) == events
+    assert filt.context.metrics.get("filter.0", "lua_errors") == 2
+
+
 @pytest.mark.parametrize("body", GARBAGE)
 def test_protected_mode_passes_the_whole_chunk_unmodified(body: str) -> None:
     filt = lua(f"function cb(t, ts, r) if r.bad then {body} end r.x = 1 return 2, ts, r end")
