@@ -18,6 +18,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       modify -> null (bench/eks.py)
   python  tail (docker parser) -> python filter with a trivial callable -> null, per record
       and ``Batch On`` (bench/python_filter.py); compare with c
+  lua tail (docker parser) -> lua filter with a trivial callback -> null, twice: the callback
+      returns 0 (record kept as is: one call, no conversion back) and 1 (record and time
+      replaced: the table converted back into a record); compare with c
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -166,6 +169,28 @@ def scenario_reference(lines: int, repeat: int) -> Result:
         return best
 
 
+LUA_FILTER = """
+[FILTER]
+    Name    lua
+    Match   *
+    call    cb
+    code    function cb(tag, ts, record) return {code}, ts, record end
+"""
+
+
+def scenario_lua(lines: int, repeat: int) -> list[Result]:
+    """tail -> lua (a callback returning 0, then one returning 1) -> null."""
+    results: list[Result] = []
+    for code in (0, 1):
+        label = f"lua-{code}"
+        with _prepared("null", "docker", lines, label) as (_, conf):
+            conf.write_text(conf.read_text() + LUA_FILTER.format(code=code))
+            result = run_best(conf, lines, label, repeat)
+            result.note = f"callback returns {code}; compare with c"
+            results.append(result)
+    return results
+
+
 def scenario_null(lines: int, repeat: int) -> Result:
     with _prepared("null", "docker", lines, "c") as (_, conf):
         return run_best(conf, lines, "c", repeat)
@@ -241,13 +266,13 @@ def main() -> int:
         "--journal-entries", type=int, default=200_000, help="journal entries of scenario sd"
     )
     parser.add_argument(
-        "--only", default="ref,a,a-cri,b,c,t,aws,eks,sd,d", help="comma-separated scenarios"
+        "--only", default="ref,a,a-cri,b,c,t,aws,lua,eks,sd,d", help="comma-separated scenarios"
     )
     parser.add_argument(
         "--repeat",
         type=int,
         default=3,
-        help="runs of ref, a, a-cri, c, t, aws, eks; the fastest is shown",
+        help="runs of ref, a, a-cri, c, t, aws, lua, eks; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -259,6 +284,7 @@ def main() -> int:
         "c": lambda: [scenario_null(args.lines, args.repeat)],
         "t": lambda: [scenario_tail(args.lines, args.repeat)],
         "aws": lambda: [scenario_aws_filter(args.lines, args.repeat)],
+        "lua": lambda: scenario_lua(args.lines, args.repeat),
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],

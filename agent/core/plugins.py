@@ -226,6 +226,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
         "aws": "logtide.agent.filters.aws:AwsFilter",
         "python": "logtide.agent.filters.python:PythonFilter",
+        "lua": "logtide.agent.filters.lua:LuaFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",
