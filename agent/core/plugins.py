@@ -230,6 +230,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "nest": "logtide.agent.filters.nest:NestFilter",
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
         "aws": "logtide.agent.filters.aws:AwsFilter",
+        "rewrite_tag": "logtide.agent.filters.rewrite_tag:RewriteTagFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",

@@ -31,7 +31,6 @@ TIMEOUT = 120.0
 NOT_YET: dict[str, str] = {
     "ml-": "the multiline filter is not implemented yet",
     "lua-": "the lua filter is not implemented yet",
-    "rt-": "the rewrite_tag filter is not implemented yet",
 }
 
 
