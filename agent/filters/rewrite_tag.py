@@ -31,8 +31,8 @@ class RewriteTagSettings(EmitterFilterSettings):
     rule: list[str]
 
 
-def _rules(settings: Settings) -> list[Rule]:
-    return [parse_rule(str(text), settings.location) for text in settings.get("rule") or []]
+def _rules(config: RewriteTagSettings) -> list[Rule]:
+    return [parse_rule(text, config.location) for text in config.rule]
 
 
 def _copy(value: Any) -> Any:
@@ -64,12 +64,12 @@ class RewriteTagFilter(FilterPlugin[RewriteTagSettings]):
     @classmethod
     def validate(cls, settings: Settings) -> RewriteTagSettings:
         config = super().validate(settings)
-        _rules(settings)
+        _rules(config)
         return config
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
-        self.rules = _rules(settings)
+        self.rules = _rules(self.config)
         if context.emitter is None:
             raise ConfigError("filter 'rewrite_tag' runs only inside a pipeline", self.location)
         self.emitter = context.emitter
