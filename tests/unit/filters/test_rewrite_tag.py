@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.api import Pipeline
-from logtide.agent.core.errors import ConfigError
-from logtide.agent.core.errors import Location
+from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.filters.rewrite_tag_rules import TagTemplate, parse_rule
 from tests.support.cli import run_logtide
 
