@@ -36,7 +36,7 @@ OUTPUT = """\
 
 CONFIG = """\
 [SERVICE]
-    Flush          0.5
+    Flush          1
     Grace          10
     Log_Level      info
     HTTP_Server    On
@@ -46,7 +46,7 @@ CONFIG = """\
 [INPUT]
     Name            tail
     Tag             app.log
-    Path            {work}/app.log
+    Path            {work}/logs/*.log
     DB              {work}/tail.db
     Read_from_Head  On
     Refresh_Interval 1
@@ -66,22 +66,27 @@ def level(seq: int) -> str:
 
 
 class LineWriter(threading.Thread):
-    """Appends JSON lines ``{"seq": n, "level": ...}`` in small bursts."""
+    """Appends JSON lines ``{"seq": n, "level": ...}`` in small bursts: errors to
+    ``errors.log``, the rest to ``app.log``. A chunk of ``errors.log`` is re-tagged whole
+    with KEEP false, so only its copies can hold its checkpoint back."""
 
-    def __init__(self, path: Path, batch: int, pause: float) -> None:
+    def __init__(self, folder: Path, batch: int, pause: float) -> None:
         super().__init__(daemon=True)
-        self.path, self.batch, self.pause = path, batch, pause
+        self.folder, self.batch, self.pause = folder, batch, pause
         self.written = 0
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            lines = b"".join(
-                orjson.dumps({"seq": n, "level": level(n), "pad": "x" * 64}) + b"\n"
-                for n in range(self.written, self.written + self.batch)
-            )
-            with self.path.open("ab") as out:
-                out.write(lines)
+            lines: dict[str, list[bytes]] = {"errors.log": [], "app.log": []}
+            for n in range(self.written, self.written + self.batch):
+                name = "errors.log" if level(n) == "error" else "app.log"
+                lines[name].append(orjson.dumps({"seq": n, "level": level(n), "pad": "x" * 64}))
+            for name, batch in lines.items():
+                if not batch:
+                    continue
+                with (self.folder / name).open("ab") as out:
+                    out.write(b"\n".join(batch) + b"\n")
             self.written += self.batch
             time.sleep(self.pause)
 
@@ -108,7 +113,8 @@ def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int) -> None:
     )
     config = tmp_path / "fluent-bit.conf"
     config.write_text(CONFIG.format(port=port, work=tmp_path) + outputs)
-    writer = LineWriter(tmp_path / "app.log", batch=60, pause=0.05)
+    (tmp_path / "logs").mkdir()
+    writer = LineWriter(tmp_path / "logs", batch=60, pause=0.05)
     writer.start()
     agent = Agent(config, http_port=port, bucket=BUCKETS[0])
     rng = random.Random(17)
@@ -164,7 +170,5 @@ def test_kill9_rewrite_tag_loses_and_repeats_nothing(tmp_path: Path, moto: MotoS
 
 
 @pytest.mark.slow
-def test_kill9_rewrite_tag_loses_and_repeats_nothing_long(
-    tmp_path: Path, moto: MotoServer
-) -> None:
+def test_kill9_rewrite_tag_loses_and_repeats_nothing_long(tmp_path: Path, moto: MotoServer) -> None:
     _kill_loop(tmp_path, moto, kills=12)
