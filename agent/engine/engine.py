@@ -229,30 +229,40 @@ class Engine:
         """:meth:`ingest` of a chunk behind which ``hops`` filters emitted records; what
         filters emit during this chunk's pass follows it in, one hop further."""
         emitted: list[Chunk] = []
+        routed = False
         try:
             emitted = self._filters(chunk)
             derived = self.processor.process(chunk) if self.processor is not None else []
             if routable:
                 await self._route(chunk)
+            routed = True
             await self._route_derived(derived)
             entering, emitted = emitted, []
             await self._emitters.enter(entering, hops + 1)
         finally:
             for left in emitted:  # never entered: their source is not yet delivered
                 left.ack.settle(False)
-            chunk.ack.settle(True)
+            # Cancelled (a stop) before every output took it: not delivered, and saying so
+            # keeps the source's checkpoint behind it.
+            chunk.ack.settle(routed)
 
     async def _ingest_emitted(self, chunk: Chunk, hops: int) -> None:
         await self._ingest(chunk, True, hops)
 
     async def _route_derived(self, chunks: list[Chunk]) -> None:
         for child in chunks:
+            emitted: list[Chunk] = []
+            routed = False
             try:
                 emitted = self._filters(child)
                 await self._route(child)
-                await self._emitters.enter(emitted, 1)
+                routed = True
+                entering, emitted = emitted, []
+                await self._emitters.enter(entering, 1)
             finally:
-                child.ack.settle(True)
+                for left in emitted:
+                    left.ack.settle(False)
+                child.ack.settle(routed)
 
     async def _route(self, chunk: Chunk) -> None:
         if not chunk.events:

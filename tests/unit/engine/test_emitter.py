@@ -232,3 +232,27 @@ async def test_send_outside_a_filter_call_waits_for_room_and_holds_the_ack() -> 
 def _settings(*lines: str) -> object:
     text = "[FILTER]\n    Name test_echo\n    Match *\n" + "".join(f"    {x}\n" for x in lines)
     return filter_spec(load_string(text).filters[0], Counter()).config
+
+
+async def test_a_chunk_cancelled_while_waiting_for_room_is_not_acknowledged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SIGTERM cancels an input blocked on a full output: its chunk (and the copies it
+    # emitted) reached no output, so the acknowledgement must not report it delivered.
+    from logtide.agent.engine import output_runner
+
+    monkeypatch.setattr(output_runner, "QUEUE_EVENTS", 1)
+    e = engine(ECHO.format(keep="false"))
+    first = await run_one(e, "app", [{"a": 1}])  # fills the queue; its flush waits on the gate
+    fired: list[bool] = []
+    blocked = asyncio.ensure_future(
+        e.ingest(Chunk("app", [(1.0, {"a": 2})], Ack(fired.append), "in", 0))
+    )
+    await asyncio.sleep(0.1)
+    assert not blocked.done()
+    blocked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await blocked
+    assert fired == [False]
+    assert first == []
+    await e.tasks.close()
