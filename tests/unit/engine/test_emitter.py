@@ -234,8 +234,9 @@ def _settings(*lines: str) -> object:
     return filter_spec(load_string(text).filters[0], Counter()).config
 
 
+@pytest.mark.parametrize("tag", ["other", "app"])  # a plain chunk blocks, or a copy
 async def test_a_chunk_cancelled_while_waiting_for_room_is_not_acknowledged(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tag: str
 ) -> None:
     # SIGTERM cancels an input blocked on a full output: its chunk (and the copies it
     # emitted) reached no output, so the acknowledgement must not report it delivered.
@@ -243,10 +244,11 @@ async def test_a_chunk_cancelled_while_waiting_for_room_is_not_acknowledged(
 
     monkeypatch.setattr(output_runner, "QUEUE_EVENTS", 1)
     e = engine(ECHO.format(keep="false"))
-    first = await run_one(e, "app", [{"a": 1}])  # fills the queue; its flush waits on the gate
+    # fills the queue (no filter takes the tag); its flush waits on the gate
+    first = await run_one(e, "other", [{"a": 1}])
     fired: list[bool] = []
     blocked = asyncio.ensure_future(
-        e.ingest(Chunk("app", [(1.0, {"a": 2})], Ack(fired.append), "in", 0))
+        e.ingest(Chunk(tag, [(1.0, {"a": 2})], Ack(fired.append), "in", 0))
     )
     await asyncio.sleep(0.1)
     assert not blocked.done()
