@@ -76,9 +76,8 @@ class RewriteTagFilter(FilterPlugin[RewriteTagSettings]):
         match = self.config.match
         if match is not None and match.strip("*") == "":
             context.logger.warning(
-                "[filter:%s] Match %s also takes the re-tagged records: a rule that matches "
-                "its own output is cut after a few rounds",
-                context.instance,
+                "Match %s also takes the re-tagged records: a rule that matches its own "
+                "output is cut after a few rounds",
                 match,
             )
 
