@@ -21,6 +21,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   lua tail (docker parser) -> lua filter with a trivial callback -> null, twice: the callback
       returns 0 (record kept as is: one call, no conversion back) and 1 (record and time
       replaced: the table converted back into a record); compare with c
+  rewrite_tag  tail (docker parser) -> rewrite_tag re-tagging every record (KEEP false,
+      so each one runs the filters again under its new tag) -> null: compare with c
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -196,6 +198,24 @@ def scenario_null(lines: int, repeat: int) -> Result:
         return run_best(conf, lines, "c", repeat)
 
 
+REWRITE_TAG = """\
+[FILTER]
+    Name   rewrite_tag
+    Match  order
+    Rule   $stream ^(std\\w+)$ rt.$1.$TAG false
+"""
+
+
+def scenario_rewrite_tag(lines: int, repeat: int) -> Result:
+    """tail -> rewrite_tag (every record re-tagged and re-emitted) -> null."""
+    with _prepared("null", "docker", lines, "rewrite_tag") as (_, conf):
+        text = conf.read_text()
+        conf.write_text(text.replace("[OUTPUT]", REWRITE_TAG + "[OUTPUT]", 1))
+        result = run_best(conf, lines, "rewrite_tag", repeat)
+        result.note = "every record re-emitted once (KEEP false); compare with c"
+        return result
+
+
 def scenario_systemd(entries: int, repeat: int) -> Result:
     """The systemd input over a real journal (written by systemd-journal-remote; `make
     journal-remote` fetches it) into null; the journalctl child's CPU counts (it is reaped
@@ -266,7 +286,9 @@ def main() -> int:
         "--journal-entries", type=int, default=200_000, help="journal entries of scenario sd"
     )
     parser.add_argument(
-        "--only", default="ref,a,a-cri,b,c,t,aws,lua,eks,sd,d", help="comma-separated scenarios"
+        "--only",
+        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,eks,sd,d",
+        help="comma-separated scenarios",
     )
     parser.add_argument(
         "--repeat",
@@ -288,6 +310,7 @@ def main() -> int:
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
+        "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
         "python": lambda: scenario_python(args.lines, args.repeat),
     }

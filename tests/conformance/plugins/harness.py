@@ -30,7 +30,6 @@ TIMEOUT = 120.0
 # the corpus and are expected to fail until the family is implemented, then the entry goes.
 NOT_YET: dict[str, str] = {
     "ml-": "the multiline filter is not implemented yet",
-    "rt-": "the rewrite_tag filter is not implemented yet",
 }
 
 
