@@ -77,6 +77,10 @@ class MultilineSpec:
     def rules_from(self, state: str) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if state in rule.states and not rule.is_start)
 
+    def leads_to_start(self, rule: Rule) -> bool:
+        """Whether a start rule can follow ``rule``: Fluent Bit then ends the record at once."""
+        return any(other.is_start and rule.to in other.states for other in self.rules)
+
 
 def _parse_rule(value: str, location: Location) -> Rule:
     try:

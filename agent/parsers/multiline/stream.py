@@ -7,6 +7,7 @@ tail input never checkpoints past data that is still only in memory.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,20 @@ from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
 from logtide.agent.parsers.multiline.text import decode, parse_line
 
 Parse = Callable[[bytes | str], Any]
+
+
+def search(regex: re.Pattern[str], content: str) -> bool:
+    """Whether ``regex`` matches in ``content`` as Onigmo matches it.
+
+    Onigmo's ``^`` does not match at the very end after a final newline, Python's does: a
+    content ending in a newline (what the ``multiline`` filter sees) would match ``^$`` on
+    every line. A leftmost match that starts there can only come from such an anchor.
+    """
+    match = regex.search(content)
+    if match is None:
+        return False
+    end = len(content)
+    return not (match.start() == end and end and content[-1] == "\n")
 
 
 class Starts(Protocol):
@@ -35,6 +50,14 @@ class _Group:
     start: int = -1
     touched: float = 0.0
     rule: Rule | None = None
+    # The record of a line that ended a record by a rule leading back to a start state:
+    # Fluent Bit keeps it as the group's context and emits it on its own at the group's next
+    # flush, unless a new record starts first (its ``python`` tracebacks' last line twice).
+    pending: Event | None = None
+
+    @property
+    def holding(self) -> bool:
+        return bool(self.pieces) or self.pending is not None
 
 
 class _Parser:
@@ -59,6 +82,9 @@ class MultilineStream:
         self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
         self.invalid_utf8 = 0
         self._bad = False
+        # Index of the parser that took the last line: tried first, as Fluent Bit does, so
+        # a record in progress is continued by its own parser.
+        self._lru = 0
 
     # -- feeding -------------------------------------------------------------------------
     def feed(self, line: bytes, start: int, now: float | None = None) -> list[Event]:
@@ -98,13 +124,50 @@ class MultilineStream:
             out.extend(self.feed(line, starts[index], now))
         return out
 
+    def feed_event(self, event: Event, key: str, start: int, now: float) -> list[Event]:
+        """Add one record whose ``key`` holds the line (the ``multiline`` filter); ``start``
+        marks where it came from (what :meth:`held_from` reports). A record without a string
+        ``key`` ends what is held and passes alone."""
+        stamp, record = event
+        content = record.get(key)
+        if type(content) is not str:
+            out = self.flush_all(now)
+            out.append(event)
+            return out
+        return self._dispatch(None, content, record, stamp, start, now)
+
     def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
+        return self._dispatch(line, None, None, None, start, now)
+
+    def _order(self) -> list[_Parser]:
+        parsers = self._parsers
+        if self._lru == 0 or len(parsers) == 1:
+            return parsers
+        return [parsers[self._lru], *parsers[: self._lru], *parsers[self._lru + 1 :]]
+
+    def _dispatch(
+        self,
+        line: bytes | None,
+        text: str | None,
+        given: dict[str, Any] | None,
+        given_stamp: float | None,
+        start: int,
+        now: float,
+    ) -> list[Event]:
+        """One line (``line`` bytes, or ``text`` with its record ``given``) to the first
+        parser that takes it; a line none takes ends what every parser holds and is a record
+        of its own."""
         out: list[Event] = []
-        text: str | None = None
-        for parser in self._parsers:
+        for parser in self._order():
+            stamp: float | None
+            record: dict[str, Any] | None
             if parser.parse is not None:
-                parsed, bad = parse_line(parser.parse, line)
-                self._bad |= bad
+                raw: bytes | str = text if line is None else line
+                if isinstance(raw, str):
+                    parsed = parser.parse(raw)
+                else:
+                    parsed, bad = parse_line(parser.parse, raw)
+                    self._bad |= bad
                 if parsed is None:
                     continue
                 stamp, record = parsed
@@ -113,18 +176,25 @@ class MultilineStream:
                     continue
             else:
                 if text is None:
+                    assert line is not None
                     text, bad = decode(line)
                     self._bad |= bad
-                stamp, record, content = None, None, text
+                stamp, record, content = given_stamp, given, text
             if self._process(parser, record, stamp, content, start, now, out):
+                self._lru = self._parsers.index(parser)
                 return out
-            # Not part of any multiline record: flush what this parser holds, emit alone.
-            self._flush_parser(parser, now, out)
-            out.append(self._single(parser.spec, record, stamp, content, now))
-            return out
+            if parser.parse is not None:
+                # Not part of any multiline record: flush what this parser holds, emit alone.
+                self._flush_parser(parser, now, out)
+                out.append(self._single(parser.spec, record, stamp, content, now))
+                return out
         for parser in self._parsers:
             self._flush_parser(parser, now, out)
+        if given is not None:
+            out.append((now if given_stamp is None else given_stamp, given))
+            return out
         if text is None:
+            assert line is not None
             text, bad = decode(line)
             self._bad |= bad
         out.append((now, {"log": text}))
@@ -191,25 +261,39 @@ class MultilineStream:
         matched: Rule | None = None
         if group.rule is not None:
             for rule in spec.rules_from(group.rule.to):
-                if rule.regex.search(content):
+                if search(rule.regex, content):
                     if group.pieces and not group.pieces[-1].endswith("\n"):
                         group.pieces.append("\n")
+                    if not group.pieces and group.pending is not None:
+                        # Fluent Bit continues the kept context, not the new line's record.
+                        self._open(group, group.pending[1], group.pending[0], group.start)
+                        group.pending = None
+                    elif not group.pieces:
+                        self._open(group, record, stamp, start)
                     group.pieces.append(content if content else "\n")
                     matched = rule
                     break
         if matched is None:
             for rule in spec.start_rules():
-                if rule.regex.search(content):
+                if search(rule.regex, content):
                     matched = rule
                     break
             if matched is None:
                 return False
             if group.pieces:
                 out.append(self._close(spec, group, now))
+            group.pending = None
             self._open(group, record, stamp, start)
             group.pieces.append(content)
         group.rule = matched
         group.touched = now
+        if spec.leads_to_start(matched):
+            # The record is complete: a start state is all that can follow.
+            out.append(self._close(spec, group, now))
+            line_record = record if record is not None else {spec.key_content or "log": content}
+            group.pending = (stamp if stamp is not None else now, line_record)
+            group.start = start
+            group.rule = matched
         return True
 
     # -- flushing ------------------------------------------------------------------------
@@ -219,7 +303,7 @@ class MultilineStream:
             group.start
             for parser in self._parsers
             for group in parser.groups.values()
-            if group.pieces
+            if group.holding
         ]
         return min(starts) if starts else None
 
@@ -229,8 +313,8 @@ class MultilineStream:
         for parser in self._parsers:
             limit = parser.spec.flush_ms / 1000.0
             for group in parser.groups.values():
-                if group.pieces and now - group.touched >= limit:
-                    out.append(self._close(parser.spec, group, now))
+                if group.holding and now - group.touched >= limit:
+                    self._flush_group(parser.spec, group, now, out)
         return out
 
     def flush_all(self, now: float | None = None) -> list[Event]:
@@ -247,8 +331,19 @@ class MultilineStream:
 
     def _flush_parser(self, parser: _Parser, now: float, out: list[Event]) -> None:
         for group in parser.groups.values():
-            if group.pieces:
-                out.append(self._close(parser.spec, group, now))
+            if group.holding:
+                self._flush_group(parser.spec, group, now, out)
+
+    def _flush_group(
+        self, spec: MultilineSpec, group: _Group, now: float, out: list[Event]
+    ) -> None:
+        if group.pieces:
+            out.append(self._close(spec, group, now))
+        elif group.pending is not None:
+            out.append(group.pending)
+            group.start = -1
+        group.pending = None
+        group.rule = None
 
     @staticmethod
     def _open(
