@@ -30,6 +30,7 @@ from logtide.agent.core.common_options import (
     InputSettings,
     OutputSettings,
 )
+from logtide.agent.core.emitter import Emitter
 from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.events import Chunk, Event
 from logtide.agent.core.metrics import Metrics
@@ -69,6 +70,9 @@ class PluginContext:
     ``cut_points`` maps a source (the part of ``Chunk.mark`` before ``|``) to the sorted
     offsets where some output's watermark ends; the engine fills it once the outputs have
     started, before any input runs.
+    ``emitter`` is the filter's way to put records into the pipeline's start
+    (:mod:`logtide.agent.core.emitter`); the engine builds one for a filter whose settings
+    extend ``EmitterFilterSettings`` (``None`` otherwise).
     """
 
     instance: str
@@ -82,6 +86,7 @@ class PluginContext:
     checkpoint_db: str | None = None
     config: BoundSettings | None = None
     cut_points: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    emitter: Emitter | None = None
 
 
 class Plugin(ABC, Generic[C]):

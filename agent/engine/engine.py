@@ -4,6 +4,11 @@ asyncio loop.
 Data path (all inside the emitting input's task, so backpressure reaches the input)::
 
     input.emit(chunk) -> filters -> stream processor -> router -> OutputRunner queues
+                            |
+                            +-> records a filter emitted (rewrite_tag) -> filters -> ...
+
+Records a filter emits during a chunk's pass (:mod:`logtide.agent.engine.emitter`) enter
+the pipeline from its start once that chunk is routed, holding its acknowledgement.
 
 Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every input to
 reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTERM/SIGINT)
@@ -36,6 +41,8 @@ from logtide.agent.core.retry import Backoff
 from logtide.agent.core.serialize import json_lines_size
 from logtide.agent.core.tags import matcher
 from logtide.agent.engine.disk_queue import DiskQueue
+from logtide.agent.engine.emitter import EmitterHub
+from logtide.agent.engine.filter_chain import FilterChain
 from logtide.agent.engine.output_runner import DeliveryTap, OutputRunner
 from logtide.agent.engine.plan import Plan, cut_points, plugin_context
 from logtide.agent.engine.router import Routes
@@ -99,14 +106,13 @@ class Engine:
         self._ending = 0
         self._ended_by_inputs = False
         self._inputs: list[_Input] = []
-        self._filters: Routes[FilterPlugin] = Routes([])
-        self._filter_names: dict[int, str] = {}
-        self._filter_plugins: list[FilterPlugin] = []
         self._runners: list[OutputRunner] = []
         self._routes: Routes[OutputRunner] = Routes([])
         self.processor = plan.stream_processor
         # Shared by every plugin's context; filled once the outputs have started.
         self._cut_points: dict[str, list[int]] = {}
+        self._emitters = EmitterHub(self._ingest_emitted, self.metrics, log)
+        self._filters = FilterChain([], self.metrics, log, self._emitters)
 
     @property
     def grace(self) -> float:
@@ -148,6 +154,7 @@ class Engine:
             metrics=self.metrics,
             once=self.once,
             cut_points=self._cut_points,
+            emitter=self._emitters.emitter_for(spec.instance, spec.config),
         )
 
     @property
@@ -195,14 +202,12 @@ class Engine:
         self._routes = Routes(runners)
 
     def _build_filters(self) -> None:
-        filters: list[tuple[Any, FilterPlugin]] = []
+        filters: list[tuple[str, Any, FilterPlugin]] = []
         for spec in self.plan.filters:
             plugin = self._construct(spec)
             assert isinstance(plugin, FilterPlugin)
-            filters.append((matcher(spec.config), plugin))
-            self._filter_plugins.append(plugin)
-            self._filter_names[id(plugin)] = spec.instance
-        self._filters = Routes(filters)
+            filters.append((spec.instance, matcher(spec.config), plugin))
+        self._filters = FilterChain(filters, self.metrics, log, self._emitters)
 
     def _build_inputs(self) -> None:
         for spec in self.plan.inputs:
@@ -218,41 +223,36 @@ class Engine:
         destination has taken its own. A chunk from a non-routable input still feeds the
         stream processor, as in Fluent Bit; only its own records skip the outputs.
         """
+        await self._ingest(chunk, routable, 0)
+
+    async def _ingest(self, chunk: Chunk, routable: bool, hops: int) -> None:
+        """:meth:`ingest` of a chunk behind which ``hops`` filters emitted records; what
+        filters emit during this chunk's pass follows it in, one hop further."""
+        emitted: list[Chunk] = []
         try:
-            self._filter(chunk)
+            emitted = self._filters(chunk)
             derived = self.processor.process(chunk) if self.processor is not None else []
             if routable:
                 await self._route(chunk)
             await self._route_derived(derived)
+            entering, emitted = emitted, []
+            await self._emitters.enter(entering, hops + 1)
         finally:
+            for left in emitted:  # never entered: their source is not yet delivered
+                left.ack.settle(False)
             chunk.ack.settle(True)
+
+    async def _ingest_emitted(self, chunk: Chunk, hops: int) -> None:
+        await self._ingest(chunk, True, hops)
 
     async def _route_derived(self, chunks: list[Chunk]) -> None:
         for child in chunks:
             try:
-                self._filter(child)
+                emitted = self._filters(child)
                 await self._route(child)
+                await self._emitters.enter(emitted, 1)
             finally:
                 child.ack.settle(True)
-
-    def _filter(self, chunk: Chunk) -> None:
-        for plugin in self._filters(chunk.tag):
-            if not chunk.events:
-                return
-            before = len(chunk.events)
-            try:
-                chunk.events = plugin(chunk.tag, chunk.events)
-            except Exception as exc:
-                name = self._filter_names[id(plugin)]
-                self.metrics.add(name, "errors")
-                log.error(
-                    "[filter:%s] failed on tag %s, records pass unchanged: %s", name, chunk.tag, exc
-                )
-                continue
-            change = len(chunk.events) - before
-            if change:
-                counter = "add_records" if change > 0 else "drop_records"
-                self.metrics.add(self._filter_names[id(plugin)], counter, abs(change))
 
     async def _route(self, chunk: Chunk) -> None:
         if not chunk.events:
@@ -317,15 +317,7 @@ class Engine:
             self.started.set()
             return 1
         self.started.set()
-        for plugin in self._filter_plugins:
-            try:
-                await plugin.start()
-            except Exception as exc:
-                log.warning(
-                    "[filter:%s] warm-up failed, continuing: %s",
-                    self._filter_names[id(plugin)],
-                    exc,
-                )
+        await self._filters.start()
         for runner in self._runners:
             self.tasks.spawn(runner.run(), f"output:{runner.instance}")
         if self.processor is not None:

@@ -28,6 +28,7 @@ from logtide.agent.config.validate import (
     stream_task,
 )
 from logtide.agent.core.common_options import FilterSettings, InputSettings, OutputSettings
+from logtide.agent.core.emitter import Emitter
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import InputPlugin, PluginContext, Spawn
@@ -104,6 +105,7 @@ def plugin_context(
     metrics: Metrics,
     once: bool,
     cut_points: Mapping[str, Sequence[int]],
+    emitter: Emitter | None = None,
 ) -> PluginContext:
     """What the plugin of ``spec`` gets: the plan's shared pieces and the engine's own."""
     return PluginContext(
@@ -118,6 +120,7 @@ def plugin_context(
         checkpoint_db=plan.checkpoint_db,
         config=spec.config,
         cut_points=cut_points,
+        emitter=emitter,
     )
 
 

@@ -110,7 +110,7 @@ def test_a_spec_carries_the_settings_its_class_bound() -> None:
     assert [runner.retry_limit for runner in engine._runners] == [0]
     # the plugins take the settings bound during validation instead of binding them again
     assert engine.inputs[0].config is source.config
-    assert engine._filter_plugins[0].config is grep.config
+    assert engine._filters.plugins[0][1].config is grep.config
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

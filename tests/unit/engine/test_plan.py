@@ -81,7 +81,7 @@ def test_built_plugins_share_the_plans_registries_and_the_engines_cut_points(
     assert tail.context.checkpoint_db == f"{tmp_path}/tail.db"
     assert tail.context.flush_interval == 3.0
     assert tail.context.cut_points == {}
-    [parser_filter] = engine._filter_plugins
+    [(_, parser_filter)] = engine._filters.plugins
     assert isinstance(parser_filter, ParserFilter)
     assert parser_filter.parsers == (plan.parsers.get("mine"),)
     assert parser_filter.context.cut_points is tail.context.cut_points
