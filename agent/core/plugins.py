@@ -173,6 +173,9 @@ class FilterPlugin(Plugin[CF]):
     async def start(self) -> None:
         """Optional warm-up I/O (e.g. a metadata cache); failures are logged, not fatal."""
 
+    async def stop(self) -> None:
+        """Put out what the filter still holds (the run is ending), before outputs drain."""
+
     @abstractmethod
     def __call__(self, tag: str, events: list[Event]) -> list[Event]: ...
 
@@ -230,6 +233,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "nest": "logtide.agent.filters.nest:NestFilter",
         "kubernetes": "logtide.agent.filters.kubernetes:KubernetesFilter",
         "aws": "logtide.agent.filters.aws:AwsFilter",
+        "multiline": "logtide.agent.filters.multiline:MultilineFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",

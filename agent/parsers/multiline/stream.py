@@ -86,6 +86,11 @@ class MultilineStream:
         # a record in progress is continued by its own parser.
         self._lru = 0
 
+    @property
+    def resolved(self) -> list[tuple[MultilineSpec, Parse | None]]:
+        """The parsers this stream was built from (to build more streams like it)."""
+        return [(parser.spec, parser.parse) for parser in self._parsers]
+
     # -- feeding -------------------------------------------------------------------------
     def feed(self, line: bytes, start: int, now: float | None = None) -> list[Event]:
         """Add one line (no newline) that starts at file offset ``start``; return the records
@@ -162,11 +167,10 @@ class MultilineStream:
             stamp: float | None
             record: dict[str, Any] | None
             if parser.parse is not None:
-                raw: bytes | str = text if line is None else line
-                if isinstance(raw, str):
-                    parsed = parser.parse(raw)
+                if line is None:
+                    parsed = parser.parse(text or "")
                 else:
-                    parsed, bad = parse_line(parser.parse, raw)
+                    parsed, bad = parse_line(parser.parse, line)
                     self._bad |= bad
                 if parsed is None:
                     continue
