@@ -60,6 +60,7 @@ class MultilineSettings(EmitterFilterSettings):
     flush_ms: int
 
     def __post_init__(self) -> None:
+        EmitterFilterSettings.__post_init__(self)
         if self.mode == "parser" and not self.multiline_parser:
             raise ConfigError(
                 "filter 'multiline': mode parser needs multiline.parser", self.location

@@ -54,6 +54,9 @@ class _Group:
     # Fluent Bit keeps it as the group's context and emits it on its own at the group's next
     # flush, unless a new record starts first (its ``python`` tracebacks' last line twice).
     pending: Event | None = None
+    # Time of the last record taken as this group's context: Fluent Bit gives it to a record
+    # the group ends with no context of its own.
+    last: float | None = None
 
     @property
     def holding(self) -> bool:
@@ -194,6 +197,10 @@ class MultilineStream:
                 return out
         for parser in self._parsers:
             self._flush_parser(parser, now, out)
+        if given_stamp is not None and self._parsers:
+            # Fluent Bit passes a lone line through its first parser's default group.
+            groups = self._parsers[0].groups
+            (groups.get(None) or groups.setdefault(None, _Group())).last = given_stamp
         if given is not None:
             out.append((now if given_stamp is None else given_stamp, given))
             return out
@@ -263,6 +270,7 @@ class MultilineStream:
     ) -> bool:
         spec = parser.spec
         matched: Rule | None = None
+        late = False
         if group.rule is not None:
             for rule in spec.rules_from(group.rule.to):
                 if search(rule.regex, content):
@@ -273,7 +281,10 @@ class MultilineStream:
                         self._open(group, group.pending[1], group.pending[0], group.start)
                         group.pending = None
                     elif not group.pieces:
-                        self._open(group, record, stamp, start)
+                        # Fluent Bit takes the line's record as context only after the rule
+                        # ran: a record this line ends at once has none.
+                        self._open(group, None, None, start)
+                        late = True
                     group.pieces.append(content if content else "\n")
                     matched = rule
                     break
@@ -286,8 +297,10 @@ class MultilineStream:
                 return False
             if group.pieces:
                 out.append(self._close(spec, group, now))
+            # A kept record stays the context (its keys); the time is the new line's.
+            context = record if group.pending is None else group.pending[1]
             group.pending = None
-            self._open(group, record, stamp, start)
+            self._open(group, context, stamp, start)
             group.pieces.append(content)
         group.rule = matched
         group.touched = now
@@ -297,7 +310,11 @@ class MultilineStream:
             line_record = record if record is not None else {spec.key_content or "log": content}
             group.pending = (stamp if stamp is not None else now, line_record)
             group.start = start
-            group.rule = matched
+        elif late:
+            group.first = record
+            group.stamp = stamp
+        if stamp is not None and (late or group.pending is not None):
+            group.last = stamp
         return True
 
     # -- flushing ------------------------------------------------------------------------
@@ -347,7 +364,6 @@ class MultilineStream:
             out.append(group.pending)
             group.start = -1
         group.pending = None
-        group.rule = None
 
     @staticmethod
     def _open(
@@ -356,6 +372,8 @@ class MultilineStream:
         group.first = record
         group.stamp = stamp
         group.start = start
+        if stamp is not None:
+            group.last = stamp
 
     @staticmethod
     def _close(spec: MultilineSpec, group: _Group, now: float) -> Event:
@@ -369,12 +387,15 @@ class MultilineStream:
                 record[key] = joined
         else:
             record = {key: joined}
-        stamp = group.stamp if group.stamp is not None else now
+        stamp = group.stamp if group.stamp is not None else group.last
+        if stamp is None:
+            stamp = now
         group.pieces = []
         group.first = None
         group.stamp = None
         group.start = -1
-        group.rule = None
+        # The state stays: Fluent Bit keeps a group's state across a flush, so a line that
+        # continues it starts the next record (a traceback cut by a line no rule takes).
         return (stamp, record)
 
     @staticmethod

@@ -85,6 +85,7 @@ def parse_rfc3339(value: str) -> float | None:
         moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
     return int(moment.timestamp()) + nanos / 1e9
 
+
 def _whole_second(text: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text + "+00:00")

@@ -29,7 +29,6 @@ TIMEOUT = 120.0
 # Case families logtide cannot run yet (their plugins are unknown to it): the cases stay in
 # the corpus and are expected to fail until the family is implemented, then the entry goes.
 NOT_YET: dict[str, str] = {
-    "ml-": "the multiline filter is not implemented yet",
     "lua-": "the lua filter is not implemented yet",
     "rt-": "the rewrite_tag filter is not implemented yet",
 }
