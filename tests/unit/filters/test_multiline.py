@@ -16,8 +16,8 @@ from logtide.agent.core.events import Ack, Event
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.filters.multiline import MultilineFilter
-from tests.support.plugins import build
 from tests.support.cli import LOGTIDE
+from tests.support.plugins import build
 
 TRACE = [
     "java.lang.IllegalStateException: order 7 is not valid\n",
