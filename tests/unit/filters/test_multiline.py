@@ -61,7 +61,7 @@ class FakeEmitter(Emitter):
         self.emitted.append((tag, list(events), ack))
 
 
-def _filter(emitter: Emitter | None = None, **options: Any) -> MultilineFilter:
+def _filter(emitter: Emitter | None = None, /, **options: str) -> MultilineFilter:
     context = PluginContext(
         instance="ml",
         spawn=lambda coro, name: coro.close(),
