@@ -72,6 +72,9 @@ class _Tag:
     joiner: Joiner
     # (serial of the chunk, its retained acknowledgement) for chunks with held lines
     held: list[tuple[int, Ack]] = field(default_factory=list)
+    serial: int = 0
+    # Serials of held chunks that begin inside a record (one was open when they came).
+    crossed: set[int] = field(default_factory=set)
 
 
 def _joint(acks: list[Ack]) -> Ack:
@@ -131,7 +134,6 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
         self.emitter = context.emitter
         self.buffered = config.buffer and self.emitter is not None
         self._tags: dict[str, _Tag] = {}
-        self._serial = 0
         self._parsers: list[tuple[MultilineSpec, Parse | None]] = []
         if config.mode == "parser":
             registry = context.multiline_parsers or MultilineRegistry()
@@ -158,8 +160,10 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
         state = self._tags.get(tag)
         if state is None:
             state = self._tags[tag] = _Tag(self._joiner())
-        self._serial += 1
-        serial = self._serial
+        state.serial += 1
+        serial = state.serial
+        if state.held:
+            state.crossed.add(serial)
         now = time.time()
         joiner = state.joiner
         key = self.key
@@ -177,22 +181,36 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             emitter.emit(tag, out, joint)
             joint.settle(True)
             out = []
-        self._release(state, current, serial)
+        self._release(state, current)
         return out
 
-    def _release(self, state: _Tag, current: Ack | None, serial: int) -> None:
+    @staticmethod
+    def _release(state: _Tag, current: Ack | None) -> None:
         """Keep the acknowledgements of chunks whose lines are still held, release the rest;
-        hold ``current`` (the chunk of ``serial``) when anything is held."""
+        hold ``current`` (the tag's latest chunk) when anything is held.
+
+        A chunk that begins inside a record keeps the chunk before it held too: a source
+        checkpoints over the acknowledged prefix, and a restart must re-read that record
+        from its first line, not from the middle."""
         held_from = state.joiner.held_from()
+        if held_from is None:
+            for _, ack in state.held:
+                ack.settle(True)
+            state.held = []
+            state.crossed.clear()
+            return
+        while held_from in state.crossed:
+            held_from -= 1
         keep: list[tuple[int, Ack]] = []
         for chunk_serial, ack in state.held:
-            if held_from is not None and chunk_serial >= held_from:
+            if chunk_serial >= held_from:
                 keep.append((chunk_serial, ack))
             else:
                 ack.settle(True)
-        if held_from is not None and current is not None:
+                state.crossed.discard(chunk_serial)
+        if current is not None:
             current.retain()
-            keep.append((serial, current))
+            keep.append((state.serial, current))
         state.held = keep
 
     async def _flush_loop(self) -> None:
@@ -212,7 +230,7 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             if not out:
                 continue
             joint = _joint([ack for _, ack in state.held])
-            self._release(state, None, self._serial)
+            self._release(state, None)
             try:
                 await self.emitter.send(tag, out, joint)
             finally:
