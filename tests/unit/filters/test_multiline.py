@@ -205,3 +205,30 @@ def test_bad_input_is_one_line_with_file_and_line(
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_chunk_beginning_inside_a_record_keeps_the_chunk_before_it_held() -> None:
+    emitter = FakeEmitter()
+    filt = _filter(emitter, **{"multiline.parser": "java"})
+    fired: list[str] = []
+    first = Ack(lambda ok: fired.append("first"))
+    second = Ack(lambda ok: fired.append("second"))
+    emitter.current = first
+    filt("app", _events("one\n", *TRACE[:3]))
+    first.settle(True)
+    emitter.current = second  # ends trace 1, starts trace 2: held again
+    filt("app", _events(*TRACE[3:], "two\n", *TRACE[:2], ts=10.0))
+    second.settle(True)
+    [(_, events, joint)] = emitter.emitted
+    assert [r["log"] for _, r in events] == ["".join(TRACE), "two\n"]
+    joint.settle(True)
+    # Trace 1 is delivered, but releasing the first chunk alone would checkpoint its end,
+    # and a restart would re-read trace 1 from its middle.
+    assert fired == []
+    emitter.current = third = Ack(lambda ok: fired.append("third"))
+    filt("app", _events("three\n", ts=20.0))
+    third.settle(True)
+    [_, (_, events, joint)] = emitter.emitted
+    assert [r["log"] for _, r in events] == ["".join(TRACE[:2]), "three\n"]
+    joint.settle(True)
+    assert sorted(fired) == ["first", "second", "third"]
