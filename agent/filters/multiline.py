@@ -42,7 +42,7 @@ from logtide.agent.parsers.multiline.stream import MultilineStream, Parse
 class Joiner(Protocol):
     """What the filter needs of one tag's joining state (lines or partial parts)."""
 
-    def feed_event(self, event: Event, key: str, start: int, now: float) -> list[Event]: ...
+    def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]: ...
 
     def held_from(self) -> int | None: ...
 
@@ -166,10 +166,7 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             state.crossed.add(serial)
         now = time.time()
         joiner = state.joiner
-        key = self.key
-        out: list[Event] = []
-        for event in events:
-            out.extend(joiner.feed_event(event, key, serial, now))
+        out = joiner.feed_events(events, self.key, serial, now)
         if not self.buffered or emitter is None:
             out.extend(joiner.flush_all(now))
             return out

@@ -54,6 +54,12 @@ class PartialJoiner:
         del self._open[partial_id]
         return [self._joined(parts)]
 
+    def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            out.extend(self.feed_event(event, key, start, now))
+        return out
+
     def held_from(self) -> int | None:
         return min((parts.start for parts in self._open.values()), default=None)
 

@@ -125,9 +125,29 @@ _REGEX_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+# Substrings one of which a line must hold for a start rule to match (by the regex itself).
+_START_HINTS: dict[str, tuple[str, ...]] = {
+    r"(.)(?:Exception|Error|Throwable|V8 errors stack trace)[:\r\n]": (
+        "Exception",
+        "Error",
+        "Throwable",
+        "V8 errors stack trace",
+    ),
+    r"^Traceback \(most recent call last\):$": ("Traceback (most recent call last):",),
+    r"\bpanic: ": ("panic: ",),
+    "http: panic serving": ("http: panic serving",),
+    r"^.+:\d+:in\s+.*": (":in",),
+}
+
+
 def _regex_spec(name: str) -> MultilineSpec:
     rules = tuple(
-        Rule(tuple(s.strip() for s in states.split(",")), compile_ruby(regex), to)
+        Rule(
+            tuple(s.strip() for s in states.split(",")),
+            compile_ruby(regex),
+            to,
+            _START_HINTS.get(regex.strip("/"), ()) if "start_state" in states else (),
+        )
         for states, regex, to in _REGEX_RULES[name]
     )
     return MultilineSpec(name=name, mode="regex", location=_BUILTIN, rules=rules)

@@ -7,7 +7,6 @@ tail input never checkpoints past data that is still only in memory.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,20 +17,6 @@ from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
 from logtide.agent.parsers.multiline.text import decode, parse_line
 
 Parse = Callable[[bytes | str], Any]
-
-
-def search(regex: re.Pattern[str], content: str) -> bool:
-    """Whether ``regex`` matches in ``content`` as Onigmo matches it.
-
-    Onigmo's ``^`` does not match at the very end after a final newline, Python's does: a
-    content ending in a newline (what the ``multiline`` filter sees) would match ``^$`` on
-    every line. A leftmost match that starts there can only come from such an anchor.
-    """
-    match = regex.search(content)
-    if match is None:
-        return False
-    end = len(content)
-    return not (match.start() == end and end and content[-1] == "\n")
 
 
 class Starts(Protocol):
@@ -66,12 +51,33 @@ class _Group:
 class _Parser:
     """A spec plus its resolved first-stage parser and its open groups."""
 
-    __slots__ = ("groups", "parse", "spec")
+    __slots__ = ("_next", "groups", "parse", "spec", "starts")
 
     def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
         self.spec = spec
         self.parse = parse
         self.groups: dict[Any, _Group] = {}
+        self.starts = spec.start_rules()
+        self._next: dict[str, tuple[Rule, ...]] = {}
+
+    def rules_from(self, state: str) -> tuple[Rule, ...]:
+        rules = self._next.get(state)
+        if rules is None:
+            rules = self._next[state] = self.spec.rules_from(state)
+        return rules
+
+    def quiet(self, content: str) -> bool:
+        """Whether ``content`` leaves this (regex, ungrouped) parser as it is: nothing
+        held, and no rule takes it."""
+        group = self.groups.get(None)
+        if group is not None:
+            if group.pieces or group.pending is not None:
+                return False
+            if group.rule is not None:
+                for rule in self.rules_from(group.rule.to):
+                    if rule.matches(content):
+                        return False
+        return not any(rule.matches(content) for rule in self.starts)
 
 
 class MultilineStream:
@@ -83,6 +89,13 @@ class MultilineStream:
 
     def __init__(self, parsers: Sequence[tuple[MultilineSpec, Parse | None]]) -> None:
         self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
+        self._lone = self._parsers[0].groups.setdefault(None, _Group())
+        # Every parser a plain regex machine over the content: a line none takes can skip
+        # the joining machinery (the usual line of a mostly single-line log).
+        self._plain = all(
+            p.spec.mode == "regex" and p.parse is None and not p.spec.key_group
+            for p in self._parsers
+        )
         self.invalid_utf8 = 0
         self._bad = False
         # Index of the parser that took the last line: tried first, as Fluent Bit does, so
@@ -130,6 +143,26 @@ class MultilineStream:
                     append((now if stamp is None else stamp, record))
                     continue
             out.extend(self.feed(line, starts[index], now))
+        return out
+
+    def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
+        """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list."""
+        out: list[Event] = []
+        append = out.append
+        parsers = self._parsers
+        lone = self._lone
+        plain = self._plain
+        for event in events:
+            content = event[1].get(key)
+            if plain and type(content) is str:
+                for parser in parsers:
+                    if not parser.quiet(content):
+                        break
+                else:
+                    lone.last = event[0]
+                    append(event)
+                    continue
+            out.extend(self.feed_event(event, key, start, now))
         return out
 
     def feed_event(self, event: Event, key: str, start: int, now: float) -> list[Event]:
@@ -197,10 +230,9 @@ class MultilineStream:
                 return out
         for parser in self._parsers:
             self._flush_parser(parser, now, out)
-        if given_stamp is not None and self._parsers:
+        if given_stamp is not None:
             # Fluent Bit passes a lone line through its first parser's default group.
-            groups = self._parsers[0].groups
-            (groups.get(None) or groups.setdefault(None, _Group())).last = given_stamp
+            self._lone.last = given_stamp
         if given is not None:
             out.append((now if given_stamp is None else given_stamp, given))
             return out
@@ -272,8 +304,8 @@ class MultilineStream:
         matched: Rule | None = None
         late = False
         if group.rule is not None:
-            for rule in spec.rules_from(group.rule.to):
-                if search(rule.regex, content):
+            for rule in parser.rules_from(group.rule.to):
+                if rule.matches(content):
                     if group.pieces and not group.pieces[-1].endswith("\n"):
                         group.pieces.append("\n")
                     if not group.pieces and group.pending is not None:
@@ -289,8 +321,8 @@ class MultilineStream:
                     matched = rule
                     break
         if matched is None:
-            for rule in spec.start_rules():
-                if search(rule.regex, content):
+            for rule in parser.starts:
+                if rule.matches(content):
                     matched = rule
                     break
             if matched is None:
