@@ -125,18 +125,32 @@ _REGEX_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-# Substrings one of which a line must hold for a start rule to match (by the regex itself).
-_START_HINTS: dict[str, tuple[str, ...]] = {
+# Substrings one of which a line must hold for a rule to match (read off the regex itself).
+_HINTS: dict[str, tuple[str, ...]] = {
     r"(.)(?:Exception|Error|Throwable|V8 errors stack trace)[:\r\n]": (
         "Exception",
         "Error",
         "Throwable",
         "V8 errors stack trace",
     ),
+    r"^[\t ]*nested exception is:[\t ]*": ("nested exception is:",),
+    r"^[\t ]+(?:eval )?at ": ("at ",),
+    r"^[\t ]+--- End of inner exception stack trace ---$": ("--- End of inner exception",),
+    r"^--- End of stack trace from previous location where exception was thrown ---$": (
+        "--- End of stack trace from previous location",
+    ),
+    r"^[\t ]*(?:Caused by|Suppressed):": ("Caused by:", "Suppressed:"),
+    r"^[\t ]*... \d+ (?:more|common frames omitted)": (" more", " common frames omitted"),
     r"^Traceback \(most recent call last\):$": ("Traceback (most recent call last):",),
+    r"^[\t ]+File ": ("File ",),
+    r"^(?:[^\s.():]+\.)*[^\s.():]+:": (":",),
     r"\bpanic: ": ("panic: ",),
     "http: panic serving": ("http: panic serving",),
+    r"^\[signal ": ("[signal ",),
+    r"^goroutine \d+ \[[^\]]+\]:$": ("goroutine ",),
+    r"^(?:[^\s.:]+\.)*[^\s.():]+\(|^created by ": ("(", "created by "),
     r"^.+:\d+:in\s+.*": (":in",),
+    r"^\s+from\s+.*:\d+:in\s+.*": ("from",),
 }
 
 
@@ -146,7 +160,7 @@ def _regex_spec(name: str) -> MultilineSpec:
             tuple(s.strip() for s in states.split(",")),
             compile_ruby(regex),
             to,
-            _START_HINTS.get(regex.strip("/"), ()) if "start_state" in states else (),
+            _HINTS.get(regex.strip("/"), ()),
         )
         for states, regex, to in _REGEX_RULES[name]
     )
