@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
-from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
+from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
 
 Parse = Callable[[bytes | str], Any]
@@ -147,6 +147,8 @@ class MultilineStream:
 
     def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
         """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list."""
+        if self._plain and len(self._parsers) == 1:
+            return self._feed_one(events, key, start, now)
         out: list[Event] = []
         append = out.append
         parsers = self._parsers
@@ -162,6 +164,33 @@ class MultilineStream:
                     lone.last = event[0]
                     append(event)
                     continue
+            out.extend(self.feed_event(event, key, start, now))
+        return out
+
+    def _feed_one(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
+        """:meth:`feed_events` for one plain regex parser, the usual filter: the test of a
+        line no rule takes is inlined (it is most lines)."""
+        out: list[Event] = []
+        append = out.append
+        group = self._lone
+        starts = [(rule.hint, rule.regex) for rule in self._parsers[0].starts]
+        for event in events:
+            content = event[1].get(key)
+            if type(content) is str and group.rule is None and not group.pieces:
+                for hint, regex in starts:
+                    if hint:
+                        for part in hint:
+                            if part in content:
+                                break
+                        else:
+                            continue
+                    if search(regex, content):
+                        break
+                else:
+                    if group.pending is None:
+                        group.last = event[0]
+                        append(event)
+                        continue
             out.extend(self.feed_event(event, key, start, now))
         return out
 
