@@ -8,76 +8,19 @@ tail input never checkpoints past data that is still only in memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
+from logtide.agent.parsers.multiline.groups import Group, Parse, Parser
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
-
-Parse = Callable[[bytes | str], Any]
 
 
 class Starts(Protocol):
     """Start offset of each line of a batch, by index."""
 
     def __getitem__(self, index: int, /) -> int: ...
-
-
-@dataclass(slots=True)
-class _Group:
-    """A record being assembled for one (parser, group key)."""
-
-    pieces: list[str] = field(default_factory=list)
-    first: dict[str, Any] | None = None
-    stamp: float | None = None
-    start: int = -1
-    touched: float = 0.0
-    rule: Rule | None = None
-    # The record of a line that ended a record by a rule leading back to a start state:
-    # Fluent Bit keeps it as the group's context and emits it on its own at the group's next
-    # flush, unless a new record starts first (its ``python`` tracebacks' last line twice).
-    pending: Event | None = None
-    # Time of the last record taken as this group's context: Fluent Bit gives it to a record
-    # the group ends with no context of its own.
-    last: float | None = None
-
-    @property
-    def holding(self) -> bool:
-        return bool(self.pieces) or self.pending is not None
-
-
-class _Parser:
-    """A spec plus its resolved first-stage parser and its open groups."""
-
-    __slots__ = ("_next", "groups", "parse", "spec", "starts")
-
-    def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
-        self.spec = spec
-        self.parse = parse
-        self.groups: dict[Any, _Group] = {}
-        self.starts = spec.start_rules()
-        self._next: dict[str, tuple[Rule, ...]] = {}
-
-    def rules_from(self, state: str) -> tuple[Rule, ...]:
-        rules = self._next.get(state)
-        if rules is None:
-            rules = self._next[state] = self.spec.rules_from(state)
-        return rules
-
-    def quiet(self, content: str) -> bool:
-        """Whether ``content`` leaves this (regex, ungrouped) parser as it is: nothing
-        held, and no rule takes it."""
-        group = self.groups.get(None)
-        if group is not None:
-            if group.pieces or group.pending is not None:
-                return False
-            if group.rule is not None:
-                for rule in self.rules_from(group.rule.to):
-                    if rule.matches(content):
-                        return False
-        return not any(rule.matches(content) for rule in self.starts)
 
 
 class MultilineStream:
@@ -88,8 +31,8 @@ class MultilineStream:
     """
 
     def __init__(self, parsers: Sequence[tuple[MultilineSpec, Parse | None]]) -> None:
-        self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
-        self._lone = self._parsers[0].groups.setdefault(None, _Group())
+        self._parsers = [Parser(spec, parse) for spec, parse in parsers]
+        self._lone = self._parsers[0].groups.setdefault(None, Group())
         # Every parser a plain regex machine over the content: a line none takes can skip
         # the joining machinery (the usual line of a mostly single-line log).
         self._plain = all(
@@ -209,7 +152,7 @@ class MultilineStream:
     def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
         return self._dispatch(line, None, None, None, start, now)
 
-    def _order(self) -> list[_Parser]:
+    def _order(self) -> list[Parser]:
         parsers = self._parsers
         if self._lru == 0 or len(parsers) == 1:
             return parsers
@@ -274,7 +217,7 @@ class MultilineStream:
 
     def _process(
         self,
-        parser: _Parser,
+        parser: Parser,
         record: dict[str, Any] | None,
         stamp: float | None,
         content: str,
@@ -288,7 +231,7 @@ class MultilineStream:
             group_key = str(group_key)
         group = parser.groups.get(group_key)
         if group is None:
-            group = parser.groups[group_key] = _Group()
+            group = parser.groups[group_key] = Group()
         if spec.mode == "regex":
             return self._regex(parser, group, record, stamp, content, start, now, out)
         pattern: Any = content
@@ -320,8 +263,8 @@ class MultilineStream:
 
     def _regex(
         self,
-        parser: _Parser,
-        group: _Group,
+        parser: Parser,
+        group: Group,
         record: dict[str, Any] | None,
         stamp: float | None,
         content: str,
@@ -411,14 +354,12 @@ class MultilineStream:
         for parser in self._parsers:
             parser.groups.clear()
 
-    def _flush_parser(self, parser: _Parser, now: float, out: list[Event]) -> None:
+    def _flush_parser(self, parser: Parser, now: float, out: list[Event]) -> None:
         for group in parser.groups.values():
             if group.holding:
                 self._flush_group(parser.spec, group, now, out)
 
-    def _flush_group(
-        self, spec: MultilineSpec, group: _Group, now: float, out: list[Event]
-    ) -> None:
+    def _flush_group(self, spec: MultilineSpec, group: Group, now: float, out: list[Event]) -> None:
         if group.pieces:
             out.append(self._close(spec, group, now))
         elif group.pending is not None:
@@ -427,9 +368,7 @@ class MultilineStream:
         group.pending = None
 
     @staticmethod
-    def _open(
-        group: _Group, record: dict[str, Any] | None, stamp: float | None, start: int
-    ) -> None:
+    def _open(group: Group, record: dict[str, Any] | None, stamp: float | None, start: int) -> None:
         group.first = record
         group.stamp = stamp
         group.start = start
@@ -437,7 +376,7 @@ class MultilineStream:
             group.last = stamp
 
     @staticmethod
-    def _close(spec: MultilineSpec, group: _Group, now: float) -> Event:
+    def _close(spec: MultilineSpec, group: Group, now: float) -> Event:
         joined = "".join(group.pieces)
         if spec.key_content is None and not joined.endswith("\n"):
             joined += "\n"
