@@ -10,6 +10,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   t   tail (docker parser) + parser filter -> null (issue 3's benchmark)
   aws tail (docker parser) + aws filter (every field, two instance tags, from an IMDS
       stand-in on 127.0.0.1) -> null: the filter's cost on the hot path, next to c
+  ml  tail (docker parser) + multiline filter (java, buffer On) -> null on the same
+      single-line logs as c: the filter's cost when there is nothing to join, next to c
   ref the issue's reference: a tight orjson loop doing the core work of a, no agent
   d   1,000 files tailed in long-running mode: CPU% of the agent while they are quiet, then
       while each gets one line a second
@@ -193,6 +195,13 @@ def scenario_lua(lines: int, repeat: int) -> list[Result]:
     return results
 
 
+def scenario_multiline(lines: int, repeat: int) -> Result:
+    with _prepared("multiline-null", "docker", lines, "ml") as (_, conf):
+        result = run_best(conf, lines, "ml", repeat)
+        result.note = "compare with c (same logs, no filter)"
+        return result
+
+
 def scenario_null(lines: int, repeat: int) -> Result:
     with _prepared("null", "docker", lines, "c") as (_, conf):
         return run_best(conf, lines, "c", repeat)
@@ -287,14 +296,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,eks,sd,d",
+        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,sd,d",
         help="comma-separated scenarios",
     )
     parser.add_argument(
         "--repeat",
         type=int,
         default=3,
-        help="runs of ref, a, a-cri, c, t, aws, lua, eks; the fastest is shown",
+        help="runs of ref, a, a-cri, c, t, aws, lua, ml, eks; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -307,6 +316,7 @@ def main() -> int:
         "t": lambda: [scenario_tail(args.lines, args.repeat)],
         "aws": lambda: [scenario_aws_filter(args.lines, args.repeat)],
         "lua": lambda: scenario_lua(args.lines, args.repeat),
+        "ml": lambda: [scenario_multiline(args.lines, args.repeat)],
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],

@@ -176,6 +176,15 @@ NULL_OUTPUT = """\
     Match  *
 """
 
+# Java stack traces joined on single-line logs (the usual case: nothing to join)
+MULTILINE_FILTER = """\
+[FILTER]
+    Name                   multiline
+    Match                  *
+    multiline.key_content  log
+    multiline.parser       java
+"""
+
 # every field and two instance tags: the most the aws filter adds to a record
 AWS_FILTER = """\
 [FILTER]
@@ -198,7 +207,8 @@ def write_config(root: Path, kind: str, fmt: str, **values: str) -> Path:
     kind: "file" (article -> file outputs), "aws" (article -> S3 + CloudWatch Logs),
     "null" (tail -> null, no parsing filter, no stream tasks), "parse-null" (tail + the
     article's parser filter -> null: issue 3's benchmark) or "aws-filter" (tail + the aws
-    filter asking the IMDS at ``imds`` -> null).
+    filter asking the IMDS at ``imds`` -> null) or "multiline-null" (tail + the multiline
+    filter, java, -> null).
     """
     fields = {"logs": str(root / "logs"), "state": str(root / "state"), "out": str(root / "out")}
     fields.update(values, reader=READERS[fmt])
@@ -206,6 +216,8 @@ def write_config(root: Path, kind: str, fmt: str, **values: str) -> Path:
         text = TAIL_ONLY.format(**fields) + NULL_OUTPUT
     elif kind == "parse-null":
         text = TAIL_ONLY.format(**fields) + PARSER_FILTER + NULL_OUTPUT
+    elif kind == "multiline-null":
+        text = TAIL_ONLY.format(**fields) + MULTILINE_FILTER + NULL_OUTPUT
     elif kind == "aws-filter":
         text = TAIL_ONLY.format(**fields) + AWS_FILTER.format(**fields) + NULL_OUTPUT
     else:

@@ -173,6 +173,9 @@ class FilterPlugin(Plugin[CF]):
     async def start(self) -> None:
         """Optional warm-up I/O (e.g. a metadata cache); failures are logged, not fatal."""
 
+    async def stop(self) -> None:
+        """Put out what the filter still holds (the run is ending), before outputs drain."""
+
     @abstractmethod
     def __call__(self, tag: str, events: list[Event]) -> list[Event]: ...
 
@@ -233,6 +236,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "python": "logtide.agent.filters.python:PythonFilter",
         "lua": "logtide.agent.filters.lua:LuaFilter",
         "rewrite_tag": "logtide.agent.filters.rewrite_tag:RewriteTagFilter",
+        "multiline": "logtide.agent.filters.multiline:MultilineFilter",
     },
     "output": {
         "stdout": "logtide.sinks.stdout:StdoutOutput",

@@ -350,6 +350,8 @@ class Engine:
                 task.cancel()
             if input_tasks:
                 await asyncio.wait(input_tasks)
+        # Records filters hold (an open multiline record) go in before windows and outputs.
+        await self._filters.stop()
         if self.processor is not None:
             await self._route_derived(self.processor.flush())
         drained = await self._drain()

@@ -42,6 +42,13 @@ class FilterChain:
             except Exception as exc:
                 self._logger.warning("[filter:%s] warm-up failed, continuing: %s", name, exc)
 
+    async def stop(self) -> None:
+        for name, plugin in self.plugins:
+            try:
+                await plugin.stop()
+            except Exception as exc:
+                self._logger.error("[filter:%s] failed to put out what it held: %s", name, exc)
+
     def __call__(self, chunk: Chunk) -> list[Chunk]:
         """Run the filters over ``chunk``; return the chunks they emitted meanwhile (each
         holding a reference on its acknowledgement)."""

@@ -18,6 +18,21 @@ from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.options import parse_bool, parse_int
 from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
 
+
+def search(regex: re.Pattern[str], content: str) -> bool:
+    """Whether ``regex`` matches in ``content`` as Onigmo matches it.
+
+    Onigmo's ``^`` does not match at the very end after a final newline, Python's does: a
+    content ending in a newline (what the ``multiline`` filter sees) would match ``^$`` on
+    every line. A leftmost match that starts there can only come from such an anchor.
+    """
+    match = regex.search(content)
+    if match is None:
+        return False
+    end = len(content)
+    return not (match.start() == end and end and content[-1] == "\n")
+
+
 # A first-stage parser: bytes of one line -> (time or None, record) or None when it fails.
 LineParser = Callable[[bytes | str], Any]
 
@@ -44,6 +59,17 @@ class Rule:
     states: tuple[str, ...]
     regex: re.Pattern[str]
     to: str
+    # Built-ins only: substrings one of which every line the regex matches contains, so
+    # most lines are ruled out without running it.
+    hint: tuple[str, ...] = ()
+
+    def matches(self, content: str) -> bool:
+        if self.hint:
+            for part in self.hint:
+                if part in content:
+                    return search(self.regex, content)
+            return False
+        return search(self.regex, content)
 
     @property
     def is_start(self) -> bool:
@@ -76,6 +102,10 @@ class MultilineSpec:
 
     def rules_from(self, state: str) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if state in rule.states and not rule.is_start)
+
+    def leads_to_start(self, rule: Rule) -> bool:
+        """Whether a start rule can follow ``rule``: Fluent Bit then ends the record at once."""
+        return any(other.is_start and rule.to in other.states for other in self.rules)
 
 
 def _parse_rule(value: str, location: Location) -> Rule:

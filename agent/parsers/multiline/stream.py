@@ -8,44 +8,19 @@ tail input never checkpoints past data that is still only in memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
-from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
+from logtide.agent.parsers.multiline.groups import Group, Parse, Parser
+from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
-
-Parse = Callable[[bytes | str], Any]
 
 
 class Starts(Protocol):
     """Start offset of each line of a batch, by index."""
 
     def __getitem__(self, index: int, /) -> int: ...
-
-
-@dataclass(slots=True)
-class _Group:
-    """A record being assembled for one (parser, group key)."""
-
-    pieces: list[str] = field(default_factory=list)
-    first: dict[str, Any] | None = None
-    stamp: float | None = None
-    start: int = -1
-    touched: float = 0.0
-    rule: Rule | None = None
-
-
-class _Parser:
-    """A spec plus its resolved first-stage parser and its open groups."""
-
-    __slots__ = ("groups", "parse", "spec")
-
-    def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
-        self.spec = spec
-        self.parse = parse
-        self.groups: dict[Any, _Group] = {}
 
 
 class MultilineStream:
@@ -56,9 +31,24 @@ class MultilineStream:
     """
 
     def __init__(self, parsers: Sequence[tuple[MultilineSpec, Parse | None]]) -> None:
-        self._parsers = [_Parser(spec, parse) for spec, parse in parsers]
+        self._parsers = [Parser(spec, parse) for spec, parse in parsers]
+        self._lone = self._parsers[0].groups.setdefault(None, Group())
+        # Every parser a plain regex machine over the content: a line none takes can skip
+        # the joining machinery (the usual line of a mostly single-line log).
+        self._plain = all(
+            p.spec.mode == "regex" and p.parse is None and not p.spec.key_group
+            for p in self._parsers
+        )
         self.invalid_utf8 = 0
         self._bad = False
+        # Index of the parser that took the last line: tried first, as Fluent Bit does, so
+        # a record in progress is continued by its own parser.
+        self._lru = 0
+
+    @property
+    def resolved(self) -> list[tuple[MultilineSpec, Parse | None]]:
+        """The parsers this stream was built from (to build more streams like it)."""
+        return [(parser.spec, parser.parse) for parser in self._parsers]
 
     # -- feeding -------------------------------------------------------------------------
     def feed(self, line: bytes, start: int, now: float | None = None) -> list[Event]:
@@ -98,13 +88,98 @@ class MultilineStream:
             out.extend(self.feed(line, starts[index], now))
         return out
 
-    def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
+    def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
+        """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list."""
+        if self._plain and len(self._parsers) == 1:
+            return self._feed_one(events, key, start, now)
         out: list[Event] = []
-        text: str | None = None
-        for parser in self._parsers:
+        append = out.append
+        parsers = self._parsers
+        lone = self._lone
+        plain = self._plain
+        for event in events:
+            content = event[1].get(key)
+            if plain and type(content) is str:
+                for parser in parsers:
+                    if not parser.quiet(content):
+                        break
+                else:
+                    lone.last = event[0]
+                    append(event)
+                    continue
+            out.extend(self.feed_event(event, key, start, now))
+        return out
+
+    def _feed_one(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
+        """:meth:`feed_events` for one plain regex parser, the usual filter: the test of a
+        line no rule takes is inlined (it is most lines)."""
+        out: list[Event] = []
+        append = out.append
+        group = self._lone
+        starts = [(rule.hint, rule.regex) for rule in self._parsers[0].starts]
+        for event in events:
+            content = event[1].get(key)
+            if type(content) is str and group.rule is None and not group.pieces:
+                for hint, regex in starts:
+                    if hint:
+                        for part in hint:
+                            if part in content:
+                                break
+                        else:
+                            continue
+                    if search(regex, content):
+                        break
+                else:
+                    if group.pending is None:
+                        group.last = event[0]
+                        append(event)
+                        continue
+            out.extend(self.feed_event(event, key, start, now))
+        return out
+
+    def feed_event(self, event: Event, key: str, start: int, now: float) -> list[Event]:
+        """Add one record whose ``key`` holds the line (the ``multiline`` filter); ``start``
+        marks where it came from (what :meth:`held_from` reports). A record without a string
+        ``key`` ends what is held and passes alone."""
+        stamp, record = event
+        content = record.get(key)
+        if type(content) is not str:
+            out = self.flush_all(now)
+            out.append(event)
+            return out
+        return self._dispatch(None, content, record, stamp, start, now)
+
+    def _feed(self, line: bytes, start: int, now: float) -> list[Event]:
+        return self._dispatch(line, None, None, None, start, now)
+
+    def _order(self) -> list[Parser]:
+        parsers = self._parsers
+        if self._lru == 0 or len(parsers) == 1:
+            return parsers
+        return [parsers[self._lru], *parsers[: self._lru], *parsers[self._lru + 1 :]]
+
+    def _dispatch(
+        self,
+        line: bytes | None,
+        text: str | None,
+        given: dict[str, Any] | None,
+        given_stamp: float | None,
+        start: int,
+        now: float,
+    ) -> list[Event]:
+        """One line (``line`` bytes, or ``text`` with its record ``given``) to the first
+        parser that takes it; a line none takes ends what every parser holds and is a record
+        of its own."""
+        out: list[Event] = []
+        for parser in self._order():
+            stamp: float | None
+            record: dict[str, Any] | None
             if parser.parse is not None:
-                parsed, bad = parse_line(parser.parse, line)
-                self._bad |= bad
+                if line is None:
+                    parsed = parser.parse(text or "")
+                else:
+                    parsed, bad = parse_line(parser.parse, line)
+                    self._bad |= bad
                 if parsed is None:
                     continue
                 stamp, record = parsed
@@ -113,18 +188,28 @@ class MultilineStream:
                     continue
             else:
                 if text is None:
+                    assert line is not None
                     text, bad = decode(line)
                     self._bad |= bad
-                stamp, record, content = None, None, text
+                stamp, record, content = given_stamp, given, text
             if self._process(parser, record, stamp, content, start, now, out):
+                self._lru = self._parsers.index(parser)
                 return out
-            # Not part of any multiline record: flush what this parser holds, emit alone.
-            self._flush_parser(parser, now, out)
-            out.append(self._single(parser.spec, record, stamp, content, now))
-            return out
+            if parser.parse is not None:
+                # Not part of any multiline record: flush what this parser holds, emit alone.
+                self._flush_parser(parser, now, out)
+                out.append(self._single(parser.spec, record, stamp, content, now))
+                return out
         for parser in self._parsers:
             self._flush_parser(parser, now, out)
+        if given_stamp is not None:
+            # Fluent Bit passes a lone line through its first parser's default group.
+            self._lone.last = given_stamp
+        if given is not None:
+            out.append((now if given_stamp is None else given_stamp, given))
+            return out
         if text is None:
+            assert line is not None
             text, bad = decode(line)
             self._bad |= bad
         out.append((now, {"log": text}))
@@ -132,7 +217,7 @@ class MultilineStream:
 
     def _process(
         self,
-        parser: _Parser,
+        parser: Parser,
         record: dict[str, Any] | None,
         stamp: float | None,
         content: str,
@@ -146,7 +231,7 @@ class MultilineStream:
             group_key = str(group_key)
         group = parser.groups.get(group_key)
         if group is None:
-            group = parser.groups[group_key] = _Group()
+            group = parser.groups[group_key] = Group()
         if spec.mode == "regex":
             return self._regex(parser, group, record, stamp, content, start, now, out)
         pattern: Any = content
@@ -178,8 +263,8 @@ class MultilineStream:
 
     def _regex(
         self,
-        parser: _Parser,
-        group: _Group,
+        parser: Parser,
+        group: Group,
         record: dict[str, Any] | None,
         stamp: float | None,
         content: str,
@@ -189,27 +274,51 @@ class MultilineStream:
     ) -> bool:
         spec = parser.spec
         matched: Rule | None = None
+        late = False
         if group.rule is not None:
-            for rule in spec.rules_from(group.rule.to):
-                if rule.regex.search(content):
+            for rule in parser.rules_from(group.rule.to):
+                if rule.matches(content):
                     if group.pieces and not group.pieces[-1].endswith("\n"):
                         group.pieces.append("\n")
+                    if not group.pieces and group.pending is not None:
+                        # Fluent Bit continues the kept context, not the new line's record.
+                        self._open(group, group.pending[1], group.pending[0], group.start)
+                        group.pending = None
+                    elif not group.pieces:
+                        # Fluent Bit takes the line's record as context only after the rule
+                        # ran: a record this line ends at once has none.
+                        self._open(group, None, None, start)
+                        late = True
                     group.pieces.append(content if content else "\n")
                     matched = rule
                     break
         if matched is None:
-            for rule in spec.start_rules():
-                if rule.regex.search(content):
+            for rule in parser.starts:
+                if rule.matches(content):
                     matched = rule
                     break
             if matched is None:
                 return False
             if group.pieces:
                 out.append(self._close(spec, group, now))
-            self._open(group, record, stamp, start)
+            # A kept record stays the context (its keys); the time is the new line's.
+            context = record if group.pending is None else group.pending[1]
+            group.pending = None
+            self._open(group, context, stamp, start)
             group.pieces.append(content)
         group.rule = matched
         group.touched = now
+        if spec.leads_to_start(matched):
+            # The record is complete: a start state is all that can follow.
+            out.append(self._close(spec, group, now))
+            line_record = record if record is not None else {spec.key_content or "log": content}
+            group.pending = (stamp if stamp is not None else now, line_record)
+            group.start = start
+        elif late:
+            group.first = record
+            group.stamp = stamp
+        if stamp is not None and (late or group.pending is not None):
+            group.last = stamp
         return True
 
     # -- flushing ------------------------------------------------------------------------
@@ -219,7 +328,7 @@ class MultilineStream:
             group.start
             for parser in self._parsers
             for group in parser.groups.values()
-            if group.pieces
+            if group.holding
         ]
         return min(starts) if starts else None
 
@@ -229,8 +338,8 @@ class MultilineStream:
         for parser in self._parsers:
             limit = parser.spec.flush_ms / 1000.0
             for group in parser.groups.values():
-                if group.pieces and now - group.touched >= limit:
-                    out.append(self._close(parser.spec, group, now))
+                if group.holding and now - group.touched >= limit:
+                    self._flush_group(parser.spec, group, now, out)
         return out
 
     def flush_all(self, now: float | None = None) -> list[Event]:
@@ -245,21 +354,29 @@ class MultilineStream:
         for parser in self._parsers:
             parser.groups.clear()
 
-    def _flush_parser(self, parser: _Parser, now: float, out: list[Event]) -> None:
+    def _flush_parser(self, parser: Parser, now: float, out: list[Event]) -> None:
         for group in parser.groups.values():
-            if group.pieces:
-                out.append(self._close(parser.spec, group, now))
+            if group.holding:
+                self._flush_group(parser.spec, group, now, out)
+
+    def _flush_group(self, spec: MultilineSpec, group: Group, now: float, out: list[Event]) -> None:
+        if group.pieces:
+            out.append(self._close(spec, group, now))
+        elif group.pending is not None:
+            out.append(group.pending)
+            group.start = -1
+        group.pending = None
 
     @staticmethod
-    def _open(
-        group: _Group, record: dict[str, Any] | None, stamp: float | None, start: int
-    ) -> None:
+    def _open(group: Group, record: dict[str, Any] | None, stamp: float | None, start: int) -> None:
         group.first = record
         group.stamp = stamp
         group.start = start
+        if stamp is not None:
+            group.last = stamp
 
     @staticmethod
-    def _close(spec: MultilineSpec, group: _Group, now: float) -> Event:
+    def _close(spec: MultilineSpec, group: Group, now: float) -> Event:
         joined = "".join(group.pieces)
         if spec.key_content is None and not joined.endswith("\n"):
             joined += "\n"
@@ -270,12 +387,15 @@ class MultilineStream:
                 record[key] = joined
         else:
             record = {key: joined}
-        stamp = group.stamp if group.stamp is not None else now
+        stamp = group.stamp if group.stamp is not None else group.last
+        if stamp is None:
+            stamp = now
         group.pieces = []
         group.first = None
         group.stamp = None
         group.start = -1
-        group.rule = None
+        # The state stays: Fluent Bit keeps a group's state across a flush, so a line that
+        # continues it starts the next record (a traceback cut by a line no rule takes).
         return (stamp, record)
 
     @staticmethod

@@ -42,49 +42,48 @@ def retry_invalid_utf8(parse: AnyParser, line: bytes) -> tuple[Any, bool]:
     return parse(text), True
 
 
-# Whole seconds already parsed, in microseconds, by their "YYYY-MM-DDTHH:MM:SS" text
-# (bounded).
+# Whole seconds already parsed, by their "YYYY-MM-DDTHH:MM:SS" text (bounded).
 _SECONDS: dict[str, int] = {}
 
 
 def parse_rfc3339(value: str) -> float | None:
     """Seconds since the epoch of a docker/CRI timestamp (nanosecond fractions allowed)."""
     # Fast path for what docker and containerd write (``...T12:34:56.123456789Z``): the
-    # whole second is parsed once per second of log, the fraction is digit arithmetic.
-    # Same value as the general path: microseconds kept, as datetime does.
+    # whole second is parsed once per second of log, the fraction is added as Fluent Bit
+    # does (seconds + nanoseconds / 1e9, one double), so times print as its do.
     if len(value) > 21 and value[19] == "." and value[-1] == "Z":
         digits = value[20:-1]
         if digits.isdigit() and digits.isascii():
             head = value[:19]
-            micros = _SECONDS.get(head)
-            if micros is None:
+            seconds = _SECONDS.get(head)
+            if seconds is None:
                 seconds = _whole_second(head)
                 if seconds is None:
                     return None
                 if len(_SECONDS) >= 4096:
                     _SECONDS.clear()
-                micros = _SECONDS[head] = seconds * 1_000_000
-            micro = int(digits[:6]) if len(digits) >= 6 else int(digits.ljust(6, "0"))
-            return (micros + micro) / 1_000_000
+                _SECONDS[head] = seconds
+            return seconds + int(digits[:9].ljust(9, "0")) / 1e9
     text = value.strip()
     if not text:
         return None
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
+    nanos = 0
     dot = text.find(".")
     if dot != -1:
         end = dot + 1
         while end < len(text) and text[end].isdigit():
             end += 1
-        fraction = text[dot + 1 : end]
-        text = text[:dot] + "." + (fraction[:6].ljust(6, "0")) + text[end:]
+        nanos = int(text[dot + 1 : end][:9].ljust(9, "0"))
+        text = text[:dot] + text[end:]
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.now().astimezone().tzinfo).timestamp()
-    return moment.timestamp()
+        moment = moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+    return int(moment.timestamp()) + nanos / 1e9
 
 
 def _whole_second(text: str) -> int | None:

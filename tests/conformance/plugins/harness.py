@@ -26,13 +26,6 @@ CASES = Path(__file__).parent / "cases"
 LOGTIDE = Path(sys.executable).with_name("logtide")
 TIMEOUT = 120.0
 
-# Case families logtide cannot run yet (their plugins are unknown to it): the cases stay in
-# the corpus and are expected to fail until the family is implemented, then the entry goes.
-NOT_YET: dict[str, str] = {
-    "ml-": "the multiline filter is not implemented yet",
-}
-
-
 @dataclass(frozen=True)
 class Run:
     out_dir: Path
@@ -44,11 +37,6 @@ class Run:
 
 def case_names() -> list[str]:
     return sorted(p.name for p in CASES.iterdir() if (p / "fluent-bit.conf").is_file())
-
-
-def not_yet_reason(name: str) -> str | None:
-    """Why a case cannot pass yet, or None when it must."""
-    return next((why for prefix, why in NOT_YET.items() if name.startswith(prefix)), None)
 
 
 def run_case(name: str, work: Path) -> Run:

@@ -1,7 +1,7 @@
 """Every plugin case of the Fluent Bit 5.1.1 corpus (``cases/``) gives Fluent Bit's output
-files through ``logtide -c fluent-bit.conf --once``. Families logtide cannot run yet are
-strict xfails (see ``harness.NOT_YET``), so they cannot pass silently nor stay listed once
-they work."""
+files through ``logtide -c fluent-bit.conf --once``: the stock parsers (``parser-``), the
+systemd input (``sd-``), the multiline (``ml-``), lua (``lua-``) and rewrite_tag (``rt-``)
+filters."""
 
 from __future__ import annotations
 
@@ -9,20 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.plugins.harness import LOGTIDE, case_names, compare, not_yet_reason, run_case
-
-
-def _params() -> list[object]:
-    params: list[object] = []
-    for name in case_names():
-        reason = not_yet_reason(name)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
+from tests.conformance.plugins.harness import LOGTIDE, case_names, compare, run_case
 
 
 @pytest.mark.skipif(not LOGTIDE.exists(), reason="logtide is not installed in this venv")
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", case_names())
 def test_case_matches_fluent_bit(name: str, tmp_path: Path) -> None:
     run = run_case(name, tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]

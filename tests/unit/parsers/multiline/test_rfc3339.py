@@ -1,4 +1,5 @@
-"""parse_rfc3339: the docker/CRI fast path agrees with datetime on every shape."""
+"""parse_rfc3339: the docker/CRI fast path agrees with datetime on every shape, and a time
+is Fluent Bit's double (whole seconds + nanoseconds / 1e9), so it prints as Fluent Bit's."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from logtide.agent.parsers.multiline.text import parse_rfc3339
 def _reference(value: str) -> float:
     head, _, rest = value.partition(".")
     digits = rest.rstrip("Z")
-    micros = (digits[:6]).ljust(6, "0")
-    return datetime.fromisoformat(f"{head}.{micros}+00:00").timestamp()
+    whole = int(datetime.fromisoformat(f"{head}+00:00").timestamp())
+    return whole + int(digits[:9].ljust(9, "0")) / 1e9
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,11 @@ def _reference(value: str) -> float:
 def test_fast_path_equals_datetime(value: str) -> None:
     assert parse_rfc3339(value) == _reference(value)
     assert parse_rfc3339(value) == parse_rfc3339(value)  # second call: from the cache
+
+
+def test_nanoseconds_round_as_fluent_bit_prints_them() -> None:
+    # Fluent Bit 5.1.1 prints this docker time as 1709336316.562398 (ml-java corpus)
+    assert f"{parse_rfc3339('2024-03-01T23:38:36.562397665Z'):.6f}" == "1709336316.562398"
 
 
 def test_other_shapes_take_the_general_path() -> None:

@@ -1,0 +1,68 @@
+"""The state of a multiline parser on one stream: its groups (a record being assembled per
+group key) and the rule tables it consults for every line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from logtide.agent.core.events import Event
+from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
+
+Parse = Callable[[bytes | str], Any]
+
+
+@dataclass(slots=True)
+class Group:
+    """A record being assembled for one (parser, group key)."""
+
+    pieces: list[str] = field(default_factory=list)
+    first: dict[str, Any] | None = None
+    stamp: float | None = None
+    start: int = -1
+    touched: float = 0.0
+    rule: Rule | None = None
+    # The record of a line that ended a record by a rule leading back to a start state:
+    # Fluent Bit keeps it as the group's context and emits it on its own at the group's next
+    # flush, unless a new record starts first (its ``python`` tracebacks' last line twice).
+    pending: Event | None = None
+    # Time of the last record taken as this group's context: Fluent Bit gives it to a record
+    # the group ends with no context of its own.
+    last: float | None = None
+
+    @property
+    def holding(self) -> bool:
+        return bool(self.pieces) or self.pending is not None
+
+
+class Parser:
+    """A spec plus its resolved first-stage parser and its open groups."""
+
+    __slots__ = ("_next", "groups", "parse", "spec", "starts")
+
+    def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
+        self.spec = spec
+        self.parse = parse
+        self.groups: dict[Any, Group] = {}
+        self.starts = spec.start_rules()
+        self._next: dict[str, tuple[Rule, ...]] = {}
+
+    def rules_from(self, state: str) -> tuple[Rule, ...]:
+        rules = self._next.get(state)
+        if rules is None:
+            rules = self._next[state] = self.spec.rules_from(state)
+        return rules
+
+    def quiet(self, content: str) -> bool:
+        """Whether ``content`` leaves this (regex, ungrouped) parser as it is: nothing
+        held, and no rule takes it."""
+        group = self.groups.get(None)
+        if group is not None:
+            if group.pieces or group.pending is not None:
+                return False
+            if group.rule is not None:
+                for rule in self.rules_from(group.rule.to):
+                    if rule.matches(content):
+                        return False
+        return not any(rule.matches(content) for rule in self.starts)
