@@ -26,6 +26,7 @@ CASES = Path(__file__).parent / "cases"
 LOGTIDE = Path(sys.executable).with_name("logtide")
 TIMEOUT = 120.0
 
+
 @dataclass(frozen=True)
 class Run:
     out_dir: Path
