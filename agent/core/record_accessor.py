@@ -139,7 +139,17 @@ class TagRef:
     part: int | None
 
 
-Piece = str | TagRef | RecordAccessor
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """``$0``..``$9``: the whole match or a capture group of the regex the caller matched."""
+
+    index: int
+
+
+Piece = str | TagRef | GroupRef | RecordAccessor
+
+_GROUP = re.compile(r"\$(\d)")
+_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 
 
 def value_text(value: Any, *, sort_keys: bool = False) -> str:
@@ -156,32 +166,38 @@ def value_text(value: Any, *, sort_keys: bool = False) -> str:
 
 class Template:
     """Text with ``$TAG``, ``$TAG[n]`` and record accessors in it (Fluent Bit's
-    ``flb_ra_translate``): :meth:`render` returns the text, or None when the tag has no
-    such part or the record no such key (the caller falls back to a static name, as
-    ``flb_ra_translate_check`` lets Fluent Bit's plugins do)."""
+    ``flb_ra_translate``). With ``captures`` (rewrite_tag's new tag) it also takes ``$0``..``$9``
+    (the regex match :meth:`fill` is given) and ``${key}``.
 
-    def __init__(self, text: str) -> None:
+    :meth:`render` returns the text, or None when the tag has no such part or the record no
+    such key (the caller falls back to a static name, as ``flb_ra_translate_check`` lets
+    Fluent Bit's plugins do); :meth:`fill` leaves such pieces out instead."""
+
+    def __init__(self, text: str, *, captures: bool = False) -> None:
         self.text = text
         self.pieces: list[Piece] = []
         literal: list[str] = []
         pos = 0
         while (dollar := text.find("$", pos)) != -1:
             literal.append(text[pos:dollar])
-            tag = _TAG.match(text, dollar)
-            piece: TagRef | RecordAccessor | None = None
-            if tag is not None:
+            piece: Piece | None = None
+            end = dollar + 1
+            if (tag := _TAG.match(text, dollar)) is not None:
                 piece = TagRef(int(tag.group(1)) if tag.group(1) is not None else None)
                 end = tag.end()
+            elif captures and (group := _GROUP.match(text, dollar)) is not None:
+                piece, end = GroupRef(int(group.group(1))), group.end()
+            elif captures and (braced := _BRACED.match(text, dollar)) is not None:
+                piece, end = RecordAccessor(braced.group(1)), braced.end()
             elif (found := accessor_at(text, dollar)) is not None:
                 piece, end = found
             if piece is None:
                 literal.append("$")
-                pos = dollar + 1
-                continue
-            if literal:
-                self.pieces.append("".join(literal))
-                literal = []
-            self.pieces.append(piece)
+            else:
+                if literal:
+                    self.pieces.append("".join(literal))
+                    literal = []
+                self.pieces.append(piece)
             pos = end
         literal.append(text[pos:])
         if "".join(literal):
@@ -192,6 +208,16 @@ class Template:
         return all(isinstance(piece, str) for piece in self.pieces)
 
     def render(self, tag: str, record: dict[str, Any]) -> str | None:
+        return self._render(tag, record, None, strict=True)
+
+    def fill(self, tag: str, record: dict[str, Any], match: re.Match[str] | None = None) -> str:
+        """The text with every piece the tag, record or match lacks left out (capture
+        groups are all empty when the regex has none, as Fluent Bit's regex results are)."""
+        return self._render(tag, record, match, strict=False) or ""
+
+    def _render(
+        self, tag: str, record: dict[str, Any], match: re.Match[str] | None, *, strict: bool
+    ) -> str | None:
         out: list[str] = []
         for piece in self.pieces:
             if isinstance(piece, str):
@@ -201,12 +227,18 @@ class Template:
                     out.append(tag)
                     continue
                 parts = tag.split(".")
-                if piece.part >= len(parts):
+                if piece.part < len(parts):
+                    out.append(parts[piece.part])
+                elif strict:
                     return None
-                out.append(parts[piece.part])
+            elif isinstance(piece, GroupRef):
+                groups = match.re.groups if match is not None else 0
+                if match is not None and groups and piece.index <= groups:
+                    out.append(match.group(piece.index) or "")
             else:
                 value = piece.get(record)
-                if value is MISSING:
+                if value is not MISSING:
+                    out.append(value_text(value))
+                elif strict:
                     return None
-                out.append(value_text(value))
         return "".join(out)

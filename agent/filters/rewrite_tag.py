@@ -93,7 +93,7 @@ class RewriteTagFilter(FilterPlugin[RewriteTagSettings]):
                 found = rule.match(record)
                 if found is None:
                     continue
-                new_tag = rule.tag.render(tag, record, found)
+                new_tag = rule.tag.fill(tag, record, found)
                 if not new_tag:
                     kept.append(event)
                 elif rule.keep:

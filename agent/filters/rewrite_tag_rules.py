@@ -17,83 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from logtide.agent.core.errors import ConfigError, Location
-from logtide.agent.core.record_accessor import (
-    MISSING,
-    RecordAccessor,
-    TagRef,
-    accessor_at,
-    value_text,
-)
+from logtide.agent.core.record_accessor import RecordAccessor, Template
 from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
-
-_TAG = re.compile(r"\$TAG(?:\[(\d+)\])?")
-_GROUP = re.compile(r"\$(\d)")
-_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
-
-Piece = str | TagRef | RecordAccessor | int  # an int is a capture group
-
-
-class TagTemplate:
-    """NEW_TAG, split once into literal text, tag parts, capture groups and accessors."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pieces: list[Piece] = []
-        literal: list[str] = []
-        pos = 0
-        while (dollar := text.find("$", pos)) != -1:
-            literal.append(text[pos:dollar])
-            piece: Piece | None = None
-            end = dollar + 1
-            if (tag := _TAG.match(text, dollar)) is not None:
-                piece = TagRef(int(tag.group(1)) if tag.group(1) is not None else None)
-                end = tag.end()
-            elif (group := _GROUP.match(text, dollar)) is not None:
-                piece, end = int(group.group(1)), group.end()
-            elif (braced := _BRACED.match(text, dollar)) is not None:
-                piece, end = RecordAccessor(braced.group(1)), braced.end()
-            elif (found := accessor_at(text, dollar)) is not None:
-                piece, end = found
-            if piece is None:
-                literal.append("$")
-            else:
-                if literal:
-                    self.pieces.append("".join(literal))
-                    literal = []
-                self.pieces.append(piece)
-            pos = end
-        literal.append(text[pos:])
-        if "".join(literal):
-            self.pieces.append("".join(literal))
-
-    def render(self, tag: str, record: dict[str, Any], match: re.Match[str]) -> str:
-        out: list[str] = []
-        groups = match.re.groups
-        for piece in self.pieces:
-            if isinstance(piece, str):
-                out.append(piece)
-            elif isinstance(piece, int):
-                if groups and piece <= groups:
-                    out.append(match.group(piece) or "")
-            elif isinstance(piece, TagRef):
-                if piece.part is None:
-                    out.append(tag)
-                else:
-                    parts = tag.split(".")
-                    if piece.part < len(parts):
-                        out.append(parts[piece.part])
-            else:
-                value = piece.get(record)
-                if value is not MISSING:
-                    out.append(value_text(value))
-        return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     key: RecordAccessor
     regex: re.Pattern[str]
-    tag: TagTemplate
+    tag: Template
     keep: bool
 
     def match(self, record: dict[str, Any]) -> re.Match[str] | None:
@@ -117,4 +49,6 @@ def parse_rule(text: str, location: Location) -> Rule:
     except RegexSyntaxError as exc:
         raise ConfigError(f"filter 'rewrite_tag': Rule {text!r}: {exc}", location) from None
     accessor = RecordAccessor(key, location)
-    return Rule(accessor, regex, TagTemplate(new_tag), keep.lower() in ("true", "on", "yes"))
+    return Rule(
+        accessor, regex, Template(new_tag, captures=True), keep.lower() in ("true", "on", "yes")
+    )

@@ -9,7 +9,8 @@ import pytest
 
 from logtide.agent.api import Pipeline
 from logtide.agent.core.errors import ConfigError, Location
-from logtide.agent.filters.rewrite_tag_rules import TagTemplate, parse_rule
+from logtide.agent.core.record_accessor import Template
+from logtide.agent.filters.rewrite_tag_rules import parse_rule
 from tests.support.cli import run_logtide
 
 HERE = Location("test.conf", 1)
@@ -19,7 +20,7 @@ def render(template: str, pattern: str, value: str, record: dict[str, object]) -
     rule = parse_rule(f"$v {pattern} {template} false", HERE)
     found = rule.match({"v": value})
     assert found is not None
-    return rule.tag.render("app.shop.prod", record, found)
+    return rule.tag.fill("app.shop.prod", record, found)
 
 
 @pytest.mark.parametrize(
@@ -50,11 +51,11 @@ def test_tag_template(
 
 
 def test_template_keeps_literal_text_between_pieces() -> None:
-    assert [type(p).__name__ for p in TagTemplate("a.$TAG[0]-$1.$k").pieces] == [
+    assert [type(p).__name__ for p in Template("a.$TAG[0]-$1.$k", captures=True).pieces] == [
         "str",
         "TagRef",
         "str",
-        "int",
+        "GroupRef",
         "str",
         "RecordAccessor",
     ]
