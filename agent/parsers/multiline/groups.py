@@ -39,7 +39,7 @@ class Group:
 class Parser:
     """A spec plus its resolved first-stage parser and its open groups."""
 
-    __slots__ = ("_next", "groups", "parse", "spec", "starts")
+    __slots__ = ("_needles", "_next", "groups", "parse", "spec", "starts")
 
     def __init__(self, spec: MultilineSpec, parse: Parse | None) -> None:
         self.spec = spec
@@ -47,12 +47,31 @@ class Parser:
         self.groups: dict[Any, Group] = {}
         self.starts = spec.start_rules()
         self._next: dict[str, tuple[Rule, ...]] = {}
+        self._needles: dict[str | None, tuple[str, ...] | None] = {}
 
     def rules_from(self, state: str) -> tuple[Rule, ...]:
         rules = self._next.get(state)
         if rules is None:
             rules = self._next[state] = self.spec.rules_from(state)
         return rules
+
+    def needles(self, state: Rule | None) -> tuple[str, ...] | None:
+        """Substrings one of which every line a rule could take holds while the (ungrouped)
+        group is in ``state`` (its last rule, None when fresh) with nothing held: the start
+        rules and the rules from ``state``. None when one of those rules has no hint."""
+        to = None if state is None else state.to
+        if to in self._needles:
+            return self._needles[to]
+        rules = self.starts if to is None else self.starts + self.rules_from(to)
+        hints = {part for rule in rules for part in rule.hint}
+        found: tuple[str, ...] | None = None
+        if all(rule.hint for rule in rules) and all(part and "\0" not in part for part in hints):
+            # A hint holding another is implied by it: one scan fewer.
+            found = tuple(
+                sorted(part for part in hints if not any(o != part and o in part for o in hints))
+            )
+        self._needles[to] = found
+        return found
 
     def quiet(self, content: str) -> bool:
         """Whether ``content`` leaves this (regex, ungrouped) parser as it is: nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
@@ -89,8 +90,11 @@ class MultilineStream:
         return out
 
     def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
-        """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list."""
+        """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list, and
+        a batch none of whose lines a rule could take is returned as it is."""
         if self._plain and len(self._parsers) == 1:
+            if self._passes(events, key):
+                return events
             return self._feed_one(events, key, start, now)
         out: list[Event] = []
         append = out.append
@@ -109,6 +113,31 @@ class MultilineStream:
                     continue
             out.extend(self.feed_event(event, key, start, now))
         return out
+
+    def _passes(self, events: list[Event], key: str) -> bool:
+        """Whether every line of ``events`` passes the one plain parser untouched (nothing
+        held, and no hint of a rule that could take a line in any ``key``): one scan of the
+        batch's contents joined, instead of tests line by line. Updates what passing lines
+        would (the group's last time)."""
+        group = self._lone
+        if group.pieces or group.pending is not None:
+            return False
+        needles = self._parsers[0].needles(group.rule)
+        if needles is None:
+            return False
+        try:
+            # NUL is in no hint, so no hint found in the joined text spans two lines.
+            text = "\0".join(map(itemgetter(key), map(itemgetter(1), events)))
+        except (KeyError, TypeError):
+            return False  # a record without a string content: the line-by-line path
+        for needle in needles:
+            if needle in text:
+                return False
+        for stamp, record in reversed(events):
+            if type(record[key]) is str:
+                group.last = stamp
+                break
+        return True
 
     def _feed_one(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
         """:meth:`feed_events` for one plain regex parser, the usual filter: the test of a
