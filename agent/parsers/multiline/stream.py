@@ -17,6 +17,9 @@ from logtide.agent.parsers.multiline.groups import Group, Parse, Parser
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
 
+# Lines per block a batch is split into when some line in it may start or continue a record.
+_BLOCK = 128
+
 
 class Starts(Protocol):
     """Start offset of each line of a batch, by index."""
@@ -95,8 +98,19 @@ class MultilineStream:
         if self._plain and len(self._parsers) == 1:
             if self._passes(events, key):
                 return events
-            return self._feed_one(events, key, start, now)
-        out: list[Event] = []
+            if len(events) <= _BLOCK:
+                return self._feed_one(events, key, start, now)
+            # A line a rule may take somewhere in the batch: blocks around it still pass
+            # whole, so an occasional trace costs line-by-line tests for its blocks only.
+            out: list[Event] = []
+            for index in range(0, len(events), _BLOCK):
+                block = events[index : index + _BLOCK]
+                if self._passes(block, key):
+                    out.extend(block)
+                else:
+                    out.extend(self._feed_one(block, key, start, now))
+            return out
+        out = []
         append = out.append
         parsers = self._parsers
         lone = self._lone
