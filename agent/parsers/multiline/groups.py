@@ -11,6 +11,18 @@ from logtide.agent.core.events import Event
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
 
 Parse = Callable[[bytes | str], Any]
+# (substring, its characters): a text lacking one of the characters (a scan as fast as
+# memchr) cannot hold the substring (a slower scan).
+Needles = tuple[tuple[str, tuple[str, ...]], ...]
+
+# Space and the lowercase letters by how often English text has them, most often first.
+_COMMON = " etaoinshrdlcumwfgypbvkjxqz"
+
+
+def _rarity(char: str) -> tuple[bool, int]:
+    """Sort key putting the characters a log line is least likely to hold first: capitals,
+    digits and punctuation, then the rarer letters."""
+    return (char in _COMMON, -_COMMON.find(char))
 
 
 @dataclass(slots=True)
@@ -47,7 +59,7 @@ class Parser:
         self.groups: dict[Any, Group] = {}
         self.starts = spec.start_rules()
         self._next: dict[str, tuple[Rule, ...]] = {}
-        self._needles: dict[str | None, tuple[str, ...] | None] = {}
+        self._needles: dict[str | None, Needles | None] = {}
 
     def rules_from(self, state: str) -> tuple[Rule, ...]:
         rules = self._next.get(state)
@@ -55,20 +67,23 @@ class Parser:
             rules = self._next[state] = self.spec.rules_from(state)
         return rules
 
-    def needles(self, state: Rule | None) -> tuple[str, ...] | None:
+    def needles(self, state: Rule | None) -> Needles | None:
         """Substrings one of which every line a rule could take holds while the (ungrouped)
         group is in ``state`` (its last rule, None when fresh) with nothing held: the start
-        rules and the rules from ``state``. None when one of those rules has no hint."""
+        rules and the rules from ``state``, each with its characters, rarest first. None
+        when one of those rules has no hint."""
         to = None if state is None else state.to
         if to in self._needles:
             return self._needles[to]
         rules = self.starts if to is None else self.starts + self.rules_from(to)
         hints = {part for rule in rules for part in rule.hint}
-        found: tuple[str, ...] | None = None
+        found: Needles | None = None
         if all(rule.hint for rule in rules) and all(part and "\0" not in part for part in hints):
             # A hint holding another is implied by it: one scan fewer.
             found = tuple(
-                sorted(part for part in hints if not any(o != part and o in part for o in hints))
+                (part, tuple(sorted(set(part), key=_rarity)))
+                for part in sorted(hints)
+                if not any(other != part and other in part for other in hints)
             )
         self._needles[to] = found
         return found

@@ -144,9 +144,13 @@ class MultilineStream:
             text = "\0".join(map(itemgetter(key), map(itemgetter(1), events)))
         except (KeyError, TypeError):
             return False  # a record without a string content: the line-by-line path
-        for needle in needles:
-            if needle in text:
-                return False
+        for needle, chars in needles:
+            for char in chars:
+                if char not in text:
+                    break
+            else:
+                if needle in text:
+                    return False
         for stamp, record in reversed(events):
             if type(record[key]) is str:
                 group.last = stamp
