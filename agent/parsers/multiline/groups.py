@@ -8,21 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logtide.agent.core.events import Event
+from logtide.agent.parsers.multiline.hints import Needles, needles_of
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
 
 Parse = Callable[[bytes | str], Any]
-# (substring, its characters): a text lacking one of the characters (a scan as fast as
-# memchr) cannot hold the substring (a slower scan).
-Needles = tuple[tuple[str, tuple[str, ...]], ...]
-
-# Space and the lowercase letters by how often English text has them, most often first.
-_COMMON = " etaoinshrdlcumwfgypbvkjxqz"
-
-
-def _rarity(char: str) -> tuple[bool, int]:
-    """Sort key putting the characters a log line is least likely to hold first: capitals,
-    digits and punctuation, then the rarer letters."""
-    return (char in _COMMON, -_COMMON.find(char))
 
 
 @dataclass(slots=True)
@@ -76,15 +65,7 @@ class Parser:
         if to in self._needles:
             return self._needles[to]
         rules = self.starts if to is None else self.starts + self.rules_from(to)
-        hints = {part for rule in rules for part in rule.hint}
-        found: Needles | None = None
-        if all(rule.hint for rule in rules) and all(part and "\0" not in part for part in hints):
-            # A hint holding another is implied by it: one scan fewer.
-            found = tuple(
-                (part, tuple(sorted(set(part), key=_rarity)))
-                for part in sorted(hints)
-                if not any(other != part and other in part for other in hints)
-            )
+        found = needles_of(rules)
         self._needles[to] = found
         return found
 

@@ -9,40 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
 from logtide.agent.parsers.multiline.groups import Group, Parse, Parser
+from logtide.agent.parsers.multiline.hints import passes
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
 
 # Lines per block a batch is split into when some line in it may start or continue a record.
 _BLOCK = 128
-
-
-def _holds(text: str, needle: str, chars: tuple[str, ...]) -> bool:
-    """Whether ``text`` holds ``needle``, whose characters ``chars`` are, rarest first.
-
-    A text lacking one of them cannot (each test as fast as memchr). Else the rarest one's
-    few occurrences are tried as the needle's place; where that character is common, a
-    substring scan from the first place not yet tried."""
-    for char in chars:
-        if char not in text:
-            return False
-    anchor = chars[0]
-    offset = needle.index(anchor)
-    budget = len(text) >> 10
-    find = text.find
-    at = find(anchor)
-    while at >= 0:
-        if at >= offset and text.startswith(needle, at - offset):
-            return True
-        budget -= 1
-        if budget < 0:
-            return find(needle, max(at - offset, 0)) >= 0
-        at = find(anchor, at + 1)
-    return False
 
 
 class Starts(Protocol):
@@ -120,7 +96,7 @@ class MultilineStream:
         """:meth:`feed_event` for a batch; lines no rule takes pass with no per-line list, and
         a batch none of whose lines a rule could take is returned as it is."""
         if self._plain and len(self._parsers) == 1:
-            if self._passes(events, key):
+            if passes(self._lone, self._parsers[0], events, key):
                 return events
             if len(events) <= _BLOCK:
                 return self._feed_one(events, key, start, now)
@@ -129,7 +105,7 @@ class MultilineStream:
             out: list[Event] = []
             for index in range(0, len(events), _BLOCK):
                 block = events[index : index + _BLOCK]
-                if self._passes(block, key):
+                if passes(self._lone, self._parsers[0], block, key):
                     out.extend(block)
                 else:
                     out.extend(self._feed_one(block, key, start, now))
@@ -151,31 +127,6 @@ class MultilineStream:
                     continue
             out.extend(self.feed_event(event, key, start, now))
         return out
-
-    def _passes(self, events: list[Event], key: str) -> bool:
-        """Whether every line of ``events`` passes the one plain parser untouched (nothing
-        held, and no hint of a rule that could take a line in any ``key``): one scan of the
-        batch's contents joined, instead of tests line by line. Updates what passing lines
-        would (the group's last time)."""
-        group = self._lone
-        if group.pieces or group.pending is not None:
-            return False
-        needles = self._parsers[0].needles(group.rule)
-        if needles is None:
-            return False
-        try:
-            # NUL is in no hint, so no hint found in the joined text spans two lines.
-            text = "\0".join(map(itemgetter(key), map(itemgetter(1), events)))
-        except (KeyError, TypeError):
-            return False  # a record without a string content: the line-by-line path
-        for needle, chars in needles:
-            if _holds(text, needle, chars):
-                return False
-        for stamp, record in reversed(events):
-            if type(record[key]) is str:
-                group.last = stamp
-                break
-        return True
 
     def _feed_one(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:
         """:meth:`feed_events` for one plain regex parser, the usual filter: the test of a
