@@ -36,6 +36,50 @@ class Group:
     def holding(self) -> bool:
         return bool(self.pieces) or self.pending is not None
 
+    def open(self, record: dict[str, Any] | None, stamp: float | None, start: int) -> None:
+        """Start a record at the line at offset ``start`` (its parsed record and time)."""
+        self.first = record
+        self.stamp = stamp
+        self.start = start
+        if stamp is not None:
+            self.last = stamp
+
+    def close(self, spec: MultilineSpec, now: float) -> Event:
+        """The joined record; the group is empty again, its state kept."""
+        joined = "".join(self.pieces)
+        if spec.key_content is None and not joined.endswith("\n"):
+            joined += "\n"
+        key = spec.key_content or "log"
+        if self.first is not None:
+            record = dict(self.first)
+            if key in record:
+                record[key] = joined
+        else:
+            record = {key: joined}
+        stamp = self.stamp if self.stamp is not None else self.last
+        if stamp is None:
+            stamp = now
+        self.pieces = []
+        self.first = None
+        self.stamp = None
+        self.start = -1
+        # The state stays: Fluent Bit keeps a group's state across a flush, so a line that
+        # continues it starts the next record (a traceback cut by a line no rule takes).
+        return (stamp, record)
+
+
+def single(
+    spec: MultilineSpec,
+    record: dict[str, Any] | None,
+    stamp: float | None,
+    content: str,
+    now: float,
+) -> Event:
+    """A line no record takes, as a record of its own."""
+    if record is not None:
+        return (stamp if stamp is not None else now, record)
+    return (now, {spec.key_content or "log": content})
+
 
 class Parser:
     """A spec plus its resolved first-stage parser and its open groups."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from logtide.agent.core.events import Event
-from logtide.agent.parsers.multiline.groups import Group, Parse, Parser
+from logtide.agent.parsers.multiline.groups import Group, Parse, Parser, single
 from logtide.agent.parsers.multiline.hints import passes
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule, search
 from logtide.agent.parsers.multiline.text import decode, parse_line
@@ -216,7 +216,7 @@ class MultilineStream:
             if parser.parse is not None:
                 # Not part of any multiline record: flush what this parser holds, emit alone.
                 self._flush_parser(parser, now, out)
-                out.append(self._single(parser.spec, record, stamp, content, now))
+                out.append(single(parser.spec, record, stamp, content, now))
                 return out
         for parser in self._parsers:
             self._flush_parser(parser, now, out)
@@ -270,13 +270,13 @@ class MultilineStream:
             out.append((stamp if stamp is not None else now, record))
             return True
         if not group.pieces and group.first is None:
-            self._open(group, record, stamp, start)
+            group.open(record, stamp, start)
         if spec.key_content is None and group.pieces and not group.pieces[-1].endswith("\n"):
             group.pieces.append("\n")
         group.pieces.append(content)
         group.touched = now
         if matched:
-            out.append(self._close(spec, group, now))
+            out.append(group.close(spec, now))
         return True
 
     def _regex(
@@ -300,12 +300,12 @@ class MultilineStream:
                         group.pieces.append("\n")
                     if not group.pieces and group.pending is not None:
                         # Fluent Bit continues the kept context, not the new line's record.
-                        self._open(group, group.pending[1], group.pending[0], group.start)
+                        group.open(group.pending[1], group.pending[0], group.start)
                         group.pending = None
                     elif not group.pieces:
                         # Fluent Bit takes the line's record as context only after the rule
                         # ran: a record this line ends at once has none.
-                        self._open(group, None, None, start)
+                        group.open(None, None, start)
                         late = True
                     group.pieces.append(content if content else "\n")
                     matched = rule
@@ -318,17 +318,17 @@ class MultilineStream:
             if matched is None:
                 return False
             if group.pieces:
-                out.append(self._close(spec, group, now))
+                out.append(group.close(spec, now))
             # A kept record stays the context (its keys); the time is the new line's.
             context = record if group.pending is None else group.pending[1]
             group.pending = None
-            self._open(group, context, stamp, start)
+            group.open(context, stamp, start)
             group.pieces.append(content)
         group.rule = matched
         group.touched = now
         if spec.leads_to_start(matched):
             # The record is complete: a start state is all that can follow.
-            out.append(self._close(spec, group, now))
+            out.append(group.close(spec, now))
             line_record = record if record is not None else {spec.key_content or "log": content}
             group.pending = (stamp if stamp is not None else now, line_record)
             group.start = start
@@ -379,51 +379,8 @@ class MultilineStream:
 
     def _flush_group(self, spec: MultilineSpec, group: Group, now: float, out: list[Event]) -> None:
         if group.pieces:
-            out.append(self._close(spec, group, now))
+            out.append(group.close(spec, now))
         elif group.pending is not None:
             out.append(group.pending)
             group.start = -1
         group.pending = None
-
-    @staticmethod
-    def _open(group: Group, record: dict[str, Any] | None, stamp: float | None, start: int) -> None:
-        group.first = record
-        group.stamp = stamp
-        group.start = start
-        if stamp is not None:
-            group.last = stamp
-
-    @staticmethod
-    def _close(spec: MultilineSpec, group: Group, now: float) -> Event:
-        joined = "".join(group.pieces)
-        if spec.key_content is None and not joined.endswith("\n"):
-            joined += "\n"
-        key = spec.key_content or "log"
-        if group.first is not None:
-            record = dict(group.first)
-            if key in record:
-                record[key] = joined
-        else:
-            record = {key: joined}
-        stamp = group.stamp if group.stamp is not None else group.last
-        if stamp is None:
-            stamp = now
-        group.pieces = []
-        group.first = None
-        group.stamp = None
-        group.start = -1
-        # The state stays: Fluent Bit keeps a group's state across a flush, so a line that
-        # continues it starts the next record (a traceback cut by a line no rule takes).
-        return (stamp, record)
-
-    @staticmethod
-    def _single(
-        spec: MultilineSpec,
-        record: dict[str, Any] | None,
-        stamp: float | None,
-        content: str,
-        now: float,
-    ) -> Event:
-        if record is not None:
-            return (stamp if stamp is not None else now, record)
-        return (now, {spec.key_content or "log": content})
