@@ -77,12 +77,9 @@ def match_arguments(matches: Sequence[tuple[str, str]]) -> list[str]:
     return argv
 
 
-async def field_values(binary: str, path: str | None, name: str, timeout: float = 10.0) -> set[str]:
-    """Every value ``name`` has in the journal (``journalctl --field``, read from the journal's
-    field index, cheap); empty when journalctl cannot tell in ``timeout`` seconds."""
-    argv = [binary, f"--field={name}", "--quiet", "--no-pager"]
-    if path:
-        argv.append(f"--directory={path}")
+async def _output(argv: Sequence[str], timeout: float) -> bytes | None:
+    """What a one-off journalctl run prints, or None when it takes longer than ``timeout``
+    (it is killed and reaped then)."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -95,8 +92,18 @@ async def field_values(binary: str, path: str | None, name: str, timeout: float 
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-        return set()
-    return set(out.decode(errors="replace").splitlines())
+        return None
+    return out
+
+
+async def field_values(binary: str, path: str | None, name: str, timeout: float = 10.0) -> set[str]:
+    """Every value ``name`` has in the journal (``journalctl --field``, read from the journal's
+    field index, cheap); empty when journalctl cannot tell in ``timeout`` seconds."""
+    argv = [binary, f"--field={name}", "--quiet", "--no-pager"]
+    if path:
+        argv.append(f"--directory={path}")
+    out = await _output(argv, timeout)
+    return set() if out is None else set(out.decode(errors="replace").splitlines())
 
 
 async def last_cursor(
@@ -104,19 +111,9 @@ async def last_cursor(
 ) -> str | None:
     """The cursor of the journal's last entry that the filters match (``None``: no entry)."""
     argv = command(binary, path, matches, cursor=None, follow=False, last=1)
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise PluginError("systemd: journalctl did not find the journal's end in time") from None
+    out = await _output(argv, timeout)
+    if out is None:
+        raise PluginError("systemd: journalctl did not find the journal's end in time")
     for line in out.split(b"\n"):
         if line.startswith(b"__CURSOR="):
             return line[len(b"__CURSOR=") :].decode(errors="replace")
