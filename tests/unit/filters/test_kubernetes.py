@@ -39,18 +39,6 @@ def line(log: str = SALE, stream: str = "stdout") -> tuple[float, dict[str, Any]
     return (1.5, {"log": log, "stream": stream, "time": "2020-11-11T00:17:35.495898374Z"})
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "token"
-    path.write_text(TOKEN + "\n")
-    return path
-
-
 @pytest.fixture
 def api(tls: TlsFiles) -> Iterator[FakeKubeApi]:
     state = FakeKubeApi()

@@ -39,18 +39,6 @@ OTHER_POD = "ordering-app-7d9c6b9f5b-abcde"
 OTHER_TAG = TAG.replace(POD_NAME, OTHER_POD)
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "token"
-    path.write_text(TOKEN + "\n")
-    return path
-
-
 @pytest.fixture
 def kubelet(tls: TlsFiles) -> Iterator[FakeKubelet]:
     state = FakeKubelet()
