@@ -2,8 +2,9 @@
 
 ::
 
-    logtide athena ddl -c fluent-bit.conf --output s3.0 --sample-s3
+    logtide athena ddl -c fluent-bit.conf --output s3.0 --sample-s3 [--apply ...]
     logtide athena query --ddl table.sql --endpoint http://127.0.0.1:5000 "SELECT ..."
+    logtide athena query --engine athena --output-location s3://results/ "SELECT ..."
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from logtide.agent.companions.athena.objects import (
     kind_of,
 )
 from logtide.agent.companions.athena.render import as_csv, as_json, table
+from logtide.agent.companions.athena.service import (
+    DEFAULT_CATALOG,
+    DEFAULT_DATABASE,
+    DEFAULT_WORKGROUP,
+    AthenaService,
+    Cancelled,
+    Target,
+)
 from logtide.agent.companions.athena.table import AthenaError, TableSpec, parse_ddl
 from logtide.agent.core.errors import LogtideError
 
@@ -39,6 +48,21 @@ if TYPE_CHECKING:
     from logtide.sinks.s3.options import S3Settings
 
 SAMPLE_RECORDS = 1000
+ENGINES = ("duckdb", "athena")
+# Options each engine has no use for: giving one is a mistake worth one line, not a no-op.
+_DUCKDB_ONLY = ("ddl", "bucket", "prefix", "local", "endpoint")
+_ATHENA_ONLY = ("workgroup", "output_location", "database", "catalog", "athena_endpoint")
+
+
+def _athena_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workgroup", help=f"Athena workgroup (default {DEFAULT_WORKGROUP})")
+    parser.add_argument(
+        "--output-location",
+        help="s3://bucket/prefix/ for Athena's result files (default: the workgroup's)",
+    )
+    parser.add_argument("--database", help=f"Athena database (default {DEFAULT_DATABASE})")
+    parser.add_argument("--catalog", help=f"Athena data catalog (default {DEFAULT_CATALOG})")
+    parser.add_argument("--athena-endpoint", help="Athena endpoint URL (default: AWS's)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,19 +89,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     ddl.add_argument("--since", help="first partition date (default NOW-1YEARS)")
     ddl.add_argument("--endpoint", help="S3 endpoint for --sample-s3 (default: the output's)")
+    ddl.add_argument(
+        "--apply", action="store_true", help="also create the database and table in Athena"
+    )
+    ddl.add_argument("--region", help="Athena region for --apply (default: the output's)")
+    _athena_options(ddl)
 
     query = commands.add_parser(
-        "query", help="run Athena SQL locally (DuckDB)", formatter_class=HelpFormatter
+        "query",
+        help="run Athena SQL locally (DuckDB) or in Amazon Athena",
+        formatter_class=HelpFormatter,
     )
     query.add_argument("sql", help="the query (Athena/Trino SQL)")
-    query.add_argument("--ddl", action="append", required=True, help="CREATE EXTERNAL TABLE file")
+    query.add_argument(
+        "--engine", default="duckdb", help="duckdb (embedded, default) or athena (Amazon Athena)"
+    )
+    query.add_argument("--ddl", action="append", help="CREATE EXTERNAL TABLE file (duckdb)")
     query.add_argument("--bucket", help="read this bucket instead of the LOCATION's")
     query.add_argument("--prefix", help="read this prefix instead of the LOCATION's")
     query.add_argument("--endpoint", help="S3 endpoint URL (e.g. a local moto server)")
-    query.add_argument("--region", help="S3 region")
+    query.add_argument("--region", help="AWS region (S3 for duckdb, Athena for athena)")
     query.add_argument("--local", metavar="DIR", help="a folder holding the bucket's objects")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _athena_options(query)
     return parser
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
+    return ["--" + n.replace("_", "-") for n in names if getattr(args, n, None) is not None]
+
+
+def _target(args: argparse.Namespace, region: str | None) -> Target:
+    return Target(
+        workgroup=args.workgroup or DEFAULT_WORKGROUP,
+        output_location=args.output_location,
+        database=args.database or DEFAULT_DATABASE,
+        catalog=args.catalog or DEFAULT_CATALOG,
+        region=region,
+        endpoint=args.athena_endpoint,
+    )
 
 
 # -- ddl ----------------------------------------------------------------------------------
@@ -152,6 +202,11 @@ def _tag(args: argparse.Namespace, config: S3Settings) -> str | None:
 
 def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
     """The DDL and any warnings about the key layout."""
+    text, warnings, _ = _ddl_for_output(args)
+    return text, warnings
+
+
+def _ddl_for_output(args: argparse.Namespace) -> tuple[str, list[str], S3Settings]:
     from logtide.sinks.s3.options import S3Settings
 
     config = S3Settings.bind(_s3_output(args.config, args.output).settings)
@@ -186,7 +241,7 @@ def ddl_text(args: argparse.Namespace) -> tuple[str, list[str]]:
         )
     name = args.table or (tag or "logs").replace(".", "_").replace("-", "_").lower()
     definition = TableDefinition(name, columns, layout, config.bucket, format=config.format)
-    return definition.render(), warnings
+    return definition.render(), warnings, config
 
 
 # -- query --------------------------------------------------------------------------------
@@ -203,7 +258,29 @@ def relocate(spec: TableSpec, bucket: str | None, prefix: str | None) -> None:
         spec.properties["storage.location.template"] = new + template[len(old) :]
 
 
+def _render(args: argparse.Namespace, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    render = {"table": table, "csv": as_csv, "json": as_json}[args.format]
+    sys.stdout.write(render(columns, rows))
+    sys.stdout.flush()
+
+
 def run_query(args: argparse.Namespace) -> int:
+    if args.engine not in ENGINES:
+        raise AthenaError(
+            f"unknown --engine {args.engine!r}: duckdb (embedded, the default) or athena"
+        )
+    unused = _given(args, _ATHENA_ONLY if args.engine == "duckdb" else _DUCKDB_ONLY)
+    if unused:
+        why = (
+            "Athena reads the table from its catalog (create it with logtide athena ddl --apply)"
+            if args.engine == "athena"
+            else "they are for --engine athena"
+        )
+        raise AthenaError(f"{', '.join(unused)}: not used by --engine {args.engine}; {why}")
+    if args.engine == "athena":
+        return run_in_athena(args)
+    if not args.ddl:
+        raise AthenaError("--ddl FILE is required: the CREATE EXTERNAL TABLE DuckDB reads")
     tables: list[TableSpec] = []
     for path in args.ddl:
         try:
@@ -225,25 +302,58 @@ def run_query(args: argparse.Namespace) -> int:
 
     with LocalAthena(tables, source_for) as athena:
         result = athena.query(args.sql)
-    render = {"table": table, "csv": as_csv, "json": as_json}[args.format]
-    sys.stdout.write(render(result.columns, result.rows))
-    sys.stdout.flush()
+    _render(args, result.columns, result.rows)
     for warning in dict.fromkeys(result.warnings):
         print(f"warning: {warning}", file=sys.stderr)
     print(result.scan.summary(), file=sys.stderr)
     return 0
 
 
+def run_in_athena(args: argparse.Namespace) -> int:
+    service = AthenaService(_target(args, args.region))
+    service.check_output_location()
+    finished = service.run(args.sql, database=service.target.database)
+    columns, rows = service.results(finished)
+    _render(args, columns, rows)
+    print(finished.summary(), file=sys.stderr)
+    return 0
+
+
+def run_ddl(args: argparse.Namespace) -> int:
+    if not args.apply:
+        given = _given(args, (*_ATHENA_ONLY, "region"))
+        if given:
+            raise AthenaError(f"{', '.join(given)}: only used with --apply")
+    text, warnings, config = _ddl_for_output(args)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if not args.apply:
+        return 0
+    service = AthenaService(_target(args, args.region or config.region))
+    service.check_output_location()
+    (spec,) = parse_ddl(text)
+    finished = service.apply_ddl(text)
+    target = service.target
+    print(
+        f"logtide athena: table {spec.name} created in {target.catalog}.{target.database} "
+        f"(workgroup {target.workgroup}, query {finished[-1].id})",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "ddl":
-            text, warnings = ddl_text(args)
-            for warning in warnings:
-                print(f"warning: {warning}", file=sys.stderr)
-            sys.stdout.write(text)
-            return 0
-        return run_query(args)
+        return run_ddl(args) if args.command == "ddl" else run_query(args)
+    except Cancelled as exc:
+        print(f"logtide athena: {exc}", file=sys.stderr)
+        return 130
     except LogtideError as exc:
         print(f"logtide athena: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("logtide athena: interrupted", file=sys.stderr)
+        return 130

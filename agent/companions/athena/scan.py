@@ -33,12 +33,11 @@ class ScanReport:
 
     @property
     def billed_bytes(self) -> int:
-        rounded = -(-self.bytes // MB) * MB
-        return max(rounded, MINIMUM_BILLED)
+        return billed_bytes(self.bytes)
 
     @property
     def cost(self) -> float:
-        return self.billed_bytes / TB * PRICE_PER_TB
+        return cost(self.bytes)
 
     def summary(self) -> str:
         return (
@@ -46,6 +45,16 @@ class ScanReport:
             f"{self.objects} object(s)); Athena would bill {human_bytes(self.billed_bytes)} "
             f"= ${self.cost:.6f} at ${PRICE_PER_TB:g}/TB"
         )
+
+
+def billed_bytes(scanned: int) -> int:
+    """What Athena bills for a query that scanned ``scanned`` bytes."""
+    rounded = -(-scanned // MB) * MB
+    return max(rounded, MINIMUM_BILLED)
+
+
+def cost(scanned: int) -> float:
+    return billed_bytes(scanned) / TB * PRICE_PER_TB
 
 
 def human_bytes(size: int) -> str:
