@@ -121,8 +121,13 @@ def test_one_zstd_library_and_boto3_only_in_the_extras_that_use_it() -> None:
         for path in (ROOT / package).rglob("*.py")
         if re.search(r"^\s*(import|from) (boto3|zstandard)\b", path.read_text(), re.M)
     }
-    # boto3 serves the demo's moto clients and `logtide athena query`'s S3 reads, nothing else.
-    assert importers == {"agent/companions/local_aws.py", "agent/companions/athena/objects.py"}
+    # boto3 serves the demo's moto clients, `logtide athena query`'s S3 reads and the Athena
+    # engine (`--engine athena`, `ddl --apply`), nothing else.
+    assert importers == {
+        "agent/companions/local_aws.py",
+        "agent/companions/athena/objects.py",
+        "agent/companions/athena/service.py",
+    }
     assert {"demo", "query"} <= {extra for extra, found in names.items() if "boto3" in found}
 
 

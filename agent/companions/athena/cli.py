@@ -55,14 +55,23 @@ _ATHENA_ONLY = ("workgroup", "output_location", "database", "catalog", "athena_e
 
 
 def _athena_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workgroup", help=f"Athena workgroup (default {DEFAULT_WORKGROUP})")
+    parser.add_argument(
+        "--workgroup", metavar="NAME", help=f"Athena workgroup (default: {DEFAULT_WORKGROUP})"
+    )
     parser.add_argument(
         "--output-location",
+        metavar="S3URI",
         help="s3://bucket/prefix/ for Athena's result files (default: the workgroup's)",
     )
-    parser.add_argument("--database", help=f"Athena database (default {DEFAULT_DATABASE})")
-    parser.add_argument("--catalog", help=f"Athena data catalog (default {DEFAULT_CATALOG})")
-    parser.add_argument("--athena-endpoint", help="Athena endpoint URL (default: AWS's)")
+    parser.add_argument(
+        "--database", metavar="NAME", help=f"Athena database (default: {DEFAULT_DATABASE})"
+    )
+    parser.add_argument(
+        "--catalog", metavar="NAME", help=f"Athena data catalog (default: {DEFAULT_CATALOG})"
+    )
+    parser.add_argument(
+        "--athena-endpoint", metavar="URL", help="Athena endpoint URL (default: AWS's)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     query.add_argument("sql", help="the query (Athena/Trino SQL)")
     query.add_argument(
-        "--engine", default="duckdb", help="duckdb (embedded, default) or athena (Amazon Athena)"
+        "--engine",
+        default="duckdb",
+        metavar="{duckdb,athena}",
+        help="duckdb: embedded, reads the objects itself (default); athena: Amazon Athena",
     )
     query.add_argument("--ddl", action="append", help="CREATE EXTERNAL TABLE file (duckdb)")
     query.add_argument("--bucket", help="read this bucket instead of the LOCATION's")
