@@ -7,6 +7,7 @@ an abandoned query would go on scanning, and billing, in the account.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,7 +109,9 @@ class AthenaService:
         try:
             self.client = boto3.client(
                 "athena",
-                region_name=target.region,
+                # AWS_REGION as the S3 reads and the outputs take it; boto3 itself reads
+                # only AWS_DEFAULT_REGION and the profile
+                region_name=target.region or os.environ.get("AWS_REGION") or None,
                 endpoint_url=target.endpoint,
                 config=Config(retries={"mode": "standard"}),
             )

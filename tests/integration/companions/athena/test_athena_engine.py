@@ -253,6 +253,8 @@ def test_ctrl_c_stops_the_query_in_athena(athena: MotoServer) -> None:
             "--output-location",
             RESULTS,
             "SELECT count(*) FROM eks_fb_s3",
+            # as from a terminal, even when the suite runs as a background job (SIGINT ignored)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while not proxy.calls("GetQueryExecution"):
