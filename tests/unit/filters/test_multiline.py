@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from logtide.agent.core.emitter import Emitter
-from logtide.agent.core.events import Ack, Event
+from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.filters.multiline import MultilineFilter
@@ -40,7 +40,9 @@ class FakeEmitter(Emitter):
 
     def __init__(self) -> None:
         self.current: Ack | None = None
+        self.here: tuple[str, Origin] | None = None
         self.emitted: list[tuple[str, list[Event], Ack]] = []
+        self.starts: list[int | None] = []
 
     @property
     def ack(self) -> Ack:
@@ -51,10 +53,17 @@ class FakeEmitter(Emitter):
     def own(self) -> bool:
         return False
 
-    def emit(self, tag: str, events: list[Event], ack: Ack | None = None) -> None:
+    @property
+    def origin(self) -> tuple[str, Origin] | None:
+        return self.here
+
+    def emit(
+        self, tag: str, events: list[Event], ack: Ack | None = None, *, start: int | None = None
+    ) -> None:
         parent = ack or self.ack
         parent.retain()
         self.emitted.append((tag, list(events), parent))
+        self.starts.append(start)
 
     async def send(self, tag: str, events: list[Event], ack: Ack) -> None:
         ack.retain()
