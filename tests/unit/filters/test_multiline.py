@@ -241,3 +241,24 @@ def test_a_chunk_beginning_inside_a_record_keeps_the_chunk_before_it_held() -> N
     assert [r["log"] for _, r in events] == ["".join(TRACE[:2]), "three\n"]
     joint.settle(True)
     assert sorted(fired) == ["first", "second", "third"]
+
+
+def test_records_joined_across_chunks_continue_their_stream_from_the_first_held_chunk() -> None:
+    emitter = FakeEmitter()
+    filt = _filter(emitter, **{"multiline.parser": "java"})
+    chunks = [
+        (("tail.0", Origin("f", 0, 50)), _events("one\n", *TRACE[:2])),
+        (("tail.0", Origin("f", 50, 90)), _events(*TRACE[2:4], ts=10.0)),
+        (("tail.0", Origin("f", 90, 120)), _events(*TRACE[4:], "two\n", *TRACE[:1], ts=20.0)),
+        # the next record's lines come from another file under the same tag
+        (("tail.0", Origin("g", 0, 30)), _events(*TRACE[1:], "three\n", ts=30.0)),
+    ]
+    for here, events in chunks:
+        emitter.current, emitter.here = Ack(), here
+        filt("app", events)
+    # the first joined records begin in the first held chunk; the second mixes sources
+    assert emitter.starts == [0, None]
+    assert [[r["log"] for _, r in events] for _, events, _ in emitter.emitted] == [
+        ["".join(TRACE), "two\n"],
+        ["".join(TRACE), "three\n"],
+    ]
