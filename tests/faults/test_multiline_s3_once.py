@@ -181,7 +181,7 @@ def _kill_loop(world: World, kills: int, seed: int) -> None:
         proxy.inject(cloudwatch_down, times=None)
         agent.start()
         writer.running.set()
-        time.sleep(2.0)
+        time.sleep(1.2)
         writer.pause()
         wanted = writer.expected()
         wait_for(lambda: set(_counts(s3_records(s3, BUCKET))) >= wanted, 60, 0.5, "S3 holds all")
@@ -193,10 +193,10 @@ def _kill_loop(world: World, kills: int, seed: int) -> None:
         for _ in range(kills - 1):
             if rng.random() < 0.5:
                 proxy.inject(cloudwatch_down, duration=rng.uniform(0.5, 2.0))
-            time.sleep(rng.uniform(1.0, 3.0))
+            time.sleep(rng.uniform(0.8, 1.5 if kills < 4 else 3.0))
             agent.kill9()
             agent.start()
-        time.sleep(1.0)
+        time.sleep(0.5)
         writer.pause()
         proxy.clear()
         wanted = writer.expected()
