@@ -154,8 +154,8 @@ def _counts(records: list[dict[str, Any]]) -> Counter[str]:
 
 def _kill_loop(world: World, kills: int, seed: int) -> None:
     moto, proxy = world.moto, world.proxy
-    moto.client("s3").create_bucket(Bucket=BUCKET)
     s3, logs = world.s3, world.logs
+    s3.create_bucket(Bucket=BUCKET)
     port = new_port()
     config = world.work / "fluent-bit.conf"
     config.write_text(
