@@ -9,6 +9,14 @@ Acknowledgements: an emitted record holds the acknowledgement of the record it c
 :meth:`Emitter.emit` retains that acknowledgement at once and the engine settles it when the
 emitted chunk has been taken by every output (or dropped), so the source's checkpoint waits
 for the emitted copy's delivery as well as the original's.
+
+Source ranges (what exactly-once outputs recognise after a restart, ``Chunk.origin``): records
+emitted with the acknowledgement of the chunk being filtered keep that chunk's range under the
+emitter's own mark (``rewrite_tag``'s copies). Records joined from lines of the current chunk
+and earlier chunks of the same stream (``multiline``) are emitted with ``start=``: their
+chunk continues the current chunk's stream (``Chunk.continues``), with the range from
+``start`` to the current chunk's end, so it is counted under the same mark as that stream's
+plain chunks (see ``docs/architecture.md``, "Joined records and exactly-once outputs").
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from logtide.agent.core.events import Ack, Event
+from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.options import Option
 
 #: A record emitted more often than this along one chain (re-tagged, re-tagged again, ...)
@@ -85,12 +93,25 @@ class Emitter(ABC):
     def own(self) -> bool:
         """True when the chunk being filtered now was emitted by this emitter."""
 
+    @property
     @abstractmethod
-    def emit(self, tag: str, events: list[Event], ack: Ack | None = None) -> None:
+    def origin(self) -> tuple[str, Origin] | None:
+        """The stream (``Chunk.continues`` or ``Chunk.source``) and the source range of the
+        chunk being filtered now; None when it has no range (only inside a filter call)."""
+
+    @abstractmethod
+    def emit(
+        self, tag: str, events: list[Event], ack: Ack | None = None, *, start: int | None = None
+    ) -> None:
         """Queue ``events`` to enter the pipeline under ``tag`` after the current filter pass.
 
         They hold ``ack`` (default: :attr:`ack`, the chunk being filtered), which is retained
-        here; the caller keeps whatever reference it had."""
+        here; the caller keeps whatever reference it had. With ``start`` (an offset in the
+        current chunk's source, where the earliest line behind ``events`` was read from) the
+        events were joined from lines of the current chunk and earlier chunks of its stream
+        and source: their chunk continues that stream, with the range from ``start`` to the
+        current chunk's end. The caller vouches that every record completed by the current
+        chunk's lines and not yet passed on is among ``events``."""
 
     @abstractmethod
     async def send(self, tag: str, events: list[Event], ack: Ack) -> None:

@@ -82,7 +82,10 @@ class Chunk:
     ``FROM STREAM:<source>``; derived chunks carry the stream's name. ``size`` is the bytes
     the events came from, when the input knows it (0: the engine estimates it once).
     ``origin`` is the source range behind the events, when the input has one; chunks derived
-    from it by stream tasks keep it.
+    from it by stream tasks keep it. ``continues`` names the stream whose chunks these events
+    carry on (records a filter joined from lines of that stream's chunks, re-emitted under
+    its emitter's name): exactly-once outputs count them under that stream's mark, in line
+    with the chunks they were joined from.
     """
 
     tag: str
@@ -91,6 +94,7 @@ class Chunk:
     source: str = ""
     size: int = 0
     origin: Origin | None = None
+    continues: str | None = None
 
     @property
     def mark(self) -> str | None:
@@ -98,4 +102,4 @@ class Chunk:
         and tag that shaped these events (one parent can feed several streams and tags)."""
         if self.origin is None:
             return None
-        return f"{self.origin.source}|{self.source}|{self.tag}"
+        return f"{self.origin.source}|{self.continues or self.source}|{self.tag}"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from logtide.agent.core.emitter import MAX_HOPS, Emitter, EmitterFilterSettings
-from logtide.agent.core.events import Ack, Chunk, Event
+from logtide.agent.core.events import Ack, Chunk, Event, Origin
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.serialize import json_lines_size
 
@@ -108,7 +108,16 @@ class EngineEmitter(Emitter):
         current = self._hub.current
         return current is not None and current.source == self.name
 
-    def emit(self, tag: str, events: list[Event], ack: Ack | None = None) -> None:
+    @property
+    def origin(self) -> tuple[str, Origin] | None:
+        current = self._hub.current
+        if current is None or current.origin is None:
+            return None
+        return current.continues or current.source, current.origin
+
+    def emit(
+        self, tag: str, events: list[Event], ack: Ack | None = None, *, start: int | None = None
+    ) -> None:
         if not events:
             return
         current = self._hub.current
@@ -121,10 +130,19 @@ class EngineEmitter(Emitter):
             queued.events.extend(events)
             return
         parent.retain()
-        # Records of the chunk being filtered keep its source range: an exactly-once output
-        # records them under their own mark and recognises them when the range is re-read.
-        origin = current.origin if parent is current.ack else None
-        self._hub.queued[key] = Chunk(tag, list(events), parent, self.name, 0, origin)
+        continues: str | None = None
+        origin = current.origin
+        if origin is not None and start is not None:
+            # Joined across chunks: counted with the stream the lines came from, up to the
+            # end of the chunk that completed them (docs/architecture.md).
+            continues = current.continues or current.source
+            origin = Origin(origin.source, start, origin.end)
+        elif parent is not current.ack:
+            origin = None
+        # Otherwise records of the chunk being filtered keep its source range: an
+        # exactly-once output records them under the emitter's mark and recognises them when
+        # the range is re-read.
+        self._hub.queued[key] = Chunk(tag, list(events), parent, self.name, 0, origin, continues)
 
     async def send(self, tag: str, events: list[Event], ack: Ack) -> None:
         if not events:

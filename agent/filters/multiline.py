@@ -17,6 +17,18 @@ Acknowledgements: a joined record holds the acknowledgements of all its lines.
   chunk's output goes through the emitter as a whole (in order, after the records before
   it). Held lines are never acknowledged before their record is delivered, so a crash
   re-reads them; on stop they are flushed first.
+
+Exactly-once outputs (s3, cloudwatch_logs): a chunk of records this filter emits because a
+record crossed a chunk boundary continues the stream of the chunks its lines came from
+(``Emitter.emit(start=...)``): its range runs from the first held chunk's start to the end
+of the chunk that completed it, and outputs count it under the same mark as the plain
+chunks around it. Every record the filter lets out while reading a chunk leaves with that
+chunk's end, in the order read, so per mark the ends rise with the records; after a restart
+the tail cuts its re-read at the last recorded end, and a re-read chunk either ends at or
+before it (all its records were delivered: skipped) or begins at or after it (none were:
+sent). Records completed by ``flush_ms`` (the source went idle inside a record), by the end
+of the run, or from lines of more than one source or stream carry no range: they are
+at-least-once. See ``docs/architecture.md``, "Joined records and exactly-once outputs".
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ from typing import ClassVar, Literal, Protocol
 from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS
 from logtide.agent.core.emitter import EMITTER_OPTIONS, EmitterFilterSettings
 from logtide.agent.core.errors import ConfigError
-from logtide.agent.core.events import Ack, Event
+from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import FilterPlugin, PluginContext
 from logtide.agent.filters.multiline_partial import PartialJoiner
@@ -67,14 +79,41 @@ class MultilineSettings(EmitterFilterSettings):
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A chunk with held lines: its serial, its retained acknowledgement, and its stream and
+    source range (None without one)."""
+
+    serial: int
+    ack: Ack
+    origin: tuple[str, Origin] | None
+
+
 @dataclass(slots=True)
 class _Tag:
     joiner: Joiner
-    # (serial of the chunk, its retained acknowledgement) for chunks with held lines
-    held: list[tuple[int, Ack]] = field(default_factory=list)
+    held: list[_Held] = field(default_factory=list)
     serial: int = 0
     # Serials of held chunks that begin inside a record (one was open when they came).
     crossed: set[int] = field(default_factory=set)
+
+
+def _start(held: list[_Held], here: tuple[str, Origin] | None) -> int | None:
+    """Where records joined from the ``held`` chunks and the current one (``here``) begin
+    in their source, when every one of those chunks has a range in the same stream and
+    source; None otherwise (the records then carry no range)."""
+    if here is None:
+        return None
+    stream, origin = here
+    start = origin.start
+    for chunk in held:
+        if chunk.origin is None:
+            return None
+        held_stream, held_origin = chunk.origin
+        if held_stream != stream or held_origin.source != origin.source:
+            return None
+        start = min(start, held_origin.start)
+    return start
 
 
 def _joint(acks: list[Ack]) -> Ack:
@@ -171,18 +210,20 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             out.extend(joiner.flush_all(now))
             return out
         current = emitter.ack
+        here = emitter.origin
         if state.held and out:
             # Records of this call may end lines held from earlier chunks: they go out
-            # holding every held acknowledgement and this chunk's.
-            joint = _joint([ack for _, ack in state.held] + [current])
-            emitter.emit(tag, out, joint)
+            # holding every held acknowledgement and this chunk's, and continue this
+            # chunk's stream up to its end (see the module's docstring).
+            joint = _joint([held.ack for held in state.held] + [current])
+            emitter.emit(tag, out, joint, start=_start(state.held, here))
             joint.settle(True)
             out = []
-        self._release(state, current)
+        self._release(state, _Held(serial, current, here))
         return out
 
     @staticmethod
-    def _release(state: _Tag, current: Ack | None) -> None:
+    def _release(state: _Tag, current: _Held | None) -> None:
         """Keep the acknowledgements of chunks whose lines are still held, release the rest;
         hold ``current`` (the tag's latest chunk) when anything is held.
 
@@ -191,23 +232,23 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
         from its first line, not from the middle."""
         held_from = state.joiner.held_from()
         if held_from is None:
-            for _, ack in state.held:
-                ack.settle(True)
+            for held in state.held:
+                held.ack.settle(True)
             state.held = []
             state.crossed.clear()
             return
         while held_from in state.crossed:
             held_from -= 1
-        keep: list[tuple[int, Ack]] = []
-        for chunk_serial, ack in state.held:
-            if chunk_serial >= held_from:
-                keep.append((chunk_serial, ack))
+        keep: list[_Held] = []
+        for held in state.held:
+            if held.serial >= held_from:
+                keep.append(held)
             else:
-                ack.settle(True)
-                state.crossed.discard(chunk_serial)
+                held.ack.settle(True)
+                state.crossed.discard(held.serial)
         if current is not None:
-            current.retain()
-            keep.append((state.serial, current))
+            current.ack.retain()
+            keep.append(current)
         state.held = keep
 
     async def _flush_loop(self) -> None:
@@ -226,7 +267,7 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             out = joiner.flush_all(now) if all_ else joiner.flush_expired(now)
             if not out:
                 continue
-            joint = _joint([ack for _, ack in state.held])
+            joint = _joint([held.ack for held in state.held])
             self._release(state, None)
             try:
                 await self.emitter.send(tag, out, joint)

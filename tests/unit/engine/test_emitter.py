@@ -202,6 +202,40 @@ async def test_emitted_chunk_keeps_the_parents_origin_under_its_own_mark() -> No
     assert emitter.own is True
 
 
+def test_a_joined_chunk_continues_the_stream_it_was_joined_from() -> None:
+    async def ingest(chunk: Chunk, hops: int) -> None:
+        chunk.ack.settle(True)
+
+    hub = EmitterHub(ingest, Metrics(), logging.getLogger("test"))
+    emitter = hub.emitter_for("ml.0", _settings("Emitter_Name ml"))
+    assert emitter is not None
+    parent = Chunk("app", [(1.0, {"a": 1})], Ack(), "tail.0", 0, Origin("s", 40, 90))
+    hub.current = parent
+    assert emitter.origin == ("tail.0", Origin("s", 40, 90))
+    # joined from lines of an earlier chunk (from offset 10) and of this one
+    emitter.emit("app", [(1.0, {"a": 1})], Ack(), start=10)
+    hub.current = None
+    (joined,) = hub.take()
+    assert (joined.source, joined.origin, joined.continues) == ("ml", Origin("s", 10, 90), "tail.0")
+    assert joined.mark == parent.mark == "s|tail.0|app"
+    # a joined chunk joined again (a second multiline filter) stays in the same stream
+    hub.current = joined
+    assert emitter.origin == ("tail.0", Origin("s", 10, 90))
+    emitter.emit("app", [(1.0, {"a": 1})], Ack(), start=10)
+    # without start, records held from earlier chunks carry no range
+    emitter.emit("app", [(2.0, {"a": 2})], Ack())
+    hub.current = None
+    again, plain = hub.take()
+    assert again.mark == "s|tail.0|app"
+    assert (plain.origin, plain.mark) == (None, None)
+    # a chunk without a range gives its joined records none
+    hub.current = Chunk("app", [(1.0, {"a": 1})], Ack(), "dummy.0")
+    assert emitter.origin is None
+    emitter.emit("app", [(1.0, {"a": 1})], Ack(), start=0)
+    hub.current = None
+    assert [c.origin for c in hub.take()] == [None]
+
+
 async def test_send_outside_a_filter_call_waits_for_room_and_holds_the_ack() -> None:
     release = asyncio.Event()
     entered: list[str] = []

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from logtide.agent.core.emitter import Emitter
-from logtide.agent.core.events import Ack, Event
+from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.filters.multiline import MultilineFilter
@@ -40,7 +40,9 @@ class FakeEmitter(Emitter):
 
     def __init__(self) -> None:
         self.current: Ack | None = None
+        self.here: tuple[str, Origin] | None = None
         self.emitted: list[tuple[str, list[Event], Ack]] = []
+        self.starts: list[int | None] = []
 
     @property
     def ack(self) -> Ack:
@@ -51,10 +53,17 @@ class FakeEmitter(Emitter):
     def own(self) -> bool:
         return False
 
-    def emit(self, tag: str, events: list[Event], ack: Ack | None = None) -> None:
+    @property
+    def origin(self) -> tuple[str, Origin] | None:
+        return self.here
+
+    def emit(
+        self, tag: str, events: list[Event], ack: Ack | None = None, *, start: int | None = None
+    ) -> None:
         parent = ack or self.ack
         parent.retain()
         self.emitted.append((tag, list(events), parent))
+        self.starts.append(start)
 
     async def send(self, tag: str, events: list[Event], ack: Ack) -> None:
         ack.retain()
@@ -232,3 +241,24 @@ def test_a_chunk_beginning_inside_a_record_keeps_the_chunk_before_it_held() -> N
     assert [r["log"] for _, r in events] == ["".join(TRACE[:2]), "three\n"]
     joint.settle(True)
     assert sorted(fired) == ["first", "second", "third"]
+
+
+def test_records_joined_across_chunks_continue_their_stream_from_the_first_held_chunk() -> None:
+    emitter = FakeEmitter()
+    filt = _filter(emitter, **{"multiline.parser": "java"})
+    chunks = [
+        (("tail.0", Origin("f", 0, 50)), _events("one\n", *TRACE[:2])),
+        (("tail.0", Origin("f", 50, 90)), _events(*TRACE[2:4], ts=10.0)),
+        (("tail.0", Origin("f", 90, 120)), _events(*TRACE[4:], "two\n", *TRACE[:1], ts=20.0)),
+        # the next record's lines come from another file under the same tag
+        (("tail.0", Origin("g", 0, 30)), _events(*TRACE[1:], "three\n", ts=30.0)),
+    ]
+    for here, events in chunks:
+        emitter.current, emitter.here = Ack(), here
+        filt("app", events)
+    # the first joined records begin in the first held chunk; the second mixes sources
+    assert emitter.starts == [0, None]
+    assert [[r["log"] for _, r in events] for _, events, _ in emitter.emitted] == [
+        ["".join(TRACE), "two\n"],
+        ["".join(TRACE), "three\n"],
+    ]
