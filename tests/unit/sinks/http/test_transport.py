@@ -4,6 +4,7 @@ back, and how each failure is classified by the core's one ``is_retryable``."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import socket
 import ssl
@@ -142,3 +143,38 @@ def test_bad_proxy_and_port_are_config_errors() -> None:
         settings(Port=0)
     with pytest.raises(ConfigError, match="expected one of gzip, snappy, zstd"):
         settings(compress="brotli")
+
+
+async def test_a_kept_alive_connection_closed_by_the_server_is_resent_once() -> None:
+    """A server that answers the first request of each connection and closes it without an
+    answer on the second: the second send finds its pooled connection dead, and the
+    transport sends it again at once on a new one."""
+    connections: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(0)
+        for served in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            if served == 1:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = HttpTransport(settings(Port=port))
+    await transport.start()
+    try:
+        assert (await transport.send("/a", b"1")).body == b"ok"
+        assert (await transport.send("/a", b"2")).body == b"ok"
+    finally:
+        await transport.close()
+        server.close()
+    assert len(connections) == 2
