@@ -169,6 +169,14 @@ async def test_5xx_and_429_are_retried_and_delivered_once(sink: HttpSink) -> Non
     assert out.get("dropped_records", 0) == 0
 
 
+async def test_auth_errors_are_retried_not_dropped(sink: HttpSink) -> None:
+    """401/403 are the receiver's or the config's state, not the batch's: retried."""
+    sink.statuses = [401, 403]
+    running = await run(sink.port)
+    assert [r.status for r in sink.requests] == [401, 403, 200]
+    assert running.metrics()["http.0"].get("dropped_records", 0) == 0
+
+
 async def test_400_drops_the_batch_with_one_line(
     sink: HttpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -189,10 +197,10 @@ async def test_400_drops_the_batch_with_one_line(
 async def test_log_response_payload_off_keeps_the_answer_out(
     sink: HttpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sink.statuses = [403]
+    sink.statuses = [404]
     sink.answer_body = b"secret detail"
     await run(sink.port, log_response_payload="Off")
-    assert "secret" not in caplog.text and "HTTP status=403" in caplog.text
+    assert "secret" not in caplog.text and "HTTP status=404" in caplog.text
 
 
 async def test_server_down_then_up_loses_nothing() -> None:
