@@ -178,3 +178,35 @@ async def test_a_kept_alive_connection_closed_by_the_server_is_resent_once() -> 
         await transport.close()
         server.close()
     assert len(connections) == 2
+
+
+async def test_proxy_receives_the_request_for_the_host(sink: HttpSink) -> None:
+    """With ``proxy`` the request goes to the proxy (here the recording server), naming the
+    real host, where nothing listens."""
+    target = free_port()
+    await send(settings(Port=target, proxy=f"http://127.0.0.1:{sink.port}"))
+    [got] = sink.requests
+    assert got.path == "/in" and got.headers["Host"] == f"127.0.0.1:{target}"
+
+
+async def test_tls_vhost_is_the_name_checked_and_the_host_header(tmp_path: Path) -> None:
+    files: TlsFiles = make_tls(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(files.cert_file, files.key_file)
+    sink = await HttpSink(ssl_context=server_ctx).start()
+    strict = {
+        "Port": sink.port,
+        "tls": "On",
+        "tls__ca_file": files.ca_file,
+        "tls__verify_hostname": "On",
+    }
+    try:
+        await send(settings(**strict, tls__vhost="kubernetes.default.svc"))
+        assert sink.requests[0].headers["Host"] == "kubernetes.default.svc"
+        with pytest.raises(HttpError, match="TLS certificate not accepted"):
+            await send(settings(**strict, tls__vhost="other.example"))
+        # Off, as in Fluent Bit: the chain is checked, the name is not.
+        lenient = {**strict, "tls__verify_hostname": "Off"}
+        assert (await send(settings(**lenient, tls__vhost="other.example"))).status == 200
+    finally:
+        await sink.stop()
