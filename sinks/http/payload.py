@@ -54,7 +54,7 @@ def _packable(value: Any) -> Any:
     types) turned into text, so one odd value never fails its batch."""
     if isinstance(value, dict):
         return {_packable(k): _packable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [_packable(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, float | str | bytes):
         return value
@@ -67,11 +67,11 @@ def msgpack_events(events: list[Event]) -> bytes:
     packer = msgpack.Packer(autoreset=True, use_bin_type=True)
     out = []
     for timestamp, record in events:
-        item = [[event_time(timestamp), {}], record]
+        header = [event_time(timestamp), {}]
         try:
-            out.append(packer.pack(item))
+            out.append(packer.pack([header, record]))
         except (OverflowError, TypeError, ValueError):
-            out.append(packer.pack(_packable(item)))
+            out.append(packer.pack([header, _packable(record)]))
     return b"".join(out)
 
 
