@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from logtide.agent.core.errors import DeliveryError
+from logtide.agent.core.errors import DeliveryError, PluginError
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import OutputPlugin
@@ -37,7 +37,10 @@ class HttpOutput(OutputPlugin[http_options.HttpSettings]):
         self._content_type = CONTENT_TYPES[config.format]
 
     async def start(self) -> None:
-        await self._transport.start()
+        try:
+            await self._transport.start()
+        except PluginError as exc:
+            raise PluginError(f"{self.location}: http: {exc}") from None
 
     async def stop(self) -> None:
         await self._transport.close()

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import struct
+from pathlib import Path
 
 import msgpack
 import pytest
 
 from logtide import Pipeline
-from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.errors import ConfigError, PluginError
+from tests.support.fake_kube_api import make_tls
 from tests.support.http_sink import HttpSink, Received
 
 T = 1700000000.25
@@ -246,6 +249,38 @@ async def test_body_key_sends_one_request_per_record(sink: HttpSink) -> None:
         (b"raw two", "2"),
     ]
     assert sink.requests[0].headers["Content-Type"] == "text/plain"
+
+
+async def test_tls_failure_is_retried_with_a_clear_line_and_verify_off_delivers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = make_tls(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(files.cert_file, files.key_file)
+    sink = await HttpSink(ssl_context=server_ctx).start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            running = await run(sink.port, tls="On", Retry_Limit="1")
+        assert sink.requests == []
+        assert running.metrics()["http.0"]["dropped_records"] == 2
+        lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(lines) == 2 and all("TLS certificate not accepted" in x for x in lines)
+        await run(sink.port, tls="On", tls__verify="Off")
+        await run(sink.port, tls="On", tls__ca_file=str(files.ca_file))
+        assert len(sink.accepted()) == 2
+    finally:
+        await sink.stop()
+
+
+async def test_unreadable_tls_file_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "ca.pem"
+    pipeline = Pipeline.from_string(config(9, tls="On", tls__ca_file=str(missing)))
+    with pytest.raises(PluginError) as caught:
+        async with pipeline.running():
+            pass
+    assert str(caught.value) == (
+        f"<string>:5: http: cannot load the TLS files ({missing}): No such file or directory"
+    )
 
 
 @pytest.mark.parametrize(
