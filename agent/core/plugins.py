@@ -246,6 +246,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "s3": "logtide.sinks.s3:S3Output",
         "cloudwatch_logs": "logtide.sinks.cloudwatch_logs:CloudWatchLogsOutput",
         "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
+        "http": "logtide.sinks.http.output:HttpOutput",
     },
 }
 
