@@ -1,0 +1,201 @@
+"""The opensearch/es output over real HTTP to the local bulk server
+(``tests/support/bulk_server.py``: no OpenSearch runs here; it enforces the documented
+``_bulk`` request and answer): per-item outcomes, auth, gzip, SigV4 checked by botocore."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.credentials import ReadOnlyCredentials
+
+from logtide.agent.core.errors import RetryableDeliveryError
+from logtide.agent.core.events import Event
+from logtide.sinks.opensearch import ElasticsearchOutput, OpenSearchOutput
+from tests.support.bulk_server import BulkServer, SigV4Check
+from tests.support.plugins import build, plugin_context
+
+T = 1_772_600_767.25
+
+
+@pytest.fixture
+def server() -> Iterator[BulkServer]:
+    running = BulkServer().start()
+    yield running
+    running.stop()
+
+
+def events(n: int) -> list[Event]:
+    return [(T + i, {"n": i, "log": f"line {i}"}) for i in range(n)]
+
+
+async def deliver(server: BulkServer, batch: list[Event], **options: Any) -> dict[str, int]:
+    """Flush as the engine's runner does: again with what comes back, until accepted."""
+    async with plugin_context() as context:
+        output = build(
+            OpenSearchOutput, context, Host="127.0.0.1", Port=str(server.port), **options
+        )
+        pending = batch
+        for _ in range(5):
+            try:
+                await output.flush("app", pending)
+                break
+            except RetryableDeliveryError as exc:
+                assert exc.remaining is not None
+                pending = exc.remaining
+        else:
+            raise AssertionError("never accepted")
+        await output.stop()
+        return dict(context.metrics.snapshot().get("test.0", {}))
+
+
+def ns(server: BulkServer) -> list[int]:
+    return sorted(int(doc["n"]) for doc in server.documents())
+
+
+def test_only_429_items_are_sent_again_and_400_items_are_dropped_with_reason(
+    server: BulkServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused: set[int] = set()
+
+    def reject(index: str, doc: dict[str, Any]) -> int | None:
+        n = doc["n"]
+        if n % 10 == 3:
+            return 400
+        if n % 10 == 7 and n not in refused:
+            refused.add(n)
+            return 429
+        return None
+
+    server.reject = reject
+    caplog.set_level(logging.WARNING)
+    metrics = asyncio.run(deliver(server, events(50), Generate_ID="On", Trace_Error="On"))
+    assert ns(server) == [n for n in range(50) if n % 10 != 3]
+    assert max(server.indexed.values()) == 1  # nothing indexed twice
+    assert len(server.requests) == 2  # the 5 refused items went again, alone
+    assert metrics["dropped_records"] == 5
+    assert "5 of 50 documents rejected and dropped (5 x 400 mapper_parsing_exception" in caplog.text
+    assert '"n":3,' in caplog.text  # Trace_Error shows the document
+
+
+def test_a_resend_with_generate_id_does_not_duplicate(server: BulkServer) -> None:
+    batch = events(20)
+    asyncio.run(deliver(server, batch, Generate_ID="On", Logstash_Format="On"))
+    metrics = asyncio.run(deliver(server, batch, Generate_ID="On", Logstash_Format="On"))
+    assert len(server.documents()) == 20
+    assert metrics["already_indexed"] == 20
+
+
+def test_basic_auth_401_is_one_clear_retryable_line(server: BulkServer) -> None:
+    server.require_basic = ("elastic", "s3cret")
+
+    async def once(**options: str) -> None:
+        async with plugin_context() as context:
+            output = build(OpenSearchOutput, context, Port=str(server.port), **options)
+            try:
+                await output.flush("app", events(3))
+            finally:
+                await output.stop()
+
+    with pytest.raises(RetryableDeliveryError, match=r"HTTP 401 \(check HTTP_User") as caught:
+        asyncio.run(once(HTTP_User="elastic", HTTP_Passwd="wrong"))
+    assert "\n" not in str(caught.value)
+    asyncio.run(once(HTTP_User="elastic", HTTP_Passwd="s3cret"))
+    assert ns(server) == [0, 1, 2]
+
+
+def test_gzip_body_and_path_and_es_name(server: BulkServer) -> None:
+    async def run() -> None:
+        async with plugin_context() as context:
+            output = build(
+                ElasticsearchOutput,
+                context,
+                Port=str(server.port),
+                Path="/proxy",
+                compress="gzip",
+                Suppress_Type_Name="On",
+            )
+            await output.flush("app", events(4))
+            await output.stop()
+
+    asyncio.run(run())
+    assert server.requests[0]["content-encoding"] == "gzip"
+    assert ns(server) == [0, 1, 2, 3]
+
+
+def test_server_down_then_up_loses_nothing(server: BulkServer) -> None:
+    port = server.port
+    server.stop()
+
+    async def run() -> None:
+        async with plugin_context() as context:
+            output = build(OpenSearchOutput, context, Port=str(port), Generate_ID="On")
+            with pytest.raises(RetryableDeliveryError, match=r"POST http://127\.0\.0\.1") as caught:
+                await output.flush("app", events(10))
+            assert caught.value.remaining is not None and len(caught.value.remaining) == 10
+            back = BulkServer(port).start()
+            try:
+                await output.flush("app", caught.value.remaining)
+            finally:
+                await output.stop()
+                back.stop()
+            assert len(back.documents()) == 10
+
+    asyncio.run(run())
+
+
+def test_sigv4_signature_is_botocores_for_the_received_request(
+    server: BulkServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token")
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    right = ReadOnlyCredentials(
+        "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token"
+    )
+    for service, compress in (("es", ""), ("aoss", "gzip")):
+        server.sigv4 = SigV4Check(right, "eu-west-1", service)
+        asyncio.run(
+            deliver(
+                server,
+                events(3),
+                AWS_Auth="On",
+                AWS_Region="eu-west-1",
+                AWS_Service_Name=service,
+                compress=compress,
+            )
+        )
+        assert server.sigv4.checked == 1 and server.sigv4.failures == []
+    assert len(server.documents()) == 6  # no _id: each run indexed its own copies
+
+
+def test_sigv4_with_other_credentials_is_refused_by_the_check(
+    server: BulkServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    server.sigv4 = SigV4Check(ReadOnlyCredentials("AKIDEXAMPLE", "secret", None), "eu-west-1", "es")
+
+    async def run() -> None:
+        async with plugin_context() as context:
+            output = build(
+                OpenSearchOutput,
+                context,
+                Port=str(server.port),
+                AWS_Auth="On",
+                AWS_Region="eu-west-1",
+            )
+            try:
+                with pytest.raises(RetryableDeliveryError, match="HTTP 403"):
+                    await output.flush("app", events(1))
+            finally:
+                await output.stop()
+
+    asyncio.run(run())
+    assert server.sigv4.failures == ["signature mismatch"]
