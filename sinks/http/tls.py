@@ -1,0 +1,52 @@
+"""The TLS client context of the HTTP outputs, from Fluent Bit's ``tls.*`` options.
+
+Like Fluent Bit, ``tls.verify On`` checks the server's chain against ``tls.ca_file`` /
+``tls.ca_path`` (the system store when neither is given) and ``tls.verify_hostname`` (Off
+by default, as in Fluent Bit) adds the check of the name; ``tls.crt_file``/``tls.key_file``
+present a client certificate.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+
+from logtide.agent.core.errors import PluginError
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    verify: bool = True
+    verify_hostname: bool = False
+    ca_file: str | None = None
+    ca_path: str | None = None
+    crt_file: str | None = None
+    key_file: str | None = None
+    key_passwd: str | None = None
+
+
+def client_context(config: TlsConfig) -> ssl.SSLContext:
+    """A client context for ``config``; unreadable files raise one-line :class:`PluginError`."""
+    try:
+        if config.verify:
+            context = ssl.create_default_context(
+                cafile=config.ca_file or None, capath=config.ca_path or None
+            )
+            context.check_hostname = config.verify_hostname
+        else:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if config.crt_file:
+            context.load_cert_chain(
+                config.crt_file, config.key_file or None, password=config.key_passwd or None
+            )
+    except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(
+            path
+            for path in (config.ca_file, config.ca_path, config.crt_file, config.key_file)
+            if path
+        )
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise PluginError(f"cannot load the TLS files ({files}): {reason}") from None
+    return context
