@@ -14,19 +14,18 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Literal
 
-from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option, parse_size
+from logtide.sinks.http import HttpTransportSettings, transport_options
 
 WRITE_OPERATIONS = ("create", "index", "update", "upsert")
 AWS_SERVICES = ("es", "aoss")
 
 
 def _shared(es: bool) -> tuple[Option, ...]:
-    product = "Elasticsearch" if es else "OpenSearch"
     return (
-        Option("Host", "str", "127.0.0.1", f"{product} host.", nonempty=True),
-        Option("Port", "int", 9200, f"{product} port."),
+        *transport_options(default_port=9200, compressions=("gzip",)),
         Option(
             "Path",
             "str",
@@ -44,8 +43,6 @@ def _shared(es: bool) -> tuple[Option, ...]:
         Option(
             "Suppress_Type_Name", "bool", False, "Leave _type out (OpenSearch, Elasticsearch 7+)."
         ),
-        Option("HTTP_User", "str", None, "Basic authentication user."),
-        Option("HTTP_Passwd", "str", "", "Basic authentication password."),
         Option("AWS_Auth", "bool", False, "Sign requests with AWS SigV4 (Amazon OpenSearch)."),
         Option("AWS_Region", "str", None, "AWS region of the domain (needed by AWS_Auth)."),
         Option("AWS_Profile", "str", None, "Shared-credentials profile (none: the default)."),
@@ -116,7 +113,6 @@ def _shared(es: bool) -> tuple[Option, ...]:
         ),
         Option("Trace_Output", "bool", False, "Print each bulk request body to stdout."),
         Option("Trace_Error", "bool", False, "Log each rejected item with its document."),
-        Option("compress", "str", None, "Compress request bodies: gzip."),
     )
 
 
@@ -136,15 +132,11 @@ ES_OPTIONS: tuple[Option, ...] = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OpenSearchSettings(OutputSettings):
-    host: str
-    port: int
+class OpenSearchSettings(HttpTransportSettings):
     path: str
     index: str
     type: str
     suppress_type_name: bool
-    http_user: str | None
-    http_passwd: str
     aws_auth: bool
     aws_region: str | None
     aws_profile: str | None
@@ -171,19 +163,13 @@ class OpenSearchSettings(OutputSettings):
     current_time_index: bool
     trace_output: bool
     trace_error: bool
-    compress: str | None
     #: ``Index`` is a record-accessor template (opensearch), not plain text (es).
     index_accessor: bool = field(init=False, default=True)
-    #: Where requests go after ``Cloud_ID``: (host, port, tls).
-    target: tuple[str, int, bool] = field(init=False)
-    #: The ``Authorization`` header basic/API-key auth sends, if any.
-    authorization: str | None = field(init=False)
     #: The bulk URI path, with the pipeline.
     bulk_path: str = field(init=False)
-    gzip: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        OutputSettings.__post_init__(self)
+        HttpTransportSettings.__post_init__(self)
         where = self.location
         label = f"output '{self.name}'"
         if self.aws_auth and not self.aws_region:
@@ -193,10 +179,6 @@ class OpenSearchSettings(OutputSettings):
                 f"{label}: Write_Operation {self.write_operation} needs Id_Key or Generate_ID",
                 where,
             )
-        compress = (self.compress or "").strip().lower()
-        if compress not in ("", "gzip"):
-            raise ConfigError(f"{label}: compress must be gzip, got {self.compress!r}", where)
-        self._derive("gzip", compress == "gzip")
         if self.buffer_size.strip().lower() not in ("false", "off"):
             try:
                 parse_size(self.buffer_size)
@@ -207,11 +189,6 @@ class OpenSearchSettings(OutputSettings):
             path = "/" + path
         bulk = f"{path}/_bulk"
         self._derive("bulk_path", f"{bulk}/?pipeline={self.pipeline}" if self.pipeline else bulk)
-        self._derive("target", (self.host, self.port, self.tls))
-        self._derive("authorization", None)
-        if self.http_user:
-            credentials = f"{self.http_user}:{self.http_passwd}".encode()
-            self._derive("authorization", "Basic " + base64.b64encode(credentials).decode())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,20 +201,22 @@ class EsSettings(OpenSearchSettings):
         OpenSearchSettings.__post_init__(self)
         self._derive("index_accessor", False)
         if self.cloud_id:
-            self._derive("target", _cloud_target(self.cloud_id, self))
-        if self.authorization is None and self.http_api_key:
-            self._derive("authorization", f"ApiKey {self.http_api_key}")
-        if self.authorization is None and self.cloud_auth:
+            # Cloud_ID names the server: it replaces Host and Port, over TLS.
+            host, port = _cloud_target(self.cloud_id, self)
+            self._derive("host", host)
+            self._derive("port", port)
+            self._derive("tls", True)
+        if self.cloud_auth and not self.http_user:
             user, colon, password = self.cloud_auth.partition(":")
             if not colon:
                 raise ConfigError(
                     f"output '{self.name}': Cloud_Auth must be user:password", self.location
                 )
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            self._derive("authorization", f"Basic {token}")
+            self._derive("http_user", user)
+            self._derive("http_passwd", password)
 
 
-def _cloud_target(cloud_id: str, settings: OutputSettings) -> tuple[str, int, bool]:
+def _cloud_target(cloud_id: str, settings: EsSettings) -> tuple[str, int]:
     """Elastic Cloud's ``name:base64(host$es_id$kibana_id)``: the cluster is ``es_id.host``,
     over TLS, on the host's port or 443."""
     _, _, encoded = cloud_id.rpartition(":")
@@ -252,4 +231,4 @@ def _cloud_target(cloud_id: str, settings: OutputSettings) -> tuple[str, int, bo
             settings.location,
         )
     host, _, port = parts[0].partition(":")
-    return f"{parts[1]}.{host}", int(port) if port.isdigit() else 443, True
+    return f"{parts[1]}.{host}", int(port) if port.isdigit() else 443

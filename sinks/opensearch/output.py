@@ -11,6 +11,7 @@ that is not a bulk answer) is retried whole, with a line saying why.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import sys
 from collections.abc import Sequence
@@ -20,10 +21,10 @@ from logtide.agent.core.errors import RetryableDeliveryError
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import OutputPlugin
+from logtide.sinks.http import HttpError, HttpResponse, HttpTransport
 from logtide.sinks.opensearch import options as os_options
 from logtide.sinks.opensearch.bulk import BuildStats, BulkBuilder, BulkItem, body, split_requests
 from logtide.sinks.opensearch.response import ItemResult, parse, summary
-from logtide.sinks.opensearch.sender import Sender
 from logtide.sinks.opensearch.sigv4 import Signer
 
 AUTH_HINT = {
@@ -40,15 +41,23 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
     def __init__(self, settings: Settings, context: Any) -> None:
         super().__init__(settings, context)
         config = self.config
-        host, port, tls = config.target
-        self._host = host
-        self._url = f"{'https' if tls else 'http'}://{host}:{port}{config.bulk_path}"
         self._builder = BulkBuilder(config)
-        self._sender = Sender(tls, config.tls_verify, config.tls_ca_file)
         self._signer = Signer(config) if config.aws_auth else None
+        # A signature covers the bytes on the wire, so with AWS_Auth the body is compressed
+        # here, before signing, and the transport sends it as it is.
+        sent_as_is = dataclasses.replace(config, compress=None) if self._signer else config
+        self._transport = HttpTransport(sent_as_is, user_agent="Fluent-Bit")
+        self._url = self._transport.base_url + config.bulk_path
+        self._extra: list[tuple[str, str]] = []
+        api_key = getattr(config, "http_api_key", None)
+        if api_key and not config.http_user:
+            self._extra.append(("Authorization", f"ApiKey {api_key}"))
+
+    async def start(self) -> None:
+        await self._transport.start()
 
     async def stop(self) -> None:
-        await self._sender.close()
+        await self._transport.close()
 
     def _count(self, counter: str, value: int) -> None:
         if value:
@@ -87,25 +96,16 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
         if config.trace_output:
             sys.stdout.write(payload.decode("utf-8", "replace"))
             sys.stdout.flush()
-        headers = {"Content-Type": "application/x-ndjson", "User-Agent": "Fluent-Bit"}
-        if config.gzip:
-            payload = gzip.compress(payload, 6)
-            headers["Content-Encoding"] = "gzip"
-        if self._signer is not None:
-            headers["User-Agent"] = "aws-fluent-bit-plugin"
-            headers = await self._signer.headers(self._url, self._host, headers, payload)
-        elif config.authorization:
-            headers["Authorization"] = config.authorization
-        reply = await self._sender.post(self._url, payload, headers)
-        self._count("bulk_requests", 1)
-        if reply.status not in (200, 201):
-            text = " ".join(reply.body[:300].decode("utf-8", "replace").split())
-            hint = AUTH_HINT.get(reply.status)
+        try:
+            reply = await self._post(payload)
+        except HttpError as exc:
+            # Fluent Bit retries a refused request whatever its status (a wrong Path's 404,
+            # an expired password's 401 are fixed without losing what waits).
+            hint = AUTH_HINT.get(exc.status or 0)
             raise RetryableDeliveryError(
-                f"{self.location}: {self._url} answered HTTP {reply.status}"
-                + (f" ({hint})" if hint else "")
-                + (f": {text}" if text else "")
-            )
+                f"{self.location}: {exc}" + (f" ({hint})" if hint else "")
+            ) from None
+        self._count("bulk_requests", 1)
         outcome = parse(reply.body, len(request), self._builder.action)
         self._count("sent_records", outcome.accepted)
         self._count("already_indexed", outcome.already_there)
@@ -121,6 +121,23 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
                 summary(outcome.retry),
             )
         return [request[result.index].event for result in outcome.retry]
+
+    async def _post(self, payload: bytes) -> HttpResponse:
+        path = self.config.bulk_path
+        if self._signer is None:
+            return await self._transport.send(
+                path, payload, content_type="application/x-ndjson", headers=self._extra
+            )
+        headers = {"Content-Type": "application/x-ndjson", "User-Agent": "aws-fluent-bit-plugin"}
+        if self.config.compress == "gzip":
+            payload = gzip.compress(payload, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        # As Fluent Bit: the signed Host has no port (Amazon OpenSearch checks it so).
+        host = self.config.tls_vhost or self.config.host
+        signed = await self._signer.headers(self._url, host, headers, payload)
+        return await self._transport.send(
+            path, payload, headers=list(signed.items()), unique_headers=True
+        )
 
     def _reject(self, request: list[BulkItem], rejected: list[ItemResult]) -> None:
         self._count("dropped_records", len(rejected))
