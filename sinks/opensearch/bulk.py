@@ -77,22 +77,32 @@ class BulkBuilder:
         key = settings.logstash_prefix_key
         self._prefix_key = None if not key else Template(key if key.startswith("$") else "$" + key)
         self._id_key = RecordAccessor(settings.id_key) if settings.id_key else None
+        # strftime is the dearest step per record, and a batch's records share seconds.
+        self._time_memo: tuple[int, str] = (-1, "")
+        self._date_memo: tuple[int, str] = (-1, "")
 
     def time_text(self, seconds: int, nanos: int) -> str:
         s = self.s
-        base = time.strftime(s.time_key_format, time.gmtime(seconds))
+        memo_seconds, base = self._time_memo
+        if memo_seconds != seconds:
+            base = time.strftime(s.time_key_format, time.gmtime(seconds))
+            self._time_memo = (seconds, base)
         return f"{base}.{nanos:09d}Z" if s.time_key_nanos else f"{base}.{nanos // 1_000_000:03d}Z"
 
     def index_for(self, tag: str, record: dict[str, Any], seconds: int, now: float) -> str:
         s = self.s
-        when = time.gmtime(int(now) if s.current_time_index else seconds)
         if s.logstash_format:
             prefix = s.logstash_prefix
             if self._prefix_key is not None:
                 value = self._prefix_key.render(tag, record)
                 if value:
                     prefix = value[:MAX_PREFIX]
-            return prefix + s.logstash_prefix_separator + time.strftime(s.logstash_dateformat, when)
+            when = int(now) if s.current_time_index else seconds
+            memo_seconds, date = self._date_memo
+            if memo_seconds != when:
+                date = time.strftime(s.logstash_dateformat, time.gmtime(when))
+                self._date_memo = (when, date)
+            return prefix + s.logstash_prefix_separator + date
         if self._index is not None:
             rendered = self._index.render(tag, record)
             if rendered:

@@ -15,7 +15,7 @@ import dataclasses
 import gzip
 import sys
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from logtide.agent.core.errors import RetryableDeliveryError
 from logtide.agent.core.events import Event
@@ -25,7 +25,9 @@ from logtide.sinks.http import HttpError, HttpResponse, HttpTransport
 from logtide.sinks.opensearch import options as os_options
 from logtide.sinks.opensearch.bulk import BuildStats, BulkBuilder, BulkItem, body, split_requests
 from logtide.sinks.opensearch.response import ItemResult, parse, summary
-from logtide.sinks.opensearch.sigv4 import Signer
+
+if TYPE_CHECKING:
+    from logtide.sinks.opensearch.sigv4 import Signer
 
 AUTH_HINT = {
     401: "check HTTP_User/HTTP_Passwd (or the AWS credentials with AWS_Auth)",
@@ -42,7 +44,12 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
         super().__init__(settings, context)
         config = self.config
         self._builder = BulkBuilder(config)
-        self._signer = Signer(config) if config.aws_auth else None
+        self._signer: Signer | None = None
+        if config.aws_auth:
+            # botocore (tens of MiB) is loaded only by the outputs that sign.
+            from logtide.sinks.opensearch.sigv4 import Signer
+
+            self._signer = Signer(config)
         # A signature covers the bytes on the wire, so with AWS_Auth the body is compressed
         # here, before signing, and the transport sends it as it is.
         sent_as_is = dataclasses.replace(config, compress=None) if self._signer else config

@@ -14,13 +14,14 @@ returns a status such as 429 or 400 for items to refuse), ``status`` (answer eve
 with it), ``require_basic`` (401 without those credentials), ``sigv4`` (credentials,
 region and service: the request's signature is recomputed with botocore's ``SigV4Auth``
 from what was received, and a mismatch is 403). ``stop()``/``start()`` take the port down
-and up again.
+and up again; ``tls`` (``tests.support.fake_kube_api.make_tls``) serves HTTPS.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from typing import Any
 import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+
+from tests.support.fake_kube_api import TlsFiles
 
 Reject = Callable[[str, dict[str, Any]], int | None]
 
@@ -74,7 +77,8 @@ class SigV4Check:
 
 
 class BulkServer:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: TlsFiles | None = None) -> None:
+        self.tls = tls
         self.docs: dict[str, dict[str, dict[str, Any]]] = {}
         self.indexed: Counter[tuple[str, str]] = Counter()
         self.requests: list[dict[str, str]] = []
@@ -119,6 +123,10 @@ class BulkServer:
 
         self._server = Server(("127.0.0.1", self._port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

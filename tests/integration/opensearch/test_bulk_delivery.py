@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from logtide.agent.core.events import Event
 from logtide.agent.core.plugins import PluginContext
 from logtide.sinks.opensearch import ElasticsearchOutput, OpenSearchOutput
 from tests.support.bulk_server import BulkServer, SigV4Check
+from tests.support.fake_kube_api import make_tls
 from tests.support.plugins import build, plugin_context
 
 T = 1_772_600_767.25
@@ -133,6 +135,28 @@ def test_gzip_body_and_path_and_es_name(server: BulkServer) -> None:
     asyncio.run(run())
     assert server.requests[0]["content-encoding"] == "gzip"
     assert ns(server) == [0, 1, 2, 3]
+
+
+def test_tls_with_the_ca_delivers_and_without_it_is_one_retryable_line(tmp_path: Path) -> None:
+    files = make_tls(tmp_path)
+    server = BulkServer(tls=files).start()
+    try:
+        asyncio.run(deliver(server, events(2), tls="On", tls__ca_file=str(files.ca_file)))
+        assert ns(server) == [0, 1]
+
+        async def untrusted() -> None:
+            async with plugin_context() as context:
+                output = await started(OpenSearchOutput, context, Port=str(server.port), tls="On")
+                try:
+                    with pytest.raises(RetryableDeliveryError, match="certificate") as caught:
+                        await output.flush("app", events(2))
+                    assert caught.value.remaining is not None and len(caught.value.remaining) == 2
+                finally:
+                    await output.stop()
+
+        asyncio.run(untrusted())
+    finally:
+        server.stop()
 
 
 def test_server_down_then_up_loses_nothing(server: BulkServer) -> None:
