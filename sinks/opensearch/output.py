@@ -35,6 +35,12 @@ AUTH_HINT = {
 }
 
 
+class _TooLarge(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
     name = "opensearch"
     description = "Index records into OpenSearch (bulk API); Amazon OpenSearch with AWS_Auth."
@@ -81,20 +87,40 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
                 stats.missing_id,
                 self.config.write_operation,
             )
-        requests = split_requests(items)
+        pending = split_requests(items)
         retry: list[Event] = []
-        for number, request in enumerate(requests):
+        while pending:
+            request = pending[0]
             try:
                 retry.extend(await self._send(request))
+            except _TooLarge as exc:
+                pending[:1] = self._smaller(request, exc.message)
+                continue
             except RetryableDeliveryError as exc:
-                later = [item.event for rest in requests[number:] for item in rest]
+                later = [item.event for rest in pending for item in rest]
                 raise RetryableDeliveryError(str(exc), remaining=retry + later) from None
+            del pending[0]
         if retry:
             raise RetryableDeliveryError(
                 f"{self.location}: {len(retry)} of {len(items)} documents refused for now; "
                 "resending only those",
                 remaining=retry,
             )
+
+    def _smaller(self, request: list[BulkItem], message: str) -> list[list[BulkItem]]:
+        """A request the server refused as too large (413), halved; a single document
+        alone is dropped and counted, since it would be refused forever."""
+        if len(request) > 1:
+            half = len(request) // 2
+            return [request[:half], request[half:]]
+        self._count("dropped_records", 1)
+        self.context.logger.warning(
+            "%s: a %d-byte document dropped: the server takes no request that large (%s)",
+            self.location,
+            request[0].size,
+            message,
+        )
+        return []
 
     async def _send(self, request: list[BulkItem]) -> list[Event]:
         """POST one bulk request; return the events of the items to send again."""
@@ -106,6 +132,8 @@ class OpenSearchOutput(OutputPlugin[os_options.OpenSearchSettings]):
         try:
             reply = await self._post(payload)
         except HttpError as exc:
+            if exc.status == 413:
+                raise _TooLarge(str(exc)) from None
             # Fluent Bit retries a refused request whatever its status (a wrong Path's 404,
             # an expired password's 401 are fixed without losing what waits).
             hint = AUTH_HINT.get(exc.status or 0)

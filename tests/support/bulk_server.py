@@ -11,7 +11,7 @@ in request order, with 409 for a ``create`` whose ``_id`` exists. A malformed re
 
 Tests choose failures: ``reject`` (a callable given the index and source of each item, that
 returns a status such as 429 or 400 for items to refuse), ``status`` (answer every request
-with it), ``require_basic`` (401 without those credentials), ``sigv4`` (credentials,
+with it), ``max_body`` (413 for a larger body), ``require_basic`` (401 without those credentials), ``sigv4`` (credentials,
 region and service: the request's signature is recomputed with botocore's ``SigV4Auth``
 from what was received, and a mismatch is 403). ``stop()``/``start()`` take the port down
 and up again; ``tls`` (``tests.support.fake_kube_api.make_tls``) serves HTTPS.
@@ -84,6 +84,7 @@ class BulkServer:
         self.requests: list[dict[str, str]] = []
         self.reject: Reject | None = None
         self.status: int | None = None
+        self.max_body: int | None = None
         self.require_basic: tuple[str, str] | None = None
         self.sigv4: SigV4Check | None = None
         self.lock = threading.Lock()
@@ -155,6 +156,8 @@ class BulkServer:
             self.requests.append(headers)
         if self.status is not None:
             return self._error(self.status, "test_failure", "chosen by the test")
+        if self.max_body is not None and len(raw) > self.max_body:
+            return 413, {"message": "Request size exceeded"}
         if not path.split("?")[0].rstrip("/").endswith("/_bulk"):
             return self._error(404, "not_found", f"no handler for {path}")
         if self.require_basic is not None:

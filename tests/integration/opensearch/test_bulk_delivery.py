@@ -92,6 +92,19 @@ def test_only_429_items_are_sent_again_and_400_items_are_dropped_with_reason(
     assert '"n":3,' in caplog.text  # Trace_Error shows the document
 
 
+def test_413_halves_the_request_and_drops_only_a_document_too_large_alone(
+    server: BulkServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.max_body = 2000
+    batch = events(20)
+    batch[13] = (T, {"n": 13, "log": "x" * 5000})
+    caplog.set_level(logging.WARNING)
+    metrics = asyncio.run(deliver(server, batch))
+    assert ns(server) == [n for n in range(20) if n != 13]
+    assert metrics["dropped_records"] == 1
+    assert "document dropped: the server takes no request that large" in caplog.text
+
+
 def test_a_resend_with_generate_id_does_not_duplicate(server: BulkServer) -> None:
     batch = events(20)
     asyncio.run(deliver(server, batch, Generate_ID="On", Logstash_Format="On"))
