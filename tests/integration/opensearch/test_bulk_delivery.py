@@ -19,6 +19,7 @@ from logtide.agent.core.plugins import PluginContext
 from logtide.sinks.opensearch import ElasticsearchOutput, OpenSearchOutput
 from tests.support.bulk_server import BulkServer, SigV4Check
 from tests.support.fake_kube_api import make_tls
+from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context
 
 T = 1_772_600_767.25
@@ -50,16 +51,18 @@ async def deliver(server: BulkServer, batch: list[Event], **options: Any) -> dic
             OpenSearchOutput, context, Host="127.0.0.1", Port=str(server.port), **options
         )
         pending = batch
-        for _ in range(5):
-            try:
-                await output.flush("app", pending)
-                break
-            except RetryableDeliveryError as exc:
-                assert exc.remaining is not None
-                pending = exc.remaining
-        else:
-            raise AssertionError("never accepted")
-        await output.stop()
+        try:
+            for _ in range(5):
+                try:
+                    await output.flush("app", pending)
+                    break
+                except RetryableDeliveryError as exc:
+                    assert exc.remaining is not None
+                    pending = exc.remaining
+            else:
+                raise AssertionError("never accepted")
+        finally:
+            await output.stop()
         return dict(context.metrics.snapshot().get("test.0", {}))
 
 
@@ -247,3 +250,31 @@ def test_sigv4_with_other_credentials_is_refused_by_the_check(
 
     asyncio.run(run())
     assert server.sigv4.failures == ["signature mismatch"]
+
+
+def test_aws_role_arn_signs_with_the_roles_session_from_sts(
+    server: BulkServer, moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_Role_ARN through AWS_STS_Endpoint (moto's STS): the requests are signed with the
+    assumed role's temporary key, not the environment's (whose signature the check accepts,
+    so a signature by the environment's key would pass and fail this test)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSOURCE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    server.sigv4 = SigV4Check(
+        ReadOnlyCredentials("AKIDSOURCE", "source-secret", None), "us-east-1", "es", enforce=False
+    )
+    asyncio.run(
+        deliver(
+            server,
+            events(2),
+            AWS_Auth="On",
+            AWS_Region="us-east-1",
+            AWS_Role_ARN="arn:aws:iam::123456789012:role/indexer",
+            AWS_External_ID="ext-1",
+            AWS_STS_Endpoint=moto.endpoint,
+        )
+    )
+    assert server.sigv4.keys and not any(k.startswith("AKIDSOURCE") for k in server.sigv4.keys)
+    assert server.sigv4.failures  # not the source key's signature
+    assert all("x-amz-security-token" in r for r in server.requests)
