@@ -4,7 +4,8 @@ with 429 on their first try, so partial retries are in flight at the kills): aft
 restarts every line is indexed (0 lost) and, with ``Generate_ID``, indexed once (0
 duplicated documents): a re-read line has the same content and time (from the line, by the
 docker parser), so its document has the same ``_id``, and the re-send is answered 409,
-which is acceptance."""
+which is acceptance. Then the server goes down for a while (refused connections) and
+comes back: nothing is lost meanwhile."""
 
 from __future__ import annotations
 
@@ -77,7 +78,11 @@ def flaky(seed: int) -> Any:
     return reject
 
 
-def run_kills(tmp_path: Path, pauses: list[float], generate_id: bool) -> tuple[int, Counter[int]]:
+def run_kills(
+    tmp_path: Path, pauses: list[float], generate_id: bool, outage: float = 0.0
+) -> tuple[int, Counter[int]]:
+    """Kill at each pause while lines are written; then, with ``outage``, take the bulk
+    server down that long (connections refused) while the agent keeps reading."""
     server = BulkServer().start()
     server.reject = flaky(7)
     http_port = new_port()
@@ -105,6 +110,10 @@ def run_kills(tmp_path: Path, pauses: list[float], generate_id: bool) -> tuple[i
             time.sleep(pause)
             agent.kill9()
             agent.start()
+        if outage:
+            server.stop()
+            time.sleep(outage)
+            server.start()
         time.sleep(0.5)
         stop.set()
         writer.join()
@@ -119,6 +128,10 @@ def run_kills(tmp_path: Path, pauses: list[float], generate_id: bool) -> tuple[i
             what=f"all {written} lines indexed",
         )
         assert agent.kills == len(pauses)
+        log = agent.log_text()
+        assert "Traceback" not in log
+        if outage:
+            assert "cannot connect" in log  # the outage was seen, as one line per retry
         return written, seen()
     finally:
         stop.set()
@@ -128,7 +141,7 @@ def run_kills(tmp_path: Path, pauses: list[float], generate_id: bool) -> tuple[i
 
 
 def test_kill9_es_generate_id_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    written, seen = run_kills(tmp_path, [1.0, 1.6, 0.7], generate_id=True)
+    written, seen = run_kills(tmp_path, [0.8, 1.4, 0.6], generate_id=True, outage=2.0)
     assert set(seen) == set(range(written))
     assert [n for n, count in seen.items() if count > 1] == []
 
@@ -137,7 +150,8 @@ def test_kill9_es_generate_id_loses_and_duplicates_nothing(tmp_path: Path) -> No
 @pytest.mark.parametrize("generate_id", [True, False], ids=["generate_id", "auto_id"])
 def test_kill9_es_long(tmp_path: Path, generate_id: bool) -> None:
     rng = random.Random(11)
-    written, seen = run_kills(tmp_path, [rng.uniform(0.3, 2.5) for _ in range(15)], generate_id)
+    pauses = [rng.uniform(0.3, 2.5) for _ in range(15)]
+    written, seen = run_kills(tmp_path, pauses, generate_id, outage=10.0)
     assert set(seen) == set(range(written))  # 0 lost either way
     if generate_id:
         assert [n for n, count in seen.items() if count > 1] == []

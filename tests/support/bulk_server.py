@@ -20,7 +20,9 @@ and up again; ``tls`` (``tests.support.fake_kube_api.make_tls``) serves HTTPS.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import socket
 import ssl
 import threading
 from collections import Counter
@@ -96,6 +98,7 @@ class BulkServer:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._open: set[Any] = set()
 
     @property
     def port(self) -> int:
@@ -109,6 +112,16 @@ class BulkServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with owner.lock:
+                    owner._open.add(self.connection)
+
+            def finish(self) -> None:
+                with owner.lock:
+                    owner._open.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -138,10 +151,16 @@ class BulkServer:
         return self
 
     def stop(self) -> None:
+        """Close the port and every kept-alive connection: a client sees the server gone."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def documents(self, index: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
