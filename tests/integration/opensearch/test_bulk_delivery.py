@@ -278,3 +278,13 @@ def test_aws_role_arn_signs_with_the_roles_session_from_sts(
     assert server.sigv4.keys and not any(k.startswith("AKIDSOURCE") for k in server.sigv4.keys)
     assert server.sigv4.failures  # not the source key's signature
     assert all("x-amz-security-token" in r for r in server.requests)
+
+
+def test_trace_output_prints_the_bulk_body(
+    server: BulkServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(deliver(server, events(2), Trace_Output="On", Index="traced"))
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == '{"create":{"_index":"traced","_type":"_doc"}}'
+    assert printed[1].startswith('{"@timestamp":"2026-03-04T05:06:07.250Z","n":0,')
+    assert len(printed) == 4
