@@ -138,3 +138,16 @@ def test_requests_stay_within_the_size_bound() -> None:
     requests = split_requests(many, limit=size * 10)
     assert [len(r) for r in requests] == [10] * 5
     assert split_requests(many[:1], limit=1) == [many[:1]]  # one larger item goes alone
+
+
+def test_odd_values_and_times_still_make_documents() -> None:
+    b = builder(Logstash_Format="On", Generate_ID="On")
+    odd = {"big": 2**70, "raw": b"\xff", 3: "int key"}
+    built = items(b, [(float("nan"), odd), (1e13, {"far": True}), (-1e13, {})])
+    assert len(built) == 3
+    action, source = lines(built[0])
+    assert source["big"] == 2**70 and source["raw"] == "\ufffd" and source["3"] == "int key"
+    assert action["create"]["_index"] == "logstash-1970.01.01"
+    assert lines(built[1])[0]["create"]["_index"] == "logstash-9999.12.31"
+    # Year 1: strftime's %Y gives "1" or "0001", by platform (glibc: "1", as Fluent Bit's).
+    assert lines(built[2])[0]["create"]["_index"] in ("logstash-1.01.01", "logstash-0001.01.01")
