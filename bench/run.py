@@ -27,6 +27,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       so each one runs the filters again under its new tag) -> null: compare with c
   os  tail (docker parser) -> opensearch (Logstash_Format, Generate_ID) into the tests'
       local bulk server, in this process (bench/opensearch.py)
+  http  tail (docker parser) -> http output (Format json_lines) into a recording server on
+      127.0.0.1 in the bench process (it shares the 2 cores), then the same with
+      ``compress gzip`` (``http-gzip``); compare with c
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -57,7 +60,7 @@ from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from opensearch import scenario_opensearch
 from python_filter import scenario_python
-from workload import write_config, write_logs
+from workload import NULL_OUTPUT, write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -228,6 +231,42 @@ def scenario_rewrite_tag(lines: int, repeat: int) -> Result:
         return result
 
 
+HTTP_OUTPUT = """\
+[OUTPUT]
+    Name           http
+    Match          *
+    Port           {port}
+    URI            /bench
+    Format         json_lines
+    json_date_key  false
+{extra}"""
+
+
+def scenario_http(lines: int, repeat: int) -> list[Result]:
+    """tail -> http (json_lines, then gzip) into a local server that counts the lines of
+    every 2xx-answered body (it runs in this process, on the same 2 cores)."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.support.http_sink import HttpSink, sink_in_thread
+
+    results = []
+    for label, extra in (("http", ""), ("http-gzip", "    compress       gzip\n")):
+        with (
+            sink_in_thread(HttpSink(keep_bodies=False)) as sink,
+            _prepared("null", "docker", lines, label) as (_, conf),
+        ):
+            output = HTTP_OUTPUT.format(port=sink.sink.port, extra=extra)
+            conf.write_text(conf.read_text().replace(NULL_OUTPUT, output))
+            result = run_best(conf, lines, label, repeat)
+            runs = max(1, repeat)
+            result.delivered = sink.sink.lines_accepted // runs
+            result.note = (
+                f"{len(sink.sink.requests)} requests over {runs} runs; server in-process; "
+                "compare with c"
+            )
+            results.append(result)
+    return results
+
+
 def scenario_systemd(entries: int, repeat: int) -> Result:
     """The systemd input over a real journal (written by systemd-journal-remote; `make
     journal-remote` fetches it) into null; the journalctl child's CPU counts (it is reaped
@@ -327,6 +366,7 @@ def main() -> int:
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
         "python": lambda: scenario_python(args.lines, args.repeat),
         "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
+        "http": lambda: scenario_http(args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:

@@ -248,6 +248,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
         "opensearch": "logtide.sinks.opensearch:OpenSearchOutput",
         "es": "logtide.sinks.opensearch:ElasticsearchOutput",
+        "http": "logtide.sinks.http.output:HttpOutput",
     },
 }
 

@@ -3,11 +3,14 @@
 
 The transport raises :class:`HttpError` for every failed request: ``status`` is the answer's
 HTTP status, or ``None`` when no answer came (refused or reset connection, timeout, TLS
-handshake failure). The verdict follows Fluent Bit's HTTP outputs: no answer, a 5xx, 429 (too
-many requests) and 408 (request timeout) are transient; any other 4xx (bad request, 401/403
-auth, 404, 413 too large) fails again the same way and is permanent; anything else that is
-not a success (1xx, 3xx, an unexpected 2xx) is retried. Importing ``logtide.sinks.http``
-registers :func:`classify`.
+handshake failure). No answer, a 5xx, 429 (too many requests) and 408 (request timeout) are
+transient, as in Fluent Bit's HTTP outputs. So are 401, 403 and 407: an authentication
+problem is the receiver's or the config's state, not the batch's (a rotated password, a
+token not yet granted), and once fixed the same batch is accepted, so it is retried with
+backoff instead of dropped (Fluent Bit drops it). Any other 4xx (400 bad request, 404, 413
+too large, 422) fails again the same way for the same batch and is permanent; anything else
+that is not a success (1xx, 3xx, an unexpected 2xx) is retried, as Fluent Bit does.
+Importing ``logtide.sinks.http`` registers :func:`classify`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from logtide.agent.core.errors import DeliveryError, add_classifier
 
-_TRANSIENT_4XX = frozenset({408, 429})
+_TRANSIENT_4XX = frozenset({401, 403, 407, 408, 429})
 
 
 class HttpError(DeliveryError):

@@ -87,7 +87,7 @@ class HttpTransportSettings(OutputSettings):
 
     def __post_init__(self) -> None:
         OutputSettings.__post_init__(self)
-        label = self.retry_error_label or f"output '{self.name}': "
+        label = self.retry_error_label or f"{self.name.lower()}: "
         if not 0 < self.port < 65536:
             raise ConfigError(f"{label}Port must be 1-65535, got {self.port}", self.location)
         if self.proxy is not None:

@@ -2,8 +2,8 @@
 
 It records every request as received (method, path, query, headers, the body before and
 after undoing ``Content-Encoding``) and answers from a script: ``statuses`` are answered in
-order (one per request), then ``default_status``. ``require_auth`` answers 401 to a request
-without that exact ``Authorization`` value. It runs in the test's loop (:meth:`start`) or
+order (one per request), then ``default_status`` (503 to every ``fail_every``-th).
+``require_auth`` answers 401 to a request without that exact ``Authorization`` value. It runs in the test's loop (:meth:`start`) or
 in a thread of its own for tests that drive a separate ``logtide`` process
 (:func:`sink_in_thread`).
 """
@@ -38,10 +38,16 @@ class Received:
 class HttpSink:
     statuses: list[int] = field(default_factory=list)
     default_status: int = 200
+    #: Answer 503 to every n-th request (0: never), a receiver that is sometimes overloaded.
+    fail_every: int = 0
     answer_body: bytes = b""
     require_auth: str | None = None
     ssl_context: ssl.SSLContext | None = None
     port: int = 0
+    #: Off: keep each request's headers and status but not its bodies (a benchmark's
+    #: millions of records); ``lines_accepted`` counts the lines of accepted bodies either way.
+    keep_bodies: bool = True
+    lines_accepted: int = 0
     requests: list[Received] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -69,8 +75,14 @@ class HttpSink:
             status = 401
         elif self.statuses:
             status = self.statuses.pop(0)
+        elif self.fail_every and (len(self.requests) + 1) % self.fail_every == 0:
+            status = 503
         else:
             status = self.default_status
+        if 200 <= status < 300:
+            self.lines_accepted += body.count(b"\n")
+        if not self.keep_bodies:
+            raw = body = b""
         self.requests.append(
             Received(
                 request.method,

@@ -4,6 +4,7 @@ back, and how each failure is classified by the core's one ``is_retryable``."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import socket
 import ssl
@@ -75,8 +76,8 @@ async def test_unique_headers_replace_earlier_ones(sink: HttpSink) -> None:
         (429, True),
         (408, True),
         (400, False),
-        (401, False),
-        (403, False),
+        (401, True),
+        (403, True),
         (404, False),
         (302, True),
     ],
@@ -142,3 +143,70 @@ def test_bad_proxy_and_port_are_config_errors() -> None:
         settings(Port=0)
     with pytest.raises(ConfigError, match="expected one of gzip, snappy, zstd"):
         settings(compress="brotli")
+
+
+async def test_a_kept_alive_connection_closed_by_the_server_is_resent_once() -> None:
+    """A server that answers the first request of each connection and closes it without an
+    answer on the second: the second send finds its pooled connection dead, and the
+    transport sends it again at once on a new one."""
+    connections: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(0)
+        for served in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            if served == 1:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = HttpTransport(settings(Port=port))
+    await transport.start()
+    try:
+        assert (await transport.send("/a", b"1")).body == b"ok"
+        assert (await transport.send("/a", b"2")).body == b"ok"
+    finally:
+        await transport.close()
+        server.close()
+    assert len(connections) == 2
+
+
+async def test_proxy_receives_the_request_for_the_host(sink: HttpSink) -> None:
+    """With ``proxy`` the request goes to the proxy (here the recording server), naming the
+    real host, where nothing listens."""
+    target = free_port()
+    await send(settings(Port=target, proxy=f"http://127.0.0.1:{sink.port}"))
+    [got] = sink.requests
+    assert got.path == "/in" and got.headers["Host"] == f"127.0.0.1:{target}"
+
+
+async def test_tls_vhost_is_the_name_checked_and_the_host_header(tmp_path: Path) -> None:
+    files: TlsFiles = make_tls(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(files.cert_file, files.key_file)
+    sink = await HttpSink(ssl_context=server_ctx).start()
+    strict = {
+        "Port": sink.port,
+        "tls": "On",
+        "tls__ca_file": files.ca_file,
+        "tls__verify_hostname": "On",
+    }
+    try:
+        await send(settings(**strict, tls__vhost="kubernetes.default.svc"))
+        assert sink.requests[0].headers["Host"] == "kubernetes.default.svc"
+        with pytest.raises(HttpError, match="TLS certificate not accepted"):
+            await send(settings(**strict, tls__vhost="other.example"))
+        # Off, as in Fluent Bit: the chain is checked, the name is not.
+        lenient = {**strict, "tls__verify_hostname": "Off"}
+        assert (await send(settings(**lenient, tls__vhost="other.example"))).status == 200
+    finally:
+        await sink.stop()
