@@ -25,6 +25,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       replaced: the table converted back into a record); compare with c
   rewrite_tag  tail (docker parser) -> rewrite_tag re-tagging every record (KEEP false,
       so each one runs the filters again under its new tag) -> null: compare with c
+  os  tail (docker parser) -> opensearch (Logstash_Format, Generate_ID) into the tests'
+      local bulk server, in this process (bench/opensearch.py)
   http  tail (docker parser) -> http output (Format json_lines) into a recording server on
       127.0.0.1 in the bench process (it shares the 2 cores), then the same with
       ``compress gzip`` (``http-gzip``); compare with c
@@ -56,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eks import scenario_eks
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
+from opensearch import scenario_opensearch
 from python_filter import scenario_python
 from workload import NULL_OUTPUT, write_config, write_logs
 
@@ -362,6 +365,7 @@ def main() -> int:
         "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
         "python": lambda: scenario_python(args.lines, args.repeat),
+        "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
         "http": lambda: scenario_http(args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]

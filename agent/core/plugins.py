@@ -246,6 +246,8 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "s3": "logtide.sinks.s3:S3Output",
         "cloudwatch_logs": "logtide.sinks.cloudwatch_logs:CloudWatchLogsOutput",
         "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
+        "opensearch": "logtide.sinks.opensearch:OpenSearchOutput",
+        "es": "logtide.sinks.opensearch:ElasticsearchOutput",
         "http": "logtide.sinks.http.output:HttpOutput",
     },
 }

@@ -82,6 +82,45 @@ class _AssumedRole(CredentialProvider):
         return self._credentials
 
 
+async def new_session(
+    region: str,
+    profile: str | None,
+    role_arn: str | None,
+    external_id: str | None,
+    sts_endpoint: str | None,
+) -> AioSession:
+    """A session on the standard credential chain (``profile`` if given), or, with
+    ``role_arn``, one whose credentials are that role's, assumed through STS and renewed
+    before they expire."""
+    session = AioSession(profile=profile) if profile else AioSession()
+    if not role_arn:
+        return session
+    source = await session.get_credentials()
+    if source is None:
+        raise NoCredentialsError()
+    extra_args: dict[str, str] = {"RoleSessionName": "logtide"}
+    if external_id:
+        extra_args["ExternalId"] = external_id
+    fetcher = AioAssumeRoleCredentialFetcher(
+        client_creator=functools.partial(
+            session.create_client,
+            region_name=region,
+            endpoint_url=_endpoint_url(sts_endpoint),
+        ),
+        source_credentials=source,
+        role_arn=role_arn,
+        extra_args=extra_args,
+    )
+    assumed = AioDeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
+    )
+    role_session = AioSession(profile=profile) if profile else AioSession()
+    role_session.register_component(
+        "credential_provider", AioCredentialResolver([_AssumedRole(assumed)])
+    )
+    return role_session
+
+
 class AwsClients:
     """Owns one aiobotocore session and the clients made from it for one output instance.
 
@@ -95,39 +134,15 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._connect_timeout = connect_timeout
 
-    def _profile_session(self) -> AioSession:
-        profile = self._settings.profile
-        return AioSession(profile=profile) if profile else AioSession()
-
     async def _new_session(self) -> AioSession:
-        session = self._profile_session()
-        role_arn = self._settings.role_arn
-        if not role_arn:
-            return session
-        source = await session.get_credentials()
-        if source is None:
-            raise NoCredentialsError()
-        extra_args: dict[str, str] = {"RoleSessionName": "logtide"}
-        if self._settings.external_id:
-            extra_args["ExternalId"] = self._settings.external_id
-        fetcher = AioAssumeRoleCredentialFetcher(
-            client_creator=functools.partial(
-                session.create_client,
-                region_name=self._settings.region,
-                endpoint_url=_endpoint_url(self._settings.sts_endpoint),
-            ),
-            source_credentials=source,
-            role_arn=role_arn,
-            extra_args=extra_args,
+        settings = self._settings
+        return await new_session(
+            settings.region,
+            settings.profile,
+            settings.role_arn,
+            settings.external_id,
+            settings.sts_endpoint,
         )
-        assumed = AioDeferredRefreshableCredentials(
-            refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
-        )
-        role_session = self._profile_session()
-        role_session.register_component(
-            "credential_provider", AioCredentialResolver([_AssumedRole(assumed)])
-        )
-        return role_session
 
     async def client(self, service: str, **config: Any) -> Any:
         """Return the (cached) client for ``service``; ``config`` extends the AioConfig."""
