@@ -100,7 +100,7 @@ class FilterSettings(BoundSettings):
     log_level: str | None
 
     def __post_init__(self) -> None:
-        _check_match_regex("filter", self.match_regex, self.location)
+        _check_match_regex("filter", self.match_regex, self.where("match_regex"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,11 +125,13 @@ class OutputSettings(BoundSettings):
     retry_error_label: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        _check_match_regex("output", self.match_regex, self.location)
+        _check_match_regex("output", self.match_regex, self.where("match_regex"))
         try:
             self._derive("retries", parse_retry_limit(self.retry_limit))
         except ConfigError as exc:
-            raise ConfigError(self.retry_error_label + exc.message, self.location) from None
+            raise ConfigError(
+                self.retry_error_label + exc.message, self.where("retry_limit")
+            ) from None
 
 
 def _check_match_regex(kind: str, pattern: str | None, location: Location) -> None:

@@ -25,7 +25,7 @@ import keyword
 import re
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -179,6 +179,9 @@ class Settings:
     # they were written across different keys (modify, grep) read this.
     ordered: tuple[tuple[str, Any], ...] = ()
     options: tuple[Option, ...] = ()
+    # Where each given option was written (a repeated one: each time), so a check made after
+    # parsing (a rule's regex, a script's syntax) can point at its line, not the section's.
+    written_at: dict[str, tuple[Location, ...]] = dataclasses.field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key.lower()]
@@ -205,6 +208,7 @@ def resolve(
     }
     given: set[str] = set()
     ordered: list[tuple[str, Any]] = []
+    written_at: dict[str, list[Location]] = {}
     for entry in entries:
         key = entry.key.lower()
         option = by_key.get(key)
@@ -223,6 +227,7 @@ def resolve(
                 f"{label}: option '{option.name}': {exc}{because}", entry.location
             ) from None
         ordered.append((key, parsed))
+        written_at.setdefault(key, []).append(entry.location)
         if option.multiple:
             if key not in given:
                 values[key] = []
@@ -233,7 +238,14 @@ def resolve(
     for option in table:
         if option.required and option.key not in given:
             raise ConfigError(f"{label}: missing required option '{option.name}'", location)
-    return Settings(values, location, frozenset(given), tuple(ordered), tuple(table))
+    return Settings(
+        values,
+        location,
+        frozenset(given),
+        tuple(ordered),
+        tuple(table),
+        {key: tuple(places) for key, places in written_at.items()},
+    )
 
 
 _UNSET_RE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_.]*\}")
@@ -264,16 +276,31 @@ class BoundSettings:
     """A plugin's settings as typed attributes: one field per option of its table.
 
     Subclasses are ``@dataclass(frozen=True, slots=True, kw_only=True)``. ``location`` is
-    where the section starts, for the errors of checks across options in ``__post_init__``.
+    where the section starts, for the errors of checks across options in ``__post_init__``;
+    :meth:`where` is where one option was written, for the errors of a check on its value.
     """
 
     location: Location
+    written_at: Mapping[str, tuple[Location, ...]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def bind(cls, settings: Settings) -> Self:
         """Fill the fields from resolved settings (the checks of ``__post_init__`` run)."""
         values = {option.attribute: settings.values[option.key] for option in settings.options}
-        return cls(location=settings.location, **values)
+        written_at = {
+            option.attribute: settings.written_at[option.key]
+            for option in settings.options
+            if option.key in settings.written_at
+        }
+        return cls(location=settings.location, written_at=written_at, **values)
+
+    def where(self, attribute: str, index: int = 0) -> Location:
+        """The line that wrote option field ``attribute`` (its ``index``-th time, for a
+        repeated option); the section's start when it was not written."""
+        places = self.written_at.get(attribute, ())
+        return places[index] if index < len(places) else self.location
 
     def _derive(self, name: str, value: Any) -> None:
         """Set a computed (``init=False``) field, or normalise an option's value, in
@@ -281,11 +308,17 @@ class BoundSettings:
         object.__setattr__(self, name, value)
 
 
+#: The fields every settings class has besides its options.
+BOUND_FIELDS = frozenset({"location", "written_at"})
+
+
 def binding_problems(table: Sequence[Option], cls: type[BoundSettings]) -> list[str]:
     """Where ``table`` and ``cls`` disagree: an option with no field (or a field of another
     type), a field with no option, two options filling one field. Empty when they agree."""
     fields = {
-        item.name: item for item in dataclasses.fields(cls) if item.init and item.name != "location"
+        item.name: item
+        for item in dataclasses.fields(cls)
+        if item.init and item.name not in BOUND_FIELDS
     }
     hints = typing.get_type_hints(cls)
     problems: list[str] = []

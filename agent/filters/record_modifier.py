@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import FilterPlugin, PluginContext
@@ -32,7 +32,7 @@ class RecordModifierSettings(FilterSettings):
 
     def __post_init__(self) -> None:
         FilterSettings.__post_init__(self)
-        self._derive("pairs", _pairs(self.record, self.location))
+        self._derive("pairs", _pairs(self))
         if self.remove_key and (self.allowlist_key or self.whitelist_key):
             raise ConfigError(
                 "filter 'record_modifier': Remove_key and Allowlist_key are exclusive",
@@ -40,9 +40,10 @@ class RecordModifierSettings(FilterSettings):
             )
 
 
-def _pairs(records: list[str], location: Location) -> list[tuple[str, str]]:
+def _pairs(config: RecordModifierSettings) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    for value in records:
+    for index, value in enumerate(config.record):
+        location = config.where("record", index)
         try:
             tokens = split_quoted(value)
         except ValueError as exc:

@@ -32,7 +32,7 @@ class RewriteTagSettings(EmitterFilterSettings):
 
 
 def _rules(config: RewriteTagSettings) -> list[Rule]:
-    return [parse_rule(text, config.location) for text in config.rule]
+    return [parse_rule(text, config.where("rule", index)) for index, text in enumerate(config.rule)]
 
 
 def _copy(value: Any) -> Any:

@@ -32,7 +32,7 @@ class DummySettings(InputSettings):
     record: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._derive("record", _json_object(self.dummy, "Dummy", self.location))
+        self._derive("record", _json_object(self.dummy, "Dummy", self.where("dummy")))
         if self.rate <= 0 and not (self.interval_sec or self.interval_nsec):
             raise ConfigError("input 'dummy': Rate must be positive", self.location)
 

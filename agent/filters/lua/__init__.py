@@ -40,8 +40,9 @@ def _three(result: Any) -> tuple[Any, Any, Any]:
 
 
 def _state(config: LuaSettings) -> LuaState:
-    source, chunk = read_source(config.script, config.code, config.location)
-    return LuaState(source, chunk, config.call, config.location)
+    where = config.where("code" if config.code is not None else "script")
+    source, chunk = read_source(config.script, config.code, where)
+    return LuaState(source, chunk, config.call, where)
 
 
 class LuaFilter(FilterPlugin[LuaSettings]):

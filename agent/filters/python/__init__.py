@@ -118,7 +118,14 @@ class PythonFilter(FilterPlugin[PythonFilterSettings]):
 
 
 def _source(config: PythonFilterSettings) -> Source:
-    return source_for(config.path, config.module, config.call, config.batch, config.location)
+    return source_for(
+        config.path,
+        config.module,
+        config.call,
+        config.batch,
+        config.where("path" if config.path is not None else "module"),
+        config.where("call"),
+    )
 
 
 __all__ = ["PythonFilter", "PythonFilterSettings"]

@@ -37,7 +37,8 @@ class Source:
 
     call: str
     arity: int  # positional arguments the filter passes: 3 per record, 2 in batch mode
-    location: Location  # the config section, for errors that are about the config
+    location: Location  # the Path or Module line, for errors about finding the code
+    call_location: Location  # the Call line, for errors about the callable
     path: str | None = None
     module: str | None = None
 
@@ -51,14 +52,19 @@ class Source:
 
 
 def source_for(
-    path: str | None, module: str | None, call: str, batch: bool, location: Location
+    path: str | None,
+    module: str | None,
+    call: str,
+    batch: bool,
+    location: Location,
+    call_location: Location,
 ) -> Source:
     if (path is None) == (module is None):
         raise ConfigError("filter 'python': set exactly one of Path and Module", location)
     if not call.isidentifier():
-        raise ConfigError(f"filter 'python': Call must be a name, got {call!r}", location)
+        raise ConfigError(f"filter 'python': Call must be a name, got {call!r}", call_location)
     resolved = resolve_path(path, location.file) if path is not None else None
-    return Source(call, 2 if batch else 3, location, path=resolved, module=module)
+    return Source(call, 2 if batch else 3, location, call_location, path=resolved, module=module)
 
 
 def _module_file(source: Source) -> str | None:
@@ -123,7 +129,7 @@ def check(source: Source) -> None:
             return
         raise ConfigError(
             f"filter 'python': {file} defines no '{source.call}' at its top level",
-            source.location,
+            source.call_location,
         )
     if isinstance(node, ast.AsyncFunctionDef):
         raise ConfigError(
@@ -196,18 +202,20 @@ def load(source: Source, instance: str) -> Callable[..., Any]:
     if function is None or not callable(function):
         what = "is not callable" if function is not None else "is not defined"
         raise ConfigError(
-            f"filter 'python': '{source.call}' in {source.label} {what}", source.location
+            f"filter 'python': '{source.call}' in {source.label} {what}",
+            source.call_location,
         )
     if inspect.iscoroutinefunction(function):
         raise ConfigError(
             f"filter 'python': '{source.call}' is async; the filter calls a plain function",
-            source.location,
+            source.call_location,
         )
     try:
         inspect.signature(function).bind(*([None] * source.arity))
     except TypeError:
         raise ConfigError(
-            f"filter 'python': '{source.call}' does not take {source.expected}", source.location
+            f"filter 'python': '{source.call}' does not take {source.expected}",
+            source.call_location,
         ) from None
     except ValueError:
         pass  # a builtin without a signature: trust it

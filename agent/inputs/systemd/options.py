@@ -91,13 +91,13 @@ class SystemdSettings(InputSettings):
         """Cross-option checks with no I/O."""
         where = self.location
         matches = []
-        for raw in self.systemd_filter:
+        for index, raw in enumerate(self.systemd_filter):
             name, sep, value = raw.partition("=")
             if not sep or not _FIELD_RE.match(name):
                 raise ConfigError(
                     f"systemd: Systemd_Filter {raw!r}: expected FIELD=value, FIELD made of "
                     "A-Z, 0-9 and '_' (e.g. _SYSTEMD_UNIT=kubelet.service)",
-                    where,
+                    self.where("systemd_filter", index),
                 )
             matches.append((name, value))
         if self.max_fields <= 0 or self.max_entries <= 0:

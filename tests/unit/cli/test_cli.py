@@ -103,7 +103,7 @@ def test_undeliverable_records_exit_1(tmp_path: Path) -> None:
         ),
         (
             "[INPUT]\n    Name dummy\n    Dummy {not json\n",
-            "fluent-bit.conf:1: input 'dummy': Dummy is not valid JSON",
+            "fluent-bit.conf:3: input 'dummy': Dummy is not valid JSON",
         ),
         (
             "[SERVICE]\n    Flush soon\n",
@@ -112,11 +112,11 @@ def test_undeliverable_records_exit_1(tmp_path: Path) -> None:
         ("[INPUT]\n    Tag x\n", "fluent-bit.conf:1: [INPUT] section has no 'Name'"),
         (
             "[OUTPUT]\n    Name null\n    Match *\n    Retry_Limit sometimes\n",
-            "fluent-bit.conf:1: Retry_Limit must be a number, no_limits, False or no_retries, got 'sometimes'",
+            "fluent-bit.conf:4: Retry_Limit must be a number, no_limits, False or no_retries, got 'sometimes'",
         ),
         (
             "[OUTPUT]\n    Name null\n    Match_Regex ([\n",
-            "fluent-bit.conf:1: output: Match_Regex '([' is not a valid regex",
+            "fluent-bit.conf:3: output: Match_Regex '([' is not a valid regex",
         ),
     ],
 )

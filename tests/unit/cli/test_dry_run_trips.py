@@ -194,3 +194,52 @@ def test_athena_ddl_refuses_an_empty_bucket_written_as_empty(tmp_path: Path) -> 
     assert result.returncode != 0
     assert "s3:///" not in result.stdout
     assert "bucket is empty" in result.stderr
+
+
+DUMMY = "[INPUT]\n    Name dummy\n    Tag app\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "wanted"),
+    [
+        (
+            DUMMY + "[FILTER]\n    Name rewrite_tag\n    Match app\n"
+            "    Rule $log ^a$ ok false\n    Rule $log ^(a[ new false\n" + STDOUT,
+            8,
+            "Rule '$log ^(a[ new false': invalid regular expression",
+        ),
+        (
+            DUMMY + "[FILTER]\n    Name lua\n    Match *\n    call cb\n"
+            "    code function cb(tag, ts, r) return 0, ts, r\n" + STDOUT,
+            8,
+            "filter 'lua': inline code:1:",
+        ),
+        (
+            "[INPUT]\n    Name systemd\n    Tag host\n"
+            "    Systemd_Filter _SYSTEMD_UNIT=kubelet.service\n    Systemd_Filter bad\n" + STDOUT,
+            5,
+            "Systemd_Filter 'bad'",
+        ),
+        (
+            DUMMY + "[FILTER]\n    Name grep\n    Match_Regex ^(app\n    Regex log x\n" + STDOUT,
+            6,
+            "Match_Regex '^(app' is not a valid regex",
+        ),
+        (
+            DUMMY + "[OUTPUT]\n    Name stdout\n    Match *\n    Retry_Limit maybe\n",
+            7,
+            "Retry_Limit",
+        ),
+    ],
+    ids=["rewrite-tag-second-rule", "lua-code", "systemd-filter", "match-regex", "retry-limit"],
+)
+def test_a_bad_value_checked_after_parsing_points_at_its_own_line(
+    tmp_path: Path, section: str, line: int, wanted: str
+) -> None:
+    """Checks made once every option is read (a rule's regex, a script's syntax) name the
+    line that wrote the value, not the line that opened the section."""
+    code, stderr = dry_run(tmp_path, section)
+    assert code == 1
+    assert stderr.count("\n") == 1, stderr
+    assert f"fluent-bit.conf:{line}: " in stderr, stderr
+    assert wanted in stderr, stderr

@@ -233,7 +233,8 @@ def test_exactly_one_of_path_and_module(tmp_path):
 
 
 def test_path_is_relative_to_the_config_file(tmp_path):
-    source = source_for("f.py", None, "cb", False, Location(str(tmp_path / "conf" / "a.conf"), 3))
+    where = Location(str(tmp_path / "conf" / "a.conf"), 3)
+    source = source_for("f.py", None, "cb", False, where, where)
     assert source.path == str(tmp_path / "conf" / "f.py")
 
 

@@ -80,9 +80,9 @@ def test_a_raising_callable_passes_records_with_one_error_line(tmp_path):
     ("body", "call", "where", "what"),
     [
         ("def cb(tag, ts, record)\n    pass\n", "cb", "user.py:1", "expected ':'"),
-        (GOOD, "missing", "logtide.conf:6", "defines no 'missing'"),
+        (GOOD, "missing", "logtide.conf:10", "defines no 'missing'"),
         ("\n\ndef cb(tag, record):\n    pass\n", "cb", "user.py:3", "does not take"),
-        (None, "cb", "logtide.conf:6", "cannot read"),
+        (None, "cb", "logtide.conf:9", "cannot read"),
     ],
     ids=["syntax", "missing_callable", "arity", "missing_file"],
 )

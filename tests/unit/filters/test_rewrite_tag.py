@@ -156,4 +156,4 @@ def test_bad_regex_in_a_rule_is_one_line_with_file_and_line_at_dry_run(tmp_path:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert f"{conf}:3" in lines[0] and "rewrite_tag" in lines[0] and "Traceback" not in lines[0]
+    assert f"{conf}:6" in lines[0] and "rewrite_tag" in lines[0] and "Traceback" not in lines[0]
