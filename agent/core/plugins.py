@@ -246,6 +246,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "s3": "logtide.sinks.s3:S3Output",
         "cloudwatch_logs": "logtide.sinks.cloudwatch_logs:CloudWatchLogsOutput",
         "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
+        "kinesis_streams": "logtide.sinks.kinesis_streams:KinesisStreamsOutput",
     },
 }
 
