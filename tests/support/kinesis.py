@@ -1,0 +1,97 @@
+"""Kinesis Data Streams helpers for tests: a stream on moto, everything read back from it,
+and a partial-failure answer moto cannot give (it never throttles)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tests.support.fault_proxy import Fault, Forward, Request, Response
+from tests.support.moto_server import MotoServer
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One record as a consumer reads it: shard, partition key, data."""
+
+    shard: str
+    key: str
+    data: bytes
+
+
+def create_stream(moto: MotoServer, name: str, shards: int = 2) -> None:
+    kinesis: Any = moto.client("kinesis")
+    kinesis.create_stream(StreamName=name, ShardCount=shards)
+    deadline = time.monotonic() + 30
+    while kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamStatus"] != "ACTIVE":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"stream {name} never became ACTIVE")
+        time.sleep(0.1)
+
+
+def read_stream(moto: MotoServer, name: str) -> list[Landed]:
+    """Every record of every shard, from the start (GetShardIterator TRIM_HORIZON, then
+    GetRecords until a page is empty and the consumer is caught up)."""
+    kinesis: Any = moto.client("kinesis")
+    landed: list[Landed] = []
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        shard_id = shard["ShardId"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName=name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            landed.extend(Landed(shard_id, r["PartitionKey"], r["Data"]) for r in page["Records"])
+            if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
+                break
+            iterator = page.get("NextShardIterator")
+    return landed
+
+
+def put_records_partial_failure(failed: Mapping[int, str]) -> Fault:
+    """PutRecords where the records at the indexes of ``failed`` fail with the error code
+    given for each; the others are forwarded to moto, so they are really stored.
+
+    The answer keeps the documented PutRecords response shape (Kinesis API reference,
+    PutRecords, "Response Syntax"): HTTP 200 with ``FailedRecordCount`` (the number of
+    failed records) and ``Records``, one ``PutRecordsResultEntry`` per request record in
+    request order: ``SequenceNumber`` + ``ShardId`` for a record stored, ``ErrorCode`` +
+    ``ErrorMessage`` for one not stored (Kinesis documents
+    ``ProvisionedThroughputExceededException`` and ``InternalFailure``), plus
+    ``EncryptionType``. Stored entries are moto's own answers for the records forwarded.
+    """
+
+    async def fault(request: Request, forward: Forward) -> Response | None:
+        payload = request.json()
+        records = payload["Records"]
+        kept = [r for i, r in enumerate(records) if i not in failed]
+        stored: list[dict[str, Any]] = []
+        if kept:
+            body = orjson.dumps({**payload, "Records": kept})
+            headers = dict(request.headers, **{"content-length": str(len(body))})
+            upstream = await forward(Request(request.method, request.target, headers, body))
+            if upstream.status != 200:
+                return upstream
+            stored = orjson.loads(upstream.body)["Records"]
+        answers: list[dict[str, Any]] = []
+        accepted = iter(stored)
+        for index in range(len(records)):
+            code = failed.get(index)
+            if code is None:
+                answers.append(next(accepted))
+            else:
+                answers.append({"ErrorCode": code, "ErrorMessage": f"injected {code}"})
+        body = orjson.dumps(
+            {
+                "FailedRecordCount": sum(1 for i in range(len(records)) if i in failed),
+                "Records": answers,
+                "EncryptionType": "NONE",
+            }
+        )
+        return Response(200, {"content-type": "application/x-amz-json-1.1"}, body)
+
+    return fault
