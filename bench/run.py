@@ -25,6 +25,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       replaced: the table converted back into a record); compare with c
   rewrite_tag  tail (docker parser) -> rewrite_tag re-tagging every record (KEEP false,
       so each one runs the filters again under its new tag) -> null: compare with c
+  ks  tail (docker parser) + parser filter -> kinesis_streams into a local moto server
+      (partition key $state, 2 shards), every record read back (bench/kinesis_streams.py)
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -51,6 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eks import scenario_eks
+from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from python_filter import scenario_python
@@ -322,6 +325,7 @@ def main() -> int:
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
         "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
+        "ks": lambda: [scenario_kinesis_streams(args.lines)],
         "python": lambda: scenario_python(args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from botocore.exceptions import ClientError
 
 from tests.support.fault_proxy import Fault, Forward, Request, Response
 from tests.support.moto_server import MotoServer
@@ -33,9 +34,22 @@ def create_stream(moto: MotoServer, name: str, shards: int = 2) -> None:
         time.sleep(0.1)
 
 
-def read_stream(moto: MotoServer, name: str) -> list[Landed]:
+def read_stream(moto: MotoServer, name: str, attempts: int = 20) -> list[Landed]:
     """Every record of every shard, from the start (GetShardIterator TRIM_HORIZON, then
-    GetRecords until a page is empty and the consumer is caught up)."""
+    GetRecords until a page is empty and the consumer is caught up).
+
+    moto's GetRecords iterates a shard's records while a concurrent PutRecords may add to
+    them (its Kinesis models are not thread-safe): the read fails with a 500 then, and is
+    simply done again."""
+    for _ in range(attempts - 1):
+        try:
+            return _read_stream(moto, name)
+        except ClientError:
+            time.sleep(0.2)
+    return _read_stream(moto, name)
+
+
+def _read_stream(moto: MotoServer, name: str) -> list[Landed]:
     kinesis: Any = moto.client("kinesis")
     landed: list[Landed] = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
