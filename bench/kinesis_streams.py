@@ -61,7 +61,7 @@ def _linear_moto_shards() -> None:
     def last_sequence_number(shard: Any) -> int:
         return next(reversed(shard.records), 0)
 
-    Shard.get_max_sequence_number = last_sequence_number  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = last_sequence_number  # type: ignore[assignment,method-assign]
 
 
 def scenario_kinesis_streams(lines: int) -> Result:
