@@ -3,16 +3,91 @@ and a partial-failure answer moto cannot give (it never throttles)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 from botocore.exceptions import ClientError
 
 from tests.support.fault_proxy import Fault, Forward, Request, Response
-from tests.support.moto_server import MotoServer
+from tests.support.moto_server import REGION, MotoServer
+
+# The real agent for the fault tests: tail (JSON lines) -> kinesis_streams, keyed by pod.
+AGENT_CONFIG = """\
+[SERVICE]
+    Flush          1
+    Grace          10
+    Log_Level      info
+    HTTP_Server    On
+    HTTP_Listen    127.0.0.1
+    HTTP_Port      {port}
+    Parsers_File   {work}/parsers.conf
+    scheduler.base 0.2
+    scheduler.cap  2
+[INPUT]
+    Name             tail
+    Tag              app.log
+    Path             {work}/logs/*.log
+    DB               {work}/tail.db
+    Read_from_Head   On
+    Refresh_Interval 1
+    Parser           json
+[OUTPUT]
+    Name           kinesis_streams
+    Match          *
+    region         {region}
+    stream         {stream}
+    endpoint       {endpoint}
+    partition_key  $pod
+    time_key       ts
+    Retry_Limit    no_limits
+"""
+
+
+def agent_config(work: Path, port: int, stream: str, endpoint: str) -> Path:
+    """Write :data:`AGENT_CONFIG` (and its parsers, and the logs folder) into ``work``."""
+    (work / "parsers.conf").write_text("[PARSER]\n    Name json\n    Format json\n")
+    (work / "logs").mkdir(exist_ok=True)
+    config = work / "fluent-bit.conf"
+    config.write_text(
+        AGENT_CONFIG.format(port=port, work=work, region=REGION, stream=stream, endpoint=endpoint)
+    )
+    return config
+
+
+class LineWriter(threading.Thread):
+    """Appends JSON lines ``{"seq": n, "pod": "pod-<n % 5>"}`` to ``path`` in small bursts."""
+
+    def __init__(self, path: Path, batch: int, pause: float) -> None:
+        super().__init__(daemon=True)
+        self.path, self.batch, self.pause = path, batch, pause
+        self.written = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            lines = [
+                orjson.dumps({"seq": n, "pod": f"pod-{n % 5}", "pad": "x" * 64})
+                for n in range(self.written, self.written + self.batch)
+            ]
+            with self.path.open("ab") as out:
+                out.write(b"\n".join(lines) + b"\n")
+            self.written += self.batch
+            time.sleep(self.pause)
+
+    def finish(self) -> None:
+        self.stopping.set()
+        self.join(60)
+
+
+def sequence_counts(moto: MotoServer, stream: str) -> Counter[int]:
+    """How often each ``seq`` of :class:`LineWriter` is in the stream."""
+    return Counter(int(orjson.loads(r.data)["seq"]) for r in read_stream(moto, stream))
 
 
 @dataclass(frozen=True)
