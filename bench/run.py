@@ -30,6 +30,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   http  tail (docker parser) -> http output (Format json_lines) into a recording server on
       127.0.0.1 in the bench process (it shares the 2 cores), then the same with
       ``compress gzip`` (``http-gzip``); compare with c
+  ks  tail (docker parser) + parser filter -> kinesis_streams into a local moto server
+      (partition key $state, 2 shards), every record read back (bench/kinesis_streams.py)
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
 
@@ -56,6 +58,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eks import scenario_eks
+from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from opensearch import scenario_opensearch
@@ -364,6 +367,7 @@ def main() -> int:
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
         "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
+        "ks": lambda: [scenario_kinesis_streams(args.lines)],
         "python": lambda: scenario_python(args.lines, args.repeat),
         "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
         "http": lambda: scenario_http(args.lines, args.repeat),

@@ -249,6 +249,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "opensearch": "logtide.sinks.opensearch:OpenSearchOutput",
         "es": "logtide.sinks.opensearch:ElasticsearchOutput",
         "http": "logtide.sinks.http.output:HttpOutput",
+        "kinesis_streams": "logtide.sinks.kinesis_streams:KinesisStreamsOutput",
     },
 }
 

@@ -17,6 +17,7 @@ import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import (
@@ -66,6 +67,21 @@ def _endpoint_url(raw: str | None, tls: bool = True) -> str | None:
     if "://" in raw:
         return raw
     return ("https://" if tls else "http://") + raw
+
+
+def service_endpoint(raw: str | None, service: str, region: str, port: int | None) -> str | None:
+    """The endpoint URL with Fluent Bit's ``port`` applied: to ``endpoint`` when that names
+    no port of its own, else to the service's regional endpoint (``None``: botocore's)."""
+    url = _endpoint_url(raw)
+    if not port:
+        return url
+    if url is None:
+        suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+        return f"https://{service}.{region}{suffix}:{port}"
+    parts = urlsplit(url)
+    if parts.port is not None:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
 class _AssumedRole(CredentialProvider):
@@ -127,8 +143,11 @@ class AwsClients:
     Clients are created lazily and closed together by :meth:`close`.
     """
 
-    def __init__(self, settings: AwsSettings, *, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, settings: AwsSettings, *, connect_timeout: float = 5.0, port: int | None = None
+    ) -> None:
         self._settings = settings
+        self._port = port
         self._session: AioSession | None = None
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[str, Any] = {}
@@ -161,7 +180,9 @@ class AwsClients:
             self._session.create_client(
                 service,
                 region_name=self._settings.region,
-                endpoint_url=_endpoint_url(self._settings.endpoint),
+                endpoint_url=service_endpoint(
+                    self._settings.endpoint, service, self._settings.region, self._port
+                ),
                 config=aio_config,
             )
         )

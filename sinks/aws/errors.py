@@ -32,6 +32,7 @@ RETRYABLE_CODES = frozenset(
         "RequestExpired",
         "OperationAbortedException",
         "LimitExceededException",
+        "KMSThrottlingException",
         "ExpiredToken",
         "ExpiredTokenException",
     }

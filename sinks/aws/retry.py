@@ -21,6 +21,13 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from logtide.agent.core.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    is_retryable,
+)
+from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option
 from logtide.agent.core.retry import Retry
 
@@ -95,3 +102,13 @@ def describe(exc: BaseException) -> str:
         return f"{code}: {message}" if message else str(code)
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def delivery_error(what: str, exc: Exception, remaining: list[Event]) -> DeliveryError:
+    """The engine's error for a failed call: retryable or permanent as the one
+    :func:`is_retryable` decides, naming ``what`` (output and destination) and the failure,
+    and handing back the events still to deliver."""
+    message = f"{what}: {describe(exc)}"
+    if is_retryable(exc):
+        return RetryableDeliveryError(message, remaining=remaining)
+    return PermanentDeliveryError(message, remaining=remaining)

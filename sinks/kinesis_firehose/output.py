@@ -6,26 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from logtide.agent.core.errors import (
-    DeliveryError,
-    PermanentDeliveryError,
-    RetryableDeliveryError,
-    is_retryable,
-)
+from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import OutputPlugin
 from logtide.sinks.aws import AwsClients
 from logtide.sinks.aws.compression import Compressor, compressor
-from logtide.sinks.aws.retry import call_with_auto_retry, describe
+from logtide.sinks.aws.records import BuildStats, RecordBuilder
+from logtide.sinks.aws.retry import call_with_auto_retry, delivery_error
 from logtide.sinks.kinesis_firehose import options as fh_options
-from logtide.sinks.kinesis_firehose.records import (
-    BuildStats,
-    FirehoseRecord,
-    RecordBuilder,
-    build_records,
-    split_batches,
-)
+from logtide.sinks.kinesis_firehose.records import FirehoseRecord, build_records, split_batches
 
 
 class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
@@ -78,7 +68,7 @@ class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
                 failed = await self._put(batch)
             except Exception as exc:
                 remaining = _sources(r for later in batches[index:] for r in later)
-                raise _delivery_error(self._stream, exc, remaining) from exc
+                raise delivery_error(f"kinesis_firehose {self._stream}", exc, remaining) from exc
             if failed:
                 remaining = _sources(failed) + _sources(
                     r for later in batches[index + 1 :] for r in later
@@ -140,10 +130,3 @@ class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
 
 def _sources(records: Any) -> list[Event]:
     return [event for record in records for event in record.sources]
-
-
-def _delivery_error(stream: str, exc: Exception, remaining: list[Event]) -> DeliveryError:
-    message = f"kinesis_firehose {stream}: {describe(exc)}"
-    if is_retryable(exc):
-        return RetryableDeliveryError(message, remaining=remaining)
-    return PermanentDeliveryError(message, remaining=remaining)

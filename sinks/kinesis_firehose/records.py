@@ -7,15 +7,11 @@ the whole request at most 4 MiB. Like Fluent Bit we count the request as it trav
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any
 
 from logtide.agent.core.events import Event
-from logtide.agent.core.serialize import dumps
-from logtide.agent.core.timestamps import clamp_time
 from logtide.sinks.aws.compression import Compressor, compress_within
-from logtide.sinks.aws.records import log_key_value, value_bytes
+from logtide.sinks.aws.records import BuildStats, RecordBuilder
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -37,53 +33,6 @@ class FirehoseRecord:
         return 4 * ((len(self.data) + 2) // 3) + RECORD_OVERHEAD
 
 
-@dataclass(slots=True)
-class BuildStats:
-    empty: int = 0
-    missing_key: int = 0
-    too_large: int = 0
-    truncated: int = 0
-
-
-def format_time(timestamp: float, fmt: str) -> str:
-    """strftime in UTC plus Fluent Bit's ``%3N`` (ms), ``%9N`` and ``%L`` (ns); a time no date
-    can show is clamped, so one record never fails its batch."""
-    timestamp = clamp_time(timestamp)
-    seconds = int(timestamp // 1)
-    nanos = round((timestamp - seconds) * 1_000_000) * 1000
-    fmt = fmt.replace("%3N", f"{nanos // 1_000_000:03d}")
-    fmt = fmt.replace("%9N", f"{nanos:09d}").replace("%L", f"{nanos:09d}")
-    return time.strftime(fmt, time.gmtime(seconds))
-
-
-@dataclass(slots=True)
-class RecordBuilder:
-    log_key: str | None
-    time_key: str | None
-    time_key_format: str
-
-    def line(self, event: Event, stats: BuildStats) -> bytes | None:
-        """The newline-terminated bytes for one event, or ``None`` if it is skipped."""
-        timestamp, record = event
-        value: Any = record
-        if self.log_key is not None:
-            found, value = log_key_value(record, self.log_key)
-            if not found:
-                stats.missing_key += 1
-                return None
-        if self.time_key is not None and isinstance(value, dict):
-            value = {**value, self.time_key: format_time(timestamp, self.time_key_format)}
-        data = dumps(value) if isinstance(value, dict) else value_bytes(value)
-        if not data or data == b"{}":
-            stats.empty += 1
-            return None
-        data += b"\n"
-        if len(data) >= MAX_RECORD_BYTES:
-            stats.too_large += 1
-            return None
-        return data
-
-
 def build_records(
     events: list[Event],
     builder: RecordBuilder,
@@ -99,6 +48,9 @@ def build_records(
     for event in events:
         line = builder.line(event, stats)
         if line is None:
+            continue
+        if len(line) >= MAX_RECORD_BYTES:
+            stats.too_large += 1
             continue
         if not aggregate:
             records.append(FirehoseRecord(line, [event]))

@@ -30,9 +30,9 @@ def test_json_lines_puts_the_date_key_first() -> None:
 def test_an_integer_beyond_64_bits_serialises_alike_through_every_output() -> None:
     """Each output once had its own serialiser; cloudwatch_logs and kinesis_firehose put a
     record holding such an integer nowhere (orjson refused it and the batch failed)."""
+    from logtide.sinks.aws.records import BuildStats as FirehoseStats
+    from logtide.sinks.aws.records import RecordBuilder
     from logtide.sinks.cloudwatch_logs.batching import BuildStats, build_event
-    from logtide.sinks.kinesis_firehose.records import BuildStats as FirehoseStats
-    from logtide.sinks.kinesis_firehose.records import RecordBuilder
     from logtide.sinks.s3.keys import KeyFormat
     from logtide.sinks.s3.serialize import LineWriter
 

@@ -5,16 +5,14 @@ import pytest
 
 from logtide.agent.core.errors import ConfigError
 from logtide.sinks.aws.compression import TRUNCATION_SUFFIX, compress_within, compressor
+from logtide.sinks.aws.records import BuildStats, RecordBuilder, format_time
 from logtide.sinks.kinesis_firehose import KinesisFirehoseOutput
 from logtide.sinks.kinesis_firehose.records import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     MAX_RECORD_BYTES,
     REQUEST_OVERHEAD,
-    BuildStats,
-    RecordBuilder,
     build_records,
-    format_time,
     split_batches,
 )
 from tests.support.plugins import settings_for
