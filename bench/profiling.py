@@ -105,6 +105,9 @@ def _stage_of_module(key: Key) -> str | None:
     path = key[0]
     for pattern, stage in MODULE_STAGES:
         if re.search(pattern, path):
+            if stage == "filters":  # one row per filter: which one costs is the question
+                name = re.search(r"/agent/filters/(\w+)", path)
+                return f"filters: {name[1] if name else '?'}"
             return stage
     return None
 
@@ -251,17 +254,24 @@ def report(name: str, lines: int, result: Any, main: pstats.Stats, threads: psta
     busy_loop = sum(v for k, v in on_loop.items() if k != WAIT)
     busy_threads = sum(v for k, v in off_loop.items() if k != WAIT)
     busy = busy_loop + busy_threads
-    print(f"\n## {name}: {lines:,} lines, profiled run {result.wall_s:.2f} s wall, "
-          f"{result.cpu_s:.2f} CPU-s, peak RSS {result.peak_rss_mib:.1f} MiB")  # fmt: skip
+    run = "(from kept .pstats)"
+    if result is not None:
+        run = (f"profiled run {result.wall_s:.2f} s wall, {result.cpu_s:.2f} CPU-s, peak RSS "
+               f"{result.peak_rss_mib:.1f} MiB")  # fmt: skip
+    print(f"\n## {name}: {lines:,} lines, {run}")
     print(f"own time: event loop thread {busy_loop:.2f} s, other threads {busy_threads:.2f} s "
           f"(+ waiting: {on_loop.get(WAIT, 0):.2f} s loop, {off_loop.get(WAIT, 0):.2f} s "
           "threads)\n")  # fmt: skip
     print("| stage | loop s | threads s | % of own time |")
     print("|---|---:|---:|---:|")
     for stage in STAGES:
-        a, b = on_loop.get(stage, 0.0), off_loop.get(stage, 0.0)
-        if a + b >= 0.005:
-            print(f"| {stage} | {a:.2f} | {b:.2f} | {100 * (a + b) / busy:.1f}% |")
+        names = [stage]
+        if stage == "filters":
+            names = sorted(k for k in {*on_loop, *off_loop} if k.startswith("filters: "))
+        for name in names:
+            a, b = on_loop.get(name, 0.0), off_loop.get(name, 0.0)
+            if a + b >= 0.005:
+                print(f"| {name} | {a:.2f} | {b:.2f} | {100 * (a + b) / busy:.1f}% |")
     print(f"\nTop {top} functions by own time (event loop thread):\n")
     print("| function | own s | stage |")
     print("|---|---:|---|")
@@ -278,9 +288,17 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=300_000)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--keep", help="a folder to leave the .pstats files in")
+    parser.add_argument("--report", help="only print the tables of a --keep folder")
     args = parser.parse_args()
     from measure import run_command, warm_up
 
+    if args.report:
+        kept = Path(args.report)
+        threads = load(sorted(kept.glob("thread*.pstats")))
+        main_stats = load([kept / "main.pstats"])
+        assert main_stats is not None
+        report(args.scenario, args.lines, None, main_stats, threads, args.top)
+        return 0
     keep = Path(args.keep) if args.keep else None
     with (
         tempfile.TemporaryDirectory(prefix=f"profile-{args.scenario}-") as tmp,
