@@ -3,7 +3,9 @@
 (Not named ``profile.py``: the standard library's ``cProfile`` imports ``profile``, and this
 folder comes first on the path of a script run from it.)
 
-    bench/profiling.py SCENARIO [--lines 300000] [--top 15] [--keep DIR]
+    bench/profiling.py SCENARIO [--lines 300000] [--top 15] [--keep DIR/SCENARIO]
+    bench/profiling.py SCENARIO --report DIR/SCENARIO     # the tables again, no run
+    bench/profiling.py --summary DIR                      # one table, every kept scenario
 
 SCENARIO is one of bench/run.py's --once scenarios (a, a-cri, b, c, t, eks, aws, lua-0,
 lua-1, ml, rewrite_tag, python, python-batch). The workload and config are the ones
@@ -56,6 +58,8 @@ STAGES = (
     "other",
 )
 WAIT = "waiting (not CPU)"
+ORDER = ("a", "a-cri", "b", "c", "t", "eks", "aws", "lua-0", "lua-1", "ml", "rewrite_tag",
+         "python", "python-batch")  # fmt: skip
 
 # Built-ins whose name says the stage, whoever calls them.
 BUILTIN_STAGES: tuple[tuple[str, str], ...] = (
@@ -83,7 +87,7 @@ MODULE_STAGES: tuple[tuple[str, str], ...] = (
      "serialize"),
     (r"/sinks/|/aiobotocore/|/botocore/|/aiohttp/|/yarl/|/multidict/|/http/|/email/|/ssl\.py"
      r"|/urllib/|/json/", "output write/upload"),
-    (r"/agent/core/(events|emitter)\.py|/agent/engine/emitter\.py", "checkpoint/ack"),
+    (r"/agent/core/events\.py", "checkpoint/ack"),
     (r"/agent/engine/|/agent/core/(metrics|reclaim|retry)\.py", "engine (router, runners)"),
     (r"/asyncio/|/selectors\.py|/threading\.py|/concurrent/|/queue\.py|/contextvars|"
      r"/weakref\.py|/_weakrefset\.py", "event loop + threads"),
@@ -92,6 +96,9 @@ MODULE_STAGES: tuple[tuple[str, str], ...] = (
      r"|/linecache|/tokenize|/encodings/|/pathlib\.py|/posixpath\.py|/genericpath\.py"
      r"|/os\.py|/logging/|/collections/", "start-up (imports, config, SQL compile)"),
 )  # fmt: skip
+
+# Helpers several stages call at run time: their time goes to their callers' stages.
+SHARED = r"/agent/core/(record_accessor|timestamps|tags|emitter)\.py|/agent/engine/emitter\.py"
 
 Key = tuple[str, int, str]
 
@@ -113,31 +120,43 @@ def _stage_of_module(key: Key) -> str | None:
 
 
 def stage_of(key: Key) -> str | None:
-    """The stage a function's own time belongs to; None for a built-in to split by caller."""
+    """The stage a function's own time belongs to; None for a built-in or shared helper
+    whose time is split among its callers."""
     file, _, func = key
     if file == "~":
         for pattern, stage in BUILTIN_STAGES:
             if re.search(pattern, func):
                 return stage
         return None
+    if re.search(SHARED, file):
+        return None
     return _stage_of_module(key) or "other"
+
+
+def _shares(table: dict[Key, Any], key: Key, depth: int = 0) -> dict[str, float]:
+    """Fractions of ``key``'s own time per stage: its own stage, or its callers' (in
+    proportion to the time spent under each), walking up through helpers."""
+    stage = stage_of(key)
+    if stage is not None:
+        return {stage: 1.0}
+    callers = table[key][4] if key in table else {}
+    under = sum(c[3] for c in callers.values())
+    if depth > 5 or not under:
+        return {"other": 1.0}
+    out: dict[str, float] = defaultdict(float)
+    for caller, figures in callers.items():
+        for name, part in _shares(table, caller, depth + 1).items():
+            out[name] += part * figures[3] / under
+    return out
 
 
 def by_stage(stats: pstats.Stats) -> dict[str, float]:
     """Own time (seconds) per stage."""
     table: dict[Key, Any] = stats.stats  # type: ignore[attr-defined]
     totals: dict[str, float] = defaultdict(float)
-    for key, (_, _, own, _, callers) in table.items():
-        stage = stage_of(key)
-        if stage is not None:
-            totals[stage] += own
-            continue
-        shared = sum(c[2] for c in callers.values()) if callers else 0.0
-        if not shared:
-            totals["other"] += own
-            continue
-        for caller, figures in callers.items():
-            totals[stage_of(caller) or "other"] += own * figures[2] / shared
+    for key, figures in table.items():
+        for stage, part in _shares(table, key).items():
+            totals[stage] += figures[2] * part
     return dict(totals)
 
 
@@ -280,7 +299,31 @@ def report(name: str, lines: int, result: Any, main: pstats.Stats, threads: psta
         print(f"| `{short}` | {own:.2f} | {stage} |")
 
 
+def summary(root: Path) -> None:
+    """One table: the share of each stage per scenario, from ``root/<scenario>/`` folders
+    left by ``--keep``."""
+    shares: dict[str, dict[str, float]] = {}
+    for folder in sorted(p for p in root.iterdir() if (p / "main.pstats").exists()):
+        totals: dict[str, float] = defaultdict(float)
+        for path in folder.glob("*.pstats"):
+            for stage, own in by_stage(pstats.Stats(str(path))).items():
+                if stage != WAIT:
+                    totals[stage.split(":")[0]] += own
+        busy = sum(totals.values())
+        shares[folder.name] = {stage: 100 * own / busy for stage, own in totals.items()}
+    names = sorted(shares, key=lambda n: (n not in ORDER, ORDER.index(n) if n in ORDER else 0, n))
+    print("| stage | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for stage in STAGES:
+        row = [shares[n].get(stage, 0.0) for n in names]
+        if max(row) >= 0.5:
+            print(f"| {stage} | " + " | ".join(f"{v:.0f}%" for v in row) + " |")
+
+
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--summary":
+        summary(Path(sys.argv[2]))
+        return 0
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return child(Path(sys.argv[2]), sys.argv[4:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
