@@ -6,6 +6,7 @@ folder comes first on the path of a script run from it.)
     bench/profiling.py SCENARIO [--lines 300000] [--top 15] [--keep DIR/SCENARIO]
     bench/profiling.py SCENARIO --report DIR/SCENARIO     # the tables again, no run
     bench/profiling.py --summary DIR                      # one table, every kept scenario
+    bench/profiling.py SCENARIO --py-spy                  # also a sampling cross-check
 
 SCENARIO is one of bench/run.py's --once scenarios (a, a-cri, b, c, t, eks, aws, lua-0,
 lua-1, ml, rewrite_tag, python, python-batch). The workload and config are the ones
@@ -30,6 +31,8 @@ import cProfile
 import logging
 import pstats
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -320,6 +323,56 @@ def summary(root: Path) -> None:
             print(f"| {stage} | " + " | ".join(f"{v:.0f}%" for v in row) + " |")
 
 
+# Stacks of py-spy --native that end waiting: an idle thread, not CPU.
+IDLE_STACK = r"PyThread_acquire_lock_timed|pthread_cond_(timed)?wait|epoll_wait"
+
+
+def sampled(raw: Path) -> dict[str, float]:
+    """Share of CPU samples per stage from ``py-spy record --native -f raw``: each sample
+    goes to the stage of its deepest frame that has one (orjson's native frames under a
+    decoder or filter count as JSON decode); idle stacks are left out."""
+    counts: dict[str, float] = defaultdict(float)
+    for line in raw.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        frames = stack.split(";")
+        if re.search(IDLE_STACK, ";".join(frames[-4:])):
+            continue
+        stage = "other"
+        for frame in reversed(frames):
+            where = re.search(r"\((.*?):\d+\)$", frame)
+            if where is None:
+                if "gc_collect" in frame:
+                    stage = "GC"
+                    break
+                continue
+            path = "/" + where[1]
+            found = None if re.search(SHARED, path) else _stage_of_module((path, 0, ""))
+            if found:
+                stage = found.split(":")[0]
+                break
+        if stage in ("parser", "filters") and any("orjson" in f for f in frames[-3:]):
+            stage = "JSON decode"
+        counts[stage] += int(number)
+    total = sum(counts.values())
+    return {stage: 100 * n / total for stage, n in counts.items()}
+
+
+def run_py_spy(conf: Path, out: Path) -> None:
+    """The scenario once more under ``py-spy record`` (pip install py-spy; not a project
+    dependency): a sampling cross-check without cProfile's per-call cost."""
+    from measure import LOGTIDE, child_env
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    raw = out / "py-spy.raw"
+    argv = [spy, "record", "--native", "-r", "250", "-f", "raw", "-o", str(raw), "--",
+            sys.executable, LOGTIDE, "-c", str(conf), "--once"]  # fmt: skip
+    subprocess.run(argv, cwd=conf.parent, env=child_env(), check=True, capture_output=True)
+    print("\npy-spy samples (no per-call cost), share of CPU samples:\n")
+    print("| stage | % |\n|---|---:|")
+    for stage, share in sorted(sampled(raw).items(), key=lambda kv: -kv[1]):
+        print(f"| {stage} | {share:.1f}% |")
+
+
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--summary":
         summary(Path(sys.argv[2]))
@@ -332,6 +385,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--keep", help="a folder to leave the .pstats files in")
     parser.add_argument("--report", help="only print the tables of a --keep folder")
+    parser.add_argument("--py-spy", action="store_true", help="also sample a run with py-spy")
     args = parser.parse_args()
     from measure import run_command, warm_up
 
@@ -358,6 +412,11 @@ def main() -> int:
         assert main_stats is not None
         threads = load(sorted(out.glob("thread*.pstats")))
         report(args.scenario, args.lines, result, main_stats, threads, args.top)
+        if args.py_spy:
+            for folder in ("state", "out"):
+                shutil.rmtree(conf.parent / folder, ignore_errors=True)
+                (conf.parent / folder).mkdir()
+            run_py_spy(conf, out)
     return 0
 
 
