@@ -18,7 +18,8 @@ worker is read back: each ``seq`` must be there exactly once, in the worker that
 file, and nothing else may be there. A run that fails the check stops the script.
 
 Prints one table row per run and a summary per worker count (median wall, records/s,
-total CPU-seconds, speed-up against N = 1); ``--output`` keeps every figure as JSON.
+total CPU-seconds, the busiest worker's CPU-seconds, the measured speed-up against the first
+count and the CPU split, see :func:`summary`); ``--output`` keeps every figure as JSON.
 """
 
 from __future__ import annotations
@@ -211,17 +212,18 @@ def print_run(r: Run) -> None:
 
 
 def summary(runs: list[Run]) -> None:
-    """Medians per worker count. ``speed-up`` is measured wall time; ``CPU bound`` is what
-    idle cores would allow: the first count's CPU-seconds over the busiest worker's
-    (a process cannot finish before its own CPU time has passed). On a loaded machine the
-    measured figure also holds a fair-share effect: N processes get N shares of the
-    cores against the other load, one process one share."""
+    """Medians per worker count. ``speed-up`` is measured wall time. ``CPU split`` is the
+    first count's CPU-seconds over the busiest worker's: how evenly and cheaply the work
+    divides, hence about what idle cores would give (a run cannot end before its busiest
+    worker's CPU time has passed; with fewer cores than workers, less). On a loaded machine
+    the measured speed-up also holds a fair-share effect: N processes get N shares of the
+    cores against the other load where one process gets one."""
     counts = sorted({r.workers for r in runs})
     first = [r for r in runs if r.workers == counts[0]]
     base = statistics.median(r.wall_s for r in first)
     base_cpu = statistics.median(r.cpu_s for r in first)
     print("\nworkers  median wall s  median rec/s  median CPU-s  busiest CPU-s  speed-up vs "
-          f"{counts[0]}  CPU bound  (all walls)")  # fmt: skip
+          f"{counts[0]}  CPU split  (all walls)")  # fmt: skip
     for n in counts:
         mine = [r for r in runs if r.workers == n]
         wall = statistics.median(r.wall_s for r in mine)
