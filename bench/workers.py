@@ -1,7 +1,7 @@
 """Prototype of ``workers N``: N real ``logtide`` processes over disjoint shards of the files.
 
     bench/workers.py [--workers 1,2] [--rounds 3] [--lines 1000000] [--files 1000]
-                     [--fmt docker|cri] [--output bench/workers.json]
+                     [--fmt docker|cri] [--cpus 0] [--output bench/workers.json]
 
 The article's pipeline (scenario ``a``: tail -> docker parser -> parser filter -> the two
 stream tasks -> two ``file`` outputs) over ``--lines`` lines spread over ``--files`` files
@@ -123,7 +123,7 @@ class _Peak(threading.Thread):
                 return
 
 
-def run(workers: list[Worker], round_no: int, records: int) -> Run:
+def run(workers: list[Worker], round_no: int, records: int, cpus: set[int] | None) -> Run:
     for w in workers:
         for folder in ("state", "out"):
             shutil.rmtree(w.root / folder, ignore_errors=True)
@@ -139,6 +139,9 @@ def run(workers: list[Worker], round_no: int, records: int) -> Run:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        if cpus:
+            # set before the agent starts its threads, which inherit it
+            os.sched_setaffinity(child.pid, cpus)
         peak = _Peak(child.pid)
         peak.start()
         children.append((child, peak))
@@ -242,9 +245,15 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--fmt", choices=("docker", "cri"), default="docker")
+    parser.add_argument(
+        "--cpus",
+        help="run every worker on these CPUs only (e.g. 0): with one CPU, N workers cannot "
+        "run in parallel, so their gain over N = 1 is the fair share they take from other load",
+    )
     parser.add_argument("--output", help="a JSON file for every figure")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    cpus = {int(c) for c in args.cpus.split(",")} if args.cpus else None
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         base = Path(tmp)
         logs = base / "logs"
@@ -253,8 +262,9 @@ def main() -> int:
         setups = {n: prepare(base, logs, names, n, args.fmt) for n in counts}
         for setup in setups.values():
             warm_up(setup[0].conf)
-        print(f"{os.cpu_count()} CPUs; {args.lines:,} lines in {args.files} files ({args.fmt}); "
-              "the article's pipeline into file outputs, --once")  # fmt: skip
+        pinned = f", workers pinned to CPU {args.cpus}" if cpus else ""
+        print(f"{os.cpu_count()} CPUs{pinned}; {args.lines:,} lines in {args.files} files "
+              f"({args.fmt}); the article's pipeline into file outputs, --once")  # fmt: skip
         print("round workers load0  load1  wall s     rec/s  CPU-s rec/CPU-s  "
               "CPU-s each   RSS MiB    check")  # fmt: skip
         runs: list[Run] = []
@@ -262,7 +272,7 @@ def main() -> int:
             # alternate the order so neither count always runs first in a round
             order = counts if round_no % 2 else counts[::-1]
             for n in order:
-                runs.append(run(setups[n], round_no, args.lines))
+                runs.append(run(setups[n], round_no, args.lines, cpus))
                 print_run(runs[-1])
         summary(runs)
         if args.output:
