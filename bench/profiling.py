@@ -18,10 +18,9 @@ lives in; a built-in (``orjson.loads``, ``list.append``...) by its name where th
 stage, else by the module of each caller, in proportion to the time spent under that caller.
 Time blocked (epoll, locks, sleep, fsync) is reported apart: it is not CPU.
 
-cProfile adds a fixed cost to every Python call, so a stage of many small calls looks
-bigger than it is and the profiled run is ~1.5-3x slower than a plain one: read the
-percentages as a ranking with a few points of slack, and the plain ``bench/run.py`` run for
-records per CPU-second. ``--keep DIR`` leaves the .pstats files for ``python -m pstats``.
+cProfile adds a fixed cost to every Python call (a stage of many small calls looks bigger
+than it is; ``--py-spy`` samples instead): read the shares as a ranking with a few points
+of slack, and plain ``bench/run.py`` runs for records per CPU-second.
 """
 
 from __future__ import annotations
@@ -45,21 +44,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-STAGES = (
-    "read/split",
-    "JSON decode",
-    "parser",
-    "filters",
-    "stream SQL",
-    "serialize",
-    "output write/upload",
-    "checkpoint/ack",
-    "engine (router, runners)",
-    "event loop + threads",
-    "GC",
-    "start-up (imports, config, SQL compile)",
-    "other",
-)
+STARTUP = "start-up (imports, config, SQL compile)"
+STAGES = ("read/split", "JSON decode", "parser", "filters", "stream SQL", "serialize",
+          "output write/upload", "checkpoint/ack", "engine (router, runners)",
+          "event loop + threads", "GC", STARTUP, "other")  # fmt: skip
 WAIT = "waiting (not CPU)"
 ORDER = ("a", "a-cri", "b", "c", "t", "eks", "aws", "lua-0", "lua-1", "ml", "rewrite_tag",
          "python", "python-batch")  # fmt: skip
@@ -74,7 +62,7 @@ BUILTIN_STAGES: tuple[tuple[str, str], ...] = (
     (r"sqlite3", "checkpoint/ack"),
     (r"gc\.collect", "GC"),
     (r"marshal\.loads|_imp\.|builtins\.compile|builtins\.__build_class__|'read' of '_io\.Buf"
-     r"feredReader' objects>$|_io\.open_code", "start-up (imports, config, SQL compile)"),
+     r"feredReader' objects>$|_io\.open_code", STARTUP),
 )  # fmt: skip
 
 # Python modules by path (the first match wins).
@@ -85,7 +73,7 @@ MODULE_STAGES: tuple[tuple[str, str], ...] = (
     (r"/agent/parsers/", "parser"),
     (r"/agent/filters/", "filters"),
     (r"/streamsql/(processor|windows|aggregate|snapshot|values)\.py|<streamsql ", "stream SQL"),
-    (r"/streamsql/|/sqlglot/", "start-up (imports, config, SQL compile)"),
+    (r"/streamsql/|/sqlglot/", STARTUP),
     (r"/agent/core/serialize\.py|/sinks/formats\.py|/sinks/s3/(serialize|body)\.py",
      "serialize"),
     (r"/sinks/|/aiobotocore/|/botocore/|/aiohttp/|/yarl/|/multidict/|/http/|/email/|/ssl\.py"
@@ -97,7 +85,7 @@ MODULE_STAGES: tuple[tuple[str, str], ...] = (
     (r"<frozen |/importlib/|/agent/config/|/agent/cli\.py|/agent/core/|/re/|/sre_|/typing\.py"
      r"|/dataclasses\.py|/enum\.py|/inspect\.py|/ast\.py|/functools\.py|/abc\.py|/argparse"
      r"|/linecache|/tokenize|/encodings/|/pathlib\.py|/posixpath\.py|/genericpath\.py"
-     r"|/os\.py|/logging/|/collections/", "start-up (imports, config, SQL compile)"),
+     r"|/os\.py|/logging/|/collections/", STARTUP),
 )  # fmt: skip
 
 # Helpers several stages call at run time: their time goes to their callers' stages.
