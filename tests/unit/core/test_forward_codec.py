@@ -12,11 +12,12 @@ import msgpack
 import pytest
 from fluent.sender import EventTime
 
+from logtide.agent.core.events import Event
 from logtide.agent.core.forward import codec, handshake
 from logtide.agent.core.forward.codec import ProtocolError, decode, encode
 from logtide.agent.core.forward.stream import MessageReader
 
-EVENTS = [
+EVENTS: list[Event] = [
     (1700000000.25, {"log": "a", "n": 1}),
     (1700000001.5, {"log": "b", "nested": {"k": [1, 2]}}),
 ]
