@@ -48,11 +48,13 @@ class ProtocolError(ValueError):
 
 @dataclass(slots=True)
 class Incoming:
-    """A decoded message: its tag, events and the ``chunk`` id it wants acknowledged."""
+    """A decoded message: its tag, events, the ``chunk`` id it wants acknowledged, and
+    whether its entries came gzipped (so its wire size says little of its weight)."""
 
     tag: str
     events: list[Event]
     chunk: str | None = None
+    compressed: bool = False
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -171,12 +173,13 @@ def decode(message: Any) -> Incoming:
             raise ProtocolError(f"a Message has 3 or 4 elements, got {len(message)}")
         option = _option(message, 3)
         events = [_entry(message[1:3])]
+    compressed = option.get("compressed") == "gzip"
     chunk = option.get("chunk")
     if chunk is not None and not isinstance(chunk, str | bytes):
         raise ProtocolError(f"option chunk must be a string, got {_kind(chunk)}")
     if isinstance(chunk, bytes):
         chunk = chunk.decode("utf-8", "surrogateescape")
-    return Incoming(tag, events, chunk)
+    return Incoming(tag, events, chunk, compressed)
 
 
 # -- encoding ----------------------------------------------------------------------------
