@@ -247,6 +247,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "s3": "logtide.sinks.s3:S3Output",
         "cloudwatch_logs": "logtide.sinks.cloudwatch_logs:CloudWatchLogsOutput",
         "kinesis_firehose": "logtide.sinks.kinesis_firehose:KinesisFirehoseOutput",
+        "forward": "logtide.sinks.forward:ForwardOutput",
     },
 }
 

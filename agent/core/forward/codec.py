@@ -210,22 +210,81 @@ def _entry_time(timestamp: float, as_integer: bool) -> Any:
     return int(timestamp) if as_integer else event_time(timestamp)
 
 
+def _pack_entry(packer: msgpack.Packer, timestamp: float, record: Any, as_integer: bool) -> bytes:
+    entry = [_entry_time(timestamp, as_integer), record]
+    try:
+        return bytes(packer.pack(entry))
+    except OverflowError:
+        return bytes(packer.pack(_safe(entry)))
+
+
 def pack_entries(events: Iterable[Event], time_as_integer: bool = False) -> bytes:
     """The entries ``[time, record]`` as one msgpack stream (PackedForward's payload)."""
     packer = _packer()
-    out: list[bytes] = []
-    for timestamp, record in events:
-        entry = [_entry_time(timestamp, time_as_integer), record]
-        try:
-            out.append(packer.pack(entry))
-        except OverflowError:
-            out.append(packer.pack(_safe(entry)))
-    return b"".join(out)
+    return b"".join([_pack_entry(packer, t, r, time_as_integer) for t, r in events])
+
+
+def split_entries(
+    events: list[Event], max_bytes: int, time_as_integer: bool = False
+) -> list[tuple[list[Event], bytes]]:
+    """The events as PackedForward payloads of at most ``max_bytes`` each (a single larger
+    entry goes alone), with the events each carries."""
+    packer = _packer()
+    out: list[tuple[list[Event], bytes]] = []
+    group: list[Event] = []
+    parts: list[bytes] = []
+    size = 0
+    for event in events:
+        data = _pack_entry(packer, event[0], event[1], time_as_integer)
+        if parts and size + len(data) > max_bytes:
+            out.append((group, b"".join(parts)))
+            group, parts, size = [], [], 0
+        group.append(event)
+        parts.append(data)
+        size += len(data)
+    if parts:
+        out.append((group, b"".join(parts)))
+    return out
 
 
 def new_chunk_id() -> str:
     """A unique ``chunk`` id (16 random bytes, base64), as Fluentd and Fluent Bit make."""
     return base64.b64encode(os.urandom(16)).decode("ascii")
+
+
+def _option_map(
+    count: int, chunk: str | None, options: bool, extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    option: dict[str, Any] = {}
+    if chunk is not None or options:
+        option["size"] = count
+    if chunk is not None:
+        option["chunk"] = chunk
+    if options and extra:
+        option.update(extra)
+    return option
+
+
+def packed_message(
+    tag: str,
+    entries: bytes,
+    count: int,
+    *,
+    compress: bool = False,
+    chunk: str | None = None,
+    options: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    """A PackedForward message (CompressedPackedForward with ``compress``) of ``count``
+    packed entries; the option map when asked for (``options``, or a ``chunk`` to ack)."""
+    option = _option_map(count, chunk, options or compress, extra)
+    if compress:
+        entries = gzip.compress(entries, compresslevel=6)
+        option["compressed"] = "gzip"
+    body: list[Any] = [tag, entries]
+    if option:
+        body.append(option)
+    return bytes(_packer().pack(body))
 
 
 def encode(
@@ -239,27 +298,22 @@ def encode(
 ) -> bytes:
     """One message carrying ``events`` in ``mode``; with ``chunk`` (or ``options``) it
     carries the option map (``size``, ``chunk``, ``compressed``)."""
-    option: dict[str, Any] = {}
-    if chunk is not None or options or mode == "compressed":
-        option["size"] = len(events)
-    if chunk is not None:
-        option["chunk"] = chunk
-    packer = _packer()
+    if mode in ("packed", "compressed"):
+        entries = pack_entries(events, time_as_integer)
+        return packed_message(
+            tag, entries, len(events), compress=mode == "compressed", chunk=chunk, options=options
+        )
     if mode == "message":
         if len(events) != 1:
             raise ValueError("Message mode carries exactly one event")
         timestamp, record = events[0]
         body: list[Any] = [tag, _entry_time(timestamp, time_as_integer), record]
-    elif mode == "forward":
-        body = [tag, [[_entry_time(t, time_as_integer), r] for t, r in events]]
     else:
-        entries = pack_entries(events, time_as_integer)
-        if mode == "compressed":
-            entries = gzip.compress(entries, compresslevel=6)
-            option["compressed"] = "gzip"
-        body = [tag, entries]
+        body = [tag, [[_entry_time(t, time_as_integer), r] for t, r in events]]
+    option = _option_map(len(events), chunk, options, None)
     if option:
         body.append(option)
+    packer = _packer()
     try:
         return bytes(packer.pack(body))
     except OverflowError:
