@@ -15,6 +15,9 @@ import msgpack
 import pytest
 from fluent import sender
 
+from logtide.agent.api import Pipeline
+from logtide.agent.cli import plugin_help
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.events import Event
 from logtide.agent.core.forward import codec, handshake
 from tests.support.fake_kube_api import make_tls
@@ -184,3 +187,31 @@ async def test_bad_input_is_one_warning_closes_only_its_connection(
         reason in warnings[0].getMessage() and "closing the connection" in warnings[0].getMessage()
     )
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "kind, options, message",
+    [
+        ("input", {"security.users": "alice pw"}, "needs Shared_Key or Empty_Shared_Key"),
+        ("input", {"Shared_Key": "k", "security.users": "alice"}, "'username password'"),
+        ("input", {"Unix_Path": "/tmp/x.sock", "Unix_Perm": "rw"}, "not an octal mode"),
+        ("input", {"tls": "on", "tls.crt_file": "c.pem"}, "needs tls.crt_file and tls.key_file"),
+        ("output", {"Compress": "lz4"}, "Compress 'lz4' is not supported"),
+        ("output", {"Upstream": "nodes.conf"}, "unknown option 'Upstream'"),
+    ],
+)
+def test_option_mistakes_are_config_errors(
+    kind: str, options: dict[str, str], message: str
+) -> None:
+    lines = "".join(f"    {key} {value}\n" for key, value in options.items())
+    section = "INPUT" if kind == "input" else "OUTPUT"
+    text = f"[{section}]\n    Name forward\n{lines}"
+    text += "[OUTPUT]\n    Name null\n    Match *\n" if kind == "input" else ""
+    with pytest.raises(ConfigError, match=message):
+        Pipeline.from_string(text)
+
+
+def test_help_for_forward_shows_the_input_and_the_output() -> None:
+    text = plugin_help("forward")
+    assert "input plugin 'forward'" in text and "output plugin 'forward'" in text
+    assert "output plugin" not in plugin_help("forward", "input")
