@@ -105,7 +105,9 @@ def _received(path: Path) -> Counter[int]:
     return Counter(int(m) for m in SEQ.findall(path.read_bytes()))
 
 
-def _chain(tmp_path: Path, rounds: int) -> None:
+def _chain(tmp_path: Path, rounds: int, *, graceful: bool = False) -> Counter[int]:
+    """``rounds`` stops and starts of one side at a time (SIGKILL, or SIGTERM when
+    ``graceful``: the aggregator only); every line must arrive. The count of each line."""
     port = new_port()
     (tmp_path / "logs").mkdir()
     (tmp_path / "out").mkdir()
@@ -125,9 +127,12 @@ def _chain(tmp_path: Path, rounds: int) -> None:
         agents["edge"].start()
         writer.start()
         for index in range(rounds):
-            victim = agents["aggregator" if index % 2 == 0 else "edge"]
+            victim = agents["aggregator" if graceful or index % 2 == 0 else "edge"]
             time.sleep(rng.uniform(1.0, 2.5))
-            victim.kill9()
+            if graceful:
+                victim.terminate()
+            else:
+                victim.kill9()
             time.sleep(rng.uniform(0.2, 1.0))
             victim.start()
         time.sleep(1.0)
@@ -147,7 +152,7 @@ def _chain(tmp_path: Path, rounds: int) -> None:
     assert set(counts) == expected
     repeated = sum(n - 1 for n in counts.values())
     report.record(
-        f"forward_chain_kill9_{rounds}",
+        f"forward_chain_{'sigterm' if graceful else 'kill9'}_{rounds}",
         kills=rounds,
         lines=len(expected),
         lost=len(expected - set(counts)),
@@ -156,6 +161,7 @@ def _chain(tmp_path: Path, rounds: int) -> None:
     # at-least-once: a repeat needs a kill to cut an ack or a checkpoint off, and the
     # edge's chunks are at most one flush (0.3 s) of lines each
     assert repeated <= rounds * 2_000, f"{repeated} repeats for {rounds} kills"
+    return counts
 
 
 def test_kill9_either_side_of_a_forward_chain_loses_nothing(tmp_path: Path) -> None:
@@ -165,3 +171,10 @@ def test_kill9_either_side_of_a_forward_chain_loses_nothing(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_kill9_either_side_of_a_forward_chain_loses_nothing_long(tmp_path: Path) -> None:
     _chain(tmp_path, rounds=12)
+
+
+def test_sigterm_of_the_aggregator_repeats_nothing(tmp_path: Path) -> None:
+    """A stopping aggregator takes no new messages, delivers what it took, and still sends
+    those chunks' acks before it closes: the edge resends only what was never taken."""
+    counts = _chain(tmp_path, rounds=1, graceful=True)
+    assert [seq for seq, n in counts.items() if n > 1] == []

@@ -67,6 +67,8 @@ class Connection:
         self.instance = instance
         self.prefix = config.tag_prefix or ""
         self._acks: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._reading: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def serve(self) -> None:
         messages = MessageReader(
@@ -78,7 +80,9 @@ class Connection:
             # Reading and answering run side by side: a client may send several chunks
             # before it reads the first ack. Either failing ends both.
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._read(messages))
+                self._reading = group.create_task(self._read(messages))
+                if self._stopped:
+                    self._reading.cancel()
                 group.create_task(self._answer())
         except* ProtocolError as problems:
             self.metrics.add(self.instance, "malformed")
@@ -96,6 +100,14 @@ class Connection:
             self.logger.info("forward: %s: connection lost: %s", self.peer, problems.exceptions[0])
         finally:
             await self._close()
+
+    def stop_reading(self) -> None:
+        """Take no more messages (the input is stopping); the acks of chunks already taken
+        are still sent as their acknowledgements settle, then the connection closes."""
+        self._stopped = True
+        if self._reading is not None:
+            self._reading.cancel()
+        self._acks.put_nowait(None)
 
     async def _read(self, messages: MessageReader) -> None:
         while True:

@@ -28,6 +28,8 @@ from logtide.agent.inputs.forward.options import OPTIONS, ForwardInputSettings
 # Chunks waiting for the emitting loop, across all connections: a few, so a connection
 # waits (and stops reading) while the pipeline is busy.
 QUEUE_CHUNKS = 8
+# Seconds close() gives connections to send the acks the drain settled.
+CLOSE_WAIT = 2.0
 
 
 class ForwardInput(InputPlugin[ForwardInputSettings]):
@@ -42,7 +44,7 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
         self._queue: asyncio.Queue[Chunk] = asyncio.Queue(QUEUE_CHUNKS)
         self._in_flight = 0
         self._room = asyncio.Event()
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._connections: dict[asyncio.Task[Any], Connection] = {}
         self._server: asyncio.Server | None = None
         self._count = 0
         #: Where the server listens, once it does: (host, port) or the Unix path.
@@ -54,7 +56,7 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
             while True:
                 await emit(await self._queue.get())
         finally:
-            await self._stop_serving()
+            self._stop_listening()
 
     async def _listen(self) -> asyncio.Server:
         config = self.config
@@ -112,8 +114,8 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
         )
         task = self.context.spawn(connection.serve(), f"{self.context.instance}.conn{self._count}")
         if isinstance(task, asyncio.Task):
-            self._connections.add(task)
-            task.add_done_callback(self._connections.discard)
+            self._connections[task] = connection
+            task.add_done_callback(lambda done: self._connections.pop(done, None))
 
     async def _deliver(self, tag: str, events: list[Event], size: int) -> asyncio.Future[bool]:
         """Queue one chunk for the pipeline; the future resolves when its acknowledgement
@@ -139,25 +141,35 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
         if not outcome.done():
             outcome.set_result(ok)
 
-    async def _stop_serving(self) -> None:
-        """Close the listener and every connection: chunks not yet acknowledged are sent
-        again by their clients."""
+    def _stop_listening(self) -> None:
+        """The input is stopping: no new connections or messages. Chunks still queued were
+        never emitted: they fail (their clients send them again); the acks of emitted ones
+        still go out as the engine drains, until :meth:`close`."""
+        if self._server is not None:
+            self._server.close()
+        for connection in self._connections.values():
+            connection.stop_reading()
+        while not self._queue.empty():
+            self._queue.get_nowait().ack.settle(False)
+
+    async def close(self) -> None:
+        """After the engine drained: let connections send their last acks (briefly), then
+        close them and the listener."""
+        self._stop_listening()
+        tasks = list(self._connections)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=CLOSE_WAIT)
         server, self._server = self._server, None
         if server is not None:
-            server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.wait(list(self._connections), timeout=5)
-        if server is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), 5)
+                await asyncio.wait_for(server.wait_closed(), CLOSE_WAIT)
         if self.config.unix_path:
             with contextlib.suppress(OSError):
                 os.unlink(self.config.unix_path)
-
-    async def close(self) -> None:
-        await self._stop_serving()
 
 
 def _remove_stale_socket(path: str) -> None:
