@@ -126,13 +126,18 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
             await self._room.wait()
         loop = asyncio.get_running_loop()
         outcome: asyncio.Future[bool] = loop.create_future()
+        # A gzipped message's wire size says little: count a typical record's bytes instead.
         weight = size or 64 * len(events)
         self._in_flight += weight
 
         def settled(ok: bool) -> None:
             loop.call_soon_threadsafe(self._settled, outcome, weight, ok)
 
-        await self._queue.put(Chunk(tag, events, Ack(settled), size=size))
+        try:
+            await self._queue.put(Chunk(tag, events, Ack(settled), size=size))
+        except asyncio.CancelledError:
+            self._in_flight -= weight
+            raise
         return outcome
 
     def _settled(self, outcome: asyncio.Future[bool], weight: int, ok: bool) -> None:
