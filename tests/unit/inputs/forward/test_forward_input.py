@@ -20,6 +20,7 @@ from logtide.agent.cli import plugin_help
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.events import Event
 from logtide.agent.core.forward import codec, handshake
+from logtide.agent.core.forward.stream import MessageReader
 from tests.support.fake_kube_api import make_tls
 from tests.support.forward import Client, address_of, serving
 
@@ -215,3 +216,41 @@ def test_help_for_forward_shows_the_input_and_the_output() -> None:
     text = plugin_help("forward")
     assert "input plugin 'forward'" in text and "output plugin 'forward'" in text
     assert "output plugin" not in plugin_help("forward", "input")
+
+
+async def test_mem_buf_limit_stops_reading_until_delivery_catches_up() -> None:
+    release = asyncio.Event()
+
+    async def downstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A receiver that acknowledges nothing until released."""
+        messages = MessageReader(reader, 1 << 20, 1 << 16)
+        while (message := await messages.next()) is not None:
+            await release.wait()
+            writer.write(codec.ack_for(message[2]["chunk"]))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(downstream, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    out = (
+        f"[OUTPUT]\n    Name forward\n    Match *\n    Host 127.0.0.1\n    Port {port}\n"
+        "    Require_ack_response on"
+    )
+    big: list[Event] = [(1.0, {"log": "x" * 1500})]
+    try:
+        async with serving(config("    Mem_Buf_Limit 1k", out)) as running:
+            try:
+                client = await Client.connect(await address_of(running))
+                for n in range(3):
+                    await client.send(codec.encode("t", big, chunk=f"c{n}"))
+                await asyncio.sleep(1.0)
+                # the output holds the first chunk unacknowledged: the input reads no further
+                held = running.metrics()["forward.0"]["records"]
+            finally:
+                release.set()
+            acks = [codec.read_ack(await client.read()) for _ in range(3)]
+            await client.close()
+    finally:
+        server.close()
+    assert held == 1
+    assert acks == ["c0", "c1", "c2"]
