@@ -178,3 +178,31 @@ def test_sigterm_of_the_aggregator_repeats_nothing(tmp_path: Path) -> None:
     those chunks' acks before it closes: the edge resends only what was never taken."""
     counts = _chain(tmp_path, rounds=1, graceful=True)
     assert [seq for seq, n in counts.items() if n > 1] == []
+
+
+def test_sigterm_exits_within_grace_while_the_receiver_never_acks(tmp_path: Path) -> None:
+    """A receiver that takes the bytes and never answers holds the edge's flush: SIGTERM
+    still ends the edge within Grace (it waited for the ack's 190 s timeout, and then
+    retried, before the engine's Grace bound was fixed)."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    silent.settimeout(30)
+    port = silent.getsockname()[1]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("".join(f"seq={n} x\n" for n in range(100)))
+    http = new_port()
+    config = tmp_path / "edge.conf"
+    config.write_text(EDGE.format(http=http, port=port, work=tmp_path))
+    edge = Agent(config, http_port=http, bucket="unused")
+    try:
+        edge.start()
+        accepted, _ = silent.accept()  # the edge connected and is waiting for its ack
+        _, seconds = edge.terminate(timeout=30)
+    finally:
+        edge.stop()
+        silent.close()
+    assert seconds < 5 + 3, f"took {seconds:.1f}s with Grace 5"
+    accepted.close()
