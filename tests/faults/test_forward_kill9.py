@@ -173,6 +173,7 @@ def test_kill9_either_side_of_a_forward_chain_loses_nothing_long(tmp_path: Path)
     _chain(tmp_path, rounds=12)
 
 
+@pytest.mark.slow
 def test_sigterm_of_the_aggregator_repeats_nothing(tmp_path: Path) -> None:
     """A stopping aggregator takes no new messages, delivers what it took, and still sends
     those chunks' acks before it closes: the edge resends only what was never taken."""
