@@ -34,6 +34,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       (partition key $state, 2 shards), every record read back (bench/kinesis_streams.py)
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
+  fwd tail (docker parser) -> forward output (Require_ack_response On) into a second
+      logtide, forward input -> null (bench/forward.py): rows fwd-out (the sender, --once)
+      and fwd-in (the receiver's CPU and peak RSS over the same records)
 
 For --once runs: records/s over the child's wall time (start to exit, interpreter start-up
 included), records per CPU-second (user+sys from the child's rusage) and peak RSS (the
@@ -58,6 +61,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eks import scenario_eks
+from forward import scenario_forward
 from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
@@ -341,7 +345,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,sd,d",
+        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,sd,fwd,d",
         help="comma-separated scenarios",
     )
     parser.add_argument(
@@ -371,6 +375,7 @@ def main() -> int:
         "python": lambda: scenario_python(args.lines, args.repeat),
         "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
         "http": lambda: scenario_http(args.lines, args.repeat),
+        "fwd": lambda: scenario_forward(args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:

@@ -224,6 +224,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "tail": "logtide.agent.inputs.tail:TailInput",
         "lib": "logtide.agent.inputs.lib:LibInput",
         "systemd": "logtide.agent.inputs.systemd:SystemdInput",
+        "forward": "logtide.agent.inputs.forward:ForwardInput",
     },
     "filter": {
         "parser": "logtide.agent.filters.parser:ParserFilter",
@@ -250,6 +251,7 @@ REGISTRY: dict[Kind, dict[str, str]] = {
         "es": "logtide.sinks.opensearch:ElasticsearchOutput",
         "http": "logtide.sinks.http.output:HttpOutput",
         "kinesis_streams": "logtide.sinks.kinesis_streams:KinesisStreamsOutput",
+        "forward": "logtide.sinks.forward:ForwardOutput",
     },
 }
 

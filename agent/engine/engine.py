@@ -135,7 +135,7 @@ class Engine:
         allows); a later request bounds it from that moment."""
         floor = asyncio.get_running_loop().time() + at_least
         deadline = None if self._stopped_at is None else max(self._stopped_at + after, floor)
-        async with asyncio.timeout(deadline) as scope:
+        async with asyncio.timeout_at(deadline) as scope:
             self._stop_scopes[scope] = (after, floor)
             try:
                 yield

@@ -91,7 +91,7 @@ def test_undeliverable_records_exit_1(tmp_path: Path) -> None:
         ),
         (
             "[INPUT]\n    Name nosuch\n",
-            "fluent-bit.conf:2: unknown input plugin 'nosuch'; available: dummy, lib, systemd, tail",
+            "fluent-bit.conf:2: unknown input plugin 'nosuch'; available: dummy, forward, lib, systemd, tail",
         ),
         (
             "[OUTPUT]\n    Name file\n    Match *\n    Format yaml\n",
