@@ -1,6 +1,6 @@
 """Scenario ``fwd`` of bench/run.py: two logtide processes joined by the Forward protocol.
 
-The aggregator (``forward`` input -> null, ``Flush 0.2``) runs first and keeps running;
+The aggregator (``forward`` input -> null, ``Flush 1``) runs first and keeps running;
 the edge (tail, docker parser -> ``forward`` output with ``Require_ack_response On``) runs
 ``--once``, so it exits only after the aggregator acknowledged every chunk. Two rows:
 
@@ -30,12 +30,12 @@ FORWARD_OUTPUT = """\
     Retry_Limit           False
 """
 
-# The receiver acknowledges a chunk once its outputs flushed it, so a sender waiting for
-# acks gets one batch through per receiver Flush: an aggregator keeps Flush short (see
-# docs/compatibility.md, forward).
+# The receiver acknowledges a chunk once its outputs flushed it; its outputs flush a chunk
+# whose sender waits for the ack at once (Ack.awaited), so Fluent Bit's default Flush 1
+# does not pace the chain.
 AGGREGATOR = """\
 [SERVICE]
-    Flush      0.2
+    Flush      1
     Log_Level  warn
 [INPUT]
     Name    forward

@@ -22,14 +22,21 @@ class Ack:
     accepted or finally failed it. When the count reaches zero the callback fires once with
     ``True`` if every destination accepted, so an input advances its checkpoint only over
     data that is durable everywhere it was routed.
+
+    ``awaited`` says a peer waits for the settlement before it sends more (a forward
+    client's ``chunk`` ack): outputs then flush such a chunk as soon as nothing else is
+    queued instead of at the end of their ``Flush`` interval.
     """
 
-    __slots__ = ("_callback", "_failed", "_pending")
+    __slots__ = ("_callback", "_failed", "_pending", "awaited")
 
-    def __init__(self, callback: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self, callback: Callable[[bool], None] | None = None, *, awaited: bool = False
+    ) -> None:
         self._pending = 1
         self._failed = False
         self._callback = callback
+        self.awaited = awaited
 
     @property
     def done(self) -> bool:

@@ -120,7 +120,11 @@ class OutputRunner:
         self._held_events += count
         self._held_bytes += size
         self.queue.put_nowait(chunk)
-        if self._held_events >= MAX_BATCH_EVENTS or self._held_bytes >= MAX_BATCH_BYTES:
+        if (
+            chunk.ack.awaited
+            or self._held_events >= MAX_BATCH_EVENTS
+            or self._held_bytes >= MAX_BATCH_BYTES
+        ):
             self._batch_ready.set()
 
     def _release(self, batch: list[Chunk]) -> None:
@@ -202,6 +206,9 @@ class OutputRunner:
     async def _collect(self) -> list[Chunk]:
         batch = [await self.queue.get()]
         count, size = len(batch[0].events), batch[0].size
+        # A sender waiting for a chunk's settlement (Ack.awaited, a forward client) sends
+        # nothing more until then: such a batch goes once the queue is empty.
+        awaited = batch[0].ack.awaited
         deadline = time.monotonic() + self.flush_interval
         while True:
             full = count >= MAX_BATCH_EVENTS or size >= MAX_BATCH_BYTES
@@ -210,9 +217,10 @@ class OutputRunner:
                 batch.append(chunk)
                 count += len(chunk.events)
                 size += chunk.size
+                awaited = awaited or chunk.ack.awaited
                 full = count >= MAX_BATCH_EVENTS or size >= MAX_BATCH_BYTES
             remaining = deadline - time.monotonic()
-            if full or remaining <= 0 or self.hurry:
+            if full or remaining <= 0 or self.hurry or awaited:
                 return batch
             self._batch_ready.clear()
             with contextlib.suppress(TimeoutError):

@@ -29,7 +29,7 @@ from logtide.agent.inputs.forward.options import ForwardInputSettings
 
 # Hand events to the input's pipeline (waits while it is full); the future resolves with
 # their acknowledgement's outcome.
-Deliver = Callable[[str, list[Event], int], Awaitable["asyncio.Future[bool]"]]
+Deliver = Callable[[str, list[Event], int, bool], Awaitable["asyncio.Future[bool]"]]
 
 
 class _Undelivered(Exception):
@@ -116,7 +116,9 @@ class Connection:
                 break
             incoming = decode(message)
             size = 0 if incoming.compressed else messages.last_size
-            outcome = await self.deliver(self.prefix + incoming.tag, incoming.events, size)
+            outcome = await self.deliver(
+                self.prefix + incoming.tag, incoming.events, size, incoming.chunk is not None
+            )
             if incoming.chunk is not None:
                 self._acks.put_nowait(_Pending(incoming.chunk, outcome))
         # The client finished sending: answer what it is owed, then close.

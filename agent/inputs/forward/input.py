@@ -117,9 +117,11 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
             self._connections[task] = connection
             task.add_done_callback(lambda done: self._connections.pop(done, None))
 
-    async def _deliver(self, tag: str, events: list[Event], size: int) -> asyncio.Future[bool]:
+    async def _deliver(
+        self, tag: str, events: list[Event], size: int, awaited: bool
+    ) -> asyncio.Future[bool]:
         """Queue one chunk for the pipeline; the future resolves when its acknowledgement
-        settles (True: every output has the events)."""
+        settles (True: every output has the events). ``awaited``: the client waits for it."""
         limit = self.config.mem_buf_limit
         while limit and self._in_flight > limit:
             self._room.clear()
@@ -134,7 +136,7 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
             loop.call_soon_threadsafe(self._settled, outcome, weight, ok)
 
         try:
-            await self._queue.put(Chunk(tag, events, Ack(settled), size=size))
+            await self._queue.put(Chunk(tag, events, Ack(settled, awaited=awaited), size=size))
         except asyncio.CancelledError:
             self._in_flight -= weight
             raise
