@@ -16,7 +16,9 @@ shadowed by a copy of ours):
   kept whole.
 
 Requests are the same as a stock client's; ``tests/unit/sinks/aws/test_models.py`` builds
-every request of :data:`OPERATIONS` with both and compares them.
+every request of :data:`OPERATIONS` with both and compares them. An output that calls a new
+service or operation adds it here and to that test's calls (a service not listed still
+works, with botocore's whole model).
 """
 
 from __future__ import annotations
