@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from logtide.agent.config.classic import ClassicReader, resolve_path
 from logtide.agent.config.model import ConfigDocument, Section
-from logtide.agent.config.yaml_format import YamlReader
 from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.options import Entry
+
+if TYPE_CHECKING:
+    from logtide.agent.config.yaml_format import YamlReader
 
 Format = Literal["classic", "yaml"]
 _REFERENCED = {"parsers_file": ("parser", "multiline_parser"), "streams_file": ("stream_task",)}
@@ -21,7 +23,12 @@ def detect_format(path: str) -> Format:
 
 
 def _reader(fmt: Format, variables: dict[str, str]) -> ClassicReader | YamlReader:
-    return YamlReader(variables) if fmt == "yaml" else ClassicReader(variables)
+    if fmt == "classic":
+        return ClassicReader(variables)
+    # PyYAML costs ~2 MiB of every agent's memory; classic configs never need it.
+    from logtide.agent.config.yaml_format import YamlReader
+
+    return YamlReader(variables)
 
 
 def load_file(

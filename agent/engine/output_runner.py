@@ -30,11 +30,15 @@ from logtide.agent.engine.disk_queue import DiskQueue
 # larger chunk is taken when nothing else is held); a batch is flushed when the Flush
 # interval ends or it reaches MAX_BATCH_EVENTS or MAX_BATCH_BYTES, whichever comes first.
 # Bytes are the source bytes behind the records (``Chunk.size``); as Python objects records
-# cost a few times that, and an output's request body for a batch as much again.
-QUEUE_EVENTS = 16_384
-QUEUE_BYTES = 4 * 1024 * 1024
-MAX_BATCH_EVENTS = 8_192
-MAX_BATCH_BYTES = 2 * 1024 * 1024
+# cost a few times that (~1 KiB for a 260-byte docker line of the article's app), and an
+# output's request body for a batch as much again. Queued records are most of an agent's
+# memory past its imports: two batches of 3,072 keep an output busy (one in flight, one
+# filling) and fit one PutLogEvents call each; 16,384 queued cost ~10 MiB more peak RSS
+# for no measurable throughput (bench/README.md, issue 22).
+QUEUE_EVENTS = 6_144
+QUEUE_BYTES = 1536 * 1024
+MAX_BATCH_EVENTS = 3_072
+MAX_BATCH_BYTES = 768 * 1024
 
 DeliveryTap = Callable[[str, str, list[Event]], None]
 
