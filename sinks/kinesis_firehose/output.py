@@ -6,59 +6,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
+from logtide.agent.core.errors import RetryableDeliveryError
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
-from logtide.agent.core.plugins import OutputPlugin
-from logtide.sinks.aws import AwsClients
-from logtide.sinks.aws.compression import Compressor, compressor
-from logtide.sinks.aws.records import BuildStats, RecordBuilder
+from logtide.sinks.aws.record_output import RecordOutput
+from logtide.sinks.aws.records import BuildStats
 from logtide.sinks.aws.retry import call_with_auto_retry, delivery_error
 from logtide.sinks.kinesis_firehose import options as fh_options
 from logtide.sinks.kinesis_firehose.records import FirehoseRecord, build_records, split_batches
 
 
-class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
+class KinesisFirehoseOutput(RecordOutput[fh_options.FirehoseSettings]):
     name = "kinesis_firehose"
     description = "Send records to an Amazon Kinesis Data Firehose delivery stream."
     options: ClassVar[Sequence[Option]] = fh_options.FIREHOSE_OPTIONS
 
+    service = "firehose"
+
     def __init__(self, settings: Settings, context: Any) -> None:
         super().__init__(settings, context)
-        config = self.config
-        self._stream = config.delivery_stream
-        self._auto_retry = config.auto_retry_requests
-        self._aggregate = config.simple_aggregation
-        self._builder = RecordBuilder(config.log_key, config.time_key, config.time_key_format)
-        self._compress: Compressor | None = None
-        self._clients: AwsClients | None = None
-        self._client: Any = None
-
-    async def start(self) -> None:
-        codec = self.config.compression
-        if codec:
-            try:
-                self._compress = compressor(codec)
-            except ImportError:
-                raise PermanentDeliveryError(
-                    f"{self.location}: kinesis_firehose compression '{codec}' needs the "
-                    "cramjam package"
-                ) from None
-        self._clients = AwsClients(self.config)
-        self._client = await self._clients.client("firehose")
-
-    async def stop(self) -> None:
-        if self._clients is not None:
-            await self._clients.close()
-            self._clients = None
-
-    def _count(self, counter: str, value: int) -> None:
-        if value:
-            self.context.metrics.add(self.context.instance, counter, value)
+        self._stream = self.config.delivery_stream
 
     async def flush(self, tag: str, events: list[Event]) -> None:
-        if self._client is None:
-            raise PermanentDeliveryError("kinesis_firehose output used before start()")
         stats = BuildStats()
         records = build_records(events, self._builder, self._compress, self._aggregate, stats)
         self._report(stats)
@@ -97,7 +66,7 @@ class KinesisFirehoseOutput(OutputPlugin[fh_options.FirehoseSettings]):
         payload = [{"Data": record.data} for record in batch]
 
         async def call() -> Any:
-            return await self._client.put_record_batch(
+            return await self.started_client().put_record_batch(
                 DeliveryStreamName=self._stream, Records=payload
             )
 

@@ -9,11 +9,8 @@ from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 from logtide.agent.core.record_accessor import RecordAccessor
-from logtide.sinks.aws import AWS_OPTIONS, AwsSettings
-from logtide.sinks.aws.compression import CODECS
-from logtide.sinks.aws.retry import AUTO_RETRY_OPTION
-
-DEFAULT_TIME_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S"
+from logtide.sinks.aws import AWS_OPTIONS
+from logtide.sinks.aws.record_output import RecordSettings, record_options
 
 KINESIS_STREAMS_OPTIONS: tuple[Option, ...] = (
     *COMMON_OUTPUT_OPTIONS,
@@ -26,47 +23,21 @@ KINESIS_STREAMS_OPTIONS: tuple[Option, ...] = (
         "Record accessor ($key, $a['b']) whose value is each record's partition key; "
         "a random key when unset or when the record lacks it (logtide only).",
     ),
-    Option("time_key", "str", None, "Add the record time to each record under this key."),
-    Option(
-        "time_key_format",
-        "str",
-        DEFAULT_TIME_KEY_FORMAT,
-        "strftime format for time_key; %3N = milliseconds, %9N or %L = nanoseconds.",
-    ),
-    Option("log_key", "str", None, "Send only the value of this key instead of the record."),
-    Option(
-        "compression",
-        "str",
-        None,
-        "Compress each record: gzip, zstd or snappy (zstd/snappy need the cramjam package).",
-    ),
-    AUTO_RETRY_OPTION,
-    Option(
-        "simple_aggregation",
-        "bool",
-        False,
-        "Pack many newline-terminated records into each Kinesis record (up to 1 MiB).",
-    ),
+    *record_options("Kinesis record (up to 1 MiB)"),
     Option("port", "int", None, "TCP port of the Kinesis endpoint (default: the URL's, 443)."),
 )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class KinesisStreamsSettings(AwsSettings):
+class KinesisStreamsSettings(RecordSettings):
     stream: str
     partition_key: str | None
-    time_key: str | None
-    time_key_format: str
-    log_key: str | None
-    compression: str | None
-    auto_retry_requests: bool
-    simple_aggregation: bool
     port: int | None
     #: ``partition_key`` parsed once, so a bad accessor fails ``--dry-run``.
     partition_accessor: RecordAccessor | None = field(init=False)
 
     def __post_init__(self) -> None:
-        AwsSettings.__post_init__(self)
+        RecordSettings.__post_init__(self)
         accessor = None
         if self.partition_key is not None:
             try:
@@ -85,10 +56,4 @@ class KinesisStreamsSettings(AwsSettings):
         if self.port is not None and not 1 <= self.port <= 65535:
             raise ConfigError(
                 f"kinesis_streams: invalid port {self.port} (use 1 to 65535)", self.location
-            )
-        if self.compression is not None and self.compression not in CODECS:
-            raise ConfigError(
-                f"kinesis_streams: unknown compression {self.compression!r} "
-                f"(use {', '.join(CODECS)})",
-                self.location,
             )

@@ -9,13 +9,10 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError, is_retryable
+from logtide.agent.core.errors import RetryableDeliveryError, is_retryable
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
-from logtide.agent.core.plugins import OutputPlugin
-from logtide.sinks.aws import AwsClients
-from logtide.sinks.aws.compression import Compressor, compressor
-from logtide.sinks.aws.records import RecordBuilder
+from logtide.sinks.aws.record_output import RecordOutput
 from logtide.sinks.aws.retry import call_with_auto_retry, delivery_error
 from logtide.sinks.kinesis_streams import options as ks_options
 from logtide.sinks.kinesis_streams.records import (
@@ -27,49 +24,24 @@ from logtide.sinks.kinesis_streams.records import (
 )
 
 
-class KinesisStreamsOutput(OutputPlugin[ks_options.KinesisStreamsSettings]):
+class KinesisStreamsOutput(RecordOutput[ks_options.KinesisStreamsSettings]):
     name = "kinesis_streams"
     description = "Send records to an Amazon Kinesis data stream (PutRecords)."
     options: ClassVar[Sequence[Option]] = ks_options.KINESIS_STREAMS_OPTIONS
+
+    service = "kinesis"
 
     def __init__(self, settings: Settings, context: Any) -> None:
         super().__init__(settings, context)
         config = self.config
         self._stream = config.stream
         self._label = f"kinesis_streams {config.stream}"
-        self._auto_retry = config.auto_retry_requests
-        self._aggregate = config.simple_aggregation
-        self._builder = RecordBuilder(config.log_key, config.time_key, config.time_key_format)
         self._keys = PartitionKeys(config.partition_accessor)
-        self._compress: Compressor | None = None
-        self._clients: AwsClients | None = None
-        self._client: Any = None
 
-    async def start(self) -> None:
-        codec = self.config.compression
-        if codec:
-            try:
-                self._compress = compressor(codec)
-            except ImportError:
-                raise PermanentDeliveryError(
-                    f"{self.location}: kinesis_streams compression '{codec}' needs the "
-                    "cramjam package"
-                ) from None
-        self._clients = AwsClients(self.config, port=self.config.port)
-        self._client = await self._clients.client("kinesis")
-
-    async def stop(self) -> None:
-        if self._clients is not None:
-            await self._clients.close()
-            self._clients = None
-
-    def _count(self, counter: str, value: int) -> None:
-        if value:
-            self.context.metrics.add(self.context.instance, counter, value)
+    def endpoint_port(self) -> int | None:
+        return self.config.port
 
     async def flush(self, tag: str, events: list[Event]) -> None:
-        if self._client is None:
-            raise PermanentDeliveryError("kinesis_streams output used before start()")
         stats = StreamStats()
         records = build_records(
             events, self._builder, self._keys, self._compress, self._aggregate, stats
@@ -111,7 +83,7 @@ class KinesisStreamsOutput(OutputPlugin[ks_options.KinesisStreamsSettings]):
         payload = [{"Data": record.data, "PartitionKey": record.key} for record in batch]
 
         async def call() -> Any:
-            return await self._client.put_records(StreamName=self._stream, Records=payload)
+            return await self.started_client().put_records(StreamName=self._stream, Records=payload)
 
         response = await call_with_auto_retry(call, self._auto_retry)
         self._count("put_requests", 1)
