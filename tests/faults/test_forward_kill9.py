@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
+from tests.support.line_writer import LineWriter
 
 EDGE = """\
 [SERVICE]
@@ -75,28 +75,8 @@ AGGREGATOR = """\
 SEQ = re.compile(rb"seq=(\d+) ")
 
 
-class LineWriter(threading.Thread):
-    """Appends ``seq=N`` lines in small bursts."""
-
-    def __init__(self, path: Path, batch: int, pause: float) -> None:
-        super().__init__(daemon=True)
-        self.path, self.batch, self.pause = path, batch, pause
-        self.written = 0
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            lines = [
-                f"seq={n} {'x' * 80}\n" for n in range(self.written, self.written + self.batch)
-            ]
-            with self.path.open("a") as out:
-                out.write("".join(lines))
-            self.written += self.batch
-            time.sleep(self.pause)
-
-    def finish(self) -> None:
-        self.stopping.set()
-        self.join(30)
+def app_line(n: int) -> bytes:
+    return f"seq={n} {'x' * 80}".encode()
 
 
 def _received(path: Path) -> Counter[int]:
@@ -119,7 +99,7 @@ def _chain(tmp_path: Path, rounds: int, *, graceful: bool = False) -> Counter[in
         config = folder / "fluent-bit.conf"
         config.write_text(template.format(http=http, port=port, work=tmp_path))
         agents[name] = Agent(config, http_port=http, bucket="unused")
-    writer = LineWriter(tmp_path / "logs" / "app.log", batch=20, pause=0.05)
+    writer = LineWriter(tmp_path / "logs" / "app.log", batch=20, pause=0.05, make=app_line)
     received = tmp_path / "out" / "received"
     rng = random.Random(18)
     try:

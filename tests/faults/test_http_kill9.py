@@ -7,7 +7,6 @@ again (at-least-once, the repeats are counted)."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
 from tests.support.http_sink import HttpSink, ThreadedSink, sink_in_thread
+from tests.support.line_writer import LineWriter
 
 CONFIG = """\
 [SERVICE]
@@ -50,29 +50,8 @@ CONFIG = """\
 """
 
 
-class LineWriter(threading.Thread):
-    """Appends ``{"seq": n}`` JSON lines in small bursts."""
-
-    def __init__(self, path: Path, batch: int, pause: float) -> None:
-        super().__init__(daemon=True)
-        self.path, self.batch, self.pause = path, batch, pause
-        self.written = 0
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            lines = [
-                orjson.dumps({"seq": n, "pad": "x" * 80})
-                for n in range(self.written, self.written + self.batch)
-            ]
-            with self.path.open("ab") as out:
-                out.write(b"\n".join(lines) + b"\n")
-            self.written += self.batch
-            time.sleep(self.pause)
-
-    def finish(self) -> None:
-        self.stopping.set()
-        self.join(60)
+def app_line(n: int) -> bytes:
+    return orjson.dumps({"seq": n, "pad": "x" * 80})
 
 
 def received(sink: ThreadedSink) -> Counter[int]:
@@ -90,7 +69,7 @@ def _kill_loop(tmp_path: Path, kills: int) -> None:
     with sink_in_thread(HttpSink(fail_every=7)) as sink:
         config = tmp_path / "fluent-bit.conf"
         config.write_text(CONFIG.format(port=port, work=tmp_path, sink_port=sink.sink.port))
-        writer = LineWriter(tmp_path / "logs" / "app.log", batch=50, pause=0.05)
+        writer = LineWriter(tmp_path / "logs" / "app.log", batch=50, pause=0.05, make=app_line)
         writer.start()
         agent = Agent(config, http_port=port, bucket="unused")
         rng = random.Random(23)

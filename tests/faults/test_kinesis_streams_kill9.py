@@ -19,12 +19,13 @@ import pytest
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
 from tests.support.kinesis import (
-    LineWriter,
     agent_config,
+    app_line,
     create_stream,
     read_stream,
     sequence_counts,
 )
+from tests.support.line_writer import LineWriter
 from tests.support.moto_server import MotoServer
 
 STREAM = "kill9-logs"
@@ -34,7 +35,9 @@ def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int, lines_per_second: i
     create_stream(moto, STREAM, shards=2)
     port = new_port()
     config = agent_config(tmp_path, port, STREAM, moto.endpoint)
-    writer = LineWriter(tmp_path / "logs" / "app.log", batch=lines_per_second // 10, pause=0.1)
+    writer = LineWriter(
+        tmp_path / "logs" / "app.log", batch=lines_per_second // 10, pause=0.1, make=app_line
+    )
     writer.start()
     agent = Agent(config, http_port=port, bucket="unused")
     rng = random.Random(23)

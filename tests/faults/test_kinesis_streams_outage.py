@@ -10,7 +10,8 @@ from pathlib import Path
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
 from tests.support.fault_proxy import FaultProxy, http_error
-from tests.support.kinesis import LineWriter, agent_config, create_stream, sequence_counts
+from tests.support.kinesis import agent_config, app_line, create_stream, sequence_counts
+from tests.support.line_writer import LineWriter
 from tests.support.moto_server import MotoServer
 
 STREAM = "outage-logs"
@@ -21,7 +22,7 @@ def test_outage_then_recovery_loses_nothing(tmp_path: Path, moto: MotoServer) ->
     port = new_port()
     with FaultProxy(moto.endpoint) as proxy:
         config = agent_config(tmp_path, port, STREAM, proxy.endpoint)
-        writer = LineWriter(tmp_path / "logs" / "app.log", batch=10, pause=0.1)
+        writer = LineWriter(tmp_path / "logs" / "app.log", batch=10, pause=0.1, make=app_line)
         agent = Agent(config, http_port=port, bucket="unused")
         try:
             writer.start()

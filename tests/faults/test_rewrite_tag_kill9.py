@@ -5,8 +5,8 @@ its parent chunk's acknowledgement and the parent's source range."""
 
 from __future__ import annotations
 
+import functools
 import random
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,6 +16,7 @@ import pytest
 
 from tests.faults import report
 from tests.faults.agent import Agent, new_port, wait_for
+from tests.support.line_writer import LineWriter
 from tests.support.logapp import s3_records
 from tests.support.moto_server import REGION, MotoServer
 
@@ -65,34 +66,14 @@ def level(seq: int) -> str:
     return ("error", "warn", "info")[seq % 3]
 
 
-class LineWriter(threading.Thread):
-    """Appends JSON lines ``{"seq": n, "level": ...}`` in small bursts: errors to
-    ``errors.log``, the rest to ``app.log``. A chunk of ``errors.log`` is re-tagged whole
-    with KEEP false, so only its copies can hold its checkpoint back."""
+def log_file(folder: Path, n: int) -> Path:
+    """Errors go to ``errors.log``, the rest to ``app.log``: a chunk of ``errors.log`` is
+    re-tagged whole with KEEP false, so only its copies can hold its checkpoint back."""
+    return folder / ("errors.log" if level(n) == "error" else "app.log")
 
-    def __init__(self, folder: Path, batch: int, pause: float) -> None:
-        super().__init__(daemon=True)
-        self.folder, self.batch, self.pause = folder, batch, pause
-        self.written = 0
-        self.stopping = threading.Event()
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            lines: dict[str, list[bytes]] = {"errors.log": [], "app.log": []}
-            for n in range(self.written, self.written + self.batch):
-                name = "errors.log" if level(n) == "error" else "app.log"
-                lines[name].append(orjson.dumps({"seq": n, "level": level(n), "pad": "x" * 64}))
-            for name, batch in lines.items():
-                if not batch:
-                    continue
-                with (self.folder / name).open("ab") as out:
-                    out.write(b"\n".join(batch) + b"\n")
-            self.written += self.batch
-            time.sleep(self.pause)
-
-    def finish(self) -> None:
-        self.stopping.set()
-        self.join(60)
+def app_line(n: int) -> bytes:
+    return orjson.dumps({"seq": n, "level": level(n), "pad": "x" * 64})
 
 
 def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int) -> None:
@@ -114,7 +95,9 @@ def _kill_loop(tmp_path: Path, moto: MotoServer, kills: int) -> None:
     config = tmp_path / "fluent-bit.conf"
     config.write_text(CONFIG.format(port=port, work=tmp_path) + outputs)
     (tmp_path / "logs").mkdir()
-    writer = LineWriter(tmp_path / "logs", batch=60, pause=0.05)
+    writer = LineWriter(
+        functools.partial(log_file, tmp_path / "logs"), batch=60, pause=0.05, make=app_line
+    )
     writer.start()
     agent = Agent(config, http_port=port, bucket=BUCKETS[0])
     rng = random.Random(17)

@@ -3,7 +3,6 @@ and a partial-failure answer moto cannot give (it never throttles)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -60,33 +59,13 @@ def agent_config(work: Path, port: int, stream: str, endpoint: str) -> Path:
     return config
 
 
-class LineWriter(threading.Thread):
-    """Appends JSON lines ``{"seq": n, "pod": "pod-<n % 5>"}`` to ``path`` in small bursts."""
-
-    def __init__(self, path: Path, batch: int, pause: float) -> None:
-        super().__init__(daemon=True)
-        self.path, self.batch, self.pause = path, batch, pause
-        self.written = 0
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            lines = [
-                orjson.dumps({"seq": n, "pod": f"pod-{n % 5}", "pad": "x" * 64})
-                for n in range(self.written, self.written + self.batch)
-            ]
-            with self.path.open("ab") as out:
-                out.write(b"\n".join(lines) + b"\n")
-            self.written += self.batch
-            time.sleep(self.pause)
-
-    def finish(self) -> None:
-        self.stopping.set()
-        self.join(60)
+def app_line(n: int) -> bytes:
+    """The JSON line ``{"seq": n, "pod": "pod-<n % 5>"}`` the Kinesis tests write."""
+    return orjson.dumps({"seq": n, "pod": f"pod-{n % 5}", "pad": "x" * 64})
 
 
 def sequence_counts(moto: MotoServer, stream: str) -> Counter[int]:
-    """How often each ``seq`` of :class:`LineWriter` is in the stream."""
+    """How often each ``seq`` of :func:`app_line` is in the stream."""
     return Counter(int(orjson.loads(r.data)["seq"]) for r in read_stream(moto, stream))
 
 
