@@ -183,8 +183,6 @@ def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]
     if op in ("rename", "hard_rename"):
         hard = op == "hard_rename"
 
-        renamed = {a: b}.get
-
         def rename(record: Record) -> Record:
             if a not in record or a == b:
                 return record
@@ -192,8 +190,17 @@ def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]
                 if not hard:
                     return record
                 return {(b if key == a else key): v for key, v in record.items() if key != b}
-            # The keys mapped in C (``a`` to ``b``, any other to itself), in their order.
-            return dict(zip(map(renamed, record, record), record.values(), strict=True))
+            # The keys before ``a`` one by one (it is usually near the front), ``b`` in its
+            # place, then the rest in one C-level update: ``a`` lands last and is dropped.
+            out: Record = {}
+            for key in record:
+                if key == a:
+                    break
+                out[key] = record[key]
+            out[b] = record[a]
+            out.update(record)
+            del out[a]
+            return out
 
         return rename
     if op in ("copy", "hard_copy"):
