@@ -348,7 +348,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,sd,fwd,d",
+        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,eks-cw,sd,fwd,d",
         help="comma-separated scenarios",
     )
     parser.add_argument(
