@@ -6,20 +6,35 @@ containerd/CRI format, read by one tail with ``multiline.parser docker, cri``; t
 filter (Merge_Log On, Keep_Log Off, as Container Insights runs it) takes every pod's metadata
 from ``Kube_Meta_Preload_Cache_Dir`` (one ``<namespace>_<pod>.meta`` per pod, no API server);
 a modify filter adds and renames a field; the null output drops the records.
+
+``eks-cw`` sends the same records to ``cloudwatch_logs`` on the in-process moto server,
+named as the Container Insights DaemonSet names them (log group
+``/aws/containerinsights/<cluster>/application``, one stream per file: ``<node>-<tag>``).
+Both variants check that every record carries its own pod's metadata (name, namespace,
+container and the preloaded pod uid): ``eks`` in an unmeasured run into a ``file`` output
+after the measured ones, ``eks-cw`` by reading every event back from moto.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-from measure import Result, run_best
+from measure import Result, run_best, run_once
 from workload import write_logs
 
 PODS = 50
 NAMESPACE = "shop"
+CLUSTER = "bench-cluster"
+NODE = "ip-10-0-1-23.ec2.internal"
+LOG_GROUP = f"/aws/containerinsights/{CLUSTER}/application"
+# The pod a tag (its file name) belongs to.
+_POD_IN_TAG = re.compile(rf"(orders-\d{{2}}-7d9c6b9f5b-x\d{{3}})_{NAMESPACE}_app-")
 
 PARSERS = """\
 [PARSER]
@@ -60,9 +75,34 @@ CONFIG = """\
     Match   kube.*
     Add     cluster_name bench-cluster
     Rename  stream log_stream
+"""
+
+NULL_OUTPUT = """\
 [OUTPUT]
     Name   null
     Match  *
+"""
+
+# The unmeasured check run of ``eks``: every record with its tag (out_file: ``tag: [t, {}]``).
+CHECK_OUTPUT = """\
+[OUTPUT]
+    Name   file
+    Match  *
+    Path   {out}
+    File   records
+"""
+
+# As the Container Insights fluent-bit.conf's application-log output.
+CLOUDWATCH_OUTPUT = """\
+[OUTPUT]
+    Name                cloudwatch_logs
+    Match               kube.*
+    region              {region}
+    endpoint            {endpoint}
+    log_group_name      {group}
+    log_stream_prefix   {node}-
+    auto_create_group   On
+    extra_user_agent    container-insights
 """
 
 
@@ -82,7 +122,7 @@ def _pod_object(name: str, container_id: str, runtime: str) -> dict[str, object]
             "labels": {"app": name.rsplit("-", 2)[0], "pod-template-hash": "7d9c6b9f5b"},
             "annotations": {"prometheus.io/scrape": "false"},
         },
-        "spec": {"nodeName": "ip-10-0-1-23.ec2.internal"},
+        "spec": {"nodeName": NODE},
         "status": {
             "podIP": "10.0.1.99",
             "containerStatuses": [
@@ -105,8 +145,9 @@ def _unused_port() -> int:
         return port
 
 
-def write_tree(root: Path, lines: int) -> Path:
-    """The node's files, the metadata folder and the config under ``root``; the config."""
+def write_tree(root: Path, lines: int, output: str = NULL_OUTPUT) -> Path:
+    """The node's files, the metadata folder and the config (the pipeline into ``output``)
+    under ``root``; the config."""
     from logtide.agent.inputs.tail.tagging import TagComposer
 
     containers, meta = root / "logs" / "containers", root / "meta"
@@ -123,21 +164,101 @@ def write_tree(root: Path, lines: int) -> Path:
     prefix = TagComposer("kube.*", None)(str(containers) + "/")
     (root / "parsers.conf").write_text(PARSERS)
     conf = root / "fluent-bit.conf"
-    conf.write_text(
-        CONFIG.format(
-            containers=containers,
-            state=root / "state",
-            meta=meta,
-            prefix=prefix,
-            no_api_port=_unused_port(),
-        )
+    pipeline = CONFIG.format(
+        containers=containers,
+        state=root / "state",
+        meta=meta,
+        prefix=prefix,
+        no_api_port=_unused_port(),
     )
+    conf.write_text(pipeline + output)
     return conf
+
+
+def lacking_metadata(tagged: Iterator[tuple[str, dict[str, object]]]) -> tuple[int, int]:
+    """(records, records without their own pod's metadata) of ``(tag, record)`` pairs: the
+    pod named by the tag's file, its namespace and container, and the uid only the
+    preloaded pod object has."""
+    records = lacking = 0
+    for tag, record in tagged:
+        records += 1
+        match = _POD_IN_TAG.search(tag)
+        kube = record.get("kubernetes")
+        if (
+            match is None
+            or not isinstance(kube, dict)
+            or kube.get("pod_name") != match.group(1)
+            or kube.get("namespace_name") != NAMESPACE
+            or kube.get("container_name") != "app"
+            or kube.get("pod_id") != f"uid-{match.group(1)}"
+        ):
+            lacking += 1
+    return records, lacking
+
+
+def _file_records(path: Path) -> Iterator[tuple[str, dict[str, object]]]:
+    with path.open("rb") as lines:
+        for line in lines:
+            tag, _, event = line.partition(b": ")
+            yield tag.decode(), orjson.loads(event)[1]
+
+
+def _cloudwatch_records(client: object) -> Iterator[tuple[str, dict[str, object]]]:
+    """Every event of the log group, read back from moto, with the tag its stream names."""
+    streams = client.get_paginator("describe_log_streams").paginate(logGroupName=LOG_GROUP)  # type: ignore[attr-defined]
+    for page in streams:
+        for stream in page["logStreams"]:
+            name = stream["logStreamName"]
+            token = None
+            while True:
+                kwargs = {"logGroupName": LOG_GROUP, "logStreamName": name, "startFromHead": True}
+                if token:
+                    kwargs["nextToken"] = token
+                events = client.get_log_events(**kwargs)  # type: ignore[attr-defined]
+                for event in events["events"]:
+                    yield name, orjson.loads(event["message"])
+                if not events["events"] or events["nextForwardToken"] == token:
+                    break
+                token = events["nextForwardToken"]
+
+
+def _checked(result: Result, lines: int, records: int, lacking: int, where: str) -> Result:
+    result.delivered = records - lacking
+    if records == lines and not lacking:
+        verdict = "every record has its pod's metadata"
+    else:
+        verdict = (
+            f"CHECK FAILED: {records:,} of {lines:,} records {where}, "
+            f"{lacking:,} without their pod's metadata"
+        )
+    result.note = f"{PODS} pods (docker + CRI), preload cache; {verdict}"
+    return result
 
 
 def scenario_eks(lines: int, repeat: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-eks-") as tmp:
         conf = write_tree(Path(tmp), lines)
         result = run_best(conf, lines, "eks", repeat)
-        result.note = f"{PODS} pods (docker + CRI), metadata from Kube_Meta_Preload_Cache_Dir"
+        # The same input again into a file, unmeasured: what the null output dropped.
+        checked = write_tree(
+            Path(tmp) / "check", lines, CHECK_OUTPUT.format(out=Path(tmp) / "check" / "out")
+        )
+        run_once(checked, lines, "eks-check")
+        records, lacking = lacking_metadata(_file_records(checked.parent / "out" / "records"))
+        return _checked(result, lines, records, lacking, "written")
+
+
+def scenario_eks_cw(lines: int) -> Result:
+    from logtide.agent.testing import moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+    with moto_server() as moto, tempfile.TemporaryDirectory(prefix="bench-eks-cw-") as tmp:
+        output = CLOUDWATCH_OUTPUT.format(
+            region=moto.region, endpoint=moto.endpoint, group=LOG_GROUP, node=NODE
+        )
+        conf = write_tree(Path(tmp), lines, output)
+        result = run_once(conf, lines, "eks-cw")
+        records, lacking = lacking_metadata(_cloudwatch_records(moto.client("logs")))
+        _checked(result, lines, records, lacking, "in CloudWatch")
+        result.note += "; moto shares the 2 cores"
         return result

@@ -17,7 +17,10 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       while each gets one line a second
   eks an EKS node's application logs: 50 pods' files (docker + CRI, ``multiline.parser
       docker, cri``) -> kubernetes filter (metadata from Kube_Meta_Preload_Cache_Dir) ->
-      modify -> null (bench/eks.py)
+      modify -> null (bench/eks.py); every record checked for its pod's metadata in an
+      unmeasured run into a file output
+  eks-cw  the same into cloudwatch_logs on moto (in the benchmark's process), named as
+      Container Insights names it; every event read back and checked (one run)
   python  tail (docker parser) -> python filter with a trivial callable -> null, per record
       and ``Batch On`` (bench/python_filter.py); compare with c
   lua tail (docker parser) -> lua filter with a trivial callback -> null, twice: the callback
@@ -60,7 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eks import scenario_eks
+from eks import scenario_eks, scenario_eks_cw
 from forward import scenario_forward
 from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
@@ -345,7 +348,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,sd,fwd,d",
+        default="ref,a,a-cri,b,c,t,aws,lua,rewrite_tag,ml,eks,eks-cw,sd,fwd,d",
         help="comma-separated scenarios",
     )
     parser.add_argument(
@@ -369,6 +372,7 @@ def main() -> int:
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
+        "eks-cw": lambda: [scenario_eks_cw(args.lines)],
         "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
         "ks": lambda: [scenario_kinesis_streams(args.lines)],

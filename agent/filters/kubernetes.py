@@ -18,10 +18,8 @@ from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import orjson
-
 from logtide.agent.core.errors import ConfigError
-from logtide.agent.core.events import Event, Record
+from logtide.agent.core.events import Event
 from logtide.agent.core.options import Settings
 from logtide.agent.core.plugins import FilterPlugin, PluginContext
 from logtide.agent.filters.kubernetes_client import (
@@ -31,6 +29,7 @@ from logtide.agent.filters.kubernetes_client import (
     MetadataCache,
     read_meta_file,
 )
+from logtide.agent.filters.kubernetes_merge import LogMerger
 from logtide.agent.filters.kubernetes_meta import (
     NO_PROPS,
     TAG_REGEX,
@@ -50,7 +49,6 @@ POD_FMT = "/api/v1/namespaces/{}/pods/{}"
 NAMESPACE_FMT = "/api/v1/namespaces/{}"
 _TAG_CACHE_LIMIT = 8192
 _WARM_UP_SECONDS = 5.0
-_TRIM_ENDS = ("\n", "\\n", "\\r")
 
 PodKey = tuple[str, ...]
 
@@ -68,11 +66,16 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         self._prefix = s.kube_tag_prefix
         self._parsers = context.parsers
         self._regex_parser = self._parser(s.regex_parser, "Regex_Parser")
-        self._merge_parser = self._parser(s.merge_parser, "Merge_Parser")
         self._merge_log = s.merge_log
-        self._merge_key = s.merge_log_key
-        self._trim = s.merge_log_trim
-        self._keep_log = s.keep_log
+        self._merger = LogMerger(
+            parsers=self._parsers,
+            merge_parser=self._parser(s.merge_parser, "Merge_Parser"),
+            trim=s.merge_log_trim,
+            keep_log=s.keep_log,
+            key=s.merge_log_key,
+            location=self.location,
+            warn=self._warn,
+        )
         self._meta_opts = MetaOptions(
             labels=s.labels,
             annotations=s.annotations,
@@ -127,7 +130,6 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         )
         self._tags: dict[str, TagMeta | None] = {}
         self._views: dict[str, tuple[object, dict[str, Any], Props]] = {}
-        self._warned_parsers: set[str] = set()
 
     def _parser(self, name: str | None, option: str) -> Any:
         if not name:
@@ -179,7 +181,9 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
             return events
         kube, props = self._view(tag, meta)
         ns_map = self._namespace_map(meta.namespace_name) if self._use_ns else None
-        merge = self._merge_log
+        if props is NO_PROPS and ns_map is None and not self._ns_only:
+            return self._plain(events, kube)
+        merge = self._merger if self._merge_log else None
         out: list[Event] = []
         append = out.append
         for ts, record in events:
@@ -187,17 +191,34 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
                 stream = record.get("stream")
                 if props.excluded(stream):
                     continue
-                parser_name = props.parser_for(stream) if merge else None
+                parser_name = props.parser_for(stream) if merge is not None else None
             else:
                 parser_name = None
-            if merge and "log" in record:
-                ts = self._merge(ts, record, parser_name)
+            if merge is not None and "log" in record:
+                ts = merge(ts, record, parser_name)
             if not self._ns_only:
                 record["kubernetes"] = dict(kube)
             if ns_map is not None:
                 record["kubernetes_namespace"] = dict(ns_map)
             append((ts, record))
         return out
+
+    def _plain(self, events: list[Event], kube: dict[str, Any]) -> list[Event]:
+        """:meth:`__call__` for a pod without ``fluentbit.io`` hints or namespace maps (most
+        pods): no record is dropped, and a record whose ``log`` is not merged keeps its
+        time, so only the records that change are replaced in the list."""
+        if self._merge_log:
+            merge = self._merger
+            for index, (ts, record) in enumerate(events):
+                if "log" in record:
+                    new_ts = merge(ts, record, None)
+                    if new_ts != ts:
+                        events[index] = (new_ts, record)
+                record["kubernetes"] = kube.copy()
+        else:
+            for _, record in events:
+                record["kubernetes"] = kube.copy()
+        return events
 
     def _tag_meta(self, tag: str) -> TagMeta | None:
         try:
@@ -264,59 +285,8 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
             ns_object = self.namespaces.get(namespace)
         return namespace_map(namespace, ns_object, self._ns_labels, self._ns_annotations)
 
-    def _merge(self, ts: float, record: Record, parser_name: str | None) -> float:
-        value = record["log"]
-        parsed: Any = None
-        trim = False
-        if isinstance(value, dict):
-            parsed = value
-        elif isinstance(value, str):
-            parser = self._annotation_parser(parser_name) if parser_name else self._merge_parser
-            if parser is not None:
-                result = parser.parse(value)
-                if result is not None:
-                    parsed_time, parsed = result
-                    if parsed_time:
-                        ts = parsed_time
-            else:
-                try:
-                    candidate = orjson.loads(value)
-                except orjson.JSONDecodeError:
-                    candidate = None
-                if isinstance(candidate, dict):
-                    parsed = candidate
-            trim = self._trim
-        if parsed is None:
-            return ts
-        if trim:
-            # Rebuilt only when a value needs it: most merged records have none (eks bench).
-            for v in parsed.values():
-                if isinstance(v, str) and v.endswith(_TRIM_ENDS):
-                    parsed = {k: _trim(v) if isinstance(v, str) else v for k, v in parsed.items()}
-                    break
-        if not self._keep_log:
-            del record["log"]
-        if self._merge_key:
-            if parsed:
-                record[self._merge_key] = parsed
-        else:
-            record.update(parsed)
-        return ts
-
-    def _annotation_parser(self, name: str) -> Any:
-        if self._parsers is not None:
-            try:
-                return self._parsers.get(name, self.location)
-            except ConfigError:
-                pass
-        if name not in self._warned_parsers:
-            self._warned_parsers.add(name)
-            self.context.logger.warning(
-                "%s: annotation parser %r not found; records are merged as JSON",
-                self.context.instance,
-                name,
-            )
-        return self._merge_parser
+    def _warn(self, message: str) -> None:
+        self.context.logger.warning("%s: %s", self.context.instance, message)
 
     def _pod_group(self, key: PodKey) -> Hashable:
         return "kubelet" if self._use_kubelet else key
@@ -396,21 +366,3 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         if not isinstance(body, dict):
             raise KubeApiError(f"namespace {namespace}: answer is not an object", transient=False)
         return {namespace: body}
-
-
-def _trim(value: str) -> str:
-    """Drop trailing newlines and escaped ``\\n``/``\\r`` pairs, as Fluent Bit's Merge_Log_Trim."""
-    if not value.endswith(_TRIM_ENDS):
-        return value
-    end = len(value)
-    i = end - 1
-    while i > 0:
-        if value[i] == "\n":
-            end -= 1
-            i -= 1
-        elif value[i - 1] == "\\" and value[i] in "nr":
-            end -= 2
-            i -= 2
-        else:
-            break
-    return value[:end]

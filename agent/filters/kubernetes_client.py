@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import aiohttp
 import orjson
 
 from logtide.agent.core.plugins import Spawn
@@ -101,6 +100,10 @@ class KubeClient:
 
     async def get_json(self, path: str, *, limited: bool = True) -> Any:
         """GET ``path``; ``limited`` applies Buffer_Size to the answer as Fluent Bit does."""
+        # Imported on the first request: a node reading metadata from the preload folder
+        # never makes one, and aiohttp is a fifth of a second of start-up.
+        import aiohttp
+
         url = self.config.base_url.rstrip("/") + path
         limit = self.config.buffer_size if limited else 0
         timeout = aiohttp.ClientTimeout(total=self.config.timeout)

@@ -267,6 +267,9 @@ def annotation_props(
             # As Fluent Bit: the first pod-wide hint sticks, a container-specific one always wins.
             if target is not None or slot not in values:
                 values[slot] = setting
+    if not values:
+        # The shared "no hints" value lets the filter skip the per-record stream checks.
+        return NO_PROPS, warnings
     return Props(
         stdout_parser=values.get("stdout_parser"),
         stderr_parser=values.get("stderr_parser"),

@@ -33,6 +33,10 @@ Record = dict[str, Any]
 
 _ONE_ARG = ("remove", "remove_wildcard", "remove_regex", "move_to_start", "move_to_end")
 _TWO_ARGS = ("set", "add", "add_if_not_present", "rename", "hard_rename", "copy", "hard_copy")
+# Rules that change the record they are given and return it, never a new dict.
+_IN_PLACE = frozenset(
+    ("set", "add", "add_if_not_present", "remove", "remove_wildcard", "remove_regex")
+)
 _CONDITION_ARGS = {
     "key_exists": 1,
     "key_does_not_exist": 1,
@@ -180,9 +184,23 @@ def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]
         hard = op == "hard_rename"
 
         def rename(record: Record) -> Record:
-            if a not in record or a == b or (b in record and not hard):
+            if a not in record or a == b:
                 return record
-            return {(b if key == a else key): v for key, v in record.items() if key != b}
+            if b in record:
+                if not hard:
+                    return record
+                return {(b if key == a else key): v for key, v in record.items() if key != b}
+            # The keys before ``a`` one by one (it is usually near the front), ``b`` in its
+            # place, then the rest in one C-level update: ``a`` lands last and is dropped.
+            out: Record = {}
+            for key in record:
+                if key == a:
+                    break
+                out[key] = record[key]
+            out[b] = record[a]
+            out.update(record)
+            del out[a]
+            return out
 
         return rename
     if op in ("copy", "hard_copy"):
@@ -280,11 +298,24 @@ class ModifyFilter(FilterPlugin[ModifySettings]):
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
         self.conditions, self.rules = self._build(settings)
+        self._in_place = [
+            key in _IN_PLACE for key, _ in settings.ordered if key in _ONE_ARG or key in _TWO_ARGS
+        ]
 
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:
         if not self.rules:
             return events
         conditions, rules = self.conditions, self.rules
+        if not conditions:
+            # Rule by rule over the chunk (a record's rules still run in order): a rule that
+            # edits the record in place needs no new event list.
+            for rule, in_place in zip(rules, self._in_place, strict=True):
+                if in_place:
+                    for _, record in events:
+                        rule(record)
+                else:
+                    events = [(ts, rule(record)) for ts, record in events]
+            return events
         out: list[Event] = []
         for ts, record in events:
             if conditions and not all(c.holds(record) for c in conditions):

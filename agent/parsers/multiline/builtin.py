@@ -39,6 +39,22 @@ def docker_line(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None
     return (parse_rfc3339(stamp) if isinstance(stamp, str) else None), record
 
 
+def docker_complete(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
+    """:func:`docker_line` for a whole record (``log`` ends in a newline); None for
+    anything else, a fragment included."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(record) is not dict:
+        return None
+    log = record.get("log")
+    if not isinstance(log, str) or not log.endswith("\n"):
+        return None
+    stamp = record.get("time")
+    return (parse_rfc3339(stamp) if isinstance(stamp, str) else None), record
+
+
 def cri_line(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
     text = line.decode("utf-8") if isinstance(line, bytes) else line
     parts = text.split(" ", 3)
@@ -178,6 +194,7 @@ def builtin_specs() -> dict[str, MultilineSpec]:
             key_content="log",
             key_group="stream",
             builtin_parser=docker_line,
+            complete_line=docker_complete,
         ),
         "cri": MultilineSpec(
             name="cri",

@@ -68,28 +68,41 @@ class MultilineStream:
         """:meth:`feed` for a batch of lines (CR-stripped, no newline), records in order;
         ``starts[i]`` is the file offset of ``lines[i]``, read only for lines that are fed.
 
-        With a single built-in parser that recognises whole-record lines (CRI ``F``), such a
-        line whose group holds nothing is its own record and skips the joining machinery.
+        When the parser that took the last line (the one a line is offered to first)
+        recognises whole-record lines (CRI ``F``, a docker line whose ``log`` ends in a
+        newline), such a line whose group holds nothing is its own record and skips the
+        joining machinery, as :meth:`feed` would have made it.
         """
         out: list[Event] = []
-        parser = self._parsers[0] if len(self._parsers) == 1 else None
-        complete = parser.spec.complete_line if parser is not None else None
-        if complete is None or parser is None:
-            for index, line in enumerate(lines):
-                out.extend(self.feed(line, starts[index], now))
-            return out
-        groups = parser.groups
-        key_group = parser.spec.key_group
         append = out.append
-        for index, line in enumerate(lines):
-            result = complete(line)
-            if result is not None:
-                stamp, record = result
-                group = groups.get(record.get(key_group)) if key_group else groups.get(None)
-                if group is None or not group.pieces:
-                    append((now if stamp is None else stamp, record))
-                    continue
-            out.extend(self.feed(line, starts[index], now))
+        first, count = 0, len(lines)
+        while first < count:
+            parser = self._parsers[self._lru]
+            complete = parser.spec.complete_line
+            if complete is None:
+                for index in range(first, count):
+                    out.extend(self.feed(lines[index], starts[index], now))
+                return out
+            groups = parser.groups
+            key_group = parser.spec.key_group
+            run, first = first, count
+            for index in range(run, count):
+                line = lines[index]
+                result = complete(line)
+                if result is not None:
+                    stamp, record = result
+                    key = record.get(key_group) if key_group else None
+                    if key is None or type(key) is str:
+                        group = groups.get(key)
+                        if group is None or not group.pieces:
+                            append((now if stamp is None else stamp, record))
+                            continue
+                lru = self._lru
+                out.extend(self.feed(line, starts[index], now))
+                if self._lru != lru:
+                    # Another parser took the line: it is offered the next lines first.
+                    first = index + 1
+                    break
         return out
 
     def feed_events(self, events: list[Event], key: str, start: int, now: float) -> list[Event]:

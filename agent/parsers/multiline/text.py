@@ -63,6 +63,8 @@ def parse_rfc3339(value: str) -> float | None:
                 if len(_SECONDS) >= 4096:
                     _SECONDS.clear()
                 _SECONDS[head] = seconds
+            if len(digits) == 9:
+                return seconds + int(digits) / 1e9
             return seconds + int(digits[:9].ljust(9, "0")) / 1e9
     text = value.strip()
     if not text:

@@ -201,6 +201,34 @@ async def test_merge_log_keep_log_and_trim(
     assert api.requests == [], "Use_Tag_For_Meta never calls the API"
 
 
+@pytest.mark.parametrize(
+    ("log", "merged"),
+    [
+        (' \t{"a":1}\n', {"a": 1}),
+        ('{"path":"C:\\\\tmp","n":"x\\\\n"}', {"path": "C:\\tmp", "n": "x"}),
+        ('{"text":"two\\nlines\\n\\n"}', {"text": "two\nlines"}),
+        ('{"a":"b"', None),
+        ("{not json}", None),
+    ],
+)
+async def test_merge_log_json_shortcuts(
+    api: FakeKubeApi, tls: TlsFiles, token_file: Path, log: str, merged: dict[str, Any] | None
+) -> None:
+    # Text that cannot be an object skips decoding; text without a backslash skips the trim.
+    async with plugin_context() as ctx:
+        kube = build(
+            KubernetesFilter,
+            ctx,
+            **options(api, tls, token_file, Merge_Log="On", Keep_Log="Off", Use_Tag_For_Meta="On"),
+        )
+        [(_, record)] = kube(TAG, [line(log)])
+    del record["kubernetes"]
+    if merged is None:
+        assert record == line(log)[1]
+    else:
+        assert record == {"stream": "stdout", "time": "2020-11-11T00:17:35.495898374Z", **merged}
+
+
 async def test_merge_log_key_keeps_log(api: FakeKubeApi, tls: TlsFiles, token_file: Path) -> None:
     async with plugin_context() as ctx:
         kube = build(

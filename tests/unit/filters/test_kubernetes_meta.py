@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from logtide.agent.filters.kubernetes import _trim
+from logtide.agent.filters.kubernetes_merge import trim_value as _trim
 from logtide.agent.filters.kubernetes_meta import (
     TAG_REGEX,
     MetaOptions,

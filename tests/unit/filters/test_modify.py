@@ -34,6 +34,30 @@ def test_rename_and_hard_rename():
     assert items(hard, {"a": 1, "b": 0, "c": 2}) == [("c", 1), ("b", 0)]
 
 
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"x": 0, "a": 1, "c": 2}, ["x", "b", "c"]),
+        ({"x": 0, "y": 1, "a": 2}, ["x", "y", "b"]),
+        ({"a": 1}, ["b"]),
+    ],
+)
+def test_rename_keeps_the_position_anywhere(record, expected):
+    out = run(make(ModifyFilter, Rename="a b"), record)[0]
+    assert list(out) == expected
+    assert out["b"] == record["a"]
+
+
+def test_rules_of_a_chunk_run_per_record_in_order():
+    filt = make(ModifyFilter, Rename="a b", Set="b new", Add="c x")
+    events = [(1.0, {"a": 1}), (2.0, {"z": 0}), (3.0, {"a": 2, "b": 9})]
+    assert filt("t", events) == [
+        (1.0, {"b": "new", "c": "x"}),
+        (2.0, {"z": 0, "b": "new", "c": "x"}),
+        (3.0, {"a": 2, "b": "new", "c": "x"}),
+    ]
+
+
 def test_copy_and_hard_copy():
     assert items(make(ModifyFilter, Copy="a b"), {"a": 1, "z": 0}) == [("a", 1), ("b", 1), ("z", 0)]
     assert items(make(ModifyFilter, Copy="a z"), {"a": 1, "z": 0}) == [("a", 1), ("z", 0)]

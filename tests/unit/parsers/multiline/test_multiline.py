@@ -138,3 +138,34 @@ def test_unknown_and_duplicate_names() -> None:
     with pytest.raises(ConfigError, match="defined twice"):
         MultilineRegistry.from_sections([JAVA, JAVA])
     assert {"cri", "docker", "java-ish"} <= set(registry.names())
+
+
+MIXED = [
+    b'{"log":"one\\n","stream":"stdout","time":"2026-11-27T00:00:01.000000001Z"}',
+    b'{"log":"frag-","stream":"stdout","time":"2026-11-27T00:00:02Z"}',
+    b'{"log":"other\\n","stream":"stderr","time":"2026-11-27T00:00:03Z"}',
+    b'{"log":"end\\n","stream":"stdout","time":"2026-11-27T00:00:04Z"}',
+    b'{"log":"no time\\n","stream":"stdout"}',
+    b'{"log":"odd stream\\n","stream":["x"]}',
+    b'{"log":7,"stream":"stdout"}',
+    b"2026-11-27T00:00:05.5Z stdout F cri after docker",
+    b"2026-11-27T00:00:06Z stdout P cri part-",
+    b"2026-11-27T00:00:07Z stdout F cri end",
+    b"2026-11-27T00:00:08Z stderr F \xff bad utf-8",
+    b"neither format",
+    b'{"log":"docker again\\n","stream":"stdout"}',
+    b'{"log":"held","stream":"stdout"}',
+]
+
+
+@pytest.mark.parametrize("names", [["docker", "cri"], ["cri", "docker"], ["docker"], ["cri"]])
+def test_feed_all_is_feed_line_by_line(names: list[str]) -> None:
+    # feed_all's whole-line fast path must give what feed gives, line for line.
+    batch, single = MultilineRegistry().stream(names), MultilineRegistry().stream(names)
+    starts = [n * 100 for n in range(len(MIXED))]
+    expected = []
+    for line, start in zip(MIXED, starts, strict=True):
+        expected.extend(single.feed(line, start, now=50.0))
+    assert batch.feed_all(MIXED, starts, now=50.0) == expected
+    assert batch.held_from() == single.held_from() == (1300 if "docker" in names else None)
+    assert batch.flush_all(60.0) == single.flush_all(60.0)
