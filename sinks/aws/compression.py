@@ -1,36 +1,14 @@
-"""Per-record compression for the Firehose output, with Fluent Bit's truncation rule.
-
-gzip comes from the standard library; zstd and snappy (raw block format, as Fluent Bit's
-snappy library writes) come from ``cramjam``, imported only when configured.
-"""
+"""Per-record compression for the Kinesis outputs, with Fluent Bit's truncation rule (the
+codecs themselves: :mod:`logtide.agent.core.compression`)."""
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Callable
+from logtide.agent.core.compression import CODECS, Compressor, compressor
 
-Compressor = Callable[[bytes], bytes]
+__all__ = ["CODECS", "TRUNCATION_SUFFIX", "Compressor", "compress_within", "compressor"]
 
-CODECS = ("gzip", "zstd", "snappy")
 TRUNCATION_SUFFIX = b"[Truncated...]"
 _MAX_ATTEMPTS = 10
-
-
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
-
-
-def compressor(name: str) -> Compressor:
-    """The compress function for ``name``; raises ``ImportError`` if its library is absent."""
-    if name == "gzip":
-        return _gzip
-    import cramjam
-
-    if name == "zstd":
-        return lambda data: bytes(cramjam.zstd.compress(data))
-    if name == "snappy":
-        return lambda data: bytes(cramjam.snappy.compress_raw(data))
-    raise ValueError(f"unknown compression {name!r}")
 
 
 def compress_within(compress: Compressor, data: bytes, limit: int) -> tuple[bytes, bool] | None:

@@ -15,13 +15,13 @@ connection the server had already closed (the request never reached it).
 from __future__ import annotations
 
 import asyncio
-import gzip
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 from multidict import CIMultiDict
 
+from logtide.agent.core.compression import compressor
 from logtide.agent.core.errors import PermanentDeliveryError
 from logtide.agent.core.retry import Retry
 from logtide.sinks.http.errors import HttpError
@@ -42,22 +42,6 @@ class HttpResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)
-
-
-def _codec(name: str) -> Callable[[bytes], bytes]:
-    if name == "gzip":
-        return _gzip
-    import cramjam
-
-    if name == "zstd":
-        return lambda data: bytes(cramjam.zstd.compress(data))
-    if name == "snappy":
-        return lambda data: bytes(cramjam.snappy.compress_raw(data))
-    raise ValueError(f"unknown compression {name!r}")
 
 
 def excerpt(body: bytes) -> str:
@@ -90,7 +74,7 @@ class HttpTransport:
         self._response_timeout = response_timeout
         self._log_payload = log_response_payload
         self._user_agent = user_agent
-        self._compress = _codec(settings.compress) if settings.compress else None
+        self._compress = compressor(settings.compress, gzip_level=6) if settings.compress else None
         host = settings.host
         scheme = "https" if settings.tls else "http"
         bracketed = f"[{host}]" if ":" in host else host
