@@ -11,7 +11,7 @@ from typing import Any
 from logtide.agent.core.forward import handshake
 from logtide.agent.core.forward.codec import ProtocolError, read_ack
 from logtide.agent.core.forward.stream import MessageReader
-from logtide.agent.core.forward.tls import client_context
+from logtide.agent.core.tls import TlsConfig, client_context
 from logtide.sinks.forward.options import ForwardOutputSettings
 
 # Answers (HELO, PONG, acks) are small; a bound keeps a confused peer from filling memory.
@@ -27,11 +27,14 @@ class Connection:
         self._context: ssl.SSLContext | None = None
         if config.tls:
             self._context = client_context(
-                config.tls_verify,
-                config.tls_ca_file,
-                config.tls_crt_file,
-                config.tls_key_file,
-                config.tls_key_passwd,
+                TlsConfig(
+                    verify=config.tls_verify,
+                    verify_hostname=True,
+                    ca_file=config.tls_ca_file,
+                    crt_file=config.tls_crt_file,
+                    key_file=config.tls_key_file,
+                    key_passwd=config.tls_key_passwd,
+                )
             )
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None

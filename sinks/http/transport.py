@@ -24,8 +24,8 @@ from multidict import CIMultiDict
 from logtide.agent.core.compression import compressor
 from logtide.agent.core.errors import PermanentDeliveryError
 from logtide.agent.core.retry import Retry
+from logtide.agent.core.tls import TlsConfig, client_context
 from logtide.sinks.http.errors import HttpError
-from logtide.sinks.http.tls import TlsConfig, client_context
 from logtide.sinks.http.transport_options import HttpTransportSettings
 
 #: Fluent Bit's accepted answers; anything else is a failure (``errors.py`` judges which).

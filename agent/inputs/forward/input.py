@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Ack, Chunk, Event
-from logtide.agent.core.forward.tls import server_context
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
+from logtide.agent.core.tls import server_context
 from logtide.agent.inputs.forward.connection import Connection
 from logtide.agent.inputs.forward.options import OPTIONS, ForwardInputSettings
 
