@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import importlib
 import logging
@@ -22,6 +23,8 @@ from logtide.agent.engine.plan import Plan, build_plan
 from logtide.agent.logs import configure
 
 DEFAULT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
+# mallopt(3)'s parameter number for the arena limit (glibc malloc.h).
+_M_ARENA_MAX = -8
 SUBCOMMANDS = {
     "demo": "logtide.agent.companions.demo:main",
     "athena": "logtide.agent.companions.athena.cli:main",
@@ -156,6 +159,19 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 10, 10)
 
 
+def _one_malloc_arena() -> None:
+    """glibc gives each thread that allocates a malloc arena of its own, and each arena keeps
+    what it freed: the outputs' call and journal threads, allocating request bodies and
+    answers, added ~8 MiB of peak RSS (bench scenario ``b``). Python's small objects do not
+    come from malloc, so one shared arena costs no contention we could measure. Must run
+    before any thread starts; a libc without ``mallopt`` keeps its own behaviour."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(_M_ARENA_MAX, 1)
+
+
 def _subcommand(argv: list[str]) -> int:
     module_name, _, func = SUBCOMMANDS[argv[0]].partition(":")
     try:
@@ -215,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         len(plan.inputs),
         len(plan.outputs),
     )
+    _one_malloc_arena()
     _tune_gc()
     try:
         return asyncio.run(_run(args, plan))

@@ -1,4 +1,5 @@
-"""What every AWS output shares: option table, one aiobotocore session, endpoints (and
+"""What every AWS output shares: option table, one botocore session and
+the thread its calls run on, endpoints (and
 ``port``), the record builder of the Kinesis outputs, per-record compression, the
 ``auto_retry_requests`` retry, and the retry classification of AWS errors (registered with
 the core on import)."""

@@ -1,4 +1,9 @@
-"""aiobotocore clients for the AWS outputs, built from Fluent Bit's AWS options.
+"""botocore clients for the AWS outputs, built from Fluent Bit's AWS options.
+
+Each output's calls run on a thread of its own (:mod:`logtide.sinks.aws.call_thread`) and
+are awaited from the event loop: :class:`AwsClient` turns ``await client.put_object(...)``
+into that. botocore's synchronous client rather than aiobotocore's: the same requests, and
+the agent does not carry aiobotocore and all of aiohttp (~11 MiB of every node's RSS).
 
 Credentials always come from the standard AWS chain (environment, profile, IRSA web
 identity, instance metadata), optionally exchanged for ``role_arn`` through STS. They are
@@ -13,24 +18,25 @@ are themselves refreshed.
 
 from __future__ import annotations
 
-import contextlib
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aiobotocore.config import AioConfig
-from aiobotocore.credentials import (
-    AioAssumeRoleCredentialFetcher,
-    AioCredentialResolver,
-    AioDeferredRefreshableCredentials,
+from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
 )
-from aiobotocore.session import AioSession
-from botocore.credentials import CredentialProvider
 from botocore.exceptions import NoCredentialsError
+from botocore.session import Session
 
 from logtide.agent.core.common_options import OutputSettings
 from logtide.agent.core.options import Option
+from logtide.sinks.aws.call_thread import CallThread
 from logtide.sinks.aws.models import shared_loader
 
 AWS_OPTIONS: tuple[Option, ...] = (
@@ -91,16 +97,16 @@ class _AssumedRole(CredentialProvider):
     METHOD = "assume-role"
     CANONICAL_NAME = "custom-logtide-assume-role"
 
-    def __init__(self, credentials: AioDeferredRefreshableCredentials) -> None:
+    def __init__(self, credentials: DeferredRefreshableCredentials) -> None:
         super().__init__()
         self._credentials = credentials
 
-    async def load(self) -> AioDeferredRefreshableCredentials:
+    def load(self) -> DeferredRefreshableCredentials:
         return self._credentials
 
 
-def _profile_session(profile: str | None) -> AioSession:
-    session = AioSession(profile=profile) if profile else AioSession()
+def _profile_session(profile: str | None) -> Session:
+    session = Session(profile=profile) if profile else Session()
     # One loader for every session of the process, cut to what the outputs call: the
     # stock one parses botocore's data again per session (~10 MiB for s3 + logs).
     session.register_component(
@@ -109,26 +115,26 @@ def _profile_session(profile: str | None) -> AioSession:
     return session
 
 
-async def new_session(
+def new_session(
     region: str,
     profile: str | None,
     role_arn: str | None,
     external_id: str | None,
     sts_endpoint: str | None,
-) -> AioSession:
+) -> Session:
     """A session on the standard credential chain (``profile`` if given), or, with
     ``role_arn``, one whose credentials are that role's, assumed through STS and renewed
-    before they expire."""
+    before they expire. Blocking: with ``role_arn`` it resolves the source credentials."""
     session = _profile_session(profile)
     if not role_arn:
         return session
-    source = await session.get_credentials()
+    source = session.get_credentials()
     if source is None:
         raise NoCredentialsError()
     extra_args: dict[str, str] = {"RoleSessionName": "logtide"}
     if external_id:
         extra_args["ExternalId"] = external_id
-    fetcher = AioAssumeRoleCredentialFetcher(
+    fetcher = AssumeRoleCredentialFetcher(
         client_creator=functools.partial(
             session.create_client,
             region_name=region,
@@ -138,20 +144,49 @@ async def new_session(
         role_arn=role_arn,
         extra_args=extra_args,
     )
-    assumed = AioDeferredRefreshableCredentials(
+    assumed = DeferredRefreshableCredentials(
         refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
     )
     role_session = _profile_session(profile)
     role_session.register_component(
-        "credential_provider", AioCredentialResolver([_AssumedRole(assumed)])
+        "credential_provider", CredentialResolver([_AssumedRole(assumed)])
     )
     return role_session
 
 
-class AwsClients:
-    """Owns one aiobotocore session and the clients made from it for one output instance.
+class AwsClient:
+    """One botocore client whose operations are awaited: ``await client.put_object(...)``
+    runs ``put_object`` on the output's :class:`CallThread`."""
 
-    Clients are created lazily and closed together by :meth:`close`.
+    def __init__(self, client: Any, thread: CallThread) -> None:
+        self._client = client
+        self._thread = thread
+        self.meta = client.meta
+
+    def close(self) -> None:
+        """Blocking: closes the client's connections (called on the thread)."""
+        self._client.close()
+
+    def __getattr__(self, operation: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._client, operation)
+
+        async def call(**params: Any) -> Any:
+            return await self._thread.run(functools.partial(method, **params))
+
+        return call
+
+
+def _close_all(clients: list[AwsClient]) -> None:
+    for client in clients:
+        client.close()
+
+
+class AwsClients:
+    """Owns one botocore session, the clients made from it and the thread their calls run
+    on, for one output instance.
+
+    Clients are created lazily (on that thread: resolving credentials may ask STS or
+    instance metadata) and closed together by :meth:`close`.
     """
 
     def __init__(
@@ -159,47 +194,45 @@ class AwsClients:
     ) -> None:
         self._settings = settings
         self._port = port
-        self._session: AioSession | None = None
-        self._stack = contextlib.AsyncExitStack()
-        self._clients: dict[str, Any] = {}
+        self._session: Session | None = None
+        self._clients: dict[str, AwsClient] = {}
         self._connect_timeout = connect_timeout
+        self._thread = CallThread(f"aws-{settings.region}")
 
-    async def _new_session(self) -> AioSession:
+    def _create(self, service: str, config: dict[str, Any]) -> Any:
         settings = self._settings
-        return await new_session(
-            settings.region,
-            settings.profile,
-            settings.role_arn,
-            settings.external_id,
-            settings.sts_endpoint,
+        if self._session is None:
+            self._session = new_session(
+                settings.region,
+                settings.profile,
+                settings.role_arn,
+                settings.external_id,
+                settings.sts_endpoint,
+            )
+        return self._session.create_client(
+            service,
+            region_name=settings.region,
+            endpoint_url=service_endpoint(settings.endpoint, service, settings.region, self._port),
+            config=Config(
+                connect_timeout=self._connect_timeout,
+                read_timeout=60,
+                # The engine owns retries, so a failure is classified once, never multiplied.
+                retries={"max_attempts": 0, "mode": "standard"},
+                **config,
+            ),
         )
 
-    async def client(self, service: str, **config: Any) -> Any:
-        """Return the (cached) client for ``service``; ``config`` extends the AioConfig."""
-        if service in self._clients:
-            return self._clients[service]
-        if self._session is None:
-            self._session = await self._new_session()
-        aio_config = AioConfig(
-            connect_timeout=self._connect_timeout,
-            read_timeout=60,
-            # The engine owns retries, so a failure is classified once and never multiplied.
-            retries={"max_attempts": 0, "mode": "standard"},
-            **config,
-        )
-        client = await self._stack.enter_async_context(
-            self._session.create_client(
-                service,
-                region_name=self._settings.region,
-                endpoint_url=service_endpoint(
-                    self._settings.endpoint, service, self._settings.region, self._port
-                ),
-                config=aio_config,
-            )
-        )
-        self._clients[service] = client
-        return client
+    async def client(self, service: str, **config: Any) -> AwsClient:
+        """Return the (cached) client for ``service``; ``config`` extends botocore's Config."""
+        if service not in self._clients:
+            made = await self._thread.run(functools.partial(self._create, service, config))
+            self._clients[service] = AwsClient(made, self._thread)
+        return self._clients[service]
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        made = list(self._clients.values())
         self._clients.clear()
+        if made:
+            # On the thread, after any call still queued there.
+            await self._thread.run(functools.partial(_close_all, made))
+        self._thread.close()

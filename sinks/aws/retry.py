@@ -18,6 +18,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
 )
 
@@ -44,7 +45,13 @@ AUTO_RETRY_OPTION = Option(
 # Failures where the request certainly never reached the service.
 _NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ConnectionRefusedError)
 # Failures after the request may have been received: the outcome is unknown.
-_UNKNOWN = (ReadTimeoutError, ConnectionClosedError, asyncio.TimeoutError, TimeoutError)
+_UNKNOWN = (
+    ReadTimeoutError,
+    ConnectionClosedError,
+    HTTPClientError,
+    asyncio.TimeoutError,
+    TimeoutError,
+)
 
 
 def error_code(exc: BaseException) -> str:
@@ -67,8 +74,8 @@ def is_network_error(exc: BaseException) -> bool:
         return False
     if isinstance(exc, (*_NOT_SENT, *_UNKNOWN)):
         return True
-    # aiohttp's own errors (ServerDisconnectedError, ClientOSError) when botocore does not wrap
-    return type(exc).__module__.startswith("aiohttp") or isinstance(exc, OSError)
+    # A socket error botocore did not wrap (its SSLError is an OSError too).
+    return isinstance(exc, OSError)
 
 
 def outcome_unknown(exc: BaseException) -> bool:

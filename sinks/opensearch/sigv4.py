@@ -9,6 +9,7 @@ As Fluent Bit does, the signed ``Host`` has no port, and the body's SHA-256 trav
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -47,9 +48,13 @@ class Signer:
         self._credentials: Any = None
 
     async def _current(self) -> Any:
+        # Blocking (STS, instance metadata, a renewal near expiry): off the event loop.
+        return await asyncio.to_thread(self._frozen)
+
+    def _frozen(self) -> Any:
         s = self._settings
         if self._credentials is None:
-            session = await new_session(
+            session = new_session(
                 s.aws_region or "",
                 # Naming "default" would drop the environment's keys from botocore's chain;
                 # Fluent Bit's chain reads them first, so the default profile is left implicit.
@@ -58,10 +63,10 @@ class Signer:
                 s.aws_external_id,
                 s.aws_sts_endpoint,
             )
-            self._credentials = await session.get_credentials()
+            self._credentials = session.get_credentials()
             if self._credentials is None:
                 raise NoCredentialsError()
-        return await self._credentials.get_frozen_credentials()
+        return self._credentials.get_frozen_credentials()
 
     async def headers(
         self, url: str, host: str, headers: dict[str, str], payload: bytes

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 from logtide.sinks.aws.retry import error_code
@@ -25,6 +26,14 @@ MAX_PARTS = 10_000
 
 def _md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return base64.b64encode(digest.digest()).decode()
 
 
 class Uploader:
@@ -92,11 +101,14 @@ class Uploader:
         )
 
     async def _put(self, buffer: Buffer, body: Body) -> None:
-        data = await asyncio.to_thread(body.path.read_bytes)
         args = dict(self.object_args)
         if self.config.send_content_md5:
-            args["ContentMD5"] = _md5(data)
-        await self.client.put_object(Bucket=self.config.bucket, Key=buffer.key, Body=data, **args)
+            args["ContentMD5"] = await asyncio.to_thread(_file_md5, body.path)
+        # Streamed from the file: the whole object as one bytes was the peak RSS of a run.
+        with body.path.open("rb") as data:
+            await self.client.put_object(
+                Bucket=self.config.bucket, Key=buffer.key, Body=data, **args
+            )
 
     async def _abort(self, key: str, upload_id: str | None) -> None:
         if not upload_id:

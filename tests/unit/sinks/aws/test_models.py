@@ -3,16 +3,15 @@ operation the outputs call, and still resolves services it does not list."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
 from botocore import xform_name
+from botocore.config import Config
 from botocore.loaders import Loader
+from botocore.session import Session
 
 from logtide.sinks.aws.client import AwsClients
 from logtide.sinks.aws.models import OPERATIONS, TrimmedLoader, shared_loader, trim_model
@@ -62,22 +61,25 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@asynccontextmanager
-async def _client(loader: Loader, service: str, **where: Any) -> AsyncIterator[Any]:
-    session = AioSession()
+@contextmanager
+def _client(loader: Loader, service: str, **where: Any) -> Iterator[Any]:
+    session = Session()
     session.register_component("data_loader", loader)
-    config = AioConfig(retries={"max_attempts": 0}, s3={"addressing_style": "path"})
-    async with session.create_client(service, config=config, **where) as client:
-        client.meta.events.register("before-send", _stop)
+    config = Config(retries={"max_attempts": 0}, s3={"addressing_style": "path"})
+    client = session.create_client(service, config=config, **where)
+    client.meta.events.register("before-send", _stop)
+    try:
         yield client
+    finally:
+        client.close()
 
 
-async def _request(
+def _request(
     client: Any, operation: str, params: dict[str, Any]
 ) -> tuple[str, str, dict[str, str], bytes]:
     """What ``client`` would send for ``operation``; nothing is sent."""
     with pytest.raises(_Built) as built:
-        await getattr(client, xform_name(operation))(**params)
+        getattr(client, xform_name(operation))(**params)
     request = built.value.request
     headers = {k.lower(): str(v) for k, v in request.headers.items()}
     body = request.body or b""
@@ -85,26 +87,24 @@ async def _request(
         body = body.encode()
     if not isinstance(body, bytes):
         body = body.read() if hasattr(body, "read") else bytes(body)
-        if inspect.isawaitable(body):  # aws-chunked S3 bodies (https) read asynchronously
-            body = await body
     kept = {k: v for k, v in headers.items() if k not in VOLATILE}
     return request.method, request.url, kept, body
 
 
-async def _same_requests(
+def _same_requests(
     stock: Loader,
     trimmed: Loader,
     service: str,
     calls: list[tuple[str, dict[str, Any]]],
     **where: Any,
 ) -> None:
-    async with (
+    with (
         _client(stock, service, **where) as theirs,
         _client(trimmed, service, **where) as ours,
     ):
         for operation, params in calls:
-            expected = await _request(theirs, operation, params)
-            assert await _request(ours, operation, params) == expected, (service, operation)
+            expected = _request(theirs, operation, params)
+            assert _request(ours, operation, params) == expected, (service, operation)
 
 
 def test_every_listed_operation_has_a_call() -> None:
@@ -124,22 +124,20 @@ def test_every_listed_operation_has_a_call() -> None:
     ],
     ids=["endpoint", "us-east-1", "china", "govcloud"],
 )
-async def test_requests_are_those_of_the_stock_model(where: dict[str, str]) -> None:
+def test_requests_are_those_of_the_stock_model(where: dict[str, str]) -> None:
     stock, trimmed = Loader(), TrimmedLoader()
     for service in OPERATIONS:
         calls = [(op, params) for name, op, params in CALLS if name == service]
-        await _same_requests(stock, trimmed, service, calls, **where)
+        _same_requests(stock, trimmed, service, calls, **where)
 
 
-async def test_a_service_it_does_not_list_resolves_as_stock() -> None:
+def test_a_service_it_does_not_list_resolves_as_stock() -> None:
     """STS (role_arn) is not in OPERATIONS: its endpoints come back whole, its model too."""
     stock, trimmed = Loader(), TrimmedLoader()
-    await _same_requests(
-        stock, trimmed, "s3", [("HeadBucket", {"Bucket": "b"})], region_name="us-east-1"
-    )
+    _same_requests(stock, trimmed, "s3", [("HeadBucket", {"Bucket": "b"})], region_name="us-east-1")
     call = ("AssumeRole", {"RoleArn": "arn:aws:iam::1:role/r", "RoleSessionName": "logtide"})
     for region in ("us-east-1", "eu-west-1", "cn-north-1"):
-        await _same_requests(stock, trimmed, "sts", [call], region_name=region)
+        _same_requests(stock, trimmed, "sts", [call], region_name=region)
 
 
 def test_the_trimmed_model_keeps_what_it_lists_and_fails_on_what_botocore_lacks() -> None:
