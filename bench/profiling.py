@@ -49,7 +49,7 @@ STAGES = ("read/split", "JSON decode", "parser", "filters", "stream SQL", "seria
           "output write/upload", "checkpoint/ack", "engine (router, runners)",
           "event loop + threads", "GC", STARTUP, "other")  # fmt: skip
 WAIT = "waiting (not CPU)"
-ORDER = ("a", "a-cri", "b", "c", "t", "eks", "aws", "lua-0", "lua-1", "ml", "rewrite_tag",
+ORDER = ("a", "a-cri", "b", "c", "t", "eks", "eks-cw", "aws", "lua-0", "lua-1", "ml", "rewrite_tag",
          "python", "python-batch")  # fmt: skip
 
 # Built-ins whose name says the stage, whoever calls them.
@@ -237,13 +237,21 @@ def scenario(name: str, root: Path, lines: int) -> Iterator[Path]:
 
         with fake_imds(FakeImds(tags={"Name": "bench-node", "team": "logs"})) as imds:
             yield tail("aws-filter", imds=imds.url)
-    elif name == "b":
+    elif name in ("b", "eks-cw"):
+        from eks import CLOUDWATCH_OUTPUT, LOG_GROUP, NODE
+
         from logtide.agent.testing import moto_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         with moto_server() as moto:
-            moto.client("s3").create_bucket(Bucket="bench-logs")
-            yield tail("aws", bucket="bench-logs", region=moto.region, endpoint=moto.endpoint)
+            if name == "eks-cw":
+                output = CLOUDWATCH_OUTPUT.format(
+                    region=moto.region, endpoint=moto.endpoint, group=LOG_GROUP, node=NODE
+                )
+                yield write_tree(root, lines, output)
+            else:
+                moto.client("s3").create_bucket(Bucket="bench-logs")
+                yield tail("aws", bucket="bench-logs", region=moto.region, endpoint=moto.endpoint)
     else:
         raise SystemExit(f"unknown scenario {name!r}")
 

@@ -35,6 +35,7 @@ from logtide.sinks.cloudwatch_logs import options as cw_options
 from logtide.sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
 from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
 from logtide.sinks.cloudwatch_logs.recovery import Recovery, missing_events
+from logtide.sinks.cloudwatch_logs.request_body import write_bodies_with_orjson
 from logtide.sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
 
 T = TypeVar("T")
@@ -86,6 +87,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         if self.config.extra_user_agent:
             extra["user_agent_extra"] = self.config.extra_user_agent
         self._client = await self._clients.client("logs", **extra)
+        write_bodies_with_orjson(self._client)
         if self._log_format:
             self._client.meta.events.register(
                 "before-sign.cloudwatch-logs.PutLogEvents", self._add_format_header
