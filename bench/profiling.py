@@ -8,7 +8,7 @@ folder comes first on the path of a script run from it.)
     bench/profiling.py --summary DIR                      # one table, every kept scenario
     bench/profiling.py SCENARIO --py-spy                  # also a sampling cross-check
 
-SCENARIO is one of bench/run.py's --once scenarios (a, a-cri, b, c, t, eks, aws, lua-0,
+SCENARIO is one of bench/run.py's --once scenarios (a, a-cri, b, c, t, eks, eks-cw, aws, lua-0,
 lua-1, ml, rewrite_tag, python, python-batch). The workload and config are the ones
 bench/run.py builds; the child is this script in ``--child`` mode, which runs the CLI's
 ``main()`` with one ``cProfile.Profile`` on the main thread (the event loop) and one per

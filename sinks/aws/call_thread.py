@@ -43,9 +43,13 @@ class CallThread:
         result = await asyncio.wrap_future(done)
         return result  # type: ignore[return-value]
 
-    def close(self) -> None:
-        """Let the thread end once the calls queued before this one are done."""
+    def close(self, last: Callable[[], object] | None = None) -> None:
+        """Let the thread end once the calls queued before are done, running ``last``
+        (closing connections) after them. Does not wait: a call still in flight when an
+        output stops must not hold the stop past its grace period."""
         if self._thread is not None:
+            if last is not None:
+                self._jobs.put((Future(), last))
             self._jobs.put(None)
             self._thread = None
 

@@ -232,7 +232,4 @@ class AwsClients:
     async def close(self) -> None:
         made = list(self._clients.values())
         self._clients.clear()
-        if made:
-            # On the thread, after any call still queued there.
-            await self._thread.run(functools.partial(_close_all, made))
-        self._thread.close()
+        self._thread.close(functools.partial(_close_all, made) if made else None)

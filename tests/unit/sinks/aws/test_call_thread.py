@@ -69,3 +69,18 @@ async def test_the_thread_is_a_daemon_and_ends_on_close() -> None:
     thread.close()
     worker.join(5)
     assert not worker.is_alive()
+
+
+async def test_close_does_not_wait_for_a_call_in_flight_and_runs_last_after_it() -> None:
+    thread = CallThread("aws-test")
+    release = threading.Event()
+    order: list[str] = []
+    busy = asyncio.ensure_future(thread.run(lambda: release.wait(5) and order.append("call")))
+    await asyncio.sleep(0.05)
+    worker = next(t for t in threading.enumerate() if t.name == "aws-test")
+    thread.close(lambda: order.append("last"))  # returns at once
+    assert order == []
+    release.set()
+    await busy
+    worker.join(5)
+    assert order == ["call", "last"]
