@@ -239,13 +239,21 @@ def scenario_eks(lines: int, repeat: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-eks-") as tmp:
         conf = write_tree(Path(tmp), lines)
         result = run_best(conf, lines, "eks", repeat)
-        # The same input again into a file, unmeasured: what the null output dropped.
+        # The same input again into a file: what the null output dropped, checked; and one
+        # run of the very pipeline Fluent Bit's figure in the issue measures (-> file).
         checked = write_tree(
             Path(tmp) / "check", lines, CHECK_OUTPUT.format(out=Path(tmp) / "check" / "out")
         )
-        run_once(checked, lines, "eks-check")
+        into_file = run_once(checked, lines, "eks-check")
         records, lacking = lacking_metadata(_file_records(checked.parent / "out" / "records"))
-        return _checked(result, lines, records, lacking, "written")
+        _checked(result, lines, records, lacking, "written")
+        result.extra["file_records_per_cpu_s"] = into_file.records_per_cpu_s
+        result.extra["file_peak_rss_mib"] = into_file.peak_rss_mib
+        result.note += (
+            f"; -> file (1 run): {into_file.records_per_cpu_s:,.0f} records/CPU-s, "
+            f"{into_file.peak_rss_mib:.1f} MiB"
+        )
+        return result
 
 
 def scenario_eks_cw(lines: int) -> Result:
