@@ -164,7 +164,10 @@ def _one_malloc_arena() -> None:
     what it freed: the outputs' call and journal threads, allocating request bodies and
     answers, added ~8 MiB of peak RSS (bench scenario ``b``). Python's small objects do not
     come from malloc, so one shared arena costs no contention we could measure. Must run
-    before any thread starts; a libc without ``mallopt`` keeps its own behaviour."""
+    before any thread starts; a libc without ``mallopt``, or ``MALLOC_ARENA_MAX`` set by the
+    operator, keeps its own behaviour."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (AttributeError, OSError):

@@ -37,6 +37,7 @@ def say(step):
 say("interpreter")
 import asyncio
 import logtide.agent.cli as cli
+cli._one_malloc_arena()  # as main() does before any thread starts
 say("cli imported")
 plan = cli.build_plan(cli.build_document(cli.parse_args(["-c", sys.argv[1]])))
 say("plan built")
