@@ -18,11 +18,11 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_Job = tuple[Future[object], Callable[[], object]]
+_Job = tuple[Future[Any], Callable[[], Any]]
 
 
 class CallThread:
@@ -38,10 +38,9 @@ class CallThread:
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
             self._thread.start()
-        done: Future[object] = Future()
+        done: Future[T] = Future()
         self._jobs.put((done, call))
-        result = await asyncio.wrap_future(done)
-        return result  # type: ignore[return-value]
+        return await asyncio.wrap_future(done)
 
     def close(self, last: Callable[[], object] | None = None) -> None:
         """Let the thread end once the calls queued before are done, running ``last``
