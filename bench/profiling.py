@@ -76,7 +76,7 @@ MODULE_STAGES: tuple[tuple[str, str], ...] = (
     (r"/streamsql/|/sqlglot/", STARTUP),
     (r"/agent/core/serialize\.py|/sinks/formats\.py|/sinks/s3/(serialize|body)\.py",
      "serialize"),
-    (r"/sinks/|/aiobotocore/|/botocore/|/aiohttp/|/yarl/|/multidict/|/http/|/email/|/ssl\.py"
+    (r"/sinks/|/botocore/|/aiohttp/|/yarl/|/multidict/|/http/|/email/|/ssl\.py"
      r"|/urllib/|/json/", "output write/upload"),
     (r"/agent/core/events\.py", "checkpoint/ack"),
     (r"/agent/engine/|/agent/core/(metrics|reclaim|retry)\.py", "engine (router, runners)"),
