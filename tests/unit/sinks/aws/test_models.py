@@ -17,6 +17,7 @@ from logtide.sinks.aws.client import AwsClients
 from logtide.sinks.aws.models import OPERATIONS, TrimmedLoader, shared_loader, trim_model
 from logtide.sinks.kinesis_firehose.options import FirehoseSettings
 from logtide.sinks.kinesis_firehose.output import KinesisFirehoseOutput
+from tests.support.built_request import Built, offline_credentials, stop_before_send
 from tests.support.plugins import settings_for
 
 # One call of every operation in OPERATIONS, with the parameters the outputs pass.
@@ -43,22 +44,9 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
 VOLATILE = {"authorization", "x-amz-date", "amz-sdk-invocation-id", "x-amz-security-token"}
 
 
-class _Built(Exception):
-    def __init__(self, request: Any) -> None:
-        super().__init__("built")
-        self.request = request
-
-
-def _stop(request: Any, **_: Any) -> None:
-    raise _Built(request)
-
-
 @pytest.fixture(autouse=True)
 def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    offline_credentials(monkeypatch)
 
 
 @contextmanager
@@ -67,7 +55,7 @@ def _client(loader: Loader, service: str, **where: Any) -> Iterator[Any]:
     session.register_component("data_loader", loader)
     config = Config(retries={"max_attempts": 0}, s3={"addressing_style": "path"})
     client = session.create_client(service, config=config, **where)
-    client.meta.events.register("before-send", _stop)
+    client.meta.events.register("before-send", stop_before_send)
     try:
         yield client
     finally:
@@ -78,7 +66,7 @@ def _request(
     client: Any, operation: str, params: dict[str, Any]
 ) -> tuple[str, str, dict[str, str], bytes]:
     """What ``client`` would send for ``operation``; nothing is sent."""
-    with pytest.raises(_Built) as built:
+    with pytest.raises(Built) as built:
         getattr(client, xform_name(operation))(**params)
     request = built.value.request
     headers = {k.lower(): str(v) for k, v in request.headers.items()}

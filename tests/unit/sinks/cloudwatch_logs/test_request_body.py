@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.session import Session
 
 from logtide.sinks.cloudwatch_logs.request_body import write_bodies_with_orjson
+from tests.support.built_request import Built, offline_credentials, stop_before_send
 
 VOLATILE = {"authorization", "x-amz-date", "amz-sdk-invocation-id", "content-length"}
 
@@ -22,22 +23,9 @@ EVENTS = [
 ]
 
 
-class _Built(Exception):
-    def __init__(self, request: Any) -> None:
-        super().__init__("built")
-        self.request = request
-
-
-def _stop(request: Any, **_: Any) -> None:
-    raise _Built(request)
-
-
 @pytest.fixture(autouse=True)
 def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    offline_credentials(monkeypatch)
 
 
 def _request(ours: bool, **params: Any) -> tuple[str, dict[str, str], Any, bytes]:
@@ -49,9 +37,9 @@ def _request(ours: bool, **params: Any) -> tuple[str, dict[str, str], Any, bytes
     )
     if ours:
         write_bodies_with_orjson(client)
-    client.meta.events.register("before-send", _stop)
+    client.meta.events.register("before-send", stop_before_send)
     try:
-        with pytest.raises(_Built) as built:
+        with pytest.raises(Built) as built:
             client.put_log_events(**params)
     finally:
         client.close()
@@ -80,11 +68,11 @@ def test_every_call_sends_its_own_events() -> None:
         config=Config(parameter_validation=False, retries={"max_attempts": 0}),
     )
     write_bodies_with_orjson(client)
-    client.meta.events.register("before-send", _stop)
+    client.meta.events.register("before-send", stop_before_send)
     bodies = []
     try:
         for events in (EVENTS[:2], EVENTS[2:]):
-            with pytest.raises(_Built) as built:
+            with pytest.raises(Built) as built:
                 client.put_log_events(logGroupName="g", logStreamName="s", logEvents=events)
             bodies.append(json.loads(built.value.request.body)["logEvents"])
     finally:
