@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.events import Record
+from logtide.agent.parsers.values import json_object
 
 _TRIM_ENDS = ("\n", "\\n", "\\r")
 
@@ -61,11 +60,8 @@ class LogMerger:
                 if value[:1] != "{" and not value.lstrip().startswith("{"):
                     # Not a JSON object (plain text): nothing to decode or merge.
                     return ts
-                try:
-                    parsed = orjson.loads(value)
-                except orjson.JSONDecodeError:
-                    return ts
-                if type(parsed) is not dict:
+                parsed = json_object(value)
+                if parsed is None:
                     return ts
                 # A decoded JSON string holds a newline or a backslash only where the text
                 # has an escape (a backslash), so text without one has nothing to trim.

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orjson import JSONDecodeError, loads
-
-from logtide.agent.parsers.values import mysql_unquote, unescape, unescape_utf8
+from logtide.agent.parsers.values import json_object, mysql_unquote, unescape, unescape_utf8
 
 _FAILED = object()
 
@@ -24,11 +22,8 @@ def _decode_json(value: str) -> Any:
     text = value.lstrip(" ")
     if not text.startswith(("{", "[")):
         return _FAILED
-    try:
-        decoded = loads(text)
-    except JSONDecodeError:
-        return _FAILED
-    return decoded if isinstance(decoded, dict) else _FAILED
+    decoded = json_object(text)
+    return _FAILED if decoded is None else decoded
 
 
 _BACKENDS: dict[str, Callable[[str], Any]] = {

@@ -1,10 +1,13 @@
-"""Value conversions shared by the parsers: ``Types`` casts and string unescaping."""
+"""Value conversions shared by the parsers: ``Types`` casts, string unescaping, and text
+that must be one JSON object."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from typing import Any
+
+from orjson import JSONDecodeError, loads
 
 _INT_RE = re.compile(r"\s*([+-]?\d+)")
 _FLOAT_RE = re.compile(
@@ -13,6 +16,16 @@ _FLOAT_RE = re.compile(
 )
 _HEX_RE = re.compile(r"\s*([+-]?)(?:0[xX])?([0-9a-fA-F]+)")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def json_object(text: bytes | str) -> dict[str, Any] | None:
+    """``text`` decoded when it is exactly one JSON object, else None; never raises. (The
+    ``json`` parser's ``load_object`` is more lenient: it accepts trailing garbage.)"""
+    try:
+        value = loads(text)
+    except JSONDecodeError:
+        return None
+    return value if type(value) is dict else None
 
 
 def _to_int(value: str) -> int:

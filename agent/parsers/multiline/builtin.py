@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
 from logtide.agent.core.errors import Location
 from logtide.agent.parsers.multiline.spec import MultilineSpec, Rule
 from logtide.agent.parsers.multiline.text import parse_rfc3339
 from logtide.agent.parsers.rubyre import compile_ruby
+from logtide.agent.parsers.values import json_object
 
 _BUILTIN = Location("<built-in>", 0)
 _CRI_RE = re.compile(r"^(?P<time>.+?) (?P<stream>stdout|stderr) (?P<_p>F|P) (?P<log>.*)$", re.S)
@@ -29,11 +28,8 @@ _PARTIAL = frozenset(("F", "P"))
 
 
 def docker_line(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(record, dict):
+    record = json_object(line)
+    if record is None:
         return None
     stamp = record.get("time")
     return (parse_rfc3339(stamp) if isinstance(stamp, str) else None), record
@@ -42,11 +38,8 @@ def docker_line(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None
 def docker_complete(line: bytes | str) -> tuple[float | None, dict[str, Any]] | None:
     """:func:`docker_line` for a whole record (``log`` ends in a newline); None for
     anything else, a fragment included."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if type(record) is not dict:
+    record = json_object(line)
+    if record is None:
         return None
     log = record.get("log")
     if not isinstance(log, str) or not log.endswith("\n"):
