@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ def epoch_ms(timestamp: float) -> int:
     The float is first rounded to microseconds so 1.714 (stored as 1.71399999...) gives
     1714 rather than 1713.
     """
-    return math.floor(round(timestamp * 1_000_000) / 1000)
+    return round(timestamp * 1_000_000) // 1000
 
 
 def truncate_utf8(data: bytes, limit: int) -> bytes:

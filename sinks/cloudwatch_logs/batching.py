@@ -1,4 +1,5 @@
-"""Records -> CloudWatch log events -> PutLogEvents batches that AWS accepts.
+"""Records -> CloudWatch log events -> PutLogEvents batches that AWS accepts, each encoded
+once (:func:`encode_events`) for both the journal and the request.
 
 AWS's rules for one PutLogEvents call: at most 10,000 events; at most 1,048,576 bytes,
 counted as each message's UTF-8 bytes plus 26; events in chronological order; the newest
@@ -8,6 +9,9 @@ minus the oldest under 24 hours; no event older than 14 days or more than 2 hour
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
+
+import orjson
 
 from logtide.agent.core.events import Event
 from logtide.agent.core.serialize import dumps
@@ -31,9 +35,6 @@ class LogEvent:
     message: str
     size: int
     source: Event
-
-    def api(self) -> dict[str, object]:
-        return {"timestamp": self.timestamp, "message": self.message}
 
 
 @dataclass(slots=True)
@@ -83,7 +84,7 @@ def split_batches(events: list[LogEvent], now_ms: int) -> SplitResult:
     newest_ok = now_ms + MAX_AHEAD_MS
     batch: list[LogEvent] = []
     batch_bytes = 0
-    for item in sorted(events, key=_by_time):
+    for item in sorted(events, key=_BY_TIME):
         if item.timestamp < oldest_ok:
             result.too_old.append(item)
             continue
@@ -105,8 +106,13 @@ def split_batches(events: list[LogEvent], now_ms: int) -> SplitResult:
     return result
 
 
-def _by_time(item: LogEvent) -> int:
-    return item.timestamp
+_BY_TIME = attrgetter("timestamp")
+
+
+def encode_events(batch: list[LogEvent]) -> bytes:
+    """A batch as PutLogEvents' ``logEvents`` JSON array: written once, it is both the
+    journal's copy of the batch and the request's (encoding it twice cost ~1 us an event)."""
+    return orjson.dumps([{"timestamp": item.timestamp, "message": item.message} for item in batch])
 
 
 def batch_bytes(batch: list[LogEvent]) -> int:

@@ -1,25 +1,30 @@
 """The cloudwatch_logs delivery journal: what was about to be put, so a crash repeats nothing.
 
 Before a flush's first PutLogEvents, one fsynced line records its batches (group, stream,
-and every ``[timestamp, message]`` as it will be sent) and its marks (``(Chunk.mark, origin
-end)`` pairs). From then on the journal answers for those events: the marks become
-watermarks (the engine skips the chunks when a restart reads them again), and a batch not
-yet confirmed is checked against the stream and, where missing, put again by the recovery
-after a restart. A confirmed batch gets a ``done`` line (not fsynced: losing it costs one
-GetLogEvents check, never a duplicate).
+and the events as they will be sent) and its marks (``(Chunk.mark, origin end)`` pairs).
+From then on the journal answers for those events: the marks become watermarks (the engine
+skips the chunks when a restart reads them again), and a batch not yet confirmed is checked
+against the stream and, where missing, put again by the recovery after a restart. A
+confirmed batch gets a ``done`` line (not fsynced: losing it costs one GetLogEvents check,
+never a duplicate).
 
 Lines (JSON arrays)::
 
     ["w", {mark: end}]                                   watermarks (first line after compaction)
-    ["r", id, ms, [[mark, end]], [[group, stream, [[ts, msg]]] | null], [[id, index]]]
+    ["r", id, ms, [[mark, end]], [[group, stream, events] | null], [[id, index]]]
     ["d", id, index]                                     batch confirmed (or given up)
 
+``events`` is the batch's ``logEvents`` array exactly as the request carries it
+(``[{"timestamp": ts, "message": msg}]``: the output encodes a batch once, for both); lines
+written before that hold ``[ts, msg]`` pairs, which are read as well.
 The last list of an ``r`` line names batches of earlier records whose events the runner
 handed back with an error and now sends again under this record: they are closed by it.
 A torn last line (a crash in the middle of a write) is ignored: its flush never put
 anything. The file is rewritten with only what is still open (compaction) on every open
-and whenever it grows past :data:`COMPACT_BYTES`. In memory the journal keeps only where
-each open record's line is and which of its batches are open; the events stay on disk.
+and whenever it grows past :data:`COMPACT_BYTES`; an open record's line is copied as it
+stands, followed by ``d`` lines for its batches already closed. In memory the journal
+keeps only where each open record's line is and which of its batches are open; the events
+stay on disk.
 
 All methods block (file I/O, fsync); the output calls them from worker threads.
 """
@@ -40,9 +45,10 @@ import orjson
 
 from logtide.agent.core.durable import write_all, write_atomic
 
-COMPACT_BYTES = 4 * 1024 * 1024
-# Events encoded per piece of a line: ~500 article records are ~115 KiB.
-SLICE_EVENTS = 500
+# A compaction copies the open records' lines (the flush in flight: up to a few MiB), so
+# it must be rare against what is written between two (at 4 MiB it was ~a third of the
+# journal thread's CPU in bench scenario eks-cw).
+COMPACT_BYTES = 32 * 1024 * 1024
 # Watermarks of sources not seen for this many newer marks are forgotten (bounded memory);
 # a source that old has long been checkpointed past by its input.
 MAX_WATERMARKS = 100_000
@@ -79,7 +85,7 @@ class Prepared:
 
     rid: int
     ms: int
-    pieces: list[bytes | memoryview]
+    pieces: list[bytes]
     batches: int
     marks: list[tuple[str, int]]
     closes: list[BatchRef]
@@ -112,7 +118,7 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             raw = self._fold()
             self._ids = itertools.count(self._next_id)
-            self._compact(raw)
+            self._compact()
             return [
                 OpenBatch((rid, index), (str(b[0]), str(b[1])), _sent(b[2]), record.ms)
                 for rid, record in self._records.items()
@@ -163,30 +169,28 @@ class Journal:
         else:
             raise ValueError(kind)
 
-    def _compact(self, known: dict[int, RawBatches] | None = None) -> None:
+    def _compact(self) -> None:
         """Rewrite the file as the watermarks plus the open records (atomically); on failure
-        the old file stays in use. Events of open records come from ``known`` or are read
-        back from the current file."""
+        the old file stays in use. Each open record's line is copied from the current file
+        as it stands (its marks and closes were applied already; applying them again on the
+        next open changes nothing), then a ``d`` line for each of its batches closed since."""
         lines = [orjson.dumps(["w", self.watermarks], option=_NL)]
         places: list[tuple[_Record, int, int]] = []
         size = len(lines[0])
         with contextlib.ExitStack() as stack:
-            current = None
+            current = stack.enter_context(self.path.open("rb")) if self._records else None
             for rid, record in self._records.items():
-                raw = known.get(rid) if known is not None else None
-                if raw is None:
-                    if current is None:
-                        current = stack.enter_context(self.path.open("rb"))
-                    current.seek(record.offset)
-                    raw = orjson.loads(current.read(record.length))[4]
-                kept = [
-                    batch if is_open else None
-                    for batch, is_open in zip(raw, record.open, strict=True)
-                ]
-                line = orjson.dumps(["r", rid, record.ms, [], kept, []], option=_NL)
-                lines.append(line)
+                assert current is not None
+                current.seek(record.offset)
+                line = current.read(record.length)
                 places.append((record, size, len(line)))
+                lines.append(line)
                 size += len(line)
+                for index, is_open in enumerate(record.open):
+                    if not is_open:
+                        done = orjson.dumps(["d", rid, index], option=_NL)
+                        lines.append(done)
+                        size += len(done)
         write_atomic(self.path, b"".join(lines))
         self._close_fd()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
@@ -198,25 +202,20 @@ class Journal:
 
     def prepare(
         self,
-        batches: Sequence[tuple[StreamKey, Sequence[Sent]]],
+        batches: Sequence[tuple[StreamKey, bytes]],
         marks: Iterable[tuple[str, int]],
         closes: Iterable[BatchRef] = (),
     ) -> Prepared:
-        """Encode one flush's line (no I/O). Called on the event loop: a batch's line is
-        megabytes, and allocating it in a worker thread grows that thread's malloc arena."""
+        """One flush's line around its batches' encoded ``logEvents`` arrays (no I/O, no
+        copy of the events: the line is written piece by piece)."""
         rid = next(self._ids)
         ms = int(time.time() * 1000)
         marks = list(marks)
         closes = list(closes)
-        # Encoded in slices (each under glibc's 128 KiB mmap threshold): one buffer of the
-        # whole line, megabytes, raised that threshold and left the heap fragmented.
-        pieces: list[bytes | memoryview] = [b'["r",%d,%d,%b,[' % (rid, ms, orjson.dumps(marks))]
+        pieces: list[bytes] = [b'["r",%d,%d,%b,[' % (rid, ms, orjson.dumps(marks))]
         for index, (key, events) in enumerate(batches):
             pieces.append(b"%b[%b," % (b"," if index else b"", orjson.dumps(key)[1:-1]))
-            for first in range(0, len(events), SLICE_EVENTS):
-                part = memoryview(orjson.dumps(events[first : first + SLICE_EVENTS]))
-                pieces.extend((b",", part[1:-1]) if first else (part[:-1],))
-            pieces.append(b"]]")
+            pieces.extend((events, b"]"))
         pieces.append(b"],%b]\n" % orjson.dumps(closes))
         return Prepared(rid, ms, pieces, len(batches), marks, closes)
 
@@ -265,7 +264,7 @@ class Journal:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _append(self, pieces: list[bytes | memoryview], *, sync: bool) -> None:
+    def _append(self, pieces: list[bytes], *, sync: bool) -> None:
         assert self._fd is not None, "Journal.open() first"
         try:
             for piece in pieces:
@@ -303,4 +302,7 @@ class Journal:
 
 
 def _sent(events: list[Any]) -> list[Sent]:
-    return [(int(t), str(m)) for t, m in events]
+    return [
+        (int(e["timestamp"]), str(e["message"])) if isinstance(e, dict) else (int(e[0]), str(e[1]))
+        for e in events
+    ]

@@ -14,8 +14,10 @@ import functools
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+import orjson
 from botocore.exceptions import ClientError
 
 from logtide.agent.core.errors import (
@@ -32,7 +34,13 @@ from logtide.agent.core.record_accessor import Template
 from logtide.sinks.aws import AwsClients
 from logtide.sinks.aws.retry import call_with_auto_retry, describe, error_code, outcome_unknown
 from logtide.sinks.cloudwatch_logs import options as cw_options
-from logtide.sinks.cloudwatch_logs.batching import BuildStats, LogEvent, build_event, split_batches
+from logtide.sinks.cloudwatch_logs.batching import (
+    BuildStats,
+    LogEvent,
+    build_event,
+    encode_events,
+    split_batches,
+)
 from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
 from logtide.sinks.cloudwatch_logs.recovery import Recovery, missing_events
 from logtide.sinks.cloudwatch_logs.request_body import write_bodies_with_orjson
@@ -45,6 +53,16 @@ _ALREADY_ACCEPTED = "DataAlreadyAcceptedException"
 
 # Under --once, how long stop() waits for the recovery of a previous run's batches.
 FINAL_RECOVERY_SECONDS = 60.0
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One PutLogEvents call of a flush: its stream, its events (for ``remaining=``) and
+    their ``logEvents`` array, encoded once for the journal and the request."""
+
+    key: StreamKey
+    events: list[LogEvent]
+    encoded: bytes
 
 
 class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
@@ -226,21 +244,21 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         if self._client is None:
             raise PermanentDeliveryError("cloudwatch_logs output used before start()")
         now_ms = int(time.time() * 1000)
-        pending: list[tuple[StreamKey, list[LogEvent]]] = []
+        pending: list[_Batch] = []
         for key, items in self._route(tag, events).items():
             split = split_batches(items, now_ms)
             self._reject_locally(key, split.too_old, split.too_new)
-            pending.extend((key, batch) for batch in split.batches)
+            pending.extend(_Batch(key, batch, encode_events(batch)) for batch in split.batches)
         rid = await self._record(tag, events, pending, marks)
-        for index, (key, batch) in enumerate(pending):
+        for index, batch in enumerate(pending):
             try:
-                await self._put(key, [item.api() for item in batch])
+                await self._put(batch.key, batch.encoded, len(batch.events))
             except Exception as exc:
-                remaining = [item.source for _, later in pending[index:] for item in later]
+                remaining = [item.source for later in pending[index:] for item in later.events]
                 if rid is not None:
                     refs = [(rid, later) for later in range(index, len(pending))]
                     self._handed_back[tag] = (remaining, refs)
-                raise _delivery_error(key, exc, remaining) from exc
+                raise _delivery_error(batch.key, exc, remaining) from exc
             if rid is not None and self._journal is not None:
                 await self._in_journal_thread(self._journal.done, (rid, index))
 
@@ -248,7 +266,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         self,
         tag: str,
         events: list[Event],
-        pending: list[tuple[StreamKey, list[LogEvent]]],
+        pending: list[_Batch],
         marks: Sequence[tuple[str, int]],
     ) -> int | None:
         """Journal the flush (fsynced) before anything of it is put; its id, or ``None``
@@ -259,10 +277,9 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         closes = handed[1] if handed is not None and handed[0] is events else []
         if self._journal is None or not marks or not (pending or closes):
             return None
-        batches = [
-            (key, [(item.timestamp, item.message) for item in batch]) for key, batch in pending
-        ]
-        prepared = self._journal.prepare(batches, marks, closes)
+        prepared = self._journal.prepare(
+            [(batch.key, batch.encoded) for batch in pending], marks, closes
+        )
         try:
             await self._in_journal_thread(self._journal.write, prepared)
             return prepared.rid
@@ -292,13 +309,15 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
             )
 
     async def _put_sent(self, key: StreamKey, events: list[Sent]) -> None:
-        await self._put(key, [{"timestamp": t, "message": m} for t, m in events])
+        encoded = orjson.dumps([{"timestamp": t, "message": m} for t, m in events])
+        await self._put(key, encoded, len(events))
 
-    async def _put(self, key: StreamKey, batch: list[dict[str, Any]]) -> None:
+    async def _put(self, key: StreamKey, encoded: bytes, count: int) -> None:
+        """Put one batch, given as its encoded ``logEvents`` array of ``count`` events."""
         assert self._streams is not None
         await self._streams.ensure(key)
         try:
-            response = await self._put_once(key, batch)
+            response = await self._put_once(key, encoded)
         except ClientError as exc:
             if error_code(exc) == _ALREADY_ACCEPTED:
                 return
@@ -310,19 +329,20 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
             )
             self._streams.forget(key)
             await self._streams.ensure(key)
-            response = await self._put_once(key, batch)
+            response = await self._put_once(key, encoded)
         self._streams.touch(key)
-        self._count_rejected(key, len(batch), response.get("rejectedLogEventsInfo") or {})
+        self._count_rejected(key, count, response.get("rejectedLogEventsInfo") or {})
         self._count("put_requests", 1)
-        self._count("sent_events", len(batch))
-        self.context.logger.debug("cloudwatch_logs: put %d events to %s/%s", len(batch), *key)
+        self._count("sent_events", count)
+        self.context.logger.debug("cloudwatch_logs: put %d events to %s/%s", count, *key)
 
-    async def _put_once(self, key: StreamKey, log_events: list[dict[str, Any]]) -> Any:
+    async def _put_once(self, key: StreamKey, encoded: bytes) -> Any:
         group, stream = key
 
         async def call() -> Any:
+            # The request carries the encoded array as it stands (request_body.py).
             return await self._client.put_log_events(
-                logGroupName=group, logStreamName=stream, logEvents=log_events
+                logGroupName=group, logStreamName=stream, logEvents=orjson.Fragment(encoded)
             )
 
         async def call_unless_landed() -> Any:
@@ -331,7 +351,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
             except Exception as exc:
                 # The answer was lost: the batch may be in the stream already. Sending it
                 # again without looking would store it twice.
-                if outcome_unknown(exc) and await self._landed(key, log_events):
+                if outcome_unknown(exc) and await self._landed(key, encoded):
                     forget_tracebacks(exc)
                     self._count("lost_answers_landed", 1)
                     return {}
@@ -339,8 +359,8 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
 
         return await call_with_auto_retry(call_unless_landed, self._auto_retry)
 
-    async def _landed(self, key: StreamKey, log_events: list[dict[str, Any]]) -> bool:
-        sent: list[Sent] = [(int(e["timestamp"]), str(e["message"])) for e in log_events]
+    async def _landed(self, key: StreamKey, encoded: bytes) -> bool:
+        sent: list[Sent] = [(int(e["timestamp"]), str(e["message"])) for e in orjson.loads(encoded)]
         try:
             return not await missing_events(self._client, key, sent, self._auto_retry)
         except Exception as exc:

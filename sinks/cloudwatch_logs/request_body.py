@@ -7,6 +7,9 @@ its events swap only the body: ``before-parameter-build`` takes ``logEvents`` ou
 parameters (botocore serializes the rest), ``before-call`` writes the body with them.
 The JSON is the same document (UTF-8 instead of ``\\u`` escapes, which the JSON protocol
 accepts); ``tests/unit/sinks/cloudwatch_logs/test_request_body.py`` compares them.
+
+The output passes ``logEvents`` as an ``orjson.Fragment`` of the array it already encoded
+for its journal: the body then copies those bytes instead of encoding every event again.
 """
 
 from __future__ import annotations

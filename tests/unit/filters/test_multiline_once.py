@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pytest
 
 from logtide.agent.core.events import Ack, Chunk, Event, Origin
@@ -77,8 +78,11 @@ class OnceOutput:
             return
         marks = [(mark, origin.end)] if mark is not None and origin is not None else []
         if self.journal is not None:
-            sent = [(int(ts * 1000), str(record["log"])) for ts, record in chunk.events]
-            self.journal.write(self.journal.prepare([(("g", "s"), sent)], marks))
+            sent = [
+                {"timestamp": int(ts * 1000), "message": str(record["log"])}
+                for ts, record in chunk.events
+            ]
+            self.journal.write(self.journal.prepare([(("g", "s"), orjson.dumps(sent))], marks))
         if self.appends is not None:
             self.appends.record({"buffer": 1}, marks)
         self.got.update(str(record["log"]) for _, record in chunk.events)

@@ -19,8 +19,13 @@ A = ("group", "a")
 B = ("group", "b")
 
 
+def encoded(events: list[tuple[int, str]]) -> bytes:
+    """A batch's ``logEvents`` array, as the output encodes it."""
+    return orjson.dumps([{"timestamp": t, "message": m} for t, m in events])
+
+
 def record(journal: Journal, batches: list, marks: list, closes: Iterable = ()) -> int:
-    prepared = journal.prepare(batches, marks, closes)
+    prepared = journal.prepare([(key, encoded(events)) for key, events in batches], marks, closes)
     journal.write(prepared)
     return prepared.rid
 
@@ -119,15 +124,48 @@ def test_a_failed_write_leaves_the_journal_as_it_was(
     assert [events for _, _, events in batches] == [[(1, "x")]]
 
 
-def test_a_large_batch_is_written_in_slices_as_one_json_line(tmp_path: Path) -> None:
+def test_a_batch_is_journaled_as_the_logevents_array_the_request_carries(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "out.journal"
     journal = Journal(path)
     journal.open()
-    big = [(n, f"message {n} é") for n in range(2 * journal_module.SLICE_EVENTS + 7)]
+    big = [(n, f'message {n} é " \\ \n') for n in range(1007)]
     rid = record(journal, [(A, big), (B, [(1, "x")])], [("m", 10)], closes=[(99, 0)])
     line = path.read_bytes().splitlines()[-1]
+    assert encoded(big) in line  # the very bytes, not a second encoding
     assert orjson.loads(line) == ["r", rid, orjson.loads(line)[2], [["m", 10]],
-                                  [["group", "a", [list(e) for e in big]], ["group", "b", [[1, "x"]]]],
+                                  [["group", "a", orjson.loads(encoded(big))],
+                                   ["group", "b", [{"timestamp": 1, "message": "x"}]]],
                                   [[99, 0]]]  # fmt: skip
     _, batches = reopen(path)
     assert [(key, events) for _, key, events in batches] == [(A, big), (B, [(1, "x")])]
+
+
+def test_a_journal_of_timestamp_message_pairs_is_still_read(tmp_path: Path) -> None:
+    """Lines written before batches were journaled as the request's array hold pairs."""
+    path = tmp_path / "out.journal"
+    path.write_bytes(
+        orjson.dumps(["r", 4, 0, [["m", 10]], [["group", "a", [[1, "x"], [2, "y"]]]], []]) + b"\n"
+    )
+    journal, batches = reopen(path)
+    assert batches == [((4, 0), A, [(1, "x"), (2, "y")])]
+    assert journal.watermarks == {"m": 10}
+
+
+def test_compaction_copies_an_open_record_as_written_and_closes_its_done_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "COMPACT_BYTES", 2000)
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    kept = record(journal, [(A, [(0, "kept é")]), (B, [(1, "done")])], [("m", 0)])
+    written = path.read_bytes().splitlines()[-1]
+    journal.done((kept, 1))
+    for n in range(1, 100):
+        journal.done((record(journal, [(A, [(n, "m" * 50)])], [("m", n)]), 0))
+    lines = path.read_bytes().splitlines()
+    assert lines[1:3] == [written, orjson.dumps(["d", kept, 1])]
+    _, batches = reopen(path)
+    assert batches == [((kept, 0), A, [(0, "kept é")])]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from botocore.config import Config
 from botocore.session import Session
 
+from logtide.sinks.cloudwatch_logs.batching import LogEvent, encode_events
 from logtide.sinks.cloudwatch_logs.request_body import write_bodies_with_orjson
 from tests.support.built_request import Built, offline_credentials, stop_before_send
 
@@ -58,6 +60,17 @@ def test_the_body_is_the_stock_serializers_document(events: list[dict[str, Any]]
     # Written by orjson (UTF-8 as it is), not by botocore's serializer (ASCII escapes).
     assert b'"timestamp":1764600000000' in our_body
     assert b'"timestamp": 1764600000000' in stock_body
+
+
+def test_an_encoded_array_is_sent_as_it_stands() -> None:
+    """The output hands its batch over as the bytes it journaled (``orjson.Fragment``)."""
+    batch = [LogEvent(e["timestamp"], e["message"], 0, (0.0, {})) for e in EVENTS]
+    array = encode_events(batch)
+    params = {"logGroupName": "/aws/app", "logStreamName": "node-a.log"}
+    *stock, _ = _request(False, logEvents=EVENTS, **params)
+    *ours, our_body = _request(True, logEvents=orjson.Fragment(array), **params)
+    assert ours == stock
+    assert array in our_body
 
 
 def test_every_call_sends_its_own_events() -> None:
