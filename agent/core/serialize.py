@@ -42,15 +42,20 @@ def dumps(value: Any, *, sort_keys: bool = False, newline: bool = False) -> byte
     """Compact JSON of a record or value, keys in record order (or sorted), UTF-8
     unescaped, as Fluent Bit writes records; every output's one serialiser. Never fails on
     a record's data: what orjson refuses (an integer beyond 64 bits) goes through the stdlib.
-    ``newline`` ends it with ``\\n`` (a JSON line) without a copy.
+    ``newline`` ends it with ``\\n`` (a JSON line) without a copy. ``OPT_NON_STR_KEYS`` is
+    asked for only when a key needs it: it costs every dict (~0.4 us a 750-byte record).
     """
-    option = _NON_STR
+    option = 0
     if sort_keys:
         option |= orjson.OPT_SORT_KEYS
     if newline:
         option |= orjson.OPT_APPEND_NEWLINE
     try:
         return orjson.dumps(value, default=_fallback, option=option)
+    except TypeError:
+        pass
+    try:
+        return orjson.dumps(value, default=_fallback, option=option | _NON_STR)
     except TypeError:
         return _stdlib(value, sort_keys, newline)
 

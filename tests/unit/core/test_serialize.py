@@ -23,6 +23,13 @@ def test_integer_beyond_64_bits_falls_back_for_the_batch() -> None:
     assert plain_lines([(1.0, r) for r in records]) == record_lines(records)
 
 
+def test_keys_that_are_not_strings_are_written_as_their_text() -> None:
+    # A Lua filter can give a record integer keys; orjson needs OPT_NON_STR_KEYS for them.
+    assert dumps({1: "a", "b": {2.5: True}}) == b'{"1":"a","b":{"2.5":true}}'
+    assert dumps({1: "a"}, sort_keys=True, newline=True) == b'{"1":"a"}\n'
+    assert dumps({1: 2**65}) == b'{"1":36893488147419103232}'
+
+
 def test_json_lines_puts_the_date_key_first() -> None:
     assert json_lines([(1.5, {"a": 1})], "date", "double") == b'{"date":1.5,"a":1}\n'
 
