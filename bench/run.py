@@ -355,7 +355,7 @@ def main() -> int:
         "--repeat",
         type=int,
         default=3,
-        help="runs of ref, a, a-cri, c, t, aws, lua, ml, eks; the fastest is shown",
+        help="runs of ref, a, a-cri, c, t, aws, lua, ml, eks, eks-cw; the fastest is shown",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -372,7 +372,7 @@ def main() -> int:
         "ref": lambda: [scenario_reference(args.lines, args.repeat)],
         "d": lambda: many_files(args.files, args.seconds),
         "eks": lambda: [scenario_eks(args.lines, args.repeat)],
-        "eks-cw": lambda: [scenario_eks_cw(args.lines)],
+        "eks-cw": lambda: [scenario_eks_cw(args.lines, args.repeat)],
         "rewrite_tag": lambda: [scenario_rewrite_tag(args.lines, args.repeat)],
         "sd": lambda: [scenario_systemd(args.journal_entries, args.repeat)],
         "ks": lambda: [scenario_kinesis_streams(args.lines)],
