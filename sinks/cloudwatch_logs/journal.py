@@ -127,21 +127,25 @@ class Journal:
             ]
 
     def _fold(self) -> dict[int, RawBatches]:
-        """Apply the file; returns the batches of the records still open."""
+        """Apply the file line by line; returns the batches of the records still open. A
+        record's events are dropped as soon as it closes: the file can hold
+        :data:`COMPACT_BYTES` of them, which must not all be in memory at once."""
         batches: dict[int, RawBatches] = {}
         try:
-            data = self.path.read_bytes()
+            handle = self.path.open("rb")
         except FileNotFoundError:
             return batches
-        offset = 0
-        for line in data.split(b"\n"):
-            length = len(line) + 1
-            if line:
-                try:
-                    self._apply(orjson.loads(line), offset, length, batches)
-                except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
-                    break  # a torn last line: that flush never put anything
-            offset += length
+        with handle:
+            offset = 0
+            for line in handle:
+                length = len(line) if line.endswith(b"\n") else len(line) + 1
+                text = line.rstrip(b"\n")
+                if text:
+                    try:
+                        self._apply(orjson.loads(text), offset, length, batches)
+                    except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
+                        break  # a torn last line: that flush never put anything
+                offset += length
         return {rid: batches[rid] for rid in self._records}
 
     def _apply(
@@ -163,11 +167,15 @@ class Journal:
             for mark, end in marks:
                 self._raise(str(mark), int(end))
             for ref in closes:
-                self._close((int(ref[0]), int(ref[1])))
+                self._close_folded((int(ref[0]), int(ref[1])), batches)
         elif kind == "d":
-            self._close((int(entry[1]), int(entry[2])))
+            self._close_folded((int(entry[1]), int(entry[2])), batches)
         else:
             raise ValueError(kind)
+
+    def _close_folded(self, ref: BatchRef, batches: dict[int, RawBatches]) -> None:
+        if self._close(ref) and ref[0] not in self._records:
+            del batches[ref[0]]
 
     def _compact(self) -> None:
         """Rewrite the file as the watermarks plus the open records (atomically); on failure
@@ -183,6 +191,8 @@ class Journal:
                 assert current is not None
                 current.seek(record.offset)
                 line = current.read(record.length)
+                if not line.endswith(b"\n"):
+                    line += b"\n"  # the file's last line, its newline never written
                 places.append((record, size, len(line)))
                 lines.append(line)
                 size += len(line)

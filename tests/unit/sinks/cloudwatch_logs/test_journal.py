@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tracemalloc
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -169,3 +170,37 @@ def test_compaction_copies_an_open_record_as_written_and_closes_its_done_batches
     assert lines[1:3] == [written, orjson.dumps(["d", kept, 1])]
     _, batches = reopen(path)
     assert batches == [((kept, 0), A, [(0, "kept é")])]
+
+
+def test_a_last_line_without_its_newline_is_copied_with_one(tmp_path: Path) -> None:
+    path = tmp_path / "out.journal"
+    path.write_bytes(orjson.dumps(["r", 4, 0, [["m", 10]], [["group", "a", [[1, "x"]]]], []]))
+    journal, batches = reopen(path)
+    assert batches == [((4, 0), A, [(1, "x")])]
+    later = record(journal, [(B, [(2, "y")])], [("m", 20)])
+    _, batches = reopen(path)
+    assert [ref for ref, _, _ in batches] == [(4, 0), (later, 0)]
+
+
+def test_reading_a_large_journal_holds_only_its_open_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to COMPACT_BYTES of closed batches are read back at a start: one line at a time."""
+    monkeypatch.setattr(journal_module, "COMPACT_BYTES", 1 << 30)
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    events = [(n, "e" * 200) for n in range(500)]
+    for _ in range(100):
+        journal.done((record(journal, [(A, events)], [("m", 1)]), 0))
+    kept = record(journal, [(A, [(1, "open")])], [("m", 2)])
+    journal.close()
+    assert path.stat().st_size > 10_000_000
+    tracemalloc.start()
+    try:
+        _, batches = reopen(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert batches == [((kept, 0), A, [(1, "open")])]
+    assert peak < 3_000_000  # the file is 11 MB; its events as objects several times that
