@@ -120,7 +120,7 @@ class Journal:
             self._ids = itertools.count(self._next_id)
             self._compact()
             return [
-                OpenBatch((rid, index), (str(b[0]), str(b[1])), _sent(b[2]), record.ms)
+                OpenBatch((rid, index), (str(b[0]), str(b[1])), sent_events(b[2]), record.ms)
                 for rid, record in self._records.items()
                 for index, b in enumerate(raw[rid])
                 if record.open[index]
@@ -311,7 +311,9 @@ class Journal:
             del self.watermarks[next(iter(self.watermarks))]
 
 
-def _sent(events: list[Any]) -> list[Sent]:
+def sent_events(events: list[Any]) -> list[Sent]:
+    """A decoded ``logEvents`` array (or an older journal's ``[ts, msg]`` pairs) as
+    ``(timestamp, message)`` pairs."""
     return [
         (int(e["timestamp"]), str(e["message"])) if isinstance(e, dict) else (int(e[0]), str(e[1]))
         for e in events

@@ -41,7 +41,7 @@ from logtide.sinks.cloudwatch_logs.batching import (
     encode_events,
     split_batches,
 )
-from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent
+from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent, sent_events
 from logtide.sinks.cloudwatch_logs.recovery import Recovery, missing_events
 from logtide.sinks.cloudwatch_logs.request_body import write_bodies_with_orjson
 from logtide.sinks.cloudwatch_logs.streams import NOT_FOUND, LogStreams, StreamKey
@@ -360,7 +360,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         return await call_with_auto_retry(call_unless_landed, self._auto_retry)
 
     async def _landed(self, key: StreamKey, encoded: bytes) -> bool:
-        sent: list[Sent] = [(int(e["timestamp"]), str(e["message"])) for e in orjson.loads(encoded)]
+        sent = sent_events(orjson.loads(encoded))
         try:
             return not await missing_events(self._client, key, sent, self._auto_retry)
         except Exception as exc:
