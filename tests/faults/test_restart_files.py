@@ -48,9 +48,20 @@ def plain_config(work: Path, port: int, *, grace: str = "5") -> Path:
     return path
 
 
+def start_past_its_first_scan(agent: Agent, work: Path) -> None:
+    """Start ``agent`` and wait until its first scan is over. The monitoring server answers
+    before the tail's first scan; a file made in between would count as found at start and
+    be read from its end (Read_from_Head Off), so an empty file the first scan must open
+    marks the moment from which new files are found by a rescan."""
+    (work / "logs" / "marker.log").touch()
+    agent.start()
+    agent.wait_files(1)
+
+
 def test_files_born_while_the_agent_is_down_are_read_from_their_head(tmp_path: Path) -> None:
     port = new_port()
-    agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused").start()
+    agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused")
+    start_past_its_first_scan(agent, tmp_path)
     try:
         first = AppWriter(tmp_path / "logs" / "a.log", rotation="rename", late_lines=0)
         first.write(20)
@@ -78,7 +89,8 @@ def test_a_kill_before_the_first_checkpoint_loses_nothing(tmp_path: Path) -> Non
     """The row of a file found by a rescan must be on disk before anything is read from it:
     otherwise a restart finds the file unknown and starts at its end."""
     port = new_port()
-    agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused").start()
+    agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused")
+    start_past_its_first_scan(agent, tmp_path)
     try:
         writer = AppWriter(tmp_path / "logs" / "c.log")
         writer.write(40)
