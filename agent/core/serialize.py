@@ -71,6 +71,15 @@ def record_lines(records: list[Any]) -> bytes:
         return b"".join([dumps(record, newline=True) for record in records])
 
 
+def record_jsons(records: list[Any]) -> list[bytes]:
+    """Each record as :func:`dumps` writes it, by one ``orjson.dumps`` per record with no
+    wrapper call between; a record orjson refuses sends the list through :func:`dumps`."""
+    try:
+        return [orjson.dumps(record, default=_fallback) for record in records]
+    except TypeError:
+        return [dumps(record) for record in records]
+
+
 def format_date(timestamp: float, fmt: str) -> Any:
     """Render an event time as Fluent Bit's ``json_date_format`` does; a time no date can
     hold is rendered clamped to years 1..9999 (one record must never fail a batch)."""

@@ -1,6 +1,11 @@
 """Records -> CloudWatch log events -> PutLogEvents batches that AWS accepts, each encoded
 once (:func:`encode_events`) for both the journal and the request.
 
+Most flushes are one stream's whole records, in time order, none empty or too large or too
+old: :func:`whole_record_batches` cuts and encodes those a column at a time, with no object
+per event. Anything else takes the per-event path (:func:`build_event`, :func:`split_batches`),
+which decides each event on its own.
+
 AWS's rules for one PutLogEvents call: at most 10,000 events; at most 1,048,576 bytes,
 counted as each message's UTF-8 bytes plus 26; events in chronological order; the newest
 minus the oldest under 24 hours; no event older than 14 days or more than 2 hours ahead.
@@ -8,13 +13,15 @@ minus the oldest under 24 hours; no event older than 14 days or more than 2 hour
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 import orjson
 
 from logtide.agent.core.events import Event
-from logtide.agent.core.serialize import dumps
+from logtide.agent.core.serialize import dumps, record_jsons
 from logtide.sinks.aws.records import epoch_ms, log_key_value, truncate_utf8, value_bytes
 
 MAX_BATCH_EVENTS = 10_000
@@ -113,6 +120,51 @@ def encode_events(batch: list[LogEvent]) -> bytes:
     """A batch as PutLogEvents' ``logEvents`` JSON array: written once, it is both the
     journal's copy of the batch and the request's (encoding it twice cost ~1 us an event)."""
     return orjson.dumps([{"timestamp": item.timestamp, "message": item.message} for item in batch])
+
+
+@dataclass(slots=True)
+class EncodedBatch:
+    """A batch ready to put: its pipeline events (for ``remaining=``) and its ``logEvents``."""
+
+    sources: list[Event]
+    encoded: bytes
+
+
+def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch] | None:
+    """``events`` as batches of their whole records, or ``None`` when any event needs a
+    decision of its own (dropped as empty, truncated, set aside for its age, reordered, or a
+    batch cut at the 24-hour span): :func:`build_event` and :func:`split_batches` then."""
+    if not events:
+        return []
+    datas = record_jsons([record for _, record in events])
+    if b"{}" in datas or max(map(len, datas)) > MAX_EVENT_BYTES:
+        return None
+    stamps = [round(ts * 1_000_000) // 1000 for ts, _ in events]
+    oldest, newest = stamps[0], stamps[-1]
+    if (
+        oldest < now_ms - MAX_AGE_MS
+        or newest > now_ms + MAX_AHEAD_MS
+        or newest - oldest >= MAX_SPAN_MS
+        or stamps != sorted(stamps)
+    ):
+        return None
+    # ends[i]: the bytes AWS counts for events 0..i, so a batch from ``start`` takes every
+    # event whose end is within MAX_BATCH_BYTES of the end before ``start``.
+    ends = list(itertools.accumulate(len(data) + EVENT_OVERHEAD for data in datas))
+    batches: list[EncodedBatch] = []
+    start, before = 0, 0
+    while start < len(events):
+        stop = bisect.bisect_right(ends, before + MAX_BATCH_BYTES, start)
+        stop = min(stop, start + MAX_BATCH_EVENTS)
+        encoded = orjson.dumps(
+            [
+                {"timestamp": stamp, "message": data.decode()}
+                for stamp, data in zip(stamps[start:stop], datas[start:stop], strict=True)
+            ]
+        )
+        batches.append(EncodedBatch(events[start:stop], encoded))
+        start, before = stop, ends[stop - 1]
+    return batches
 
 
 def batch_bytes(batch: list[LogEvent]) -> int:

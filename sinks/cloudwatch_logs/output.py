@@ -40,6 +40,7 @@ from logtide.sinks.cloudwatch_logs.batching import (
     build_event,
     encode_events,
     split_batches,
+    whole_record_batches,
 )
 from logtide.sinks.cloudwatch_logs.journal import BatchRef, Journal, Sent, sent_events
 from logtide.sinks.cloudwatch_logs.recovery import Recovery, missing_events
@@ -57,11 +58,12 @@ FINAL_RECOVERY_SECONDS = 60.0
 
 @dataclass(slots=True)
 class _Batch:
-    """One PutLogEvents call of a flush: its stream, its events (for ``remaining=``) and
-    their ``logEvents`` array, encoded once for the journal and the request."""
+    """One PutLogEvents call of a flush: its stream, the pipeline events it carries (for
+    ``remaining=``) and their ``logEvents`` array, encoded once for the journal and the
+    request."""
 
     key: StreamKey
-    events: list[LogEvent]
+    sources: list[Event]
     encoded: bytes
 
 
@@ -243,24 +245,35 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
     ) -> None:
         if self._client is None:
             raise PermanentDeliveryError("cloudwatch_logs output used before start()")
-        now_ms = int(time.time() * 1000)
-        pending: list[_Batch] = []
-        for key, items in self._route(tag, events).items():
-            split = split_batches(items, now_ms)
-            self._reject_locally(key, split.too_old, split.too_new)
-            pending.extend(_Batch(key, batch, encode_events(batch)) for batch in split.batches)
+        pending = self._batches(tag, events, int(time.time() * 1000))
         rid = await self._record(tag, events, pending, marks)
         for index, batch in enumerate(pending):
             try:
-                await self._put(batch.key, batch.encoded, len(batch.events))
+                await self._put(batch.key, batch.encoded, len(batch.sources))
             except Exception as exc:
-                remaining = [item.source for later in pending[index:] for item in later.events]
+                remaining = [event for later in pending[index:] for event in later.sources]
                 if rid is not None:
                     refs = [(rid, later) for later in range(index, len(pending))]
                     self._handed_back[tag] = (remaining, refs)
                 raise _delivery_error(batch.key, exc, remaining) from exc
             if rid is not None and self._journal is not None:
                 await self._in_journal_thread(self._journal.done, (rid, index))
+
+    def _batches(self, tag: str, events: list[Event], now_ms: int) -> list[_Batch]:
+        if self._log_key is None and self._group_template is None and self._stream_template is None:
+            whole = whole_record_batches(events, now_ms)
+            if whole is not None:
+                key = self._stream_key(tag, {})
+                return [_Batch(key, batch.sources, batch.encoded) for batch in whole]
+        pending: list[_Batch] = []
+        for key, items in self._route(tag, events).items():
+            split = split_batches(items, now_ms)
+            self._reject_locally(key, split.too_old, split.too_new)
+            pending.extend(
+                _Batch(key, [item.source for item in batch], encode_events(batch))
+                for batch in split.batches
+            )
+        return pending
 
     async def _record(
         self,

@@ -15,7 +15,9 @@ from logtide.sinks.cloudwatch_logs.batching import (
     LogEvent,
     batch_bytes,
     build_event,
+    encode_events,
     split_batches,
+    whole_record_batches,
 )
 
 NOW_MS = 1_795_744_014_714
@@ -145,3 +147,53 @@ def test_random_mixes_always_give_valid_batches(seed: int) -> None:
     result = split_batches(items, NOW_MS)
     assert_valid(result.batches)
     assert sorted(i.source for b in result.batches for i in b) == sorted(i.source for i in items)
+
+
+def per_event(events: list, now_ms: int) -> list[tuple[list, bytes]]:
+    stats = BuildStats()
+    items = [item for e in events if (item := build_event(e, None, stats)) is not None]
+    split = split_batches(items, now_ms)
+    assert not split.too_old and not split.too_new
+    return [([item.source for item in batch], encode_events(batch)) for batch in split.batches]
+
+
+@pytest.mark.parametrize(
+    ("count", "pad"),
+    [(1, 0), (3000, 400), (10_001, 0), (25, 150_000), (7, 999_000)],
+    ids=["one", "some", "count-limit", "byte-limit", "near-event-limit"],
+)
+def test_whole_records_are_batched_as_the_per_event_path_batches_them(count: int, pad: int) -> None:
+    rng = random.Random(count)
+    stamp = NOW_MS / 1000 - 3600
+    events = []
+    for n in range(count):
+        stamp += rng.choice((0, 0.0004, 0.001, 0.25))
+        events.append((stamp, {"n": n, "s": 'é"\\' * rng.randrange(4), "pad": "x" * pad}))
+    whole = whole_record_batches(events, NOW_MS)
+    assert whole is not None
+    expected = per_event(events, NOW_MS)
+    assert [(batch.sources, batch.encoded) for batch in whole] == expected
+    assert len(expected) > 1 or count == 1
+    assert [e for batch in whole for e in batch.sources] == events
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [(NOW_MS / 1000, {"a": 1}), (NOW_MS / 1000, {})],
+        [(NOW_MS / 1000, {"big": "x" * MAX_EVENT_BYTES})],
+        [(2.0, {"a": 1}), (1.0, {"a": 2})],
+        [((NOW_MS - MAX_AGE_MS - 1) / 1000, {"a": 1})],
+        [((NOW_MS + MAX_AHEAD_MS + 1) / 1000, {"a": 1})],
+        [((NOW_MS - MAX_SPAN_MS) / 1000, {"a": 1}), (NOW_MS / 1000, {"a": 2})],
+    ],
+    ids=["empty-record", "too-large", "out-of-order", "too-old", "too-new", "24-hour-span"],
+)
+def test_events_that_need_a_decision_of_their_own_take_the_per_event_path(
+    events: list,
+) -> None:
+    assert whole_record_batches(events, NOW_MS) is None
+
+
+def test_no_events_make_no_batches() -> None:
+    assert whole_record_batches([], NOW_MS) == []
