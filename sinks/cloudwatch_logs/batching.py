@@ -1,10 +1,10 @@
 """Records -> CloudWatch log events -> PutLogEvents batches that AWS accepts, each encoded
 once (:func:`encode_events`) for both the journal and the request.
 
-Most flushes are one stream's whole records, in time order, none empty or too large or too
-old: :func:`whole_record_batches` cuts and encodes those a column at a time, with no object
-per event. Anything else takes the per-event path (:func:`build_event`, :func:`split_batches`),
-which decides each event on its own.
+Most flushes are one stream's whole records, none empty or too large or too old:
+:func:`whole_record_batches` orders, cuts and encodes those a column at a time, with no
+object per event. Anything else takes the per-event path (:func:`build_event`,
+:func:`split_batches`), which decides each event on its own.
 
 AWS's rules for one PutLogEvents call: at most 10,000 events; at most 1,048,576 bytes,
 counted as each message's UTF-8 bytes plus 26; events in chronological order; the newest
@@ -131,21 +131,28 @@ class EncodedBatch:
 
 
 def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch] | None:
-    """``events`` as batches of their whole records, or ``None`` when any event needs a
-    decision of its own (dropped as empty, truncated, set aside for its age, reordered, or a
-    batch cut at the 24-hour span): :func:`build_event` and :func:`split_batches` then."""
+    """``events`` as batches of their whole records in time order, or ``None`` when any
+    event needs a decision of its own (dropped as empty, truncated, set aside for its age,
+    or a batch cut at the 24-hour span): :func:`build_event` and :func:`split_batches`
+    then."""
     if not events:
         return []
     datas = record_jsons([record for _, record in events])
     if b"{}" in datas or max(map(len, datas)) > MAX_EVENT_BYTES:
         return None
+    # epoch_ms, inlined: a call per event is what this path saves.
     stamps = [round(ts * 1_000_000) // 1000 for ts, _ in events]
+    if stamps != sorted(stamps):
+        # Several files under one tag: ordered as split_batches orders them (stably).
+        order = sorted(range(len(stamps)), key=stamps.__getitem__)
+        stamps = [stamps[i] for i in order]
+        datas = [datas[i] for i in order]
+        events = [events[i] for i in order]
     oldest, newest = stamps[0], stamps[-1]
     if (
         oldest < now_ms - MAX_AGE_MS
         or newest > now_ms + MAX_AHEAD_MS
         or newest - oldest >= MAX_SPAN_MS
-        or stamps != sorted(stamps)
     ):
         return None
     # ends[i]: the bytes AWS counts for events 0..i, so a batch from ``start`` takes every
