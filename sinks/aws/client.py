@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from botocore.config import Config
@@ -38,6 +38,8 @@ from logtide.agent.core.common_options import OutputSettings
 from logtide.agent.core.options import Option
 from logtide.sinks.aws.call_thread import CallThread
 from logtide.sinks.aws.models import shared_loader
+
+T = TypeVar("T")
 
 AWS_OPTIONS: tuple[Option, ...] = (
     Option("region", "str", None, "AWS region.", required=True),
@@ -163,6 +165,15 @@ class AwsClient:
         self._thread = thread
         self.meta = client.meta
 
+    @property
+    def botocore_client(self) -> Any:
+        """The client itself, for calls made :meth:`run` on its thread."""
+        return self._client
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """``call()`` on this client's thread, in order with its operations."""
+        return await self._thread.run(call)
+
     def close(self) -> None:
         """Blocking: closes the client's connections (called on the thread)."""
         self._client.close()
@@ -228,6 +239,17 @@ class AwsClients:
             made = await self._thread.run(functools.partial(self._create, service, config))
             self._clients[service] = AwsClient(made, self._thread)
         return self._clients[service]
+
+    async def credentials(self) -> Any:
+        """The credentials the clients sign with (refreshable; ``None`` when the chain has
+        none), after the first :meth:`client`."""
+        assert self._session is not None, "credentials() before client()"
+        return await self._thread.run(self._session.get_credentials)
+
+    def user_agent(self, extra: str | None) -> str:
+        assert self._session is not None, "user_agent() before client()"
+        agent: str = self._session.user_agent()
+        return f"{agent} {extra}" if extra else agent
 
     async def close(self) -> None:
         made = list(self._clients.values())
