@@ -75,5 +75,5 @@ class PutLogEventsCall:
             self._output_shape,
         )
         if response.status_code >= 300:
-            raise ClientError(parsed, OPERATION)  # type: ignore[arg-type]
+            raise ClientError(parsed, OPERATION)
         return parsed
