@@ -167,7 +167,7 @@ class AwsClient:
 
     @property
     def botocore_client(self) -> Any:
-        """The client itself, for calls made :meth:`run` on its thread."""
+        """The botocore client itself, for blocking calls handed to :meth:`run`."""
         return self._client
 
     async def run(self, call: Callable[[], T]) -> T:
