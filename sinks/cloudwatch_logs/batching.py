@@ -21,7 +21,7 @@ from operator import attrgetter
 import orjson
 
 from logtide.agent.core.events import Event
-from logtide.agent.core.serialize import dumps, record_jsons
+from logtide.agent.core.serialize import dumps, record_texts
 from logtide.sinks.aws.records import epoch_ms, log_key_value, truncate_utf8, value_bytes
 
 MAX_BATCH_EVENTS = 10_000
@@ -137,8 +137,12 @@ def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch]
     then."""
     if not events:
         return []
-    datas = record_jsons([record for _, record in events])
-    if b"{}" in datas or max(map(len, datas)) > MAX_EVENT_BYTES:
+    messages = record_texts([record for _, record in events])
+    if all(map(str.isascii, messages)):
+        sizes = list(map(len, messages))
+    else:
+        sizes = [len(message.encode()) for message in messages]
+    if "{}" in messages or max(sizes) > MAX_EVENT_BYTES:
         return None
     # epoch_ms, inlined: a call per event is what this path saves.
     stamps = [round(ts * 1_000_000) // 1000 for ts, _ in events]
@@ -146,7 +150,8 @@ def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch]
         # Several files under one tag: ordered as split_batches orders them (stably).
         order = sorted(range(len(stamps)), key=stamps.__getitem__)
         stamps = [stamps[i] for i in order]
-        datas = [datas[i] for i in order]
+        messages = [messages[i] for i in order]
+        sizes = [sizes[i] for i in order]
         events = [events[i] for i in order]
     oldest, newest = stamps[0], stamps[-1]
     if (
@@ -157,7 +162,7 @@ def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch]
         return None
     # ends[i]: the bytes AWS counts for events 0..i, so a batch from ``start`` takes every
     # event whose end is within MAX_BATCH_BYTES of the end before ``start``.
-    ends = list(itertools.accumulate(len(data) + EVENT_OVERHEAD for data in datas))
+    ends = list(itertools.accumulate(map(EVENT_OVERHEAD.__add__, sizes)))
     batches: list[EncodedBatch] = []
     start, before = 0, 0
     while start < len(events):
@@ -165,8 +170,8 @@ def whole_record_batches(events: list[Event], now_ms: int) -> list[EncodedBatch]
         stop = min(stop, start + MAX_BATCH_EVENTS)
         encoded = orjson.dumps(
             [
-                {"timestamp": stamp, "message": data.decode()}
-                for stamp, data in zip(stamps[start:stop], datas[start:stop], strict=True)
+                {"timestamp": stamp, "message": message}
+                for stamp, message in zip(stamps[start:stop], messages[start:stop], strict=True)
             ]
         )
         batches.append(EncodedBatch(events[start:stop], encoded))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
-from logtide.agent.core.serialize import dumps, record_lines
+from logtide.agent.core.serialize import dumps, record_lines, record_texts
 from logtide.sinks.formats import json_lines, plain_lines
 
 
@@ -56,3 +57,22 @@ def test_an_integer_beyond_64_bits_serialises_alike_through_every_output() -> No
     assert firehose == line + b"\n"
     keys = KeyFormat("/$nested")
     assert keys.group(record) == ("%7B%22n%22%3A-1180591620717411303424%7D",)
+
+
+def test_record_texts_are_what_dumps_writes() -> None:
+    records = [{"a": 1, "s": "é\n"}, {"raw": b"x\xff"}, {1: "a"}, {"big": 2**64}]
+    assert record_texts(records) == [dumps(record).decode() for record in records]
+    assert record_texts(records[:2]) == [dumps(record).decode() for record in records[:2]]
+
+
+def test_record_texts_hold_only_their_own_size() -> None:
+    """orjson's bytes keep the buffer they were written in (4 KiB at least); texts do not."""
+    records = [{"n": n, "s": "x" * 100} for n in range(2000)]
+    tracemalloc.start()
+    try:
+        texts = record_texts(records)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(texts) == 2000
+    assert held < 2000 * 400
