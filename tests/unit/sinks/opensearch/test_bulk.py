@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -151,3 +152,18 @@ def test_odd_values_and_times_still_make_documents() -> None:
     assert lines(built[1])[0]["create"]["_index"] == "logstash-9999.12.31"
     # Year 1: strftime's %Y gives "1" or "0001", by platform (glibc: "1", as Fluent Bit's).
     assert lines(built[2])[0]["create"]["_index"] in ("logstash-1.01.01", "logstash-0001.01.01")
+
+
+def test_items_held_for_a_request_hold_only_their_own_size() -> None:
+    """orjson's bytes keep the buffer they were written in (4 KiB at least); a bulk request
+    holds all its items until it is sent, so both lines are copies of their own size."""
+    b = builder()
+    events: list[Event] = [(1795744014.5, {"n": n, "s": "x" * 100}) for n in range(2000)]
+    tracemalloc.start()
+    try:
+        held = items(b, events)
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(held) == 2000
+    assert size < 2000 * 800

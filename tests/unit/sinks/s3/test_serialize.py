@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import orjson
 import pytest
 
@@ -65,3 +67,19 @@ def test_integers_beyond_64_bits_are_written_not_raised() -> None:
         LineWriter(None, "iso8601", "big").line(T0, {"big": [2**70]})
         == b"[1180591620717411303424]\n"
     )
+
+
+@pytest.mark.parametrize("log_key", [None, "doc"])
+def test_lines_held_for_a_flush_hold_only_their_own_size(log_key: str | None) -> None:
+    """orjson's bytes keep the buffer they were written in (4 KiB at least); a flush holds
+    all its lines until the store writes them, so each line is a copy of its own size."""
+    writer = LineWriter(None, "iso8601", log_key)
+    records = [{"n": n, "doc": {"s": "x" * 100}, "s": "x" * 100} for n in range(2000)]
+    tracemalloc.start()
+    try:
+        held = [writer.line(T0, record) for record in records]
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(held) == 2000
+    assert size < 2000 * 400
