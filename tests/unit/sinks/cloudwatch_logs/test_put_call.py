@@ -37,7 +37,7 @@ EVENTS = [
 class Seen:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self.answer: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
+        self.answer: tuple[int, bytes] = (200, b"{}")
 
 
 @pytest.fixture
@@ -52,11 +52,9 @@ def server() -> Iterator[tuple[str, Seen]]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             headers = {k.lower(): v for k, v in self.headers.items()}
             seen.requests.append((self.path, headers, body))
-            status, extra, answer = seen.answer
+            status, answer = seen.answer
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
-            for name, value in extra.items():
-                self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
@@ -143,7 +141,7 @@ def test_log_format_goes_out_as_its_header(server: tuple[str, Seen]) -> None:
 def test_a_partial_rejection_is_read_from_the_answer(server: tuple[str, Seen]) -> None:
     endpoint, seen = server
     info = {"tooOldLogEventEndIndex": 1, "tooNewLogEventStartIndex": 3}
-    seen.answer = (200, {}, json.dumps({"rejectedLogEventsInfo": info}).encode())
+    seen.answer = (200, json.dumps({"rejectedLogEventsInfo": info}).encode())
     client, call = client_and_call(endpoint)
     try:
         assert call("g", "s", b"[]")["rejectedLogEventsInfo"] == info
@@ -180,7 +178,7 @@ def test_an_error_answer_raises_the_clients_error(
     server: tuple[str, Seen], status: int, body: bytes, code: str, retryable: bool
 ) -> None:
     endpoint, seen = server
-    seen.answer = (status, {}, body)
+    seen.answer = (status, body)
     client, call = client_and_call(endpoint)
     try:
         with pytest.raises(ClientError) as raised:
