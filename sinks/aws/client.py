@@ -247,6 +247,8 @@ class AwsClients:
         return await self._thread.run(self._session.get_credentials)
 
     def user_agent(self, extra: str | None) -> str:
+        """The session's ``User-Agent``, then ``extra`` (``extra_user_agent``), for requests
+        an output sends without the client."""
         assert self._session is not None, "user_agent() before client()"
         agent: str = self._session.user_agent()
         return f"{agent} {extra}" if extra else agent
