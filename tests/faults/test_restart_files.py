@@ -61,8 +61,8 @@ def start_past_its_first_scan(agent: Agent, work: Path) -> None:
 def test_files_born_while_the_agent_is_down_are_read_from_their_head(tmp_path: Path) -> None:
     port = new_port()
     agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused")
-    start_past_its_first_scan(agent, tmp_path)
     try:
+        start_past_its_first_scan(agent, tmp_path)
         first = AppWriter(tmp_path / "logs" / "a.log", rotation="rename", late_lines=0)
         first.write(20)
         wait_for(lambda: len(file_records(tmp_path / "out")) >= 20, 30, what="first lines")
@@ -90,8 +90,8 @@ def test_a_kill_before_the_first_checkpoint_loses_nothing(tmp_path: Path) -> Non
     otherwise a restart finds the file unknown and starts at its end."""
     port = new_port()
     agent = Agent(plain_config(tmp_path, port), http_port=port, bucket="unused")
-    start_past_its_first_scan(agent, tmp_path)
     try:
+        start_past_its_first_scan(agent, tmp_path)
         writer = AppWriter(tmp_path / "logs" / "c.log")
         writer.write(40)
         # Killed the moment the first records are out: the periodic checkpoint write has
