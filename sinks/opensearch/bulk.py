@@ -131,9 +131,9 @@ class BulkBuilder:
             return None
         if self._body_prefix:
             source = self._body_prefix + source + b"}"
-        # Both lines are copies (``+``): orjson's bytes keep their 4 KiB write buffer, and a
-        # bulk request holds every item until it is sent.
-        return BulkItem(dumps({self.action: meta}) + b"\n", source + b"\n", event)
+        # Both lines are bytes of their own size (``+``, dumps(newline=True)): a bulk
+        # request holds every item until it is sent.
+        return BulkItem(dumps({self.action: meta}, newline=True), source + b"\n", event)
 
     def _doc_id(
         self, record: dict[str, Any], source: bytes, seconds: int, nanos: int

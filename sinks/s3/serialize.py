@@ -66,9 +66,7 @@ class LineWriter:
                 return value.encode("utf-8", "replace") + b"\n"
             if isinstance(value, bytes):
                 return value + b"\n"
-            return dumps(value) + b"\n"
+            return dumps(value, newline=True)
         if self.date_key is not None:
             record = {self.date_key: self._date(ts), **record}
-        # A copy with its newline, not dumps(newline=True): orjson's bytes keep their 4 KiB
-        # write buffer, and a flush holds every line until the store writes them.
-        return dumps(record) + b"\n"
+        return dumps(record, newline=True)
