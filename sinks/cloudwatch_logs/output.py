@@ -81,6 +81,8 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         group_template, stream_template = config.log_group_template, config.log_stream_template
         self._group_template = Template(group_template) if group_template else None
         self._stream_template = Template(stream_template) if stream_template else None
+        # A tag's records all go to one stream unless a template names it per record.
+        self._per_record_keys = bool(group_template or stream_template)
         self._log_key = config.log_key
         self._log_format = config.log_format
         self._auto_retry = config.auto_retry_requests
@@ -203,8 +205,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
     def _route(self, tag: str, events: list[Event]) -> dict[StreamKey, list[LogEvent]]:
         stats = BuildStats()
         routed: dict[StreamKey, list[LogEvent]] = {}
-        dynamic = self._group_template is not None or self._stream_template is not None
-        static_key = None if dynamic else self._stream_key(tag, {})
+        static_key = None if self._per_record_keys else self._stream_key(tag, {})
         for event in events:
             item = build_event(event, self._log_key, stats)
             if item is None:
@@ -258,7 +259,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
                 await self._in_journal_thread(self._journal.done, (rid, index))
 
     def _batches(self, tag: str, events: list[Event], now_ms: int) -> list[_Batch]:
-        if self._log_key is None and self._group_template is None and self._stream_template is None:
+        if self._log_key is None and not self._per_record_keys:
             whole = whole_record_batches(events, now_ms)
             if whole is not None:
                 key = self._stream_key(tag, {})
