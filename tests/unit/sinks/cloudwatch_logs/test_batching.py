@@ -200,3 +200,22 @@ def test_events_that_need_a_decision_of_their_own_take_the_per_event_path(
 
 def test_no_events_make_no_batches() -> None:
     assert whole_record_batches([], NOW_MS) == []
+
+
+def test_limits_met_exactly_are_batched_as_the_per_event_path_batches_them() -> None:
+    """An event of exactly MAX_EVENT_BYTES, and two events filling MAX_BATCH_BYTES exactly
+    (a third goes to the next batch)."""
+    t = NOW_MS / 1000
+    frame = len('{"p":""}')
+    largest = [(t, {"p": "x" * (MAX_EVENT_BYTES - frame)})]
+    half = MAX_BATCH_BYTES // 2 - EVENT_OVERHEAD - frame
+    filling = [(t, {"p": "x" * half}), (t, {"p": "y" * half}), (t, {"p": "z"})]
+    counts = []
+    for events in (largest, filling):
+        whole = whole_record_batches(events, NOW_MS)
+        assert whole is not None
+        assert [(batch.sources, batch.encoded) for batch in whole] == per_event(events, NOW_MS)
+        counts.append([len(batch.sources) for batch in whole])
+    assert counts == [[1], [2, 1]]
+    message = orjson.loads(whole_record_batches(largest, NOW_MS)[0].encoded)[0]["message"]  # type: ignore[index]
+    assert len(message) == MAX_EVENT_BYTES
