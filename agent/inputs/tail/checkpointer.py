@@ -92,7 +92,11 @@ class Checkpointer:
         if self._executor is None:
             return fn(*args, **kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        # Shielded: a write cancelled while it waits for the DB thread would drop the changes
+        # it took from the store (nothing writes them again); once handed over, a job runs.
+        return await asyncio.shield(
+            loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        )
 
     async def persist(self) -> None:
         """Write every pending row change now."""

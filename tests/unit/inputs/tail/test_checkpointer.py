@@ -169,3 +169,25 @@ async def test_cut_points_end_reads_where_an_output_watermark_ends(tmp_path: Pat
         f.row.reset_lineage()  # another content: that output's watermark is not for it
         f.pos = 0
         assert parts.checkpointer.next_cut(f) is None
+
+
+async def test_a_write_cancelled_while_queued_still_reaches_the_db(tmp_path: Path) -> None:
+    """Stopping cancels the persist loop, possibly while its write waits for the DB thread:
+    the changes it took from the store must still be written (nothing else will write
+    them), before the DB closes."""
+    log, db = tmp_path / "a.log", tmp_path / "t.db"
+    async with _read(tmp_path, db=True) as (parts, f):
+        ack, _ = await parts.checkpointer.deliver(f, 0, 18)
+        ack.settle(True)
+        busy = threading.Event()
+        executor = parts.checkpointer._executor
+        assert executor is not None
+        executor.submit(busy.wait, 5)  # the DB thread is busy with an earlier write
+        persist = asyncio.get_running_loop().create_task(parts.checkpointer.persist())
+        await asyncio.sleep(0.05)
+        assert not parts.checkpointer.store.pending  # taken by the queued write
+        persist.cancel()
+        await asyncio.gather(persist, return_exceptions=True)
+        busy.set()
+        await parts.checkpointer.persist()  # what the input's close does
+    assert _db_offsets(db) == {str(log): 18}
