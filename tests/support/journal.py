@@ -60,7 +60,14 @@ def export_text(entries: Iterable[Mapping[str, str | bytes]], *, start: int = 0)
 def write_journal(
     path: Path, entries: Iterable[Mapping[str, str | bytes]], *, start: int = 0
 ) -> None:
-    """Append ``entries`` to the journal file ``path`` (created when absent)."""
+    """Append ``entries`` to the journal file ``path`` (created when absent), then signal the
+    change as journald does after its writes.
+
+    The writer appends through mmap, which raises no inotify event, so a following
+    ``journalctl`` may not see the last entries. journald therefore truncates a file to its
+    own size after writing (``journal_file_post_change``); ``systemd-journal-remote`` does so
+    only on a timer that may not fire before it exits. Doing it here is what a live journal
+    gives a reader."""
     binary = journal_remote()
     assert binary is not None, "call needs_journal_tools() first"
     env = dict(os.environ)
@@ -76,6 +83,7 @@ def write_journal(
         capture_output=True,
         timeout=60,
     )
+    os.truncate(path, path.stat().st_size)
 
 
 def unit_entries(
