@@ -65,9 +65,9 @@ def write_journal(
 
     The writer appends through mmap, which raises no inotify event, so a following
     ``journalctl`` may not see the last entries. journald therefore truncates a file to its
-    own size after writing (``journal_file_post_change``). A file written by
-    ``systemd-journal-remote`` was seen to end without that signal: a following journalctl
-    waited 60 s for its last entry. Doing it here is what a live journal gives a reader."""
+    own size after writing (``journal_file_post_change``). Over a file written by
+    ``systemd-journal-remote``, a following journalctl once waited 60 s for the last entry;
+    giving the signal here is what a live journal gives a reader."""
     binary = journal_remote()
     assert binary is not None, "call needs_journal_tools() first"
     env = dict(os.environ)
