@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from typing import ClassVar, ParamSpec, TypeVar
 
 from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Chunk
+from logtide.agent.core.notices import FailureNotice
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
 from logtide.agent.inputs.systemd.cursor_db import CursorStore
@@ -64,6 +66,11 @@ class SystemdInput(InputPlugin[SystemdSettings]):
         self.every = c.systemd_filter_type == "And" and len(c.matches) > 1
         self.position: str | None = None
         self.written: str | None = None
+        self._write_notice = FailureNotice(
+            context.logger,
+            f"systemd: writing cursor DB {c.db}",
+            "the cursor stays where the DB has it: entries after it are read again after a restart",
+        )
         self._executor: ThreadPoolExecutor | None = None
         self._settled = asyncio.Event()
         self._child: Journalctl | None = None
@@ -76,9 +83,15 @@ class SystemdInput(InputPlugin[SystemdSettings]):
         return await loop.run_in_executor(self._executor, lambda: call(*args, **kwargs))
 
     async def persist(self) -> None:
+        """Write the committed cursor; one the DB refuses is written at the next try."""
         cursor = self.gate.committed
         if cursor is not None and cursor != self.written:
-            await self._db(self.store.write, cursor)
+            try:
+                await self._db(self.store.write, cursor)
+            except sqlite3.Error as exc:
+                self._write_notice.failed(exc, PERSIST_INTERVAL)
+                return
+            self._write_notice.succeeded()
             self.written = cursor
 
     async def _persist_loop(self) -> None:

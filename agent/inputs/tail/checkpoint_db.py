@@ -23,6 +23,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 from logtide.agent.core.errors import PluginError
 
@@ -112,6 +113,7 @@ class Row:
 
 
 Snapshot = list[tuple[str, tuple[object, ...]]]
+LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
 
 
 class CheckpointStore:
@@ -134,8 +136,8 @@ class CheckpointStore:
         self.rows: dict[int, Row] = {}
         self._dirty: set[int] = set()
         self._deleted: set[int] = set()
-        # Each row's lineage as last handed to write(), to write it only when it changes.
-        self._lineage_saved: dict[int, tuple[str, int, bytes]] = {}
+        # Each row's lineage as the DB holds it, to write it only when it changes.
+        self._lineage_saved: dict[int, LineageKey] = {}
         self._next_id = 1
         self._db: sqlite3.Connection | None = None
 
@@ -223,12 +225,12 @@ class CheckpointStore:
         """Take the pending changes (on the loop) for :meth:`write` (in a thread).
 
         A row's lineage changes only when its content starts over, its offset with every
-        acknowledgement: the lineage is written only when it differs from what was.
+        acknowledgement: the lineage is written only when it differs from what the DB holds
+        (as of the last write that committed).
         """
         changes: Snapshot = []
         for row_id in sorted(self._deleted):
             changes.append(("delete", (row_id,)))
-            self._lineage_saved.pop(row_id, None)
         for row_id in sorted(self._dirty):
             row = self.rows[row_id]
             changes.append(
@@ -249,10 +251,27 @@ class CheckpointStore:
             lineage = (row.lineage, row.head_length, row.head_digest)
             if self._lineage_saved.get(row_id) != lineage:
                 changes.append(("lineage", (row.id, *lineage)))
-                self._lineage_saved[row_id] = lineage
         self._dirty.clear()
         self._deleted.clear()
         return changes
+
+    def lineage_saved(self, row: Row) -> bool:
+        """Whether the DB holds ``row``'s lineage as it is now (a row no longer kept has
+        nothing left to save)."""
+        if row.id not in self.rows:
+            return True
+        return self._lineage_saved.get(row.id) == (row.lineage, row.head_length, row.head_digest)
+
+    def restore(self, changes: Snapshot) -> None:
+        """Mark a snapshot's rows pending again (on the loop) after its write failed: the
+        next snapshot takes their values as they are then."""
+        for kind, values in changes:
+            row_id = cast(int, values[0])
+            if kind == "delete":
+                if row_id not in self.rows:
+                    self._deleted.add(row_id)
+            elif row_id in self.rows:
+                self._dirty.add(row_id)
 
     def write(self, changes: Snapshot) -> None:
         db = self._db
@@ -287,7 +306,12 @@ class CheckpointStore:
                 )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
-            # What the DB holds is unknown now: every lineage is written again next time.
-            self._lineage_saved.clear()
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
+        # Only what committed counts as saved: the lineage of a write that failed is in the
+        # next snapshot again (its row is restored), however many writes were queued.
+        for values in deleted:
+            self._lineage_saved.pop(cast(int, values[0]), None)
+        for values in lineages:
+            self._lineage_saved[cast(int, values[0])] = cast(LineageKey, values[1:])

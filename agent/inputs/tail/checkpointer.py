@@ -17,14 +17,16 @@ import bisect
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from logtide.agent.core.events import Ack, Origin
 from logtide.agent.core.metrics import Readings
+from logtide.agent.core.notices import FailureNotice
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
 from logtide.agent.inputs.tail.file_table import FileTable
@@ -34,12 +36,15 @@ from logtide.agent.inputs.tail.reader import TailedFile
 from logtide.agent.inputs.tail.siblings import locate
 
 PERSIST_INTERVAL = 1.0
-# Bound of the per-file memos (lineages known durable, when a checkpoint was last logged):
-# past it they start over, which costs one more DB write or log line per file.
+# Bound of the per-file memo of when a checkpoint was last logged: past it it starts over,
+# which costs one more log line per file.
 MAX_REMEMBERED = 10_000
 # A busy file moves its checkpoint with every acknowledgement: at debug level, one line per
 # file per this many seconds at most.
 CHECKPOINT_LOG_INTERVAL = 1.0
+
+# What a checkpoint write that failed means to a user.
+_STAYS = "checkpoints stay where the DB has them: lines after them are read again after a restart"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,12 +68,14 @@ class Checkpointer:
         self.context = context
         self.source = source
         self._moved = asyncio.Event()
-        self._durable_lineages: set[str] = set()
         self._checkpoints_logged: dict[str, float] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._cut_points: Mapping[str, Sequence[int]] = {}
+        self._write_notice = FailureNotice(
+            context.logger, f"tail: writing checkpoint DB {store.path}", _STAYS
+        )
 
     # -- the DB --------------------------------------------------------------------------
     async def open(self) -> bool:
@@ -94,16 +101,41 @@ class Checkpointer:
         loop = asyncio.get_running_loop()
         # Shielded: a write cancelled while it waits for the DB thread would drop the changes
         # it took from the store (nothing writes them again); once handed over, a job runs.
-        return await asyncio.shield(
-            loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
-        )
+        job = loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            job.add_done_callback(self._report_orphaned)
+            raise
+
+    def _report_orphaned(self, job: asyncio.Future[Any]) -> None:
+        # The job of a caller that was cancelled (the input stopping): no one awaits it, so
+        # its failure is said here, in one line.
+        error = None if job.cancelled() else job.exception()
+        if error is not None:
+            self.context.logger.warning(
+                "tail: writing checkpoint DB %s failed while stopping: %s (%s)",
+                self.store.path,
+                error,
+                _STAYS,
+            )
+
+    async def _write(self, changes: Snapshot) -> bool:
+        """Write ``changes``; False when the DB refused them (they are pending again)."""
+        try:
+            await self._db(self.store.write, changes)
+        except sqlite3.Error as exc:
+            self.store.restore(changes)
+            self._write_notice.failed(exc, PERSIST_INTERVAL)
+            return False
+        self._write_notice.succeeded()
+        return True
 
     async def persist(self) -> None:
-        """Write every pending row change now."""
+        """Write every pending row change now (what the DB refuses stays pending)."""
         if self.store.path and self.store.pending:
             changes = self.store.snapshot()
-            await self._db(self.store.write, changes)
-            if self.context.logger.isEnabledFor(logging.DEBUG):
+            if await self._write(changes) and self.context.logger.isEnabledFor(logging.DEBUG):
                 self._log_written(changes)
 
     async def persist_loop(self) -> None:
@@ -190,13 +222,14 @@ class Checkpointer:
         output may record a watermark under that name at once, and a restart must find the
         same name again (an unsaved lineage is replaced by a new one)."""
         name = self._lineage(f, end)
-        if self.store.path and name not in self._durable_lineages:
-            # The DB executor runs one write at a time: once this returns, any earlier
-            # write that carried the lineage has completed too.
-            await self._db(self.store.write, self.store.snapshot())
-            if len(self._durable_lineages) >= MAX_REMEMBERED:
-                self._durable_lineages.clear()  # forgotten ones only cost one more write
-            self._durable_lineages.add(name)
+        if self.store.path:
+            # Saved means a write of it committed (the DB thread records that), not only
+            # queued: a write that fails leaves the chunk waiting here and trying again.
+            row = f.row
+            while not self.store.lineage_saved(row):
+                self.store.touch(row)
+                if not await self._write(self.store.snapshot()):
+                    await asyncio.sleep(PERSIST_INTERVAL)
         return name
 
     # -- acknowledgements ----------------------------------------------------------------

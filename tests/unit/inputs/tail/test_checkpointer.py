@@ -4,6 +4,8 @@ reaches the DB only then."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import os
 import sqlite3
 import threading
@@ -12,6 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
+from logtide.agent.inputs.tail import checkpointer as checkpointer_module
 from logtide.agent.inputs.tail.checkpoint_db import digest
 from logtide.agent.inputs.tail.reader import TailedFile
 from tests.support.plugins import plugin_context
@@ -191,3 +196,107 @@ async def test_a_write_cancelled_while_queued_still_reaches_the_db(tmp_path: Pat
         busy.set()
         await parts.checkpointer.persist()  # what the input's close does
     assert _db_offsets(db) == {str(log): 18}
+
+
+def _failing_first(store: object, failures: int, message: str = "database is locked") -> list[int]:
+    """Make ``store.write`` raise as SQLite does for its first ``failures`` calls; returns
+    the list that counts the calls."""
+    real = store.write  # type: ignore[attr-defined]
+    calls: list[int] = []
+
+    def write(changes: object) -> None:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise sqlite3.OperationalError(message)
+        real(changes)
+
+    store.write = write  # type: ignore[attr-defined]
+    return calls
+
+
+async def test_a_refused_write_stays_pending_and_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A locked or full DB neither stops the checkpoint writer nor loses what it was to
+    write: the changes stay pending and reach the DB once it takes writes again; one line
+    when it starts failing, one when it works again."""
+    log, db = tmp_path / "a.log", tmp_path / "t.db"
+    async with _read(tmp_path, db=True) as (parts, f):
+        ack, _ = await parts.checkpointer.deliver(f, 0, 18)
+        ack.settle(True)
+        calls = _failing_first(parts.checkpointer.store, 3)
+        for _ in range(3):
+            await parts.checkpointer.persist()
+            assert parts.checkpointer.store.pending
+        assert _db_offsets(db) == {str(log): 0}
+        await parts.checkpointer.persist()
+        assert not parts.checkpointer.store.pending
+        assert len(calls) == 4
+    assert _db_offsets(db) == {str(log): 18}
+    lines = [r.getMessage() for r in caplog.records if "checkpoint DB" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert "failed: database is locked; retrying every 1s" in lines[0]
+    assert "read again after a restart" in lines[0]
+    assert lines[1].endswith("works again")
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_chunk_waits_until_its_lineage_is_in_the_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An output may record a watermark under a chunk's lineage at once, so the chunk leaves
+    only after a write of that lineage committed, through any write that fails."""
+    monkeypatch.setattr(checkpointer_module, "PERSIST_INTERVAL", 0.01)
+    db = tmp_path / "t.db"
+    async with _read(tmp_path, db=True) as (parts, f):
+        calls = _failing_first(parts.checkpointer.store, 2)
+        _, origin = await parts.checkpointer.deliver(f, 0, 18)
+        assert len(calls) == 3
+        with sqlite3.connect(db) as con:
+            tokens = [token for (token,) in con.execute("SELECT token FROM logtide_lineage")]
+        assert tokens == [f.row.lineage]
+        assert origin.source.endswith(f":{f.row.id}:{f.row.lineage}")
+
+
+async def test_a_lineage_counts_as_saved_only_once_its_write_committed(tmp_path: Path) -> None:
+    """A write queued before the chunk's and then refused must not count: the chunk's own
+    write, taken while the first one waited, carries the lineage too."""
+    async with _read(tmp_path, db=True) as (parts, f):
+        store = parts.checkpointer.store
+        store.touch(f.row)
+        queued = store.snapshot()
+        store.touch(f.row)
+        own = store.snapshot()
+        assert [kind for kind, _ in queued] == [kind for kind, _ in own] == ["upsert", "lineage"]
+        assert not store.lineage_saved(f.row)
+        store.restore(queued)  # as the checkpointer does when that write is refused
+        store.write(own)
+        assert store.lineage_saved(f.row)
+        assert store.pending  # the refused write's row is written again
+
+
+async def test_a_write_that_fails_after_its_caller_was_cancelled_is_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopping cancels the persist loop while its write waits for the DB thread; if that
+    write then fails, no one awaits it: it is said in one line, not as asyncio's
+    "exception was never retrieved" with a traceback."""
+    async with _read(tmp_path, db=True) as (parts, f):
+        ack, _ = await parts.checkpointer.deliver(f, 0, 18)
+        ack.settle(True)
+        busy = threading.Event()
+        executor = parts.checkpointer._executor
+        assert executor is not None
+        executor.submit(busy.wait, 5)
+        _failing_first(parts.checkpointer.store, 1, "disk I/O error")
+        persist = asyncio.get_running_loop().create_task(parts.checkpointer.persist())
+        await asyncio.sleep(0.05)
+        persist.cancel()
+        await asyncio.gather(persist, return_exceptions=True)
+        busy.set()
+        await asyncio.sleep(0.1)
+    gc.collect()
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1, lines
+    assert "failed while stopping: disk I/O error" in lines[0]
+    assert not any(r.exc_info for r in caplog.records)

@@ -1,0 +1,99 @@
+"""The real ``logtide`` process keeps tailing while its checkpoint DB refuses writes (another
+process holds the DB's write lock, as ``sqlite3`` run by hand against it would): one
+warning line, no traceback, and once the lock is gone the checkpoints reach the DB, so a
+kill -9 after that reads nothing again."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import LOGTIDE as CLI
+from tests.support.cli import delivered_logs, tail_workdir
+
+LOGTIDE = Path(CLI)
+
+CONF = """\
+[SERVICE]
+    Flush        0.2
+    Log_Level    warn
+[INPUT]
+    Name              tail
+    Tag               app
+    Path              {log}/*.log
+    DB                {state}/tail.db
+    Read_from_Head    On
+    Refresh_Interval  1
+[OUTPUT]
+    Name   file
+    Match  app
+    Path   {out}
+    File   records.jsonl
+    Format plain
+"""
+
+
+def _start(conf: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(LOGTIDE), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _wait_for(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _db_offset(db: Path) -> int:
+    with sqlite3.connect(db, timeout=30) as con:
+        rows = list(con.execute("SELECT offset FROM in_tail_files"))
+    return int(rows[0][0]) if rows else 0
+
+
+def _append(log: Path, first: int, count: int) -> None:
+    with log.open("ab") as fh:
+        fh.write(b"".join(b"seq=%d\n" % seq for seq in range(first, first + count)))
+
+
+@pytest.mark.skipif(not LOGTIDE.exists(), reason="logtide is not installed in this venv")
+def test_a_locked_checkpoint_db_is_one_line_and_loses_or_repeats_nothing(tmp_path: Path) -> None:
+    log_dir, state, out, conf = tail_workdir(tmp_path, CONF)
+    log, db = log_dir / "app.log", state / "tail.db"
+    _append(log, 0, 100)
+    proc = _start(conf)
+    try:
+        _wait_for(lambda: len(delivered_logs(out)) == 100, 20, "the first lines")
+        _wait_for(lambda: _db_offset(db) == log.stat().st_size, 20, "the first checkpoint")
+        # Hold the write lock past SQLite's 5 s busy wait: the agent's writes fail.
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        _append(log, 100, 100)
+        _wait_for(lambda: len(delivered_logs(out)) == 200, 20, "lines while locked")
+        time.sleep(7)
+        holder.execute("ROLLBACK")
+        holder.close()
+        _append(log, 200, 100)
+        _wait_for(lambda: len(delivered_logs(out)) == 300, 20, "lines after the lock")
+        _wait_for(lambda: _db_offset(db) == log.stat().st_size, 20, "checkpoints written again")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        proc = _start(conf)
+        time.sleep(3)  # what a restart would read again, if anything, by now
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert delivered_logs(out) == [f"seq={seq}" for seq in range(300)]
+    warnings = [line for line in stderr.splitlines() if "checkpoint DB" in line]
+    assert len(warnings) == 2, stderr
+    assert "failed: database is locked; retrying every 1s" in warnings[0]
+    assert warnings[1].endswith("works again")
+    assert "Traceback" not in stderr and "never retrieved" not in stderr, stderr
