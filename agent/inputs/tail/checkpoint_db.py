@@ -256,9 +256,9 @@ class CheckpointStore:
         return changes
 
     def lineage_saved(self, row: Row) -> bool:
-        """Whether the DB holds ``row``'s lineage as it is now (a row no longer kept has
-        nothing left to save)."""
-        if row.id not in self.rows:
+        """Whether the DB holds ``row``'s lineage as it is now (a row no longer kept, or a
+        store closed, has nothing left to save: :meth:`write` would not write it)."""
+        if self._db is None or row.id not in self.rows:
             return True
         return self._lineage_saved.get(row.id) == (row.lineage, row.head_length, row.head_digest)
 

@@ -62,6 +62,25 @@ def test_lineage_is_written_when_it_changes_only(tmp_path: Path) -> None:
     again.close()
 
 
+def test_lineage_saved_follows_committed_writes(tmp_path: Path) -> None:
+    """Saved once a write committed, not when a snapshot took it; a closed store (nothing
+    more can be written) or a row no longer kept counts as saved, so no chunk waits on it."""
+    store = CheckpointStore(str(tmp_path / "tail.db"))
+    store.open()
+    row = store.create("/var/log/a.log", 1, 0)
+    taken = store.snapshot()
+    assert not store.lineage_saved(row)
+    store.write(taken)
+    assert store.lineage_saved(row)
+    other = store.create("/var/log/b.log", 2, 0)
+    store.delete(other)
+    assert store.lineage_saved(other)
+    row.reset_lineage()
+    assert not store.lineage_saved(row)
+    store.close()
+    assert store.lineage_saved(row)
+
+
 def test_fluent_bit_db_is_picked_up_and_compare_filename(tmp_path: Path) -> None:
     db = tmp_path / "flb_kube.db"
     con = sqlite3.connect(db)
