@@ -182,20 +182,32 @@ async def test_a_write_cancelled_while_queued_still_reaches_the_db(tmp_path: Pat
     them), before the DB closes."""
     log, db = tmp_path / "a.log", tmp_path / "t.db"
     async with _read(tmp_path, db=True) as (parts, f):
-        ack, _ = await parts.checkpointer.deliver(f, 0, 18)
-        ack.settle(True)
-        busy = threading.Event()
-        executor = parts.checkpointer._executor
-        assert executor is not None
-        executor.submit(busy.wait, 5)  # the DB thread is busy with an earlier write
-        persist = asyncio.get_running_loop().create_task(parts.checkpointer.persist())
-        await asyncio.sleep(0.05)
-        assert not parts.checkpointer.store.pending  # taken by the queued write
-        persist.cancel()
-        await asyncio.gather(persist, return_exceptions=True)
+        busy = await _cancel_a_persist_queued_behind_a_busy_db(parts, f)
         busy.set()
         await parts.checkpointer.persist()  # what the input's close does
     assert _db_offsets(db) == {str(log): 18}
+
+
+async def _cancel_a_persist_queued_behind_a_busy_db(
+    parts: Parts, f: TailedFile, *, refused: str | None = None
+) -> threading.Event:
+    """Acknowledge all of ``f``, start a persist while the DB thread is busy with an earlier
+    job (its write then ``refused`` with that error, if given), and cancel it once its write
+    is queued; returns the event that ends the busy job."""
+    ack, _ = await parts.checkpointer.deliver(f, 0, 18)
+    ack.settle(True)
+    if refused is not None:
+        _failing_first(parts.checkpointer.store, 1, refused)
+    busy = threading.Event()
+    executor = parts.checkpointer._executor
+    assert executor is not None
+    executor.submit(busy.wait, 5)
+    persist = asyncio.get_running_loop().create_task(parts.checkpointer.persist())
+    await asyncio.sleep(0.05)
+    assert not parts.checkpointer.store.pending  # taken by the queued write
+    persist.cancel()
+    await asyncio.gather(persist, return_exceptions=True)
+    return busy
 
 
 def _failing_first(store: object, failures: int, message: str = "database is locked") -> list[int]:
@@ -282,17 +294,7 @@ async def test_a_write_that_fails_after_its_caller_was_cancelled_is_one_line(
     write then fails, no one awaits it: it is said in one line, not as asyncio's
     "exception was never retrieved" with a traceback."""
     async with _read(tmp_path, db=True) as (parts, f):
-        ack, _ = await parts.checkpointer.deliver(f, 0, 18)
-        ack.settle(True)
-        busy = threading.Event()
-        executor = parts.checkpointer._executor
-        assert executor is not None
-        executor.submit(busy.wait, 5)
-        _failing_first(parts.checkpointer.store, 1, "disk I/O error")
-        persist = asyncio.get_running_loop().create_task(parts.checkpointer.persist())
-        await asyncio.sleep(0.05)
-        persist.cancel()
-        await asyncio.gather(persist, return_exceptions=True)
+        busy = await _cancel_a_persist_queued_behind_a_busy_db(parts, f, refused="disk I/O error")
         busy.set()
         await asyncio.sleep(0.1)
     gc.collect()
