@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,9 @@ def _start(conf: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_for(check: object, timeout: float, what: str) -> None:
+def _wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
 
