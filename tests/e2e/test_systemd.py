@@ -8,8 +8,10 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,6 +141,53 @@ def test_a_corrupt_journal_file_is_one_warning_and_skipped(daemon: Daemon) -> No
     warnings = [line for line in log.splitlines() if "broken.journal" in line]
     assert len(warnings) == 1, log
     assert "Traceback" not in log
+
+
+def _stored_cursor(db: Path) -> str | None:
+    with sqlite3.connect(db, timeout=30) as con:
+        rows = list(con.execute("SELECT cursor FROM in_systemd_cursor"))
+    return str(rows[0][0]) if rows else None
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_locked_cursor_db_is_one_line_and_repeats_nothing(daemon: Daemon) -> None:
+    """Another process holds the cursor DB's write lock past SQLite's 5 s busy wait: the
+    agent goes on reading, says so in one line, and writes the cursor once the lock is gone,
+    so a kill -9 after that reads nothing again."""
+    journal, db = daemon.journal / "system.journal", daemon.state / "systemd.db"
+    write_journal(journal, unit_entries(30))
+    daemon.start()
+    daemon.wait_for(30)
+    _until(lambda: _stored_cursor(db) is not None, "the first cursor")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    before = _stored_cursor(db)
+    write_journal(journal, unit_entries(20, start=100), start=100)
+    daemon.wait_for(50)
+    time.sleep(7)
+    holder.execute("ROLLBACK")
+    holder.close()
+    write_journal(journal, unit_entries(20, start=200), start=200)
+    daemon.wait_for(70)
+    _until(lambda: _stored_cursor(db) != before, "the cursor written after the lock")
+    time.sleep(2)  # the cursor of the last round too
+    daemon.stop(signal.SIGKILL)
+    daemon.start()
+    time.sleep(3)  # what a restart would read again, if anything, by now
+    daemon.stop()
+    assert daemon.seqs() == [*range(30), *range(100, 120), *range(200, 220)]
+    log = daemon.log.read_text()
+    warnings = [line for line in log.splitlines() if "cursor DB" in line]
+    assert len(warnings) == 2, log
+    assert "failed: database is locked; retrying every 1s" in warnings[0]
+    assert warnings[1].endswith("works again")
+    assert "Traceback" not in log and "[engine] task" not in log, log
 
 
 def test_dry_run_rejects_a_filter_without_equals(tmp_path: Path) -> None:
