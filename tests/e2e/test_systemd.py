@@ -11,13 +11,17 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import LOGTIDE, run_logtide
-from tests.support.journal import needs_journal_tools, unit_entries, write_journal
+from tests.support.cli import LOGTIDE, run_logtide, wait_until
+from tests.support.journal import (
+    needs_journal_tools,
+    stored_cursor,
+    unit_entries,
+    write_journal,
+)
 
 CONFIG = """\
 [SERVICE]
@@ -143,19 +147,6 @@ def test_a_corrupt_journal_file_is_one_warning_and_skipped(daemon: Daemon) -> No
     assert "Traceback" not in log
 
 
-def _stored_cursor(db: Path) -> str | None:
-    with sqlite3.connect(db, timeout=30) as con:
-        rows = list(con.execute("SELECT cursor FROM in_systemd_cursor"))
-    return str(rows[0][0]) if rows else None
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
 def test_a_locked_cursor_db_is_one_line_and_repeats_nothing(daemon: Daemon) -> None:
     """Another process holds the cursor DB's write lock past SQLite's 5 s busy wait: the
     agent goes on reading, says so in one line, and writes the cursor once the lock is gone,
@@ -164,10 +155,10 @@ def test_a_locked_cursor_db_is_one_line_and_repeats_nothing(daemon: Daemon) -> N
     write_journal(journal, unit_entries(30))
     daemon.start()
     daemon.wait_for(30)
-    _until(lambda: _stored_cursor(db) is not None, "the first cursor")
+    wait_until(lambda: stored_cursor(db) is not None, "the first cursor")
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    before = _stored_cursor(db)
+    before = stored_cursor(db)
     write_journal(journal, unit_entries(20, start=100), start=100)
     daemon.wait_for(50)
     time.sleep(7)
@@ -175,7 +166,7 @@ def test_a_locked_cursor_db_is_one_line_and_repeats_nothing(daemon: Daemon) -> N
     holder.close()
     write_journal(journal, unit_entries(20, start=200), start=200)
     daemon.wait_for(70)
-    _until(lambda: _stored_cursor(db) != before, "the cursor written after the lock")
+    wait_until(lambda: stored_cursor(db) != before, "the cursor written after the lock")
     time.sleep(2)  # the cursor of the last round too
     daemon.stop(signal.SIGKILL)
     daemon.start()

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 LOGTIDE = str(Path(sys.executable).with_name("logtide"))
@@ -22,6 +24,14 @@ def run_logtide(
         env={**os.environ, **(env or {})},
         cwd=cwd,
     )
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def start_logtide(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -94,3 +95,10 @@ def unit_entries(
         {"_SYSTEMD_UNIT": unit, "PRIORITY": "6", "MESSAGE": f"line {n}", "SEQ": str(n)}
         for n in range(start, start + count)
     ]
+
+
+def stored_cursor(db: Path) -> str | None:
+    """The cursor the systemd input stored in its ``DB`` (Fluent Bit's one-row table)."""
+    with sqlite3.connect(db, timeout=30) as con:
+        rows = list(con.execute("SELECT cursor FROM in_systemd_cursor"))
+    return str(rows[0][0]) if rows else None

@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import LOGTIDE as CLI
-from tests.support.cli import delivered_logs, tail_workdir
-
-LOGTIDE = Path(CLI)
+from tests.support.cli import LOGTIDE, delivered_logs, start_logtide, tail_workdir, wait_until
 
 CONF = """\
 [SERVICE]
@@ -39,19 +34,6 @@ CONF = """\
 """
 
 
-def _start(conf: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(LOGTIDE), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
-def _wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def _db_offset(db: Path) -> int:
     with sqlite3.connect(db, timeout=30) as con:
         rows = list(con.execute("SELECT offset FROM in_tail_files"))
@@ -63,30 +45,30 @@ def _append(log: Path, first: int, count: int) -> None:
         fh.write(b"".join(b"seq=%d\n" % seq for seq in range(first, first + count)))
 
 
-@pytest.mark.skipif(not LOGTIDE.exists(), reason="logtide is not installed in this venv")
+@pytest.mark.skipif(not Path(LOGTIDE).exists(), reason="logtide is not installed in this venv")
 def test_a_locked_checkpoint_db_is_one_line_and_loses_or_repeats_nothing(tmp_path: Path) -> None:
     log_dir, state, out, conf = tail_workdir(tmp_path, CONF)
     log, db = log_dir / "app.log", state / "tail.db"
     _append(log, 0, 100)
-    proc = _start(conf)
+    proc = start_logtide("-c", str(conf))
     try:
-        _wait_for(lambda: len(delivered_logs(out)) == 100, 20, "the first lines")
-        _wait_for(lambda: _db_offset(db) == log.stat().st_size, 20, "the first checkpoint")
+        wait_until(lambda: len(delivered_logs(out)) == 100, "the first lines", 20)
+        wait_until(lambda: _db_offset(db) == log.stat().st_size, "the first checkpoint", 20)
         # Hold the write lock past SQLite's 5 s busy wait: the agent's writes fail.
         holder = sqlite3.connect(db, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         _append(log, 100, 100)
-        _wait_for(lambda: len(delivered_logs(out)) == 200, 20, "lines while locked")
+        wait_until(lambda: len(delivered_logs(out)) == 200, "lines while locked", 20)
         time.sleep(7)
         holder.execute("ROLLBACK")
         holder.close()
         _append(log, 200, 100)
-        _wait_for(lambda: len(delivered_logs(out)) == 300, 20, "lines after the lock")
-        _wait_for(lambda: _db_offset(db) == log.stat().st_size, 20, "checkpoints written again")
+        wait_until(lambda: len(delivered_logs(out)) == 300, "lines after the lock", 20)
+        wait_until(lambda: _db_offset(db) == log.stat().st_size, "checkpoints written again", 20)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        proc = _start(conf)
+        stderr = proc.stderr.read() if proc.stderr else ""
+        proc = start_logtide("-c", str(conf))
         time.sleep(3)  # what a restart would read again, if anything, by now
         assert proc.poll() is None
     finally:

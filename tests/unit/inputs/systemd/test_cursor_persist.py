@@ -10,13 +10,8 @@ import pytest
 
 from logtide.agent.inputs.systemd.gate import CursorGate
 from logtide.agent.inputs.systemd.input import SystemdInput
+from tests.support.journal import stored_cursor
 from tests.support.plugins import build, plugin_context
-
-
-def _db_cursor(db: Path) -> str | None:
-    with sqlite3.connect(db) as con:
-        rows = list(con.execute("SELECT cursor FROM in_systemd_cursor"))
-    return str(rows[0][0]) if rows else None
 
 
 async def test_a_refused_cursor_write_is_written_at_the_next_try(
@@ -38,9 +33,9 @@ async def test_a_refused_cursor_write_is_written_at_the_next_try(
         plugin.store.write = write  # type: ignore[method-assign]
         for _ in range(2):
             await plugin.persist()
-            assert plugin.written is None and _db_cursor(db) is None
+            assert plugin.written is None and stored_cursor(db) is None
         await plugin.persist()
-        assert plugin.written == "s=1" and _db_cursor(db) == "s=1"
+        assert plugin.written == "s=1" and stored_cursor(db) == "s=1"
         plugin.store.close()
     lines = [r.getMessage() for r in caplog.records if "cursor DB" in r.getMessage()]
     assert len(lines) == 2, lines
