@@ -8,6 +8,7 @@ and buffers) goes through these helpers rather than its own sequence of calls.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -44,19 +45,60 @@ def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> 
     never a mix, and once this returns the new content is there to stay.
 
     Write a temporary file beside it, fsync that, rename it over ``path``, fsync the
-    directory (without the last step the rename itself may be lost).
+    directory (without the last step the rename itself may be lost). A temporary file that
+    could not be written whole is removed: on a full disk it would hold the space its
+    next try needs.
     """
     target = os.fspath(path)
     temp = target + ".tmp"
-    _write_synced(temp, os.O_TRUNC, data, mode)
+    try:
+        _write_synced(temp, os.O_TRUNC, data, mode)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
     os.replace(temp, target)
     fsync_dir(os.path.dirname(target) or ".")
 
 
 def append_synced(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> None:
     """Append ``data`` to ``path`` (created if need be) and make it durable before
-    returning: the file is fsynced, and its directory too when this call created it."""
+    returning: the file is fsynced, and its directory too when this call created it.
+
+    On failure (a full disk) the file is cut back to where it ended: the part written would
+    sit before whatever the next append writes, in the middle of the file, where a reader
+    takes it for a record (one writer per file: a concurrent append would be cut too).
+    """
     created = not os.path.exists(path)
-    _write_synced(path, os.O_APPEND, data, mode)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    try:
+        end = os.fstat(fd).st_size
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise
+    finally:
+        os.close(fd)
     if created:
         fsync_dir(os.path.dirname(os.fspath(path)) or ".")
+
+
+def open_for_append(path: StrPath, whole: int, mode: int = 0o600) -> int:
+    """A descriptor appending to the log file ``path`` (created if need be), whose first
+    ``whole`` bytes are its whole lines: what follows them (a line torn by a crash, which
+    would hide every later line from the next reader) is cut off, and a newline is added
+    when the last line lacks one. Needs no free space beyond that newline."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, mode)
+    try:
+        keep = min(whole, os.fstat(fd).st_size)
+        os.ftruncate(fd, keep)
+        if keep and os.pread(fd, 1, keep - 1) != b"\n":
+            write_all(fd, b"\n")
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

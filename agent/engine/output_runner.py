@@ -14,6 +14,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from logtide.agent.core.errors import DeliveryError
 from logtide.agent.core.events import Chunk, Event
@@ -41,6 +42,7 @@ MAX_BATCH_EVENTS = 3_072
 MAX_BATCH_BYTES = 768 * 1024
 
 DeliveryTap = Callable[[str, str, list[Event]], None]
+T = TypeVar("T")
 
 
 def _disk_trouble(exc: Exception) -> bool:
@@ -191,8 +193,8 @@ class OutputRunner:
         while True:
             # Cleared before reading, so a spool that lands after the read still wakes us.
             self._spooled.clear()
-            batches, position = await asyncio.to_thread(
-                disk.read, MAX_BATCH_EVENTS, MAX_BATCH_BYTES
+            batches, position = await self._on_disk(
+                disk, disk.read, MAX_BATCH_EVENTS, MAX_BATCH_BYTES
             )
             if not batches:
                 self._disk_empty.set()
@@ -205,7 +207,19 @@ class OutputRunner:
                 by_tag.setdefault(tag, []).extend(events)
             for tag, events in by_tag.items():
                 await self._flush_with_retry(tag, events)
-            await asyncio.to_thread(disk.commit, position)
+            await self._on_disk(disk, disk.commit, position)
+
+    async def _on_disk(self, disk: DiskQueue, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` in a worker thread, tried again while the disk fails it (a full
+        disk refuses the ``committed`` file's rewrite): a failure that ends this task would
+        stop the output's delivery from disk for the rest of the run."""
+
+        async def attempt() -> T:
+            return await asyncio.to_thread(call, *args)
+
+        return await self.spool_retry.run(
+            attempt, on_retry=functools.partial(self._cannot_write, disk)
+        )
 
     async def _collect(self) -> list[Chunk]:
         batch = [await self.queue.get()]

@@ -43,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from logtide.agent.core.durable import write_all, write_atomic
+from logtide.agent.core.durable import open_for_append, write_all, write_atomic
 
 # A compaction copies the open records' lines (the flush in flight: up to a few MiB), so
 # it must be rare against what is written between two (at 4 MiB it was ~a third of the
@@ -109,16 +109,25 @@ class Journal:
         self._size = 0
         self._compacted_size = 0
         self._lock = threading.Lock()
+        self.compaction_error: OSError | None = None
 
     # -- open, fold, compact ---------------------------------------------------------------
 
     def open(self) -> list[OpenBatch]:
-        """Read the file (if any), compact it, and return the batches a restart must check."""
+        """Read the file (if any), compact it, and return the batches a restart must check.
+
+        A compaction that fails (a full disk: it writes a whole new file) leaves the file in
+        use as it is, cut back to its last whole line, and its error in
+        :attr:`compaction_error`: a restart on a full disk must not stop the agent."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             raw = self._fold()
             self._ids = itertools.count(self._next_id)
-            self._compact()
+            try:
+                self._compact()
+            except OSError as exc:
+                self._resume()
+                self.compaction_error = exc
             return [
                 OpenBatch((rid, index), (str(b[0]), str(b[1])), sent_events(b[2]), record.ms)
                 for rid, record in self._records.items()
@@ -146,6 +155,7 @@ class Journal:
                     except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError):
                         break  # a torn last line: that flush never put anything
                 offset += length
+        self._size = offset
         return {rid: batches[rid] for rid in self._records}
 
     def _apply(
@@ -202,11 +212,19 @@ class Journal:
                         lines.append(done)
                         size += len(done)
         write_atomic(self.path, b"".join(lines))
-        self._close_fd()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = self._compacted_size = size
         for record, offset, length in places:
             record.offset, record.length = offset, length
+        self._close_fd()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+
+    def _resume(self) -> None:
+        """Append to the file as :meth:`_fold` read it."""
+        fd = open_for_append(self.path, self._size)
+        self._close_fd()
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+        self._compacted_size = 0
 
     # -- while running -----------------------------------------------------------------------
 

@@ -139,6 +139,12 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
                 f"cloudwatch_logs: cannot open the journal {path}: {exc.strerror or exc}"
             ) from None
         self._journal = journal
+        if journal.compaction_error is not None:
+            self.context.logger.warning(
+                "cloudwatch_logs: cannot rewrite the journal %s (%s); appending to it as it is",
+                path,
+                journal.compaction_error.strerror or journal.compaction_error,
+            )
         if not batches:
             return
         self.context.logger.info(

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from logtide.agent.core.durable import write_all
+from logtide.agent.core.durable import open_for_append, write_all
 
 NAME = "appends.log"
 COMPACT_BYTES = 4 * 1024 * 1024
@@ -61,11 +61,13 @@ class AppendLog:
         except FileNotFoundError:
             return next_index
         for line in raw.split(b"\n"):
+            self._size += len(line) + 1
             if not line:
                 continue
             try:
                 sizes, marks, *rest = orjson.loads(line)
             except (orjson.JSONDecodeError, ValueError, TypeError):
+                self._size -= len(line) + 1
                 break  # a torn last line: that change was never acknowledged
             for bid, entry in (rest[0] if rest else {}).items():
                 if entry is None:
@@ -80,6 +82,14 @@ class AppendLog:
             for mark, end in marks:
                 self._raise(mark, int(end))
         return next_index
+
+    def resume(self) -> None:
+        """Append to the log as :meth:`fold` read it, the bytes after its last whole line
+        cut off (later lines would be hidden behind them): when the journal cannot be
+        rewritten (a full disk), the log is kept instead of started afresh."""
+        self.close()
+        self._fd = open_for_append(self.path, self._size)
+        self._size = os.fstat(self._fd).st_size
 
     def restart(self) -> None:
         """Start an empty log (its content is folded into the journal by the caller first)."""

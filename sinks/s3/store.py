@@ -132,7 +132,17 @@ class Store:
                 stray.unlink(missing_ok=True)
             elif suffix == ".jsonl" and stem not in entries:
                 log.warning("s3: %s is not in the journal; left in place, not uploaded", stray)
-        self._compact()
+        try:
+            self._compact()
+        except OSError as exc:
+            # A restart on a full disk must not stop the agent: the log is kept instead.
+            self.log.resume()
+            log.warning(
+                "s3: cannot rewrite %s (%s); appending to %s as it is",
+                path,
+                exc.strerror or exc,
+                self.log.path,
+            )
         return list(self.buffers.values())
 
     @staticmethod

@@ -181,6 +181,37 @@ def test_a_locked_cursor_db_is_one_line_and_repeats_nothing(daemon: Daemon) -> N
     assert "Traceback" not in log and "[engine] task" not in log, log
 
 
+def test_a_cursor_db_locked_at_start_is_waited_for_not_given_up(daemon: Daemon) -> None:
+    """Another process holds the cursor DB with an exclusive lock when the agent starts. The
+    input used to stop for good on ``database is locked`` while the process ran on; it now
+    waits with one warning line and then reads on from the stored cursor."""
+    journal, db = daemon.journal / "system.journal", daemon.state / "systemd.db"
+    write_journal(journal, unit_entries(30))
+    daemon.start()
+    daemon.wait_for(30)
+    wait_until(lambda: stored_cursor(db) is not None, "the first cursor")
+    time.sleep(2)  # the cursor of the last round too
+    daemon.stop()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("COMMIT")
+    write_journal(journal, unit_entries(20, start=100), start=100)
+    daemon.start()
+    time.sleep(8)  # past SQLite's 5 s busy wait and a retry
+    assert daemon.seqs() == list(range(30))
+    holder.close()
+    daemon.wait_for(50)
+    daemon.stop()
+    assert daemon.seqs() == [*range(30), *range(100, 120)]
+    log = daemon.log.read_text()
+    warnings = [line for line in log.splitlines() if "cursor DB" in line]
+    assert len(warnings) == 2, log
+    assert "opening cursor DB" in warnings[0] and "failed: database is locked" in warnings[0]
+    assert warnings[1].endswith("works again")
+    assert "Traceback" not in log and "[engine] task" not in log, log
+
+
 def test_dry_run_rejects_a_filter_without_equals(tmp_path: Path) -> None:
     conf = tmp_path / "fluent-bit.conf"
     conf.write_text(

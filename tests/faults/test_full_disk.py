@@ -101,3 +101,90 @@ def test_store_dir_on_a_full_filesystem(world: World) -> None:
     assert torn == 0
     assert not s3.lost and not cw.lost
     assert s3.duplicates == 0, s3.summary()
+
+
+def test_a_restart_on_a_full_disk_keeps_running_and_loses_nothing(world: World) -> None:
+    """The agent's whole state folder (tail DB, S3 store_dir, CloudWatch journal), as the
+    DaemonSet's /var/lib/logtide, is full when the agent restarts after a kill -9. Opening
+    the S3 store and the CloudWatch journal rewrites each in a new file; that used to fail
+    with ENOSPC and stop the agent at start (exit 1: a crash loop for as long as the disk
+    stays full, while kubelet rotates the logs away). Now it starts, says that it appends to
+    the files as they are, holds the lines back, and delivers each once after space
+    returns."""
+    state = world.work / "state"
+    extra = {
+        "tail": {"DB": str(state / "tail.db")},
+        "s3": {"store_dir": str(state / "store")},
+    }
+    with tmpfs(state, "4m"):
+        writer = world.writer("app-0.log", rate=100, seed=43, ca_ratio=0.5)
+        agent = world.agent(extra)
+        agent.wait_files(1)
+        writer.start()
+        wait_for(
+            lambda: list(state.glob("tail.db.cloudwatch_logs/*.journal")), 30, what="a journal"
+        )
+        time.sleep(2)
+        agent.kill9()
+        filler = fill(state)
+        agent.start()
+        time.sleep(5)
+        assert agent.alive(), agent.log_tail()
+        held_back = agent.log_text().split("---- start 1")[1]
+        os.unlink(filler)
+        time.sleep(2)
+        writer.stop()
+        world.wait_delivered([writer], timeout=120)
+        code, _ = agent.terminate()
+        s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+    report.record(
+        "restart_full_disk",
+        lines_written=writer.written.total,
+        s3_lost=len(s3.lost),
+        s3_duplicated=s3.duplicates,
+        cw_lost=len(cw.lost),
+        cw_duplicated=cw.duplicates,
+    )
+    assert code == 0
+    assert "Traceback" not in agent.log_text()
+    # The S3 store opens first, while nothing has freed space yet; what starts after it
+    # may find room its leftover upload freed.
+    rewrite = [line for line in held_back.splitlines() if "cannot rewrite" in line]
+    assert any("journal.json" in line and "No space left" in line for line in rewrite), rewrite
+    assert not s3.lost and not cw.lost
+    assert s3.duplicates == 0, s3.summary()
+    assert cw.duplicates == 0, cw.summary()
+
+
+def test_storage_path_on_a_disk_that_fills_loses_nothing(world: World) -> None:
+    """``storage.path`` fills while lines flow. An append the disk cut short used to stay in
+    the segment, and the complete retry went after it: the reader met the torn frame, skipped
+    it, and every chunk after was never delivered, though their checkpoints had moved (lost
+    for good). The append is now taken back on failure; the ``committed`` file's rewrite,
+    refused too, is tried again rather than ending delivery from disk."""
+    queue = world.work / "queue"
+    extra = {"SERVICE": {"storage.path": str(queue)}}
+    with tmpfs(queue, "1m"):
+        writer = world.writer("app-0.log", rate=150, seed=44, ca_ratio=0.5)
+        agent = world.agent(extra)
+        agent.wait_files(1)
+        writer.start()
+        time.sleep(2)
+        filler = fill(queue)
+        wait_for(lambda: "No space left on device" in agent.log_text(), 30, what="an ENOSPC error")
+        time.sleep(4)
+        os.unlink(filler)
+        time.sleep(2)
+        writer.stop()
+        world.wait_delivered([writer], timeout=120)
+        code, _ = agent.terminate()
+        s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+    report.record(
+        "storage_path_full_disk",
+        lines_written=writer.written.total,
+        s3_lost=len(s3.lost),
+        cw_lost=len(cw.lost),
+    )
+    assert code == 0
+    assert "Traceback" not in agent.log_text()
+    assert not s3.lost and not cw.lost

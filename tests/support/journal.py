@@ -7,6 +7,7 @@ test with one line saying why. ``journalctl`` reads what it writes (``--director
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -98,7 +99,8 @@ def unit_entries(
 
 
 def stored_cursor(db: Path) -> str | None:
-    """The cursor the systemd input stored in its ``DB`` (Fluent Bit's one-row table)."""
-    with sqlite3.connect(db, timeout=30) as con:
+    """The cursor the systemd input stored in its ``DB`` (Fluent Bit's one-row table).
+    Closed on return: a connection left open would keep another from locking the DB."""
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
         rows = list(con.execute("SELECT cursor FROM in_systemd_cursor"))
     return str(rows[0][0]) if rows else None

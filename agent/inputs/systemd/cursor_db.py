@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 from logtide.agent.core.errors import PluginError
+from logtide.agent.inputs.state_db import transient
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS in_systemd_cursor (cursor TEXT NOT NULL, updated INTEGER)"
 
@@ -29,6 +30,7 @@ class CursorStore:
         """Open (creating) the DB; the stored cursor, if any."""
         if not self.path:
             return None
+        db: sqlite3.Connection | None = None
         try:
             folder = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(folder, exist_ok=True)
@@ -38,6 +40,10 @@ class CursorStore:
             db.execute(_SCHEMA)
             rows = db.execute("SELECT rowid, cursor FROM in_systemd_cursor").fetchall()
         except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, sqlite3.Error) and transient(exc):
+                raise  # the caller tries again (a full disk, a lock held elsewhere)
             raise PluginError(f"systemd: cannot open DB {self.path}: {exc}") from None
         self._db = db
         if len(rows) > 1:

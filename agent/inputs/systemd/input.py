@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from logtide.agent.core.events import Chunk
 from logtide.agent.core.notices import FailureNotice
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import Emit, InputPlugin, PluginContext
+from logtide.agent.inputs.state_db import open_when_possible
 from logtide.agent.inputs.systemd.cursor_db import CursorStore
 from logtide.agent.inputs.systemd.export import Entry, ExportParser, Shape
 from logtide.agent.inputs.systemd.gate import CursorGate
@@ -71,6 +73,9 @@ class SystemdInput(InputPlugin[SystemdSettings]):
             f"systemd: writing cursor DB {c.db}",
             "the cursor stays where the DB has it: entries after it are read again after a restart",
         )
+        self._open_notice = FailureNotice(
+            context.logger, f"systemd: opening cursor DB {c.db}", "no entry is read until it opens"
+        )
         self._executor: ThreadPoolExecutor | None = None
         self._settled = asyncio.Event()
         self._child: Journalctl | None = None
@@ -111,7 +116,9 @@ class SystemdInput(InputPlugin[SystemdSettings]):
             _check_folder(c.path)
         if c.db:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.context.instance}-db")
-        self.position = await self._db(self.store.open)
+        self.position = await open_when_possible(
+            functools.partial(self._db, self.store.open), self._open_notice, PERSIST_INTERVAL
+        )
         self.gate = CursorGate(self.position)
         self.written = self.position
         self.gate.bind_loop()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from logtide.agent.core.errors import PluginError
+from logtide.agent.inputs.state_db import transient
 
 FINGERPRINT_BYTES = 256
 
@@ -145,6 +146,7 @@ class CheckpointStore:
     def open(self) -> None:
         if not self.path:
             return
+        db: sqlite3.Connection | None = None
         try:
             folder = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(folder, exist_ok=True)
@@ -185,7 +187,11 @@ class CheckpointStore:
                     row = self.rows[row_id]
                     row.lineage, row.head_length, row.head_digest = lineages[row_id]
             self._lineage_saved.update(lineages)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, sqlite3.Error) and transient(exc):
+                raise  # the caller tries again (a full disk, a lock held elsewhere)
             raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
         self._db = db
         self._next_id = max(self.rows, default=0) + 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -28,6 +29,7 @@ from logtide.agent.core.events import Ack, Origin
 from logtide.agent.core.metrics import Readings
 from logtide.agent.core.notices import FailureNotice
 from logtide.agent.core.plugins import PluginContext
+from logtide.agent.inputs.state_db import open_when_possible
 from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.inflight import InFlight
@@ -76,6 +78,11 @@ class Checkpointer:
         self._write_notice = FailureNotice(
             context.logger, f"tail: writing checkpoint DB {store.path}", _STAYS
         )
+        self._open_notice = FailureNotice(
+            context.logger,
+            f"tail: opening checkpoint DB {store.path}",
+            "no file is read until it opens",
+        )
 
     # -- the DB --------------------------------------------------------------------------
     async def open(self) -> bool:
@@ -86,7 +93,9 @@ class Checkpointer:
         if self.store.path:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.source}-db")
         resumed = bool(self.store.path) and os.path.exists(str(self.store.path))
-        await self._db(self.store.open)
+        await open_when_possible(
+            functools.partial(self._db, self.store.open), self._open_notice, PERSIST_INTERVAL
+        )
         return resumed
 
     async def close(self) -> None:

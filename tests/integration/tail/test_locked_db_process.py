@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import LOGTIDE, delivered_logs, start_logtide, tail_workdir, wait_until
+from tests.support.cli import (
+    LOGTIDE,
+    delivered_logs,
+    run_logtide,
+    start_logtide,
+    tail_workdir,
+    wait_until,
+)
 
 CONF = """\
 [SERVICE]
@@ -80,3 +87,43 @@ def test_a_locked_checkpoint_db_is_one_line_and_loses_or_repeats_nothing(tmp_pat
     assert "failed: database is locked; retrying every 1s" in warnings[0]
     assert warnings[1].endswith("works again")
     assert "Traceback" not in stderr and "never retrieved" not in stderr, stderr
+
+
+@pytest.mark.skipif(not Path(LOGTIDE).exists(), reason="logtide is not installed in this venv")
+def test_a_db_locked_at_start_is_waited_for_not_given_up(tmp_path: Path) -> None:
+    """Another process holds the DB with an exclusive lock (``DB.locking true`` in a second
+    agent, say) when logtide starts. The tail input used to stop for good on the first
+    ``database is locked`` while the process ran on, reading nothing; it now waits for the
+    DB with one warning line and reads from the stored checkpoint once it opens."""
+    log_dir, state, out, conf = tail_workdir(tmp_path, CONF)
+    log, db = log_dir / "app.log", state / "tail.db"
+    _append(log, 0, 100)
+    first = run_logtide("-c", str(conf), "--once")
+    assert first.returncode == 0, first.stderr
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("COMMIT")
+    _append(log, 100, 100)
+    proc = start_logtide("-c", str(conf))
+    try:
+        time.sleep(8)  # past SQLite's 5 s busy wait and a retry
+        assert proc.poll() is None
+        assert len(delivered_logs(out)) == 100
+        holder.close()
+        wait_until(lambda: len(delivered_logs(out)) == 200, "the lines after the checkpoint", 20)
+    finally:
+        holder.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert delivered_logs(out) == [f"seq={seq}" for seq in range(200)]
+    warnings = [line for line in stderr.splitlines() if "checkpoint DB" in line]
+    assert len(warnings) == 2, stderr
+    assert "opening checkpoint DB" in warnings[0]
+    assert (
+        "failed: database is locked; retrying every 1s (no file is read until it opens)"
+        in (warnings[0])
+    )
+    assert warnings[1].endswith("works again")
+    assert "Traceback" not in stderr, stderr

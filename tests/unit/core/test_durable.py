@@ -3,13 +3,15 @@ otherwise not guaranteed to survive a power cut, whatever was fsynced of the fil
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from logtide.agent.core.durable import append_synced, write_atomic
+from logtide.agent.core import durable
+from logtide.agent.core.durable import append_synced, open_for_append, write_atomic
 from logtide.agent.engine.disk_queue import DiskQueue
 
 
@@ -61,3 +63,67 @@ def test_disk_queue_makes_new_segments_and_commits_durable(
     queue.commit(queue.read(10)[1])
     assert synced[-1] == f"{tmp_path}/"  # the rename of ``committed``
     assert DiskQueue(str(tmp_path)).read(10)[0] == []
+
+
+def _disk_fills_midway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next write puts half its bytes on disk, then fails as a full disk does."""
+    real = durable.write_all
+
+    def write_half(fd: int, data: bytes | memoryview) -> None:
+        real(fd, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(durable, "write_all", write_half)
+
+
+def test_an_append_the_disk_cut_short_is_taken_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Left in place, the half would sit in front of the next append's bytes.
+    target = tmp_path / "log"
+    append_synced(target, b"one\n")
+    with monkeypatch.context() as patch:
+        _disk_fills_midway(patch)
+        with pytest.raises(OSError, match="No space"):
+            append_synced(target, b"two two two\n")
+    append_synced(target, b"three\n")
+    assert target.read_bytes() == b"one\nthree\n"
+
+
+def test_a_replacement_the_disk_cut_short_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "state"
+    target.write_bytes(b"old")
+    _disk_fills_midway(monkeypatch)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(target, b"new content")
+    assert target.read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["state"]
+
+
+@pytest.mark.parametrize(
+    ("content", "whole", "kept"),
+    [
+        (b"a\nb\n", 4, b"a\nb\n"),
+        (b"a\nb\n{torn", 4, b"a\nb\n"),
+        (b"a\nb", 4, b"a\nb\n"),  # the last line whole but for its newline
+        (b"", 0, b""),
+    ],
+)
+def test_open_for_append_keeps_the_whole_lines_and_ends_them(
+    tmp_path: Path, content: bytes, whole: int, kept: bytes
+) -> None:
+    target = tmp_path / "log"
+    target.write_bytes(content)
+    fd = open_for_append(target, whole)
+    try:
+        os.write(fd, b"next\n")
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == kept + b"next\n"
+
+
+def test_open_for_append_creates_the_file(tmp_path: Path) -> None:
+    os.close(open_for_append(tmp_path / "log", 0))
+    assert (tmp_path / "log").read_bytes() == b""

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from pathlib import Path
 
 import pytest
 
+from logtide.agent.core import durable
 from logtide.agent.core.errors import RetryableDeliveryError
 from logtide.agent.core.events import Ack, Chunk, Event
 from logtide.agent.core.plugins import OutputPlugin
@@ -97,5 +99,61 @@ async def test_outage_acknowledges_once_on_disk_and_delivers_after_restart(tmp_p
     await asyncio.wait_for(second.settled(), 5)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+    assert plugin.accepted == events(1, 2, 3)
+    assert DiskQueue(str(tmp_path)).read(10)[0] == []
+
+
+def test_an_append_the_disk_cut_short_leaves_the_queue_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once the half frame stayed in the segment; the reader met it in front of the retried
+    # append, skipped it as damaged and never delivered anything after.
+    queue = DiskQueue(str(tmp_path))
+    queue.append([("a", events(1))])
+    real = durable.write_all
+
+    def write_half(fd: int, data: bytes | memoryview) -> None:
+        real(fd, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(durable, "write_all", write_half)
+        with pytest.raises(OSError):
+            queue.append([("a", events(2, 3))])
+    queue.append([("a", events(2, 3))])
+    queue.append([("a", events(4))])
+    batches, _ = queue.read(100)
+    assert [e for _, evs in batches for e in evs] == events(1, 2, 3, 4)
+    assert queue.skipped_frames == 0
+
+
+async def test_a_commit_the_disk_refuses_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk refuses the ``committed`` file's rewrite: that once ended the runner's
+    # delivery from disk for the rest of the run.
+    plugin = Down()
+    plugin.down = False
+    disk_runner = runner(plugin, tmp_path)
+    assert disk_runner.disk is not None
+    real_commit = disk_runner.disk.commit
+    refusals = [OSError(errno.ENOSPC, "No space left on device")] * 3
+
+    def commit(position: disk_queue.Position) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_commit(position)
+
+    monkeypatch.setattr(disk_runner.disk, "commit", commit)
+    task = asyncio.create_task(disk_runner.run())
+    for numbers in ((1, 2), (3,)):
+        chunk = Chunk("t", events(*numbers), Ack(lambda ok: None))
+        await disk_runner.put(chunk)
+        chunk.ack.settle(True)
+    await asyncio.wait_for(disk_runner.settled(), 5)
+    assert not task.done()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert refusals == []
     assert plugin.accepted == events(1, 2, 3)
     assert DiskQueue(str(tmp_path)).read(10)[0] == []

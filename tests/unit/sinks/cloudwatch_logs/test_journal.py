@@ -189,3 +189,30 @@ def test_reading_a_large_journal_holds_only_its_open_batches(
         tracemalloc.stop()
     assert batches == [((kept, 0), A, [(1, "open")])]
     assert peak < 3_000_000  # the file is 11 MB; its events as objects several times that
+
+
+def test_open_on_a_full_disk_appends_to_the_file_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Compaction writes a whole new file, which a full disk refuses: the agent used to stop
+    # at start. The file is kept instead, cut back to its last whole line.
+    path = tmp_path / "out.journal"
+    journal = Journal(path)
+    journal.open()
+    first = record(journal, [(A, [(1, "x")])], [("m", 10)])
+    with path.open("ab") as handle:  # a crash in the middle of the next record's write
+        handle.write(b'["r",2,0,[["m",20]],[["gr')
+
+    def full(target: object, data: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(journal_module, "write_atomic", full)
+        again = Journal(path)
+        batches = again.open()
+    assert again.compaction_error is not None and again.compaction_error.errno == errno.ENOSPC
+    assert [(b.ref, b.events) for b in batches] == [((first, 0), [(1, "x")])]
+    later = record(again, [(B, [(2, "y")])], [("m", 30)])
+    again.done((first, 0))
+    _, reopened = reopen(path)
+    assert reopened == [((later, 0), B, [(2, "y")])]

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from logtide.agent.core.errors import PluginError
+from logtide.sinks.s3 import store as store_module
 from logtide.sinks.s3.appends import NAME as APPENDS
 from logtide.sinks.s3.appends import AppendLog
 from logtide.sinks.s3.keys import KeyFormat
@@ -289,3 +290,31 @@ def test_a_new_buffer_file_is_durable_before_its_append_is_recorded(
     synced.clear()
     s.append([(buffer, b'{"a":2}\n')])
     assert str(tmp_path) not in synced
+
+
+def test_open_on_a_full_disk_keeps_appending_to_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Folding the log into a new journal needs space a full disk does not have: the agent
+    # used to stop at start. The log is kept instead, cut back to its last whole line.
+    s = store(tmp_path)
+    buffer = s.new_buffer("app", (), T0)
+    s.append([(buffer, b"a\n")], [("src", 2)])
+    s.close()
+    with (tmp_path / APPENDS).open("ab") as handle:
+        handle.write(b'[{"torn')
+
+    def full(target: object, data: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "write_atomic", full)
+        again = store(tmp_path)
+    (left,) = again.buffers.values()
+    assert left.id == buffer.id and left.size == 2
+    later = again.new_buffer("app", ("g",), T0)
+    again.append([(later, b"b\n")], [("src", 4)])
+    again.close()
+    final = store(tmp_path)
+    assert sorted(b.size for b in final.buffers.values()) == [2, 2]
+    assert final.log.watermarks == {"src": 4}

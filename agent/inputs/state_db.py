@@ -1,0 +1,47 @@
+"""Opening an input's state DB (tail's checkpoints, systemd's cursor) when it cannot be
+opened yet: another process holds its lock, or the disk is full. The DaemonSet's state
+folder is on the node's disk, so a restart while that disk is full is a real case; giving
+up there would leave the input stopped for the rest of the run while its logs rotate away.
+Such a DB is tried again until it opens, with one warning line; any other failure (a DB
+that is not one, a folder that cannot be written) stays an error of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from logtide.agent.core.notices import FailureNotice
+
+# Primary result codes of a DB that may open later: SQLITE_BUSY, SQLITE_LOCKED (another
+# connection), SQLITE_IOERR (a -shm file that cannot grow on a full disk says so),
+# SQLITE_FULL.
+_TRANSIENT = frozenset({5, 6, 10, 13})
+
+T = TypeVar("T")
+
+
+def transient(exc: sqlite3.Error) -> bool:
+    """Whether trying again later can succeed where ``exc`` failed."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _TRANSIENT
+
+
+async def open_when_possible(
+    open_db: Callable[[], Awaitable[T]], notice: FailureNotice, interval: float
+) -> T:
+    """``open_db()``, awaited again every ``interval`` seconds while it raises a
+    :func:`transient` ``sqlite3.Error`` (anything else propagates)."""
+    while True:
+        try:
+            opened = await open_db()
+        except sqlite3.Error as exc:
+            if not transient(exc):
+                raise
+            notice.failed(exc, interval)
+            await asyncio.sleep(interval)
+            continue
+        notice.succeeded()
+        return opened
