@@ -2,17 +2,24 @@
 
 Bodies are built deterministically (gzip without a timestamp or name, fixed zstd level), so
 rebuilding one after a restart gives the same bytes and an in-flight multipart upload can be
-resumed; the SHA-256 recorded in the journal proves it. Blocking: run in a thread.
+resumed; the SHA-256 recorded in the journal proves it. A derived body is written beside its
+buffer, or kept in memory when the disk has no room for it: an upload is what frees the
+store's space, so one that needed free space first could never start on a disk the store
+filled. Blocking: run in a thread.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import io
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -26,6 +33,18 @@ class Body:
     path: Path
     size: int
     sha256: str
+    # The body itself when it could not be written to ``path`` (a full disk).
+    data: bytes | None = None
+
+    def open(self) -> IO[bytes]:
+        return io.BytesIO(self.data) if self.data is not None else self.path.open("rb")
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self.data is not None:
+            return self.data[offset : offset + length]
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(length)
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -38,25 +57,47 @@ def _digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _gzip(source: Path, target: Path) -> None:
+# Writes the derived body of a buffer file to a path, or returns it when given none.
+Writer = Callable[[Path, Path | None], bytes | None]
+
+
+def _gzip(source: Path, target: Path | None) -> bytes | None:
+    raw: IO[bytes] = io.BytesIO() if target is None else target.open("wb")
     with (
         source.open("rb") as src,
-        target.open("wb") as raw,
+        raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out,
     ):
         shutil.copyfileobj(src, out, _COPY)
+        out.close()
+        return raw.getvalue() if isinstance(raw, io.BytesIO) else None
 
 
-def _zstd(source: Path, target: Path) -> None:
+def _zstd(source: Path, target: Path | None) -> bytes | None:
     import cramjam
 
     # cramjam streams file to file in Rust (the buffer is never held in memory whole) and
-    # writes the content size in the frame header, which simple decoders need.
+    # writes the content size in the frame header, which simple decoders need; into its own
+    # Buffer the bytes are the same.
     src = cramjam.File(str(source), read=True)
-    out = cramjam.File(str(target), write=True, truncate=True)
-    cramjam.zstd.compress_into(src, out, level=3)
+    out = (
+        cramjam.Buffer() if target is None else cramjam.File(str(target), write=True, truncate=True)
+    )
+    try:
+        cramjam.zstd.compress_into(src, out, level=3)
+    except cramjam.CompressionError as exc:
+        # cramjam reports a file system error as text only: "... (os error 28)".
+        failed = re.search(r"\(os error (\d+)\)", str(exc))
+        if failed is None:
+            raise
+        raise OSError(int(failed[1]), str(exc)) from None
+    data = None
+    if target is None:
+        out.seek(0)
+        data = bytes(out.read())
     # A cramjam File has no close(): dropping the last reference closes it, here and now.
     del src, out
+    return data
 
 
 def _columns_to_text(rows: list[dict[str, Any]], names: set[str]) -> None:
@@ -76,7 +117,7 @@ def _mixed_columns(rows: list[dict[str, Any]]) -> set[str]:
     return {name for name, types in kinds.items() if len(types) > 1}
 
 
-def _parquet(source: Path, target: Path, codec: str) -> None:
+def _parquet(source: Path, target: Path | None, codec: str) -> bytes | None:
     """One row per record, columns in first-seen order; schema inferred from the records.
 
     A column whose values disagree in type (a number here, a string there) is written as
@@ -93,24 +134,32 @@ def _parquet(source: Path, target: Path, codec: str) -> None:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         _columns_to_text(rows, {name for row in rows for name in row})
         table = pa.Table.from_pylist(rows)
-    pq.write_table(table, target, compression=codec if codec != "none" else "NONE")
+    sink = io.BytesIO() if target is None else target
+    pq.write_table(table, sink, compression=codec if codec != "none" else "NONE")
+    return sink.getvalue() if isinstance(sink, io.BytesIO) else None
+
+
+def _writer(fmt: str, compression: str) -> Writer | None:
+    if fmt == "parquet":
+        return lambda source, target: _parquet(source, target, compression)
+    return {"gzip": _gzip, "zstd": _zstd}.get(compression)
 
 
 def build_body(source: Path, target: Path, fmt: str, compression: str) -> Body:
-    """Make the upload body for the buffer file ``source`` (``target`` when derived)."""
-    if fmt == "parquet":
-        _parquet(source, target, compression)
-    elif compression == "gzip":
-        _gzip(source, target)
-    elif compression == "zstd":
-        _zstd(source, target)
-    else:
-        target = source
+    """Make the upload body for the buffer file ``source`` (``target`` when derived, or
+    memory when the disk has no room for ``target``)."""
+    write = _writer(fmt, compression)
+    if write is None:
+        size, sha = _digest(source)
+        return Body(source, size, sha)
+    try:
+        write(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        target.unlink(missing_ok=True)
+        data = write(source, None)
+        assert data is not None
+        return Body(target, len(data), hashlib.sha256(data).hexdigest(), data)
     size, sha = _digest(target)
     return Body(target, size, sha)
-
-
-def read_range(path: Path, offset: int, length: int) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        return handle.read(length)

@@ -13,11 +13,10 @@ import base64
 import hashlib
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 from logtide.sinks.aws.retry import error_code
-from logtide.sinks.s3.body import Body, build_body, read_range
+from logtide.sinks.s3.body import Body, build_body
 from logtide.sinks.s3.options import S3Settings
 from logtide.sinks.s3.store import Buffer, Store, UploadState
 
@@ -28,9 +27,9 @@ def _md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
-def _file_md5(path: Path) -> str:
+def _body_md5(body: Body) -> str:
     digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
+    with body.open() as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
     return base64.b64encode(digest.digest()).decode()
@@ -103,9 +102,9 @@ class Uploader:
     async def _put(self, buffer: Buffer, body: Body) -> None:
         args = dict(self.object_args)
         if self.config.send_content_md5:
-            args["ContentMD5"] = await asyncio.to_thread(_file_md5, body.path)
+            args["ContentMD5"] = await asyncio.to_thread(_body_md5, body)
         # Streamed from the file: the whole object as one bytes was the peak RSS of a run.
-        with body.path.open("rb") as data:
+        with body.open() as data:
             await self.client.put_object(
                 Bucket=self.config.bucket, Key=buffer.key, Body=data, **args
             )
@@ -195,7 +194,7 @@ class Uploader:
             if number in state.parts:
                 continue
             data = await asyncio.to_thread(
-                read_range, body.path, (number - 1) * state.part_size, state.part_size
+                body.read, (number - 1) * state.part_size, state.part_size
             )
             args: dict[str, Any] = {}
             if self.config.send_content_md5:

@@ -188,3 +188,36 @@ def test_storage_path_on_a_disk_that_fills_loses_nothing(world: World) -> None:
     assert code == 0
     assert "Traceback" not in agent.log_text()
     assert not s3.lost and not cw.lost
+
+
+def test_a_gzip_store_that_filled_its_disk_drains_itself(world: World) -> None:
+    """The disk fills while the store holds a buffer not yet due for upload (something else
+    holds the rest of the disk, and keeps it). With ``compression gzip`` the upload first
+    wrote the compressed body beside its buffer: that failed with ENOSPC at every retry, so
+    nothing was uploaded, no space was freed, and the pipeline stayed stopped for good. The
+    body is now built in memory when the disk has no room for it."""
+    store = world.work / "store"
+    extra = {"s3": {"store_dir": str(store), "compression": "gzip", "upload_timeout": "8s"}}
+    with tmpfs(store, "1m"):
+        writer = world.writer("app-0.log", rate=100, seed=45, ca_ratio=0.9)
+        agent = world.agent(extra)
+        agent.wait_files(1)
+        writer.start()
+        wait_for(lambda: list(store.glob("*/*.jsonl")), 30, what="a buffer in the store")
+        time.sleep(1)
+        fill(store)  # kept: only uploads free space from here on
+        wait_for(lambda: "No space left on device" in agent.log_text(), 30, what="an ENOSPC error")
+        writer.stop()
+        world.wait_delivered([writer], timeout=120)
+        code, _ = agent.terminate()
+        s3 = world.s3_tally([writer])
+    report.record(
+        "gzip_store_full_disk",
+        lines_written=writer.written.total,
+        s3_lost=len(s3.lost),
+        s3_duplicated=s3.duplicates,
+    )
+    assert code == 0
+    assert "Traceback" not in agent.log_text()
+    assert not s3.lost
+    assert s3.duplicates == 0, s3.summary()

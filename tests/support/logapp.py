@@ -14,6 +14,7 @@ records delivered to a moto bucket, a moto log group or a ``file`` output folder
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import shutil
@@ -212,11 +213,14 @@ class AppWriter:
 
 
 def s3_records(client: Any, bucket: str) -> list[dict[str, Any]]:
-    """Every JSON line of every object in ``bucket`` (objects listed page by page)."""
+    """Every JSON line of every object in ``bucket`` (objects listed page by page; gzip
+    objects decompressed)."""
     out: list[dict[str, Any]] = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            if body[:2] == b"\x1f\x8b":
+                body = gzip.decompress(body)
             out.extend(orjson.loads(line) for line in body.splitlines() if line.strip())
     return out
 

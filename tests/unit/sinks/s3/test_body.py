@@ -40,3 +40,27 @@ def test_corrupt_zstd_object_is_an_athena_error(tmp_path: Path) -> None:
     body = build_body(tmp_path / "buffer", tmp_path / "body.zst", "json_lines", "zstd")
     with pytest.raises(AthenaError, match="corrupt zstd"):
         decompress(body.path.read_bytes()[:-7], "zstd", "s3://b/k.zst")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "codec"), [("json_lines", "gzip"), ("json_lines", "zstd"), ("parquet", "snappy")]
+)
+def test_a_body_the_disk_has_no_room_for_is_built_in_memory_alike(
+    tmp_path: Path, fmt: str, codec: str
+) -> None:
+    # An upload is what frees a full store_dir: one that first needed room for its body
+    # could never start on a disk the store filled (retried forever, nothing uploaded).
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here (it answers every write with ENOSPC)")
+    _buffer(tmp_path / "buffer")
+    on_disk = build_body(tmp_path / "buffer", tmp_path / "body", fmt, codec)
+    full = tmp_path / "full.body"
+    full.symlink_to("/dev/full")
+    in_memory = build_body(tmp_path / "buffer", full, fmt, codec)
+    assert in_memory.data == on_disk.path.read_bytes()
+    assert (in_memory.size, in_memory.sha256) == (on_disk.size, on_disk.sha256)
+    assert in_memory.read(10, 20) == on_disk.read(10, 20)
+    with in_memory.open() as handle:
+        assert handle.read() == in_memory.data
+    assert not full.is_symlink()  # the unwritable target is gone; /dev/full is not touched
+    assert Path("/dev/full").exists()
