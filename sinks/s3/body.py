@@ -63,13 +63,9 @@ Writer = Callable[[Path, Path | None], bytes | None]
 
 def _gzip(source: Path, target: Path | None) -> bytes | None:
     raw: IO[bytes] = io.BytesIO() if target is None else target.open("wb")
-    with (
-        source.open("rb") as src,
-        raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out,
-    ):
-        shutil.copyfileobj(src, out, _COPY)
-        out.close()
+    with raw, source.open("rb") as src:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out:
+            shutil.copyfileobj(src, out, _COPY)
         return raw.getvalue() if isinstance(raw, io.BytesIO) else None
 
 

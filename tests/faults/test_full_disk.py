@@ -15,9 +15,10 @@ import orjson
 import pytest
 
 from tests.faults import report
-from tests.faults.agent import wait_for
+from tests.faults.agent import Agent, wait_for
 from tests.faults.conftest import BUCKET, World
 from tests.support.fault_proxy import refuse
+from tests.support.logapp import AppWriter, Tally
 
 
 @contextlib.contextmanager
@@ -61,6 +62,15 @@ def torn_lines(world: World) -> int:
                 except orjson.JSONDecodeError:
                     torn += 1
     return torn
+
+
+def finish(world: World, agent: Agent, writer: AppWriter) -> tuple[int, Tally, Tally]:
+    """Stop writing, wait until every line arrived, stop the agent: its exit code and the
+    S3 and CloudWatch tallies."""
+    writer.stop()
+    world.wait_delivered([writer], timeout=120)
+    code, _ = agent.terminate()
+    return code, world.s3_tally([writer]), world.cw_tally([writer])
 
 
 def test_store_dir_on_a_full_filesystem(world: World) -> None:
@@ -133,10 +143,7 @@ def test_a_restart_on_a_full_disk_keeps_running_and_loses_nothing(world: World) 
         held_back = agent.log_text().split("---- start 1")[1]
         os.unlink(filler)
         time.sleep(2)
-        writer.stop()
-        world.wait_delivered([writer], timeout=120)
-        code, _ = agent.terminate()
-        s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+        code, s3, cw = finish(world, agent, writer)
     report.record(
         "restart_full_disk",
         lines_written=writer.written.total,
@@ -175,10 +182,7 @@ def test_storage_path_on_a_disk_that_fills_loses_nothing(world: World) -> None:
         time.sleep(4)
         os.unlink(filler)
         time.sleep(2)
-        writer.stop()
-        world.wait_delivered([writer], timeout=120)
-        code, _ = agent.terminate()
-        s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+        code, s3, cw = finish(world, agent, writer)
     report.record(
         "storage_path_full_disk",
         lines_written=writer.written.total,
@@ -207,10 +211,7 @@ def test_a_gzip_store_that_filled_its_disk_drains_itself(world: World) -> None:
         time.sleep(1)
         fill(store)  # kept: only uploads free space from here on
         wait_for(lambda: "No space left on device" in agent.log_text(), 30, what="an ENOSPC error")
-        writer.stop()
-        world.wait_delivered([writer], timeout=120)
-        code, _ = agent.terminate()
-        s3 = world.s3_tally([writer])
+        code, s3, _ = finish(world, agent, writer)
     report.record(
         "gzip_store_full_disk",
         lines_written=writer.written.total,

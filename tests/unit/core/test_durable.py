@@ -3,7 +3,6 @@ otherwise not guaranteed to survive a power cut, whatever was fsynced of the fil
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from logtide.agent.core import durable
 from logtide.agent.core.durable import append_synced, open_for_append, write_atomic
 from logtide.agent.engine.disk_queue import DiskQueue
+from tests.support.full_disk import half_then_full
 
 
 def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -65,17 +65,6 @@ def test_disk_queue_makes_new_segments_and_commits_durable(
     assert DiskQueue(str(tmp_path)).read(10)[0] == []
 
 
-def _disk_fills_midway(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next write puts half its bytes on disk, then fails as a full disk does."""
-    real = durable.write_all
-
-    def write_half(fd: int, data: bytes | memoryview) -> None:
-        real(fd, bytes(data)[: len(data) // 2])
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(durable, "write_all", write_half)
-
-
 def test_an_append_the_disk_cut_short_is_taken_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,7 +72,7 @@ def test_an_append_the_disk_cut_short_is_taken_back(
     target = tmp_path / "log"
     append_synced(target, b"one\n")
     with monkeypatch.context() as patch:
-        _disk_fills_midway(patch)
+        patch.setattr(durable, "write_all", half_then_full(durable.write_all))
         with pytest.raises(OSError, match="No space"):
             append_synced(target, b"two two two\n")
     append_synced(target, b"three\n")
@@ -95,7 +84,7 @@ def test_a_replacement_the_disk_cut_short_leaves_the_old_file_and_no_temporary(
 ) -> None:
     target = tmp_path / "state"
     target.write_bytes(b"old")
-    _disk_fills_midway(monkeypatch)
+    monkeypatch.setattr(durable, "write_all", half_then_full(durable.write_all))
     with pytest.raises(OSError, match="No space"):
         write_atomic(target, b"new content")
     assert target.read_bytes() == b"old"

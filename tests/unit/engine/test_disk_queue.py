@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from logtide.agent.core.retry import Backoff
 from logtide.agent.engine import disk_queue
 from logtide.agent.engine.disk_queue import DiskQueue
 from logtide.agent.engine.output_runner import OutputRunner
+from tests.support.full_disk import half_then_full, no_space
 from tests.unit.engine.support import make_runner
 
 
@@ -110,14 +110,8 @@ def test_an_append_the_disk_cut_short_leaves_the_queue_readable(
     # append, skipped it as damaged and never delivered anything after.
     queue = DiskQueue(str(tmp_path))
     queue.append([("a", events(1))])
-    real = durable.write_all
-
-    def write_half(fd: int, data: bytes | memoryview) -> None:
-        real(fd, bytes(data)[: len(data) // 2])
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     with monkeypatch.context() as patch:
-        patch.setattr(durable, "write_all", write_half)
+        patch.setattr(durable, "write_all", half_then_full(durable.write_all))
         with pytest.raises(OSError):
             queue.append([("a", events(2, 3))])
     queue.append([("a", events(2, 3))])
@@ -137,7 +131,7 @@ async def test_a_commit_the_disk_refuses_is_tried_again(
     disk_runner = runner(plugin, tmp_path)
     assert disk_runner.disk is not None
     real_commit = disk_runner.disk.commit
-    refusals = [OSError(errno.ENOSPC, "No space left on device")] * 3
+    refusals = [no_space()] * 3
 
     def commit(position: disk_queue.Position) -> None:
         if refusals:

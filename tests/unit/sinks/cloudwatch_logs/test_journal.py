@@ -15,6 +15,7 @@ import pytest
 
 from logtide.sinks.cloudwatch_logs import journal as journal_module
 from logtide.sinks.cloudwatch_logs.journal import Journal
+from tests.support.full_disk import refuse
 
 A = ("group", "a")
 B = ("group", "b")
@@ -203,11 +204,8 @@ def test_open_on_a_full_disk_appends_to_the_file_as_it_is(
     with path.open("ab") as handle:  # a crash in the middle of the next record's write
         handle.write(b'["r",2,0,[["m",20]],[["gr')
 
-    def full(target: object, data: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     with monkeypatch.context() as patch:
-        patch.setattr(journal_module, "write_atomic", full)
+        patch.setattr(journal_module, "write_atomic", refuse)
         again = Journal(path)
         batches = again.open()
     assert again.compaction_error is not None and again.compaction_error.errno == errno.ENOSPC

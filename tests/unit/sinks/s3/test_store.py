@@ -15,6 +15,7 @@ from logtide.sinks.s3.appends import NAME as APPENDS
 from logtide.sinks.s3.appends import AppendLog
 from logtide.sinks.s3.keys import KeyFormat
 from logtide.sinks.s3.store import JOURNAL, Store, UploadState
+from tests.support.full_disk import refuse
 
 T0 = 1795744014.715089
 
@@ -304,11 +305,8 @@ def test_open_on_a_full_disk_keeps_appending_to_the_log(
     with (tmp_path / APPENDS).open("ab") as handle:
         handle.write(b'[{"torn')
 
-    def full(target: object, data: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     with monkeypatch.context() as patch:
-        patch.setattr(store_module, "write_atomic", full)
+        patch.setattr(store_module, "write_atomic", refuse)
         again = store(tmp_path)
     (left,) = again.buffers.values()
     assert left.id == buffer.id and left.size == 2
