@@ -2,8 +2,8 @@
 opened yet: another process holds its lock, or the disk is full. The DaemonSet's state
 folder is on the node's disk, so a restart while that disk is full is a real case; giving
 up there would leave the input stopped for the rest of the run while its logs rotate away.
-Such a DB is tried again until it opens, with one warning line; any other failure (a DB
-that is not one, a folder that cannot be written) stays an error of its own.
+Such a DB is tried again until it opens, with one warning line (and one when it opens);
+any other failure (a file that is not a DB, a folder that cannot be created) stays an error.
 """
 
 from __future__ import annotations
