@@ -20,6 +20,7 @@ from tests.support.cli import (
     tail_workdir,
     wait_until,
 )
+from tests.support.tail_db import stored_offsets
 
 CONF = """\
 [SERVICE]
@@ -41,10 +42,9 @@ CONF = """\
 """
 
 
-def _db_offset(db: Path) -> int:
-    with sqlite3.connect(db, timeout=30) as con:
-        rows = list(con.execute("SELECT offset FROM in_tail_files"))
-    return int(rows[0][0]) if rows else 0
+def _checkpoint(db: Path) -> int:
+    """The one file's checkpoint offset (0 before the first)."""
+    return max(stored_offsets(db).values(), default=0)
 
 
 def _append(log: Path, first: int, count: int) -> None:
@@ -60,7 +60,7 @@ def test_a_locked_checkpoint_db_is_one_line_and_loses_or_repeats_nothing(tmp_pat
     proc = start_logtide("-c", str(conf))
     try:
         wait_until(lambda: len(delivered_logs(out)) == 100, "the first lines", 20)
-        wait_until(lambda: _db_offset(db) == log.stat().st_size, "the first checkpoint", 20)
+        wait_until(lambda: _checkpoint(db) == log.stat().st_size, "the first checkpoint", 20)
         # Hold the write lock past SQLite's 5 s busy wait: the agent's writes fail.
         holder = sqlite3.connect(db, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
@@ -71,7 +71,7 @@ def test_a_locked_checkpoint_db_is_one_line_and_loses_or_repeats_nothing(tmp_pat
         holder.close()
         _append(log, 200, 100)
         wait_until(lambda: len(delivered_logs(out)) == 300, "lines after the lock", 20)
-        wait_until(lambda: _db_offset(db) == log.stat().st_size, "checkpoints written again", 20)
+        wait_until(lambda: _checkpoint(db) == log.stat().st_size, "checkpoints written again", 20)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         stderr = proc.stderr.read() if proc.stderr else ""

@@ -20,14 +20,10 @@ from logtide.agent.inputs.tail import checkpointer as checkpointer_module
 from logtide.agent.inputs.tail.checkpoint_db import digest
 from logtide.agent.inputs.tail.reader import TailedFile
 from tests.support.plugins import plugin_context
+from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.parts import Parts, wire
 
 LINES = b"line0\nline1\nline2\n"
-
-
-def _db_offsets(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as con:
-        return dict(con.execute("SELECT name, offset FROM in_tail_files"))
 
 
 @asynccontextmanager
@@ -60,10 +56,10 @@ async def test_checkpoint_moves_over_the_acknowledged_prefix_only(tmp_path: Path
         second.settle(True)
         third.settle(True)
         await parts.checkpointer.persist()
-        assert f.row.offset == 0 and _db_offsets(db) == {str(log): 0}
+        assert f.row.offset == 0 and stored_offsets(db) == {str(log): 0}
         first.settle(True)
         await parts.checkpointer.persist()
-        assert f.row.offset == 18 and _db_offsets(db) == {str(log): 18}
+        assert f.row.offset == 18 and stored_offsets(db) == {str(log): 18}
         assert parts.inflight.bytes == 0
         # The fingerprint is of the bytes just before the checkpoint.
         assert f.row.fp_digest == digest(LINES)
@@ -82,7 +78,7 @@ async def test_a_failed_range_holds_the_checkpoint_at_its_start(tmp_path: Path) 
         third.settle(True)
         await parts.checkpointer.persist()
         assert context.metrics.get("test.0", "ack_failed") == 1
-        assert f.row.offset == 6 and _db_offsets(db) == {str(log): 6}
+        assert f.row.offset == 6 and stored_offsets(db) == {str(log): 6}
         assert parts.inflight.bytes == 0
 
 
@@ -138,10 +134,10 @@ async def test_a_deleted_rotated_file_forgets_its_row_once_delivered(tmp_path: P
         assert parts.table.closing == [f]
         assert parts.checkpointer.lag() == [("offset_lag_bytes", (("file", str(log)),), 18)]
         await parts.checkpointer.persist()
-        assert _db_offsets(db) == {str(log): 0}  # kept while its bytes are in flight
+        assert stored_offsets(db) == {str(log): 0}  # kept while its bytes are in flight
         ack.settle(True)
         await parts.checkpointer.persist()
-        assert parts.table.closing == [] and _db_offsets(db) == {}
+        assert parts.table.closing == [] and stored_offsets(db) == {}
 
 
 async def test_a_rotated_file_still_there_keeps_its_row(tmp_path: Path) -> None:
@@ -185,7 +181,7 @@ async def test_a_write_cancelled_while_queued_still_reaches_the_db(tmp_path: Pat
         busy = await _cancel_a_persist_queued_behind_a_busy_db(parts, f)
         busy.set()
         await parts.checkpointer.persist()  # what the input's close does
-    assert _db_offsets(db) == {str(log): 18}
+    assert stored_offsets(db) == {str(log): 18}
 
 
 async def _cancel_a_persist_queued_behind_a_busy_db(
@@ -240,11 +236,11 @@ async def test_a_refused_write_stays_pending_and_is_said_once(
         for _ in range(3):
             await parts.checkpointer.persist()
             assert parts.checkpointer.store.pending
-        assert _db_offsets(db) == {str(log): 0}
+        assert stored_offsets(db) == {str(log): 0}
         await parts.checkpointer.persist()
         assert not parts.checkpointer.store.pending
         assert len(calls) == 4
-    assert _db_offsets(db) == {str(log): 18}
+    assert stored_offsets(db) == {str(log): 18}
     lines = [r.getMessage() for r in caplog.records if "checkpoint DB" in r.getMessage()]
     assert len(lines) == 2, lines
     assert "failed: database is locked; retrying every 1s" in lines[0]

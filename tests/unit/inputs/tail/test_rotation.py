@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from pathlib import Path
 
+from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.harness import Sink, running, wait_for
 
 LIVE = {"read_from_head": "on", "rotate_wait": "0.3", "refresh_interval": "0.2"}
@@ -18,16 +18,6 @@ def _lines(start: int, stop: int) -> bytes:
 
 def _numbers(sink: Sink) -> list[int]:
     return [int(log.split()[1]) for log in sink.logs()]
-
-
-def _offsets(db: Path) -> dict[str, int]:
-    con = sqlite3.connect(db)
-    try:
-        return {
-            name: offset for name, offset in con.execute("SELECT name, offset FROM in_tail_files")
-        }
-    finally:
-        con.close()
 
 
 async def test_rename_rotation_reads_old_file_to_end_and_new_from_head(tmp_path: Path) -> None:
@@ -49,7 +39,7 @@ async def test_rename_rotation_reads_old_file_to_end_and_new_from_head(tmp_path:
     assert sorted(_numbers(sink)) == list(range(300))
     old = [n for n in _numbers(sink) if n < 200]
     assert old == list(range(200))
-    offsets = _offsets(tmp_path / "t.db")
+    offsets = stored_offsets(tmp_path / "t.db")
     assert offsets[str(log)] == len(_lines(200, 300))
 
 
@@ -93,7 +83,7 @@ async def test_delete_while_open_reads_to_end_and_forgets_row(tmp_path: Path) ->
         writer.close()
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
     assert _numbers(sink) == list(range(25))
-    assert _offsets(db) == {}
+    assert stored_offsets(db) == {}
 
 
 async def test_restart_resumes_at_acknowledged_offset(tmp_path: Path) -> None:
@@ -128,7 +118,7 @@ async def test_rotated_while_down_is_found_beside_and_read(tmp_path: Path) -> No
         await wait_for(lambda: len(second.records) == 50)
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
     assert sorted(_numbers(second)) == list(range(100, 150))
-    assert list(_offsets(Path(db))) == [str(log)]
+    assert list(stored_offsets(Path(db))) == [str(log)]
 
 
 async def test_inode_reuse_or_rewrite_while_down_restarts_at_zero(tmp_path: Path) -> None:
@@ -156,12 +146,12 @@ async def test_withheld_acks_do_not_move_the_checkpoint(tmp_path: Path) -> None:
     async with running(sink, path=str(log), db=str(db), **LIVE):
         await wait_for(lambda: len(sink.records) == 100)
         await asyncio.sleep(1.2)  # longer than the persist interval
-    assert _offsets(db) == {str(log): 0}
+    assert stored_offsets(db) == {str(log): 0}
     # A restart re-reads what was never acknowledged.
     again = Sink()
     async with running(again, path=str(log), db=str(db), **LIVE):
         await wait_for(lambda: len(again.records) == 100)
-    assert _offsets(db) == {str(log): len(_lines(0, 100))}
+    assert stored_offsets(db) == {str(log): len(_lines(0, 100))}
 
 
 async def test_release_of_held_acks_moves_checkpoint(tmp_path: Path) -> None:
@@ -175,7 +165,7 @@ async def test_release_of_held_acks_moves_checkpoint(tmp_path: Path) -> None:
         assert tail.context.metrics.gauges()[lag] == len(_lines(0, 10))
         sink.release()
         assert tail.context.metrics.gauges()[lag] == 0
-    assert _offsets(db) == {str(log): len(_lines(0, 10))}
+    assert stored_offsets(db) == {str(log): len(_lines(0, 10))}
 
 
 async def test_failed_ack_keeps_checkpoint(tmp_path: Path) -> None:
@@ -189,7 +179,7 @@ async def test_failed_ack_keeps_checkpoint(tmp_path: Path) -> None:
             fh.write(_lines(10, 20))
         await wait_for(lambda: len(sink.records) == 20)
         assert tail.context.metrics.get("test.0", "ack_failed") >= 1
-    assert _offsets(db) == {str(log): 0}
+    assert stored_offsets(db) == {str(log): 0}
 
 
 async def test_mem_buf_limit_pauses_until_acks_arrive(tmp_path: Path) -> None:
