@@ -61,6 +61,9 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
+
+
 @dataclass(slots=True)
 class Row:
     """One file's checkpoint. ``fp_length`` 0 means no fingerprint (e.g. a Fluent Bit row)."""
@@ -89,6 +92,11 @@ class Row:
     def set_head(self, data: bytes) -> None:
         self.head_length, self.head_digest = len(data), digest(data)
 
+    @property
+    def lineage_key(self) -> LineageKey:
+        """The lineage as the DB stores it."""
+        return self.lineage, self.head_length, self.head_digest
+
     def head_matches(self, fd: int) -> bool:
         """Whether the file still starts with the bytes first read under this lineage."""
         if self.head_length == 0:
@@ -114,7 +122,6 @@ class Row:
 
 
 Snapshot = list[tuple[str, tuple[object, ...]]]
-LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
 
 
 class CheckpointStore:
@@ -254,7 +261,7 @@ class CheckpointStore:
                     ),
                 )
             )
-            lineage = (row.lineage, row.head_length, row.head_digest)
+            lineage = row.lineage_key
             if self._lineage_saved.get(row_id) != lineage:
                 changes.append(("lineage", (row.id, *lineage)))
         self._dirty.clear()
@@ -266,7 +273,7 @@ class CheckpointStore:
         store closed, has nothing left to save: :meth:`write` would not write it)."""
         if self._db is None or row.id not in self.rows:
             return True
-        return self._lineage_saved.get(row.id) == (row.lineage, row.head_length, row.head_digest)
+        return self._lineage_saved.get(row.id) == row.lineage_key
 
     def restore(self, changes: Snapshot) -> None:
         """Mark a snapshot's rows pending again (on the loop) after its write failed: the
