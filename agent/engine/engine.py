@@ -14,7 +14,8 @@ Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every 
 reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTERM/SIGINT)
 ends them. A daemon run with ``ends_run`` inputs (tail's Exit_On_Eof) ends as ``--once`` does
 when the last of them has read everything: the other inputs stop, delivery is not
-time-bound. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
+time-bound. An input that ends with an error stops a daemon run as a stop request does,
+and it exits 1. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
 every remaining task cancelled and awaited. Draining and stopping take at most ``Grace``
 seconds from the stop request; ``--once`` without one waits as long as outputs retry.
 Undelivered chunks are never acknowledged, so their checkpoints stay behind them.
@@ -102,6 +103,8 @@ class Engine:
         # The first input that broke while running: the library raises it from drain().
         self.run_error: LogtideError | None = None
         self._failed = False
+        # An input broke, which stops a daemon run with exit code 1.
+        self._broke = False
         # Exit_On_Eof inputs still running; the last one to end stops a daemon run.
         self._ending = 0
         self._ended_by_inputs = False
@@ -288,13 +291,13 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except LogtideError as exc:
-            self._failed = True
             self.run_error = self.run_error or PluginError(f"[input:{instance}] {exc}")
             log.error("[input:%s] %s", instance, exc)
+            self._input_broke(instance)
         except Exception as exc:
-            self._failed = True
             self.run_error = self.run_error or PluginError(f"[input:{instance}] stopped: {exc}")
             log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
+            self._input_broke(instance)
         if item.plugin.ends_run and not self.once:
             self._ending -= 1
             if self._ending == 0:
@@ -302,6 +305,23 @@ class Engine:
                 self._ended_by_inputs = True
                 # not request_stop(): no Grace bound, delivery runs to its end as under --once
                 self._stop.set()
+
+    def _input_broke(self, instance: str) -> None:
+        """An input ended with an error. A daemon stops (exit 1, what was read delivered
+        within ``Grace``): left running it would look healthy while that input's logs went
+        unread until kubelet rotated them away; exiting makes it a restart the node's
+        supervisor counts and shows. Fluent Bit refuses to start such a config.
+        ``--once`` lets the other inputs finish and exits 1 at the end."""
+        self._failed = True
+        if self.once or self._stop.is_set():
+            return
+        log.error(
+            "[engine] input %s stopped; stopping the agent (exit code 1) rather than "
+            "running on without it",
+            instance,
+        )
+        self._broke = True
+        self.request_stop()
 
     async def _tick_windows(self) -> None:
         assert self.processor is not None
@@ -360,7 +380,7 @@ class Engine:
             await item.plugin.close()
         await self.tasks.close()
         failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
-        return 1 if ((self.once or self._ended_by_inputs) and failed) else 0
+        return 1 if ((self.once or self._ended_by_inputs) and failed) or self._broke else 0
 
     async def _drain(self) -> bool:
         for runner in self._runners:

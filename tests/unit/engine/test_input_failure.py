@@ -1,0 +1,89 @@
+"""An input that ends with an error stops a daemon run with exit code 1, after delivering
+what it had read; under ``--once`` the other inputs still read to their end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from logtide.agent.config.loader import load_string
+from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
+from logtide.agent.core.errors import PluginError
+from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.plugins import REGISTRY, Emit, InputPlugin, OutputPlugin
+from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.plan import build_plan
+
+
+class Breaks(InputPlugin[InputSettings]):
+    """Emits three records, then fails as an input whose DB cannot be opened does."""
+
+    name = "test_breaks"
+    options = COMMON_INPUT_OPTIONS
+
+    async def run(self, emit: Emit) -> None:
+        await emit(Chunk("broken", [(1.0, {"n": n}) for n in range(3)]))
+        raise PluginError("cannot open DB /nowhere/tail.db")
+
+
+class Kept(OutputPlugin):
+    name = "test_kept"
+    records: ClassVar[list[dict[str, object]]]
+
+    async def flush(self, tag: str, events: list[Event]) -> None:
+        Kept.records.extend(record for _, record in events)
+
+
+@pytest.fixture(autouse=True)
+def _registered() -> Iterator[None]:
+    REGISTRY["input"]["test_breaks"] = f"{__name__}:Breaks"
+    REGISTRY["output"]["test_kept"] = f"{__name__}:Kept"
+    Kept.records = []
+    yield
+    del REGISTRY["input"]["test_breaks"]
+    del REGISTRY["output"]["test_kept"]
+
+
+CONFIG = """
+[SERVICE]
+    Flush 0.1
+    Grace 5
+[INPUT]
+    Name  test_breaks
+[INPUT]
+    Name     dummy
+    Tag      beside
+    Rate     20
+    Samples  {samples}
+[OUTPUT]
+    Name  test_kept
+    Match *
+"""
+
+
+async def test_a_broken_input_stops_the_daemon_with_exit_1_after_delivering_its_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine(build_plan(load_string(CONFIG.format(samples=0))), once=False)
+    with caplog.at_level(logging.ERROR, logger="logtide"):
+        code = await asyncio.wait_for(engine.run(), 10)
+    assert code == 1
+    assert [r for r in Kept.records if "n" in r] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "[input:test_breaks.0] cannot open DB /nowhere/tail.db",
+        "[engine] input test_breaks.0 stopped; stopping the agent (exit code 1) rather than "
+        "running on without it",
+    ]
+
+
+async def test_under_once_the_other_inputs_still_read_to_their_end() -> None:
+    engine = Engine(build_plan(load_string(CONFIG.format(samples=5))), once=True)
+    code = await asyncio.wait_for(engine.run(), 10)
+    assert code == 1
+    assert sum(1 for r in Kept.records if "n" in r) == 3
+    assert sum(1 for r in Kept.records if "message" in r) == 5
