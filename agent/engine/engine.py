@@ -15,7 +15,8 @@ reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTER
 ends them. A daemon run with ``ends_run`` inputs (tail's Exit_On_Eof) ends as ``--once`` does
 when the last of them has read everything: the other inputs stop, delivery is not
 time-bound. An input that ends with an error stops a daemon run as a stop request does,
-and it exits 1. Then windows are flushed, queues drained, outputs stopped, inputs closed, and
+and so does an output runner that fails, under ``--once`` too; the exit code is then 1.
+Then windows are flushed, queues drained, outputs stopped, inputs closed, and
 every remaining task cancelled and awaited. Draining and stopping take at most ``Grace``
 seconds from the stop request; ``--once`` without one waits as long as outputs retry.
 Undelivered chunks are never acknowledged, so their checkpoints stay behind them.
@@ -103,8 +104,8 @@ class Engine:
         # The first input that broke while running: the library raises it from drain().
         self.run_error: LogtideError | None = None
         self._failed = False
-        # An input broke, which stops a daemon run with exit code 1.
-        self._broke = False
+        # An input or an output runner broke, which stops the run with exit code 1.
+        self._broken = False
         # Exit_On_Eof inputs still running; the last one to end stops a daemon run.
         self._ending = 0
         self._ended_by_inputs = False
@@ -293,11 +294,11 @@ class Engine:
         except LogtideError as exc:
             self.run_error = self.run_error or PluginError(f"[input:{instance}] {exc}")
             log.error("[input:%s] %s", instance, exc)
-            self._input_broke(instance)
+            self._broke("input", instance)
         except Exception as exc:
             self.run_error = self.run_error or PluginError(f"[input:{instance}] stopped: {exc}")
             log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
-            self._input_broke(instance)
+            self._broke("input", instance)
         if item.plugin.ends_run and not self.once:
             self._ending -= 1
             if self._ending == 0:
@@ -306,21 +307,36 @@ class Engine:
                 # not request_stop(): no Grace bound, delivery runs to its end as under --once
                 self._stop.set()
 
-    def _input_broke(self, instance: str) -> None:
-        """An input ended with an error. A daemon stops (exit 1, what was read delivered
-        within ``Grace``): left running it would look healthy while that input's logs went
-        unread until kubelet rotated them away; exiting makes it a restart the node's
-        supervisor counts and shows. Fluent Bit refuses to start such a config.
-        ``--once`` lets the other inputs finish and exits 1 at the end."""
+    async def _run_output(self, runner: OutputRunner) -> None:
+        instance = runner.instance
+        try:
+            await runner.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A runner catches its plugin's failures; reaching here is a fault of its own.
+            self.run_error = self.run_error or PluginError(f"[output:{instance}] stopped: {exc}")
+            log.error("[output:%s] stopped: %s", instance, exc, exc_info=exc)
+            self._broke("output", instance)
+
+    def _broke(self, kind: str, instance: str) -> None:
+        """An input or an output runner ended with an error. The agent stops (exit 1, what
+        was read delivered within ``Grace`` where an output still can): left running it
+        would look healthy while that input's logs went unread, or that output's records
+        waited forever, until kubelet rotated the files away; exiting makes it a restart
+        the node's supervisor counts and shows. Fluent Bit refuses to start a config whose
+        input cannot run. Under ``--once`` the other inputs still read to their end when
+        an input broke, and the run exits 1."""
         self._failed = True
-        if self.once or self._stop.is_set():
+        if self._stopped_at is not None or (self.once and kind == "input"):
             return
         log.error(
-            "[engine] input %s stopped; stopping the agent (exit code 1) rather than "
+            "[engine] %s %s stopped; stopping the agent (exit code 1) rather than "
             "running on without it",
+            kind,
             instance,
         )
-        self._broke = True
+        self._broken = True
         self.request_stop()
 
     async def _tick_windows(self) -> None:
@@ -349,7 +365,7 @@ class Engine:
         self.started.set()
         await self._filters.start()
         for runner in self._runners:
-            self.tasks.spawn(runner.run(), f"output:{runner.instance}")
+            self.tasks.spawn(self._run_output(runner), f"output:{runner.instance}")
         if self.processor is not None:
             self.tasks.spawn(self._tick_windows(), "stream-windows")
         self._ending = sum(1 for item in self._inputs if item.plugin.ends_run)
@@ -380,7 +396,7 @@ class Engine:
             await item.plugin.close()
         await self.tasks.close()
         failed = self._failed or any(r.failed_batches for r in self._runners) or not drained
-        return 1 if ((self.once or self._ended_by_inputs) and failed) or self._broke else 0
+        return 1 if ((self.once or self._ended_by_inputs) and failed) or self._broken else 0
 
     async def _drain(self) -> bool:
         for runner in self._runners:

@@ -1,5 +1,6 @@
 """An input that ends with an error stops a daemon run with exit code 1, after delivering
-what it had read; under ``--once`` the other inputs still read to their end."""
+what it had read; under ``--once`` the other inputs still read to their end. An output
+runner that fails stops the run either way."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Chunk, Event
 from logtide.agent.core.plugins import REGISTRY, Emit, InputPlugin, OutputPlugin
 from logtide.agent.engine.engine import Engine
+from logtide.agent.engine.output_runner import OutputRunner
 from logtide.agent.engine.plan import build_plan
 
 
@@ -87,3 +89,42 @@ async def test_under_once_the_other_inputs_still_read_to_their_end() -> None:
     assert code == 1
     assert sum(1 for r in Kept.records if "n" in r) == 3
     assert sum(1 for r in Kept.records if "message" in r) == 5
+
+
+DUMMY_ONLY = """
+[SERVICE]
+    Flush 0.1
+    Grace 1
+[INPUT]
+    Name     dummy
+    Rate     20
+    Samples  {samples}
+[OUTPUT]
+    Name  test_kept
+    Match *
+"""
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["daemon", "once"])
+async def test_an_output_runner_that_fails_stops_the_run_with_exit_1(
+    once: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its records would otherwise wait for ever: a daemon kept running "healthy" (nothing
+    counts an error), and ``--once`` waited for a drain that could not end."""
+
+    async def broken(self: OutputRunner) -> None:
+        await asyncio.sleep(0.2)
+        raise RuntimeError("a fault of the runner's own")
+
+    monkeypatch.setattr(OutputRunner, "run", broken)
+    plan = build_plan(load_string(DUMMY_ONLY.format(samples=5 if once else 0)))
+    engine = Engine(plan, once=once)
+    with caplog.at_level(logging.ERROR, logger="logtide"):
+        code = await asyncio.wait_for(engine.run(), 10)
+    assert code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "[output:test_kept.0] stopped: a fault of the runner's own",
+        "[engine] output test_kept.0 stopped; stopping the agent (exit code 1) rather than "
+        "running on without it",
+    ]
