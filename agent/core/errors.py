@@ -19,7 +19,8 @@ service registers a classifier (:func:`add_classifier`; ``logtide.sinks.aws.erro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,18 @@ class QueryError(ConfigError):
 
 class PluginError(LogtideError):
     """A plugin could not be built or started."""
+
+
+@contextlib.contextmanager
+def as_plugin_error(what: str) -> Iterator[None]:
+    """A plugin's own failure, whatever its type, as one line: ``PluginError("what: why")``
+    (a LogtideError already is one line and passes unchanged)."""
+    try:
+        yield
+    except LogtideError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{what}: {exc}") from exc
 
 
 class DeliveryError(LogtideError):

@@ -29,13 +29,13 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from logtide.agent.config.validate import PluginSpec
 from logtide.agent.core.common_options import InputSettings
-from logtide.agent.core.errors import LogtideError, PluginError
+from logtide.agent.core.errors import LogtideError, PluginError, as_plugin_error
 from logtide.agent.core.events import Chunk
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import FilterPlugin, InputPlugin, OutputPlugin, PluginContext
@@ -54,18 +54,6 @@ log = logging.getLogger("logtide")
 
 # Seconds an output's stop() may take even when the Grace period is spent by the drain.
 STOP_MINIMUM = 1.0
-
-
-@contextlib.contextmanager
-def _plugin_failure(what: str) -> Iterator[None]:
-    """A plugin's own failure, whatever its type, as one line: ``PluginError("what: why")``
-    (a LogtideError already is one line and passes unchanged)."""
-    try:
-        yield
-    except LogtideError:
-        raise
-    except Exception as exc:
-        raise PluginError(f"{what}: {exc}") from exc
 
 
 @dataclass(slots=True)
@@ -147,7 +135,7 @@ class Engine:
                 del self._stop_scopes[scope]
 
     def _construct(self, spec: PluginSpec[Any]) -> Any:
-        with _plugin_failure(f"[{spec.kind}:{spec.instance}] cannot be built"):
+        with as_plugin_error(f"[{spec.kind}:{spec.instance}] cannot be built"):
             return spec.cls(spec.settings, self._context(spec))
 
     def _context(self, spec: PluginSpec[Any]) -> PluginContext:
@@ -289,16 +277,8 @@ class Engine:
 
         try:
             await item.plugin.run(emit)
-        except asyncio.CancelledError:
-            raise
-        except LogtideError as exc:
-            self.run_error = self.run_error or PluginError(f"[input:{instance}] {exc}")
-            log.error("[input:%s] %s", instance, exc)
-            self._broke("input", instance)
-        except Exception as exc:
-            self.run_error = self.run_error or PluginError(f"[input:{instance}] stopped: {exc}")
-            log.error("[input:%s] stopped: %s", instance, exc, exc_info=exc)
-            self._broke("input", instance)
+        except Exception as exc:  # a stop's CancelledError is not an Exception
+            self._broke("input", instance, exc)
         if item.plugin.ends_run and not self.once:
             self._ending -= 1
             if self._ending == 0:
@@ -308,25 +288,23 @@ class Engine:
                 self._stop.set()
 
     async def _run_output(self, runner: OutputRunner) -> None:
-        instance = runner.instance
         try:
             await runner.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # A runner catches its plugin's failures; reaching here is a fault of its own.
-            self.run_error = self.run_error or PluginError(f"[output:{instance}] stopped: {exc}")
-            log.error("[output:%s] stopped: %s", instance, exc, exc_info=exc)
-            self._broke("output", instance)
+        except Exception as exc:  # a runner handles its plugin's failures: this is its own
+            self._broke("output", runner.instance, exc)
 
-    def _broke(self, kind: str, instance: str) -> None:
-        """An input or an output runner ended with an error. The agent stops (exit 1, what
-        was read delivered within ``Grace`` where an output still can): left running it
-        would look healthy while that input's logs went unread, or that output's records
-        waited forever, until kubelet rotated the files away; exiting makes it a restart
-        the node's supervisor counts and shows. Fluent Bit refuses to start a config whose
-        input cannot run. Under ``--once`` the other inputs still read to their end when
-        an input broke, and the run exits 1."""
+    def _broke(self, kind: str, instance: str, exc: Exception) -> None:
+        """An input or an output runner ended with ``exc``: one error line (a traceback if it
+        is no LogtideError); the run stops (exit 1, what was read delivered within Grace).
+        Run on, a daemon would look healthy while the logs went unread until rotated away.
+        ``--once`` lets the other inputs read to their end after an input broke."""
+        where = f"[{kind}:{instance}]"
+        if isinstance(exc, LogtideError):
+            log.error("%s %s", where, exc)
+            self.run_error = self.run_error or PluginError(f"{where} {exc}")
+        else:
+            log.error("%s stopped: %s", where, exc, exc_info=exc)
+            self.run_error = self.run_error or PluginError(f"{where} stopped: {exc}")
         self._failed = True
         if self._stopped_at is not None or (self.once and kind == "input"):
             return
@@ -352,7 +330,7 @@ class Engine:
         self.build()
         try:
             for runner in self._runners:
-                with _plugin_failure(f"[output:{runner.instance}] cannot start"):
+                with as_plugin_error(f"[output:{runner.instance}] cannot start"):
                     await runner.plugin.start()
                 runner.watermarks = runner.plugin.watermarks()
             self._cut_points.update(cut_points(runner.watermarks for runner in self._runners))
