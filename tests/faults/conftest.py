@@ -55,6 +55,18 @@ class World:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return AppWriter(self.log_dir / name, **kwargs)
 
+    def linked_writer(self, pod: int, **kwargs: Any) -> AppWriter:
+        """A container's log laid out as kubelet lays it out: the file under
+        ``pods/<pod>/<container>/`` (where it is rotated) and a link to it in ``logs/``,
+        which the tail's glob matches. The file is named by the restart count, so each
+        writer's records name a writer of their own."""
+        folder = self.work / "pods" / f"shop_orders-{pod}_uid-{pod}" / "app"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        writer = AppWriter(folder / f"{pod}.log", **kwargs)
+        (self.log_dir / f"orders-{pod}_shop_app-{pod:064x}.log").symlink_to(writer.path)
+        return writer
+
     def s3_tally(self, writers: list[AppWriter]) -> Tally:
         return tally(ca_written(writers), s3_records(self.s3, BUCKET))
 

@@ -1,5 +1,6 @@
 """kill -9 at random moments while the app writes and kubelet rotates: nothing lost, nothing
-repeated in S3 or CloudWatch."""
+repeated in S3 or CloudWatch. Files in one folder, and files laid out as on a node (the glob
+matches links naming files kubelet rotates in another folder)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ def resent_ranges(written: dict[str, list[int]], duplicated: set[tuple[str, int]
     return runs
 
 
-def run_kills(world: World, *, kills: int, seed: int, rate: float, rotate_every: int) -> None:
+def run_kills(
+    world: World, *, kills: int, seed: int, rate: float, rotate_every: int, linked: bool = False
+) -> None:
     rng = random.Random(seed)
+    options = {"rate": rate, "rotate_every": rotate_every}
     writers = [
-        world.writer(f"app-{i}.log", rate=rate, seed=seed + i, rotate_every=rotate_every)
+        world.linked_writer(i, seed=seed + i, **options)
+        if linked
+        else world.writer(f"app-{i}.log", seed=seed + i, **options)
         for i in range(2)
     ]
     agent = world.agent()
@@ -46,7 +52,7 @@ def run_kills(world: World, *, kills: int, seed: int, rate: float, rotate_every:
     code, _ = agent.terminate()
     s3, cw = world.s3_tally(writers), world.cw_tally(writers)
     report.record(
-        "kill9",
+        "kill9_kubelet_links" if linked else "kill9",
         kills=agent.kills,
         seconds=round(time.monotonic() - began),
         lines_written=sum(w.written.total for w in writers),
@@ -83,3 +89,15 @@ def test_kill9_during_rotation_short(world: World) -> None:
 @pytest.mark.slow
 def test_kill9_during_rotation_long(world: World) -> None:
     run_kills(world, kills=24, seed=11, rate=250, rotate_every=1500)
+
+
+def test_kill9_during_kubelet_rotation_of_linked_files(world: World) -> None:
+    """Rotated generations are beside the file a link names, not beside the link: a kill
+    while one is being read, or a rotation while the agent is down, must still find them,
+    and read them under the link's tag (else S3 and CloudWatch take them again)."""
+    run_kills(world, kills=4, seed=13, rate=100, rotate_every=300, linked=True)
+
+
+@pytest.mark.slow
+def test_kill9_during_kubelet_rotation_of_linked_files_long(world: World) -> None:
+    run_kills(world, kills=24, seed=17, rate=250, rotate_every=1500, linked=True)

@@ -25,7 +25,7 @@ from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.ranges import RangeTracker
 from logtide.agent.inputs.tail.reader import LineRules, TailedFile
-from logtide.agent.inputs.tail.siblings import is_sibling, locate, siblings
+from logtide.agent.inputs.tail.siblings import Family, Followed, locate, siblings
 from logtide.agent.inputs.tail.tagging import TagComposer
 from logtide.agent.inputs.tail.watcher import Watcher
 
@@ -94,13 +94,18 @@ class Discovery:
         matched = set(paths)
         for path in paths:
             self.adopt_unseen(path, self._family_since(path, known), matched)
-        self._recover_rotated()
+        self._recover_rotated(Followed(paths))
 
     def rescan(self) -> None:
         """Open files that match now and were not open yet (read from their head)."""
         self._scan(initial=False, resumed=False)
 
-    def open(self, path: str, *, from_head: bool, rotated: bool = False) -> TailedFile | None:
+    def open(
+        self, path: str, *, from_head: bool, rotated: bool = False, tag_as: str | None = None
+    ) -> TailedFile | None:
+        """Open ``path`` into the table at its checkpoint (or its head, or its end).
+        ``tag_as``: the path whose tag its lines carry, for a rotated generation of a path
+        the globs match (its lines keep the tag they had before the rotation)."""
         log = self.context.logger
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -142,7 +147,7 @@ class Discovery:
             fd=fd,
             dev=st.st_dev,
             inode=st.st_ino,
-            tag=self.tagger(path),
+            tag=self.tagger(tag_as or path),
             decoder=self.decoders.new(path),
             rules=self.rules,
             row=row,
@@ -192,7 +197,8 @@ class Discovery:
     @staticmethod
     def _family_since(path: str, rows: list[Row]) -> float | None:
         """Creation time of the newest file we knew under ``path`` or its rotated names."""
-        created = [row.created for row in rows if is_sibling(path, row.name)]
+        family = Family(path)
+        created = [row.created for row in rows if row.name in family]
         return float(max(created)) if created else None
 
     def adopt_unseen(self, path: str, since: float | None, matched: set[str]) -> None:
@@ -213,10 +219,10 @@ class Discovery:
                 continue
             if self.store.find(st.st_ino, sibling) is not None:
                 continue
-            if self.open(sibling, from_head=True, rotated=True) is not None:
+            if self.open(sibling, from_head=True, rotated=True, tag_as=path) is not None:
                 self.context.metrics.add(self.context.instance, "files_recovered")
 
-    def _recover_rotated(self) -> None:
+    def _recover_rotated(self, followed: Followed) -> None:
         """Rows no open file claimed: their file was rotated while we were down. Read what
         is left of it (from its checkpoint) before forgetting it; forget rows whose file is
         gone."""
@@ -228,7 +234,7 @@ class Discovery:
             if where is None:
                 self.store.delete(row)
                 continue
-            f = self.open(where, from_head=True, rotated=True)
+            f = self.open(where, from_head=True, rotated=True, tag_as=followed(row.name))
             if f is None:
                 continue
             if f.row is not row:

@@ -1,48 +1,100 @@
-"""Where did a file go? Its rotated generations, looked for beside the original path.
+"""Where did a file go? Its rotated generations, looked for where the rotation put them.
 
 kubelet renames ``0.log`` to ``0.log.20261127-101500``; logrotate renames ``app.log`` to
 ``app.log.1`` (or ``app-20261127.log`` with dateext). Both keep the rotated file in the same
-directory, so a file we know by inode is looked for among the siblings whose name starts
-with the original name's stem.
+directory as the file. A path the glob matched may be a link, as every
+``/var/log/containers/*.log`` is (it names ``/var/log/pods/<pod>/<container>/0.log``): kubelet
+rotates the file the link names, so the generations are beside that file, not beside the
+link. A file we know by inode is looked for in both places, among names that are the
+original name or its stem followed by ``.``, ``-`` or ``_`` (so ``10.log`` is not a
+generation of ``1.log``). Compressed generations (kubelet gzips all but the newest,
+logrotate's ``compress``) are not lines to read and are never candidates.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip")
+_SEPARATORS = (".", "-", "_")
 
 
-def _candidates(path: str) -> list[str]:
-    folder = os.path.dirname(path) or "."
-    base = os.path.basename(path)
+def _places(path: str) -> list[tuple[str, str]]:
+    """(folder, name) pairs where ``path``'s generations can be: beside it, and beside the
+    file it names when it is a link."""
+    places = [(os.path.dirname(path) or ".", os.path.basename(path))]
+    real = os.path.realpath(path)
+    if real != os.path.abspath(path):
+        places.append((os.path.dirname(real), os.path.basename(real)))
+    return places
+
+
+def is_generation(base: str, name: str) -> bool:
+    """Whether ``name`` looks like a rotated, uncompressed generation of a file named
+    ``base`` in the same folder."""
+    if name == base or name.endswith(_COMPRESSED):
+        return False
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    return [
-        os.path.join(folder, name)
-        for name in sorted(names)
-        if name != base and (name.startswith(base) or name.startswith(stem))
-    ]
+    return any(
+        name.startswith(prefix) and name[len(prefix) : len(prefix) + 1] in _SEPARATORS
+        for prefix in (base, stem)
+    )
 
 
 def siblings(path: str) -> list[str]:
-    """Files beside ``path`` whose names look like its rotated generations."""
-    return _candidates(path)
+    """Files that look like ``path``'s rotated generations."""
+    found: list[str] = []
+    for folder, base in _places(path):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in sorted(names):
+            candidate = os.path.join(folder, name)
+            if is_generation(base, name) and candidate not in found:
+                found.append(candidate)
+    return found
 
 
-def is_sibling(path: str, other: str) -> bool:
-    """Whether ``other`` is ``path`` itself or looks like one of its rotated generations."""
-    if os.path.dirname(path) != os.path.dirname(other):
-        return False
-    base, name = os.path.basename(path), os.path.basename(other)
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    return name.startswith(base) or name.startswith(stem)
+class Family:
+    """Which names belong to ``path``: itself, the file it names, and their generations.
+    Built once per path (it resolves the link), then asked about many names."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._places = _places(path)
+
+    def __contains__(self, name: str) -> bool:
+        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        return any(
+            folder == place and (base == own or is_generation(own, base))
+            for place, own in self._places
+        )
+
+
+class Followed:
+    """Which of ``paths`` (what the globs match) a rotated file's name is a generation of:
+    the path its lines are tagged by, as they were before the rotation."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._owners: dict[str, list[tuple[str, str]]] = {}
+        for path in paths:
+            for folder, own in _places(path):
+                self._owners.setdefault(folder, []).append((own, path))
+
+    def __call__(self, name: str) -> str:
+        """The path ``name`` belongs to; ``name`` itself when none matches any more."""
+        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        for own, path in self._owners.get(folder, ()):
+            if base == own or is_generation(own, base):
+                return path
+        return name
 
 
 def find_beside(path: str, dev: int, inode: int) -> str | None:
-    """A sibling of ``path`` that is the file (dev, inode), or None."""
-    for candidate in _candidates(path):
+    """A generation of ``path`` that is the file (dev, inode), or None."""
+    for candidate in siblings(path):
         try:
             st = os.stat(candidate)
         except OSError:
@@ -53,7 +105,7 @@ def find_beside(path: str, dev: int, inode: int) -> str | None:
 
 
 def locate(path: str, inode: int) -> str | None:
-    """``path`` if it still is ``inode``, else a rotated sibling holding it, else None."""
+    """``path`` if it still is ``inode``, else a rotated generation holding it, else None."""
     try:
         if os.stat(path).st_ino == inode:
             return path

@@ -196,3 +196,72 @@ async def test_mem_buf_limit_pauses_until_acks_arrive(tmp_path: Path) -> None:
             await asyncio.sleep(0.05)
         sink.release()
     assert _numbers(sink) == list(range(200_000))
+
+
+def _kubelet_node(tmp_path: Path) -> Path:
+    """kubelet's layout: the glob matches a link in ``containers/`` naming the container's
+    ``0.log`` under ``pods/``, where kubelet rotates it; returns that file."""
+    pods = tmp_path / "pods" / "shop_orders-1_uid" / "app"
+    pods.mkdir(parents=True)
+    (tmp_path / "containers").mkdir()
+    link = tmp_path / "containers" / "orders-1_shop_app-0123abcd.log"
+    link.symlink_to(pods / "0.log")
+    return pods / "0.log"
+
+
+KUBE = {**LIVE, "tag": "kube.*"}
+
+
+async def test_kubelet_layout_rotated_while_down_is_found_beside_the_file_the_link_names(
+    tmp_path: Path,
+) -> None:
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(first.records) == 100)
+    tag = first.chunks[0].tag
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    os.rename(log, log.with_name("0.log.20261127-101500"))
+    log.write_bytes(_lines(120, 140))
+    os.rename(log, log.with_name("0.log.20261127-101600"))  # never seen by the agent
+    log.write_bytes(_lines(140, 150))
+    # kubelet compresses older generations: bytes that are not lines, never read.
+    log.with_name("0.log.20261127-101500.gz").write_bytes(b"\x1f\x8b\x08\x00line 9999\n")
+    second = Sink()
+    async with running(second, path=path, db=db, **KUBE) as tail:
+        await wait_for(lambda: len(second.records) == 50)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 2)
+        await asyncio.sleep(0.3)
+    assert sorted(_numbers(second)) == list(range(100, 150))
+    assert {chunk.tag for chunk in second.chunks} == {tag}
+
+
+async def test_kubelet_layout_rotation_seen_then_a_restart_reads_what_was_not_acknowledged(
+    tmp_path: Path,
+) -> None:
+    """The rotation is seen while running, nothing is acknowledged, the agent stops: the
+    next start finds the rotated file under its new name and reads it under the link's
+    tag."""
+    log = _kubelet_node(tmp_path)
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115 - the app keeps its fd across rotation
+    writer.write(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    first = Sink(hold=True)
+    async with running(first, path=path, db=db, **KUBE) as tail:
+        await wait_for(lambda: len(first.records) == 100)
+        os.rename(log, log.with_name("0.log.20261127-101500"))
+        writer.write(_lines(100, 110))
+        writer.close()
+        log.write_bytes(_lines(110, 120))
+        await wait_for(lambda: len(first.records) == 120)
+        assert tail.context.metrics.get("test.0", "files_rotated") == 1
+    tag = first.chunks[0].tag
+    second = Sink()
+    async with running(second, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(second.records) == 120)
+        await asyncio.sleep(0.3)
+    assert sorted(_numbers(second)) == list(range(120))
+    assert {chunk.tag for chunk in second.chunks} == {tag}

@@ -1,11 +1,12 @@
-"""Where a rotated file went: its generations beside the original path."""
+"""Where a rotated file went: its generations beside the original path, or beside the file
+a link names (kubelet's layout)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from logtide.agent.inputs.tail.siblings import find_beside, is_sibling, locate, siblings
+from logtide.agent.inputs.tail.siblings import Family, Followed, find_beside, locate, siblings
 
 
 def test_rotated_names_of_kubelet_and_logrotate(tmp_path: Path) -> None:
@@ -16,10 +17,44 @@ def test_rotated_names_of_kubelet_and_logrotate(tmp_path: Path) -> None:
         str(tmp_path / "app-20261127.log"),
         str(tmp_path / "app.log.1"),
     ]
-    assert is_sibling(str(tmp_path / "app.log"), str(tmp_path / "app.log"))
-    assert is_sibling(str(tmp_path / "app.log"), str(tmp_path / "app.log.1"))
-    assert not is_sibling(str(tmp_path / "app.log"), str(tmp_path / "0.log"))
-    assert not is_sibling(str(tmp_path / "app.log"), "/elsewhere/app.log.1")
+    family = Family(str(tmp_path / "app.log"))
+    assert str(tmp_path / "app.log") in family
+    assert str(tmp_path / "app.log.1") in family
+    assert str(tmp_path / "0.log") not in family
+    assert "/elsewhere/app.log.1" not in family
+
+
+def test_other_files_and_compressed_generations_are_not_generations(tmp_path: Path) -> None:
+    """kubelet's ``10.log`` is another restart of the container, ``app2.log`` another app;
+    ``.gz`` generations hold compressed bytes, not lines."""
+    for name in ("1.log", "10.log", "1.log.20261127-101500", "1.log.20261127-101400.gz"):
+        (tmp_path / name).write_bytes(b"x\n")
+    (tmp_path / "app.log").write_bytes(b"x\n")
+    (tmp_path / "app2.log").write_bytes(b"x\n")
+    (tmp_path / "app.log.2.gz").write_bytes(b"x\n")
+    assert siblings(str(tmp_path / "1.log")) == [str(tmp_path / "1.log.20261127-101500")]
+    assert siblings(str(tmp_path / "app.log")) == []
+
+
+def test_a_links_generations_are_beside_the_file_it_names(tmp_path: Path) -> None:
+    pods, containers = tmp_path / "pods" / "app", tmp_path / "containers"
+    pods.mkdir(parents=True)
+    containers.mkdir()
+    link = containers / "orders-1_shop_app-0123.log"
+    link.symlink_to(pods / "0.log")
+    (pods / "0.log").write_bytes(b"old\n")
+    st = os.stat(link)
+    rotated = pods / "0.log.20261127-101500"
+    os.rename(pods / "0.log", rotated)
+    (pods / "0.log").write_bytes(b"new\n")
+    assert siblings(str(link)) == [str(rotated)]
+    assert find_beside(str(link), st.st_dev, st.st_ino) == str(rotated)
+    assert locate(str(link), st.st_ino) == str(rotated)
+    assert str(rotated) in Family(str(link))
+    followed = Followed([str(link), str(tmp_path / "elsewhere.log")])
+    assert followed(str(rotated)) == str(link)
+    assert followed(str(link)) == str(link)
+    assert followed(str(tmp_path / "gone.log.1")) == str(tmp_path / "gone.log.1")
 
 
 def test_a_file_is_found_by_inode_where_it_went(tmp_path: Path) -> None:
