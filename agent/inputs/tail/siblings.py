@@ -30,7 +30,7 @@ def _places(path: str) -> list[tuple[str, str]]:
     return places
 
 
-def is_generation(base: str, name: str) -> bool:
+def _is_generation(base: str, name: str) -> bool:
     """Whether ``name`` looks like a rotated, uncompressed generation of a file named
     ``base`` in the same folder."""
     if name == base or name.endswith(_COMPRESSED):
@@ -52,7 +52,7 @@ def siblings(path: str) -> list[str]:
             continue
         for name in sorted(names):
             candidate = os.path.join(folder, name)
-            if is_generation(base, name) and candidate not in found:
+            if _is_generation(base, name) and candidate not in found:
                 found.append(candidate)
     return found
 
@@ -62,13 +62,12 @@ class Family:
     Built once per path (it resolves the link), then asked about many names."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self._places = _places(path)
 
     def __contains__(self, name: str) -> bool:
         folder, base = os.path.dirname(name) or ".", os.path.basename(name)
         return any(
-            folder == place and (base == own or is_generation(own, base))
+            folder == place and (base == own or _is_generation(own, base))
             for place, own in self._places
         )
 
@@ -87,7 +86,7 @@ class Followed:
         """The path ``name`` belongs to; ``name`` itself when none matches any more."""
         folder, base = os.path.dirname(name) or ".", os.path.basename(name)
         for own, path in self._owners.get(folder, ()):
-            if base == own or is_generation(own, base):
+            if base == own or _is_generation(own, base):
                 return path
         return name
 
