@@ -53,7 +53,17 @@ BROKEN_DB = """\
 """
 
 
-def _errors(stderr: str) -> list[str]:
+def _error_lines_of_a_daemon_that_stops(conf: Path) -> list[str]:
+    """Run the daemon on ``conf``; it must stop by itself with exit code 1 and no traceback.
+    Its ``[error]`` lines."""
+    proc = start_logtide("-c", str(conf))
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
     return [line for line in stderr.splitlines() if "[error]" in line]
 
 
@@ -68,18 +78,10 @@ def test_a_forward_port_in_use_stops_the_agent_and_a_restart_loses_nothing(
     lines = [f"seq={n}" for n in range(500)]
     (log_dir / "app.log").write_text("".join(line + "\n" for line in lines))
 
-    proc = start_logtide("-c", str(conf))
-    try:
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, stderr
-    errors = _errors(stderr)
-    assert len(errors) == 2, stderr
+    errors = _error_lines_of_a_daemon_that_stops(conf)
+    assert len(errors) == 2, errors
     assert f"[input:forward.0] forward: cannot listen on 127.0.0.1:{port}" in errors[0]
     assert "[engine] input forward.0 stopped; stopping the agent (exit code 1)" in errors[1]
-    assert "Traceback" not in stderr
 
     holder.close()
     proc = start_logtide("-c", str(conf))
@@ -97,15 +99,7 @@ def test_a_checkpoint_db_that_cannot_be_created_stops_the_agent(tmp_path: Path) 
     log_dir, state, _, conf = tail_workdir(tmp_path, BROKEN_DB)
     (state / "taken").write_text("a file where the DB's folder should be\n")
     (log_dir / "app.log").write_text("one\n")
-    proc = start_logtide("-c", str(conf))
-    try:
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, stderr
-    errors = _errors(stderr)
-    assert len(errors) == 2, stderr
+    errors = _error_lines_of_a_daemon_that_stops(conf)
+    assert len(errors) == 2, errors
     assert f"[input:tail.0] tail: cannot open DB {state}/taken/tail.db" in errors[0]
     assert "[engine] input tail.0 stopped" in errors[1]
-    assert "Traceback" not in stderr
