@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 StrPath = str | Path
@@ -31,13 +32,26 @@ def fsync_dir(folder: StrPath) -> None:
         os.close(fd)
 
 
-def _write_synced(path: StrPath, flags: int, data: bytes | memoryview, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, mode)
+def append_whole(
+    fd: int, end: int, pieces: Iterable[bytes | memoryview], *, sync: bool = True
+) -> int:
+    """Write ``pieces`` at the end of ``fd``, an append-only file ``end`` bytes long, and
+    fsync it when ``sync``; returns the new size. On failure (a full disk) the file is cut
+    back to ``end`` before the error is raised: the part written would sit before whatever
+    the next append writes, in the middle of the file, where a reader takes it for a
+    record (one writer per file: a concurrent append would be cut too)."""
+    written = 0
     try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        for piece in pieces:
+            write_all(fd, piece)
+            written += len(piece)
+        if sync:
+            os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end)
+        raise
+    return end + written
 
 
 def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> None:
@@ -52,7 +66,12 @@ def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> 
     target = os.fspath(path)
     temp = target + ".tmp"
     try:
-        _write_synced(temp, os.O_TRUNC, data, mode)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temp)
@@ -63,23 +82,12 @@ def write_atomic(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> 
 
 def append_synced(path: StrPath, data: bytes | memoryview, mode: int = 0o600) -> None:
     """Append ``data`` to ``path`` (created if need be) and make it durable before
-    returning: the file is fsynced, and its directory too when this call created it.
-
-    On failure (a full disk) the file is cut back to where it ended: the part written would
-    sit before whatever the next append writes, in the middle of the file, where a reader
-    takes it for a record (one writer per file: a concurrent append would be cut too).
-    """
+    returning: the file is fsynced, and its directory too when this call created it. On
+    failure the file is cut back to where it ended (:func:`append_whole`)."""
     created = not os.path.exists(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
     try:
-        end = os.fstat(fd).st_size
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, end)
-            raise
+        append_whole(fd, os.fstat(fd).st_size, (data,))
     finally:
         os.close(fd)
     if created:

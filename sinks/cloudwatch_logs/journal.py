@@ -43,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from logtide.agent.core.durable import open_for_append, write_all, write_atomic
+from logtide.agent.core.durable import append_whole, open_for_append, write_atomic
 
 # A compaction copies the open records' lines (the flush in flight: up to a few MiB), so
 # it must be rare against what is written between two (at 4 MiB it was ~a third of the
@@ -294,17 +294,9 @@ class Journal:
 
     def _append(self, pieces: list[bytes], *, sync: bool) -> None:
         assert self._fd is not None, "Journal.open() first"
-        try:
-            for piece in pieces:
-                write_all(self._fd, piece)
-            if sync:
-                os.fsync(self._fd)
-        except OSError:
-            # A torn line would hide every later line from the next open: take it back.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            raise
-        self._size += sum(len(piece) for piece in pieces)
+        # A torn line would hide every later line from the next open: append_whole takes
+        # it back.
+        self._size = append_whole(self._fd, self._size, pieces, sync=sync)
 
     def _maybe_compact(self) -> None:
         # Open batches given up by the runner stay until a restart: when they alone fill

@@ -16,7 +16,6 @@ All methods block (file I/O, fsync); the store calls them from worker threads.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from logtide.agent.core.durable import open_for_append, write_all
+from logtide.agent.core.durable import append_whole, open_for_append
 
 NAME = "appends.log"
 COMPACT_BYTES = 4 * 1024 * 1024
@@ -112,16 +111,8 @@ class AppendLog:
             fields.append(entries or {})
             if next_index is not None:
                 fields.append(next_index)
-        line = orjson.dumps(fields) + b"\n"
-        try:
-            write_all(self._fd, line)
-            os.fsync(self._fd)
-        except OSError:
-            # A torn line would hide every later line from recovery: take it back.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self._size)
-            raise
-        self._size += len(line)
+        # A torn line would hide every later line from recovery: append_whole takes it back.
+        self._size = append_whole(self._fd, self._size, (orjson.dumps(fields) + b"\n",))
         for mark, end in marks:
             self._raise(mark, end)
 
