@@ -1,11 +1,13 @@
 """kill -9 at random moments while the app writes and kubelet rotates: nothing lost, nothing
 repeated in S3 or CloudWatch. Files in one folder, and files laid out as on a node (the glob
-matches links naming files kubelet rotates in another folder)."""
+matches links naming files kubelet rotates in another folder), where kubelet also gzips the
+older generations."""
 
 from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
 import pytest
 
@@ -27,10 +29,23 @@ def resent_ranges(written: dict[str, list[int]], duplicated: set[tuple[str, int]
 
 
 def run_kills(
-    world: World, *, kills: int, seed: int, rate: float, rotate_every: int, linked: bool = False
+    world: World,
+    *,
+    kills: int,
+    seed: int,
+    rate: float,
+    rotate_every: int,
+    linked: bool = False,
+    kubelet_gzip: bool = False,
 ) -> None:
+    """``kubelet_gzip``: rotations gzip the older generations, as kubelet's do, and each
+    kill is followed by two rotations before the agent starts again, so what it had not
+    read of the file it was reading is only in a ``.gz`` when it starts."""
     rng = random.Random(seed)
-    options = {"rate": rate, "rotate_every": rotate_every}
+    options: dict[str, Any] = {"rate": rate, "rotate_every": rotate_every}
+    if kubelet_gzip:
+        # kubelet's default containerLogMaxFiles (5): the log and 4 generations.
+        options.update(rotation="kubelet", keep_rotated=4)
     writers = [
         world.linked_writer(i, seed=seed + i, **options)
         if linked
@@ -45,6 +60,10 @@ def run_kills(
     for _ in range(kills):
         time.sleep(rng.uniform(1.0, 4.0))
         agent.kill9()
+        if kubelet_gzip:
+            for writer in writers:
+                writer.rotate()
+                writer.rotate()
         agent.start()
     for writer in writers:
         writer.stop()
@@ -52,7 +71,7 @@ def run_kills(
     code, _ = agent.terminate()
     s3, cw = world.s3_tally(writers), world.cw_tally(writers)
     report.record(
-        "kill9_kubelet_links" if linked else "kill9",
+        "kill9_kubelet_gzip" if kubelet_gzip else "kill9_kubelet_links" if linked else "kill9",
         kills=agent.kills,
         seconds=round(time.monotonic() - began),
         lines_written=sum(w.written.total for w in writers),
@@ -101,3 +120,15 @@ def test_kill9_during_kubelet_rotation_of_linked_files(world: World) -> None:
 @pytest.mark.slow
 def test_kill9_during_kubelet_rotation_of_linked_files_long(world: World) -> None:
     run_kills(world, kills=24, seed=17, rate=250, rotate_every=1500, linked=True)
+
+
+def test_kill9_while_kubelet_gzips_the_generation_being_read(world: World) -> None:
+    """The file being read at each kill is rotated and then gzipped (its original removed,
+    its inode free for the next file) before the agent starts again: the rest of it is read
+    from the ``.gz``, once, under the link's tag."""
+    run_kills(world, kills=4, seed=19, rate=100, rotate_every=400, linked=True, kubelet_gzip=True)
+
+
+@pytest.mark.slow
+def test_kill9_while_kubelet_gzips_the_generation_being_read_long(world: World) -> None:
+    run_kills(world, kills=24, seed=23, rate=250, rotate_every=1500, linked=True, kubelet_gzip=True)

@@ -78,7 +78,9 @@ class Written:
 class AppWriter:
     """Writes ``rate`` lines/s to ``path`` from a thread until :meth:`stop`.
 
-    ``rotate_every`` lines it rotates (``rotation`` is ``"rename"`` or ``"copytruncate"``).
+    ``rotate_every`` lines it rotates (``rotation`` is ``"rename"``, ``"copytruncate"`` or
+    ``"kubelet"``: a rename that first gzips the generations already rotated, as kubelet
+    does at each rotation of a container's log).
     ``pad`` adds a field of that many characters to each record (long lines).
     """
 
@@ -152,6 +154,8 @@ class AppWriter:
             shutil.copyfile(self.path, rotated)
             os.truncate(self.path, 0)
         else:
+            if self.rotation == "kubelet":
+                self._compress_rotated()
             os.rename(self.path, rotated)
             # kubelet renames first and asks the runtime to reopen afterwards: the lines
             # written meanwhile still land in the renamed file.
@@ -162,6 +166,17 @@ class AppWriter:
         generations = sorted(self.path.parent.glob(f"{self.name}.*"))
         for stale in generations[: max(0, len(generations) - self.keep_rotated)]:
             stale.unlink(missing_ok=True)
+
+    def _compress_rotated(self) -> None:
+        """kubelet's compression: ``<generation>.tmp`` written, renamed to ``.gz``, the
+        generation removed."""
+        for generation in self.path.parent.glob(f"{self.name}.*"):
+            if generation.suffix in (".gz", ".tmp"):
+                continue
+            tmp = generation.with_name(generation.name + ".tmp")
+            tmp.write_bytes(gzip.compress(generation.read_bytes()))
+            os.rename(tmp, generation.with_name(generation.name + ".gz"))
+            generation.unlink()
 
     def truncate(self) -> None:
         """Cut the file to zero in place (content not read yet is gone by design)."""

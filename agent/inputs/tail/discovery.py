@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
+from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.ranges import RangeTracker
@@ -28,6 +29,27 @@ from logtide.agent.inputs.tail.reader import LineRules, TailedFile
 from logtide.agent.inputs.tail.siblings import Family, Followed, locate, siblings
 from logtide.agent.inputs.tail.tagging import TagComposer
 from logtide.agent.inputs.tail.watcher import Watcher
+
+
+def _holds(row: Row, fd: int, size: int) -> bool:
+    """Whether the open file ``fd`` is the content ``row`` was read from: the bytes before
+    its offset, or with nothing acknowledged yet, its first bytes."""
+    if not row.matches(fd, size):
+        return False
+    return row.offset > 0 or row.head_length == 0 or row.head_matches(fd)
+
+
+def _still_holds(path: str, row: Row) -> bool:
+    """:func:`_holds` for a file not open yet (False when it cannot be read): a row found
+    by inode may be of a file since removed, whose inode this one reuses."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        return _holds(row, fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 def expand(patterns: Iterable[str], excludes: Iterable[str]) -> list[str]:
@@ -123,6 +145,8 @@ class Discovery:
             os.close(fd)
             return None
         row = self.store.find(st.st_ino, path)
+        if row is not None and not _holds(row, fd, st.st_size) and self._went_compressed(row):
+            row = None
         if row is not None and row.matches(fd, st.st_size):
             offset = row.offset
             if offset == 0 and not row.head_matches(fd):
@@ -141,6 +165,20 @@ class Discovery:
                 row.offset = offset
         if not rotated:
             row.name = path
+        return self._track(path, fd, st, row, offset, rotated=rotated, tag_as=tag_as)
+
+    def _track(
+        self,
+        path: str,
+        fd: int,
+        st: os.stat_result,
+        row: Row,
+        offset: int,
+        *,
+        rotated: bool,
+        tag_as: str | None,
+    ) -> TailedFile:
+        """The open file ``fd`` into the table, read from ``offset`` under ``row``."""
         self.store.touch(row)
         f = TailedFile(
             path=path,
@@ -159,7 +197,7 @@ class Discovery:
             f.rotated_at = time.monotonic()
         self.table.add(f)
         self.context.metrics.add(self.context.instance, "files_opened")
-        log.debug(
+        self.context.logger.debug(
             "tail: opened %s (inode %d) at offset %d%s",
             path,
             st.st_ino,
@@ -217,26 +255,93 @@ class Discovery:
                 continue
             if st.st_mtime < since or (st.st_dev, st.st_ino) in self.table:
                 continue
-            if self.store.find(st.st_ino, sibling) is not None:
+            row = self.store.find(st.st_ino, sibling)
+            if row is not None and _still_holds(sibling, row):
                 continue
             if self.open(sibling, from_head=True, rotated=True, tag_as=path) is not None:
                 self.context.metrics.add(self.context.instance, "files_recovered")
 
     def _recover_rotated(self, followed: Followed) -> None:
         """Rows no open file claimed: their file was rotated while we were down. Read what
-        is left of it (from its checkpoint) before forgetting it; forget rows whose file is
-        gone."""
+        is left of it (from its checkpoint, from its ``.gz`` if it was compressed) before
+        forgetting it; forget rows whose file is gone."""
         claimed = {f.row.id for f in self.table}
         for row in list(self.store.rows.values()):
             if row.id in claimed:
                 continue
             where = locate(row.name, row.inode)
-            if where is None:
+            if where is not None:
+                f = self.open(where, from_head=True, rotated=True, tag_as=followed(row.name))
+                if f is None:
+                    continue
+                self.context.metrics.add(self.context.instance, "files_recovered")
+                if f.row is row:
+                    continue
+            # Its file is gone, or another content has its inode now.
+            if not self._from_compressed(row, followed):
                 self.store.delete(row)
-                continue
-            f = self.open(where, from_head=True, rotated=True, tag_as=followed(row.name))
-            if f is None:
-                continue
-            if f.row is not row:
-                self.store.delete(row)
-            self.context.metrics.add(self.context.instance, "files_recovered")
+
+    def _went_compressed(self, row: Row) -> bool:
+        """Whether the file of ``row``, whose inode a new file has now, lives on in a ``.gz``
+        (compressed and removed while we were down, its inode reused at once). The row goes
+        with it (inode 0 matches no file) and :meth:`_recover_rotated` reads it from there;
+        the new file gets a row of its own."""
+        if find_compressed(row, ()) is None:
+            return False
+        row.inode = 0
+        self.store.touch(row)
+        return True
+
+    def _from_compressed(self, row: Row, followed: Followed) -> bool:
+        """Read the rest of ``row``'s file from the ``.gz`` it was compressed into, if there
+        is one; whether the row is still needed (being read, or to try at the next start)."""
+        log = self.context.logger
+        compressed = find_compressed(row, {f.path for f in self.table})
+        if compressed is None or self.store.path is None:
+            return False
+        try:
+            fd, damage = decompressed_copy(
+                compressed, os.path.dirname(os.path.abspath(self.store.path))
+            )
+        except OSError as exc:
+            log.warning(
+                "tail: cannot decompress %s to read the rest of %s: %s; trying again at the "
+                "next start",
+                compressed,
+                row.name,
+                exc.strerror or exc,
+            )
+            return True
+        st = os.fstat(fd)
+        if not row.matches(fd, st.st_size):
+            os.close(fd)
+            log.warning(
+                "tail: %s does not hold what was read of %s up to offset %d; not read",
+                compressed,
+                row.name,
+                row.offset,
+            )
+            return False
+        if damage is not None:
+            log.warning(
+                "tail: %s is damaged after %d bytes (%s); reading what comes before",
+                compressed,
+                st.st_size,
+                damage,
+            )
+        # Its inode may be another file's by now: the row is found by its name's gzip only.
+        row.inode = 0
+        f = self._track(
+            compressed, fd, st, row, row.offset, rotated=True, tag_as=followed(row.name)
+        )
+        # The copy is unlinked: read to its end, and its row dropped once delivered.
+        f.deleted = True
+        self.context.metrics.add(self.context.instance, "files_recovered")
+        log.info(
+            "tail: %s was compressed into %s while the agent was down; reading the rest of "
+            "it from offset %d",
+            row.name,
+            compressed,
+            row.offset,
+        )
+        return True

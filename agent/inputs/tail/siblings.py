@@ -8,15 +8,18 @@ rotates the file the link names, so the generations are beside that file, not be
 link. A file we know by inode is looked for in both places, among names that are the
 original name or its stem followed by ``.``, ``-`` or ``_`` (so ``10.log`` is not a
 generation of ``1.log``). Compressed generations (kubelet gzips all but the newest,
-logrotate's ``compress``) are not lines to read and are never candidates.
+logrotate's ``compress``) are not lines to read and are never candidates; neither is a
+``.tmp`` (kubelet writes each gzip as ``<generation>.tmp`` first). ``compressed.py`` reads
+the unread rest of a file from its ``.gz``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip")
+_NOT_LINES = (*_COMPRESSED, ".tmp")
 _SEPARATORS = (".", "-", "_")
 
 
@@ -33,7 +36,7 @@ def _places(path: str) -> list[tuple[str, str]]:
 def _is_generation(base: str, name: str) -> bool:
     """Whether ``name`` looks like a rotated, uncompressed generation of a file named
     ``base`` in the same folder."""
-    if name == base or name.endswith(_COMPRESSED):
+    if name == base or name.endswith(_NOT_LINES):
         return False
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return any(
@@ -42,18 +45,36 @@ def _is_generation(base: str, name: str) -> bool:
     )
 
 
-def siblings(path: str) -> list[str]:
-    """Files that look like ``path``'s rotated generations."""
-    found: list[str] = []
+def _beside(path: str) -> Iterator[tuple[str, str, str]]:
+    """(folder, name ``path`` has there, name of an entry) for every entry of the folders
+    where ``path``'s generations can be, in name order."""
     for folder, base in _places(path):
         try:
             names = os.listdir(folder)
         except OSError:
             continue
         for name in sorted(names):
-            candidate = os.path.join(folder, name)
-            if _is_generation(base, name) and candidate not in found:
-                found.append(candidate)
+            yield folder, base, name
+
+
+def siblings(path: str) -> list[str]:
+    """Files that look like ``path``'s rotated generations."""
+    found: list[str] = []
+    for folder, base, name in _beside(path):
+        candidate = os.path.join(folder, name)
+        if _is_generation(base, name) and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def generations_of(path: str, suffix: str) -> list[str]:
+    """Files named as ``path`` or one of its generations with ``suffix`` added (``.gz``:
+    the compressed ones), where :func:`siblings` looks."""
+    found: list[str] = []
+    for folder, base, name in _beside(path):
+        plain = name.removesuffix(suffix)
+        if plain != name and (plain == base or _is_generation(base, plain)):
+            found.append(os.path.join(folder, name))
     return found
 
 

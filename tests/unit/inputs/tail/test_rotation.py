@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import gzip
 import os
 from pathlib import Path
 
+import pytest
+
+from logtide.agent.inputs.tail import discovery
 from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.harness import Sink, running, wait_for
 
@@ -265,3 +270,144 @@ async def test_kubelet_layout_rotation_seen_then_a_restart_reads_what_was_not_ac
         await asyncio.sleep(0.3)
     assert sorted(_numbers(second)) == list(range(120))
     assert {chunk.tag for chunk in second.chunks} == {tag}
+
+
+def _kubelet_compresses(rotated: Path) -> None:
+    """kubelet's compression of a rotated generation: ``<name>.tmp``, renamed to
+    ``<name>.gz`` when complete, then the original removed."""
+    tmp = rotated.with_name(rotated.name + ".tmp")
+    tmp.write_bytes(gzip.compress(rotated.read_bytes()))
+    os.rename(tmp, rotated.with_name(rotated.name + ".gz"))
+    rotated.unlink()
+
+
+async def test_kubelet_layout_rotated_and_compressed_while_down_is_read_from_the_gzip(
+    tmp_path: Path,
+) -> None:
+    """The agent stops behind (lines 100-119 unread in 0.log); kubelet rotates it, rotates
+    again and gzips the first generation, and is gzipping the second when the agent starts
+    (its ``.tmp``): the unread lines come from the ``.gz``, once, under the link's tag, and
+    the half-written gzip is not read as lines."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "state" / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(first.records) == 100)
+    tag = first.chunks[0].tag
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    older, newer = log.with_name("0.log.20261127-101500"), log.with_name("0.log.20261127-101600")
+    os.rename(log, older)
+    log.write_bytes(_lines(120, 140))
+    _kubelet_compresses(older)
+    os.rename(log, newer)
+    log.write_bytes(_lines(140, 150))
+    newer.with_name(newer.name + ".tmp").write_bytes(gzip.compress(newer.read_bytes())[:40])
+    second = Sink()
+    async with running(second, path=path, db=db, **KUBE) as tail:
+        await wait_for(lambda: len(second.records) == 50)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 2)
+        await asyncio.sleep(0.3)
+        assert tail.context.metrics.get("test.0", "files_recovered") == 2
+    assert sorted(_numbers(second)) == list(range(100, 150))
+    assert {chunk.tag for chunk in second.chunks} == {tag}
+    # Delivered: the row is gone and nothing of the copy is left in the DB's folder.
+    assert os.listdir(tmp_path / "state") == ["t.db"]
+    assert len(stored_offsets(db)) == 2
+    third = Sink()
+    async with running(third, path=path, db=db, **KUBE):
+        await asyncio.sleep(0.5)
+    assert third.records == []
+
+
+async def test_compressed_generation_read_again_from_its_checkpoint_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A restart while the ``.gz`` is being read: the next start finds it again and reads
+    from the row's checkpoint, what was delivered is not read again."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 10))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(first.records) == 10)
+    with open(log, "ab") as fh:
+        fh.write(_lines(10, 60_000))
+    rotated = log.with_name("0.log.20261127-101500")
+    os.rename(log, rotated)
+    _kubelet_compresses(rotated)
+    log.write_bytes(b"")
+    second = Sink(hold=True)
+    async with running(second, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(second.chunks) >= 2)
+        # Only the first chunk is delivered before the agent stops.
+        second.held[0].ack.settle(True)
+        delivered = len(second.chunks[0].events)
+        await asyncio.sleep(1.2)  # the checkpoint is written every second
+    assert 0 < delivered < 59_990
+    third = Sink()
+    async with running(third, path=path, db=db, **KUBE) as tail:
+        await wait_for(lambda: len(third.records) == 59_990 - delivered)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
+        await asyncio.sleep(0.3)
+    assert _numbers(third) == list(range(10 + delivered, 60_000))
+
+
+async def test_a_gzip_that_does_not_hold_what_was_read_is_not_read(tmp_path: Path) -> None:
+    """Another content under a generation's name (its first bytes differ): nothing of it is
+    taken for the file the row describes."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(first.records) == 100)
+    rotated = log.with_name("0.log.20261127-101500")
+    os.rename(log, rotated)
+    rotated.unlink()
+    rotated.with_name(rotated.name + ".gz").write_bytes(gzip.compress(_lines(500, 700)))
+    log.write_bytes(_lines(700, 710))
+    second = Sink()
+    async with running(second, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(second.records) == 10)
+        await asyncio.sleep(0.5)
+    assert _numbers(second) == list(range(700, 710))
+
+
+async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No room for the decompressed copy (a full disk): one warning, the row is kept, and
+    the next start reads the lines."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(first.records) == 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    rotated = log.with_name("0.log.20261127-101500")
+    os.rename(log, rotated)
+    _kubelet_compresses(rotated)
+    log.write_bytes(_lines(120, 130))
+
+    def disk_full(path: str, folder: str) -> tuple[int, str | None]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(discovery, "decompressed_copy", disk_full)
+        second = Sink()
+        async with running(second, path=path, db=db, **KUBE):
+            await wait_for(lambda: len(second.records) == 10)
+            await asyncio.sleep(0.3)
+    assert _numbers(second) == list(range(120, 130))
+    warnings = [r.getMessage() for r in caplog.records if "cannot decompress" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "No space left on device; trying again at the next start" in warnings[0]
+    third = Sink()
+    async with running(third, path=path, db=db, **KUBE):
+        await wait_for(lambda: len(third.records) == 20)
+        await asyncio.sleep(0.3)
+    assert _numbers(third) == list(range(100, 120))

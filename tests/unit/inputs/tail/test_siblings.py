@@ -6,7 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from logtide.agent.inputs.tail.siblings import Family, Followed, find_beside, locate, siblings
+from logtide.agent.inputs.tail.siblings import (
+    Family,
+    Followed,
+    find_beside,
+    generations_of,
+    locate,
+    siblings,
+)
 
 
 def test_rotated_names_of_kubelet_and_logrotate(tmp_path: Path) -> None:
@@ -34,6 +41,32 @@ def test_other_files_and_compressed_generations_are_not_generations(tmp_path: Pa
     (tmp_path / "app.log.2.gz").write_bytes(b"x\n")
     assert siblings(str(tmp_path / "1.log")) == [str(tmp_path / "1.log.20261127-101500")]
     assert siblings(str(tmp_path / "app.log")) == []
+
+
+def test_kubelets_gzip_in_progress_is_not_a_generation(tmp_path: Path) -> None:
+    """kubelet writes the gzip of ``0.log.<time>`` as ``0.log.<time>.tmp`` and renames it to
+    ``.gz`` when complete: compressed bytes, never lines."""
+    for name in ("0.log", "0.log.20261127-101500", "0.log.20261127-101500.tmp"):
+        (tmp_path / name).write_bytes(b"x\n")
+    assert siblings(str(tmp_path / "0.log")) == [str(tmp_path / "0.log.20261127-101500")]
+
+
+def test_compressed_generations_of_a_link_and_of_a_rotated_name(tmp_path: Path) -> None:
+    pods, containers = tmp_path / "pods" / "app", tmp_path / "containers"
+    pods.mkdir(parents=True)
+    containers.mkdir()
+    link = containers / "orders-1_shop_app-0123.log"
+    link.symlink_to(pods / "0.log")
+    for name in ("0.log", "0.log.20261127-101400.gz", "0.log.20261127-101500.gz", "10.log.1.gz"):
+        (pods / name).write_bytes(b"x\n")
+    (pods / "0.log.20261127-101600.tmp").write_bytes(b"x\n")
+    both = [str(pods / "0.log.20261127-101400.gz"), str(pods / "0.log.20261127-101500.gz")]
+    assert generations_of(str(link), ".gz") == both
+    assert generations_of(str(pods / "0.log"), ".gz") == both
+    # A rotation the agent saw renamed the row to the rotated name, which is gone now (its
+    # stem, 0.log, makes the other one a candidate too: the file's first bytes decide).
+    rotated = str(pods / "0.log.20261127-101500")
+    assert f"{rotated}.gz" in generations_of(rotated, ".gz")
 
 
 def test_a_links_generations_are_beside_the_file_it_names(tmp_path: Path) -> None:
