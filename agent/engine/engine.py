@@ -294,9 +294,10 @@ class Engine:
             self._broke("output", runner.instance, exc)
 
     def _broke(self, kind: str, instance: str, exc: Exception) -> None:
-        """An input or an output runner ended with ``exc``: one error line (a traceback if it
-        is no LogtideError); the run stops (exit 1, what was read delivered within Grace).
-        Run on, a daemon would look healthy while the logs went unread until rotated away.
+        """An input, an output runner or the stream windows' task ended with ``exc``: one
+        error line (a traceback if it is no LogtideError); the run stops (exit 1, what was
+        read delivered within Grace). Run on, a daemon would look healthy while the logs
+        went unread until rotated away.
         ``--once`` lets the other inputs read to their end after an input broke."""
         where = f"[{kind}:{instance}]"
         if isinstance(exc, LogtideError):
@@ -319,11 +320,14 @@ class Engine:
 
     async def _tick_windows(self) -> None:
         assert self.processor is not None
-        while True:
-            deadline = self.processor.next_deadline()
-            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.time()))
-            await asyncio.sleep(wait)
-            await self._route_derived(self.processor.tick(time.time()))
+        try:
+            while True:
+                deadline = self.processor.next_deadline()
+                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.time()))
+                await asyncio.sleep(wait)
+                await self._route_derived(self.processor.tick(time.time()))
+        except Exception as exc:  # windows no longer close: their records' acks never settle
+            self._broke("stream", "windows", exc)
 
     async def run(self) -> int:
         """Run until the inputs end (``--once``) or a stop is requested; return the exit code."""

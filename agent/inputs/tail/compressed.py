@@ -26,6 +26,7 @@ from logtide.agent.inputs.tail.siblings import generations_of
 
 SUFFIX = ".gz"
 _BLOCK = 1024 * 1024
+_HEAD_BLOCK = 4096
 _GZIP = 16 + zlib.MAX_WBITS
 
 
@@ -33,16 +34,16 @@ class _Damaged(Exception):
     """The gzip stops being readable here; what came before is the file's."""
 
 
-def _inflate(source: BinaryIO) -> Iterator[bytes]:
+def _inflate(source: BinaryIO, size: int = _BLOCK) -> Iterator[bytes]:
     """The content of the gzip ``source`` (one member or several), block by block, at most
-    ``_BLOCK`` bytes each; :class:`_Damaged` where it stops short."""
+    ``size`` bytes each; :class:`_Damaged` where it stops short."""
     inflater = zlib.decompressobj(_GZIP)
-    while data := source.read(_BLOCK):
+    while data := source.read(size):
         while data:
             if inflater.eof:  # another member follows
                 inflater = zlib.decompressobj(_GZIP)
             try:
-                block = inflater.decompress(data, _BLOCK)
+                block = inflater.decompress(data, size)
             except zlib.error as exc:
                 raise _Damaged(str(exc)) from None
             if block:
@@ -56,7 +57,8 @@ def _head(path: str, length: int) -> bytes:
     head = b""
     try:
         with open(path, "rb") as source:
-            for block in _inflate(source):
+            # A head is 256 bytes: no need to read a whole block of the file for it.
+            for block in _inflate(source, _HEAD_BLOCK):
                 head += block
                 if len(head) >= length:
                     break

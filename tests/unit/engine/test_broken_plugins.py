@@ -19,6 +19,7 @@ from logtide.agent.core.plugins import REGISTRY, Emit, InputPlugin, OutputPlugin
 from logtide.agent.engine.engine import Engine
 from logtide.agent.engine.output_runner import OutputRunner
 from logtide.agent.engine.plan import build_plan
+from logtide.streamsql.processor import StreamProcessor
 
 
 class Breaks(InputPlugin[InputSettings]):
@@ -126,5 +127,44 @@ async def test_an_output_runner_that_fails_stops_the_run_with_exit_1(
     assert errors == [
         "[output:test_kept.0] stopped: a fault of the runner's own",
         "[engine] output test_kept.0 stopped; stopping the agent (exit code 1) rather than "
+        "running on without it",
+    ]
+
+
+WINDOWED = """
+[SERVICE]
+    Flush 0.1
+    Grace 1
+[INPUT]
+    Name     dummy
+    Tag      order
+    Rate     20
+[STREAM_TASK]
+    Name  per_second
+    Exec  CREATE STREAM counts AS SELECT COUNT(*) FROM TAG:'order' WINDOW TUMBLING (1 SECOND);
+[OUTPUT]
+    Name  test_kept
+    Match *
+"""
+
+
+async def test_stream_windows_that_fail_stop_the_daemon_with_exit_1(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Windows that no longer close hold the acknowledgements of the records in them: the
+    checkpoints would stop, then the inputs, while the agent looked healthy."""
+
+    def broken(self: StreamProcessor, now: float) -> list[Chunk]:
+        raise RuntimeError("a fault of the window's own")
+
+    monkeypatch.setattr(StreamProcessor, "tick", broken)
+    engine = Engine(build_plan(load_string(WINDOWED)), once=False)
+    with caplog.at_level(logging.ERROR, logger="logtide"):
+        code = await asyncio.wait_for(engine.run(), 10)
+    assert code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "[stream:windows] stopped: a fault of the window's own",
+        "[engine] stream windows stopped; stopping the agent (exit code 1) rather than "
         "running on without it",
     ]
