@@ -5,9 +5,11 @@ gzips it to ``0.log.<time>.gz`` and removes the original (logrotate's ``compress
 same to ``app.log.1``). An agent that was behind when it stopped (an outage, an upgrade, an
 OOM kill) finds its checkpoint row's file gone at the next start, and what it had not read
 is only in the ``.gz``. That generation is recognised by its first bytes (the row's head
-digest), decompressed into an unlinked file in the checkpoint DB's folder, and read from
-the row's offset like any rotated file: the offsets, the fingerprint and the lineage are
-those of the uncompressed content, so the checkpoint and outputs' watermarks hold.
+digest), decompressed into an unlinked file in the checkpoint DB's folder (what was read
+before is a hole there, only the unread end takes disk), and read from the row's offset
+like any rotated file: the offsets, the fingerprint and the lineage are those of the
+uncompressed content, so the checkpoint and outputs' watermarks hold. A gzip whose
+trailer says it ends at the row's offset has nothing left to read and is not inflated.
 
 kubelet writes the gzip as ``<name>.tmp`` and renames it when complete: a ``.tmp`` is never
 read, and a ``.gz`` appears whole.
@@ -82,25 +84,50 @@ def find_compressed(row: Row, taken: Collection[str]) -> str | None:
     return None
 
 
-def decompressed_copy(path: str, folder: str) -> tuple[int, str | None]:
+def read_to(path: str, offset: int) -> bool:
+    """Whether the gzip ``path`` ends at ``offset``: the trailer's size (modulo 2**32, of
+    its last member; kubelet and logrotate write one) says so without inflating it. A file
+    read to its end before it was compressed (its row is kept while the rotated file
+    exists) has nothing left to read."""
+    try:
+        with open(path, "rb") as source:
+            source.seek(-4, os.SEEK_END)
+            trailer = source.read(4)
+    except OSError:
+        return False
+    return len(trailer) == 4 and int.from_bytes(trailer, "little") == offset % 2**32
+
+
+def decompressed_copy(path: str, folder: str, keep_from: int) -> tuple[int, str | None]:
     """``path`` decompressed into a file in ``folder`` that is unlinked at once (nothing is
-    left behind by a crash; the space is freed when the descriptor closes). Returns the
-    descriptor, positioned at 0, and why the copy stops short, if it does (a damaged
-    gzip: what came before the damage is kept). OSError when it cannot be written."""
+    left behind by a crash; the space is freed when the descriptor closes). Only the bytes
+    from ``keep_from`` on are written, at their own offsets: what comes before is a hole,
+    which takes no disk. Returns the descriptor and why the copy stops short, if it does
+    (a damaged gzip: what came before the damage is kept). OSError when it cannot be
+    written."""
     fd, name = tempfile.mkstemp(prefix=".logtide-decompressed-", dir=folder)
     os.unlink(name)
     damage = None
+    position = 0
     try:
         with open(path, "rb") as source:
             try:
                 for block in _inflate(source):
-                    view = memoryview(block)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    end = position + len(block)
+                    if end > keep_from:
+                        skip = max(0, keep_from - position)
+                        _write_at(fd, memoryview(block)[skip:], position + skip)
+                    position = end
             except _Damaged as exc:
                 damage = str(exc)
-        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, position)
     except BaseException:
         os.close(fd)
         raise
     return fd, damage
+
+
+def _write_at(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
-from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
-from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Row
+from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed, read_to
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.ranges import RangeTracker
@@ -297,11 +297,13 @@ class Discovery:
         is one; whether the row is still needed (being read, or to try at the next start)."""
         log = self.context.logger
         compressed = find_compressed(row, {f.path for f in self.table})
-        if compressed is None or self.store.path is None:
+        if compressed is None or self.store.path is None or read_to(compressed, row.offset):
             return False
         try:
             fd, damage = decompressed_copy(
-                compressed, os.path.dirname(os.path.abspath(self.store.path))
+                compressed,
+                os.path.dirname(os.path.abspath(self.store.path)),
+                max(0, row.offset - FINGERPRINT_BYTES),
             )
         except OSError as exc:
             log.warning(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.inputs.tail.checkpoint_db import Row
-from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
+from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed, read_to
 
 CONTENT = b"".join(b"line %d\n" % n for n in range(20_000))
 
@@ -45,7 +45,7 @@ def test_the_copy_holds_the_content_and_leaves_nothing_behind(tmp_path: Path) ->
     gz.write_bytes(gzip.compress(CONTENT))
     state = tmp_path / "state"
     state.mkdir()
-    fd, damage = decompressed_copy(str(gz), str(state))
+    fd, damage = decompressed_copy(str(gz), str(state), 0)
     try:
         assert damage is None
         assert os.listdir(state) == []
@@ -58,7 +58,7 @@ def test_the_copy_holds_the_content_and_leaves_nothing_behind(tmp_path: Path) ->
 def test_a_damaged_gzip_gives_what_comes_before_the_damage(tmp_path: Path) -> None:
     gz = tmp_path / "0.log.1.gz"
     gz.write_bytes(gzip.compress(CONTENT)[:-4000])
-    fd, damage = decompressed_copy(str(gz), str(tmp_path))
+    fd, damage = decompressed_copy(str(gz), str(tmp_path), 0)
     try:
         assert damage is not None
         copied = _read_all(fd)
@@ -72,7 +72,7 @@ def test_a_folder_that_cannot_hold_the_copy_is_an_oserror(tmp_path: Path) -> Non
     gz = tmp_path / "0.log.1.gz"
     gz.write_bytes(gzip.compress(CONTENT))
     with pytest.raises(OSError):
-        decompressed_copy(str(gz), str(tmp_path / "missing"))
+        decompressed_copy(str(gz), str(tmp_path / "missing"), 0)
 
 
 def test_every_member_of_a_gzip_is_read(tmp_path: Path) -> None:
@@ -80,9 +80,36 @@ def test_every_member_of_a_gzip_is_read(tmp_path: Path) -> None:
     half = len(CONTENT) // 2
     gz = tmp_path / "app.log.1.gz"
     gz.write_bytes(gzip.compress(CONTENT[:half]) + gzip.compress(CONTENT[half:]))
-    fd, damage = decompressed_copy(str(gz), str(tmp_path))
+    fd, damage = decompressed_copy(str(gz), str(tmp_path), 0)
     try:
         assert damage is None
         assert _read_all(fd) == CONTENT
     finally:
         os.close(fd)
+
+
+def test_what_was_read_before_is_a_hole_in_the_copy(tmp_path: Path) -> None:
+    """Only the unread end takes disk: the copy holds the bytes from ``keep_from`` on at
+    their offsets, and reads as zeros before them."""
+    big = CONTENT * 20
+    gz = tmp_path / "0.log.1.gz"
+    gz.write_bytes(gzip.compress(big))
+    keep_from = len(big) - 5000
+    fd, damage = decompressed_copy(str(gz), str(tmp_path), keep_from)
+    try:
+        assert damage is None
+        st = os.fstat(fd)
+        assert st.st_size == len(big)
+        assert st.st_blocks * 512 < 64 * 1024  # ~5 KB written of 3.8 MB
+        assert os.pread(fd, 5000, keep_from) == big[keep_from:]
+        assert os.pread(fd, 16, 0) == bytes(16)
+    finally:
+        os.close(fd)
+
+
+def test_the_trailer_tells_a_gzip_read_to_its_end(tmp_path: Path) -> None:
+    gz = tmp_path / "0.log.1.gz"
+    gz.write_bytes(gzip.compress(CONTENT))
+    assert read_to(str(gz), len(CONTENT))
+    assert not read_to(str(gz), len(CONTENT) - 1)
+    assert not read_to(str(tmp_path / "gone.gz"), 0)

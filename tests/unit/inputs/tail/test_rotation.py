@@ -393,7 +393,7 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
     _kubelet_compresses(rotated)
     log.write_bytes(_lines(120, 130))
 
-    def disk_full(path: str, folder: str) -> tuple[int, str | None]:
+    def disk_full(path: str, folder: str, keep_from: int) -> tuple[int, str | None]:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with monkeypatch.context() as patch:
@@ -411,3 +411,35 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
         await wait_for(lambda: len(third.records) == 20)
         await asyncio.sleep(0.3)
     assert _numbers(third) == list(range(100, 120))
+
+
+async def test_a_generation_read_to_its_end_is_not_decompressed_when_gzipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its row stays while the rotated file exists; once kubelet gzipped it, the trailer's
+    size says nothing is left: the next start drops the row without inflating the gzip."""
+    log = _kubelet_node(tmp_path)
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115 - the app keeps its fd across rotation
+    writer.write(_lines(0, 100))
+    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
+    rotated = log.with_name("0.log.20261127-101500")
+    first = Sink()
+    async with running(first, path=path, db=db, **KUBE) as tail:
+        await wait_for(lambda: len(first.records) == 100)
+        os.rename(log, rotated)
+        writer.close()
+        log.write_bytes(_lines(100, 110))
+        await wait_for(lambda: len(first.records) == 110)
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
+    assert len(stored_offsets(db)) == 2  # the rotated file's row, kept while it exists
+    _kubelet_compresses(rotated)
+
+    def not_called(path: str, folder: str, keep_from: int) -> tuple[int, str | None]:
+        raise AssertionError(f"{path} was inflated")
+
+    monkeypatch.setattr(discovery, "decompressed_copy", not_called)
+    second = Sink()
+    async with running(second, path=path, db=db, **KUBE):
+        await asyncio.sleep(0.5)
+    assert second.records == []
+    assert len(stored_offsets(db)) == 1
