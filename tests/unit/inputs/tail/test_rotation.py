@@ -272,6 +272,23 @@ async def test_kubelet_layout_rotation_seen_then_a_restart_reads_what_was_not_ac
     assert {chunk.tag for chunk in second.chunks} == {tag}
 
 
+async def _read_by_a_first_run(
+    tmp_path: Path, lines: int, db_name: str = "t.db"
+) -> tuple[Sink, Path]:
+    """kubelet's layout with ``lines`` lines in the container's log, read to the end and
+    acknowledged by a run that then stops; that run's sink, and the log."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, lines))
+    first = Sink()
+    async with running(first, path=_glob(tmp_path), db=str(tmp_path / db_name), **KUBE):
+        await wait_for(lambda: len(first.records) == lines)
+    return first, log
+
+
+def _glob(tmp_path: Path) -> str:
+    return f"{tmp_path}/containers/*.log"
+
+
 def _kubelet_compresses(rotated: Path) -> None:
     """kubelet's compression of a rotated generation: ``<name>.tmp``, renamed to
     ``<name>.gz`` when complete, then the original removed."""
@@ -288,12 +305,8 @@ async def test_kubelet_layout_rotated_and_compressed_while_down_is_read_from_the
     again and gzips the first generation, and is gzipping the second when the agent starts
     (its ``.tmp``): the unread lines come from the ``.gz``, once, under the link's tag, and
     the half-written gzip is not read as lines."""
-    log = _kubelet_node(tmp_path)
-    log.write_bytes(_lines(0, 100))
-    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "state" / "t.db")
-    first = Sink()
-    async with running(first, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(first.records) == 100)
+    first, log = await _read_by_a_first_run(tmp_path, 100, "state/t.db")
+    path, db = _glob(tmp_path), str(tmp_path / "state" / "t.db")
     tag = first.chunks[0].tag
     with open(log, "ab") as fh:
         fh.write(_lines(100, 120))
@@ -314,7 +327,7 @@ async def test_kubelet_layout_rotated_and_compressed_while_down_is_read_from_the
     assert {chunk.tag for chunk in second.chunks} == {tag}
     # Delivered: the row is gone and nothing of the copy is left in the DB's folder.
     assert os.listdir(tmp_path / "state") == ["t.db"]
-    assert len(stored_offsets(db)) == 2
+    assert len(stored_offsets(Path(db))) == 2
     third = Sink()
     async with running(third, path=path, db=db, **KUBE):
         await asyncio.sleep(0.5)
@@ -326,12 +339,8 @@ async def test_compressed_generation_read_again_from_its_checkpoint_after_a_rest
 ) -> None:
     """A restart while the ``.gz`` is being read: the next start finds it again and reads
     from the row's checkpoint, what was delivered is not read again."""
-    log = _kubelet_node(tmp_path)
-    log.write_bytes(_lines(0, 10))
-    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
-    first = Sink()
-    async with running(first, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(first.records) == 10)
+    _, log = await _read_by_a_first_run(tmp_path, 10)
+    path, db = _glob(tmp_path), str(tmp_path / "t.db")
     with open(log, "ab") as fh:
         fh.write(_lines(10, 60_000))
     rotated = log.with_name("0.log.20261127-101500")
@@ -357,12 +366,8 @@ async def test_compressed_generation_read_again_from_its_checkpoint_after_a_rest
 async def test_a_gzip_that_does_not_hold_what_was_read_is_not_read(tmp_path: Path) -> None:
     """Another content under a generation's name (its first bytes differ): nothing of it is
     taken for the file the row describes."""
-    log = _kubelet_node(tmp_path)
-    log.write_bytes(_lines(0, 100))
-    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
-    first = Sink()
-    async with running(first, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(first.records) == 100)
+    _, log = await _read_by_a_first_run(tmp_path, 100)
+    path, db = _glob(tmp_path), str(tmp_path / "t.db")
     rotated = log.with_name("0.log.20261127-101500")
     os.rename(log, rotated)
     rotated.unlink()
@@ -380,12 +385,8 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
 ) -> None:
     """No room for the decompressed copy (a full disk): one warning, the row is kept, and
     the next start reads the lines."""
-    log = _kubelet_node(tmp_path)
-    log.write_bytes(_lines(0, 100))
-    path, db = f"{tmp_path}/containers/*.log", str(tmp_path / "t.db")
-    first = Sink()
-    async with running(first, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(first.records) == 100)
+    _, log = await _read_by_a_first_run(tmp_path, 100)
+    path, db = _glob(tmp_path), str(tmp_path / "t.db")
     with open(log, "ab") as fh:
         fh.write(_lines(100, 120))
     rotated = log.with_name("0.log.20261127-101500")
@@ -431,7 +432,7 @@ async def test_a_generation_read_to_its_end_is_not_decompressed_when_gzipped(
         log.write_bytes(_lines(100, 110))
         await wait_for(lambda: len(first.records) == 110)
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
-    assert len(stored_offsets(db)) == 2  # the rotated file's row, kept while it exists
+    assert len(stored_offsets(Path(db))) == 2  # the rotated file's row, kept while it exists
     _kubelet_compresses(rotated)
 
     def not_called(path: str, folder: str, keep_from: int) -> tuple[int, str | None]:
@@ -442,4 +443,4 @@ async def test_a_generation_read_to_its_end_is_not_decompressed_when_gzipped(
     async with running(second, path=path, db=db, **KUBE):
         await asyncio.sleep(0.5)
     assert second.records == []
-    assert len(stored_offsets(db)) == 1
+    assert len(stored_offsets(Path(db))) == 1
