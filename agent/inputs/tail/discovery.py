@@ -126,8 +126,9 @@ class Discovery:
         self, path: str, *, from_head: bool, rotated: bool = False, tag_as: str | None = None
     ) -> TailedFile | None:
         """Open ``path`` into the table at its checkpoint (or its head, or its end).
-        ``tag_as``: the path whose tag its lines carry, for a rotated generation of a path
-        the globs match (its lines keep the tag they had before the rotation)."""
+        ``tag_as``: the path whose tag (and ``Path_Key``) its lines carry, for a rotated
+        generation of a path the globs match (its lines keep the tag they had before the
+        rotation)."""
         log = self.context.logger
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -186,7 +187,7 @@ class Discovery:
             dev=st.st_dev,
             inode=st.st_ino,
             tag=self.tagger(tag_as or path),
-            decoder=self.decoders.new(path),
+            decoder=self.decoders.new(tag_as or path),
             rules=self.rules,
             row=row,
             real=os.path.realpath(path),

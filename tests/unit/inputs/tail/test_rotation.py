@@ -236,7 +236,7 @@ async def test_kubelet_layout_rotated_while_down_is_found_beside_the_file_the_li
     # kubelet compresses older generations: bytes that are not lines, never read.
     log.with_name("0.log.20261127-101500.gz").write_bytes(b"\x1f\x8b\x08\x00line 9999\n")
     second = Sink()
-    async with running(second, path=path, db=db, **KUBE) as tail:
+    async with running(second, path=path, db=db, path_key="file", **KUBE) as tail:
         await wait_for(lambda: len(second.records) == 50)
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 2)
         await asyncio.sleep(0.3)
@@ -318,13 +318,15 @@ async def test_kubelet_layout_rotated_and_compressed_while_down_is_read_from_the
     log.write_bytes(_lines(140, 150))
     newer.with_name(newer.name + ".tmp").write_bytes(gzip.compress(newer.read_bytes())[:40])
     second = Sink()
-    async with running(second, path=path, db=db, **KUBE) as tail:
+    async with running(second, path=path, db=db, path_key="file", **KUBE) as tail:
         await wait_for(lambda: len(second.records) == 50)
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 2)
         await asyncio.sleep(0.3)
         assert tail.context.metrics.get("test.0", "files_recovered") == 2
     assert sorted(_numbers(second)) == list(range(100, 150))
     assert {chunk.tag for chunk in second.chunks} == {tag}
+    # As the lines were read before the rotation: under the path the glob matched.
+    assert set(second.logs("file")) == {str(next((tmp_path / "containers").iterdir()))}
     # Delivered: the row is gone and nothing of the copy is left in the DB's folder.
     assert os.listdir(tmp_path / "state") == ["t.db"]
     assert len(stored_offsets(Path(db))) == 2
