@@ -70,6 +70,8 @@ class Checkpointer:
         self.context = context
         self.source = source
         self._moved = asyncio.Event()
+        # Rows of rotated files read and delivered to their end, kept while the file exists.
+        self._kept: set[int] = set()
         self._checkpoints_logged: dict[str, float] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -300,6 +302,26 @@ class Checkpointer:
             return
         if f.deleted or locate(f.row.name, f.inode) is None:
             self.store.delete(f.row)
+        else:
+            self._kept.add(f.row.id)
+
+    def drop_gone(self) -> None:
+        """Drop the rows kept for rotated files that no longer exist (kubelet removes or
+        gzips its older generations): without this they stayed until the next start, one
+        more per rotation, in memory, in the DB and in every lookup by inode."""
+        open_rows = {f.row.id for f in self.table}
+        for row_id in list(self._kept):
+            row = self.store.rows.get(row_id)
+            if row is None or row_id in open_rows:
+                self._kept.discard(row_id)
+                continue
+            where = locate(row.name, row.inode)
+            if where is None:
+                self.store.delete(row)
+                self._kept.discard(row_id)
+            elif where != row.name:
+                row.name = where
+                self.store.touch(row)
 
     def lag(self) -> Readings:
         """``offset_lag_bytes{file}``: bytes read that not every output acknowledged yet

@@ -212,6 +212,7 @@ class TailInput(InputPlugin[TailSettings]):
                     watcher.rescan = False
                 next_scan = now + refresh
                 self.discovery.rescan()
+                self.checkpointer.drop_gone()
                 await self.checkpointer.persist()
                 next_full = 0.0
                 continue

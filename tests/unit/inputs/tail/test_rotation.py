@@ -123,7 +123,12 @@ async def test_rotated_while_down_is_found_beside_and_read(tmp_path: Path) -> No
         await wait_for(lambda: len(second.records) == 50)
         await wait_for(lambda: tail.context.metrics.get("test.0", "files_closed") == 1)
     assert sorted(_numbers(second)) == list(range(100, 150))
-    assert list(stored_offsets(Path(db))) == [str(log)]
+    # The rotated file's row is kept (under its new name) while it exists.
+    rotated = tmp_path / "0.log.20261127-101500"
+    assert stored_offsets(Path(db)) == {
+        str(log): log.stat().st_size,
+        str(rotated): rotated.stat().st_size,
+    }
 
 
 async def test_inode_reuse_or_rewrite_while_down_restarts_at_zero(tmp_path: Path) -> None:
@@ -446,3 +451,25 @@ async def test_a_generation_read_to_its_end_is_not_decompressed_when_gzipped(
         await asyncio.sleep(0.5)
     assert second.records == []
     assert len(stored_offsets(Path(db))) == 1
+
+
+async def test_rows_of_rotated_files_go_once_kubelet_removed_them(tmp_path: Path) -> None:
+    """A rotated file read to its end keeps its row while it exists; once kubelet gzips and
+    removes it, the row goes within a rescan, not at the next start: rows (memory, the DB,
+    every lookup by inode) stay as many as the files, however long the agent runs."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(b"")
+    sink = Sink()
+    async with running(sink, path=_glob(tmp_path), db=str(tmp_path / "t.db"), **KUBE) as tail:
+        for n in range(12):
+            with open(log, "ab") as fh:
+                fh.write(_lines(n * 10, n * 10 + 10))
+            await wait_for(lambda n=n: len(sink.records) == n * 10 + 10)
+            for older in log.parent.glob("0.log.*[0-9]"):
+                _kubelet_compresses(older)
+            os.rename(log, log.with_name(f"0.log.20261127-1015{n:02d}"))
+            log.write_bytes(b"")
+            await wait_for(lambda n=n: tail.context.metrics.get("test.0", "files_closed") == n + 1)
+        await asyncio.sleep(0.5)  # a rescan or two
+        assert len(tail.store.rows) <= 3
+    assert sorted(_numbers(sink)) == list(range(120))
