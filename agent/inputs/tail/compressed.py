@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Collection, Iterator
 from typing import BinaryIO
 
+from logtide.agent.core.durable import write_all
 from logtide.agent.inputs.tail.checkpoint_db import Row, digest
 from logtide.agent.inputs.tail.siblings import generations_of
 
@@ -102,32 +103,28 @@ def decompressed_copy(path: str, folder: str, keep_from: int) -> tuple[int, str 
     """``path`` decompressed into a file in ``folder`` that is unlinked at once (nothing is
     left behind by a crash; the space is freed when the descriptor closes). Only the bytes
     from ``keep_from`` on are written, at their own offsets: what comes before is a hole,
-    which takes no disk. Returns the descriptor and why the copy stops short, if it does
-    (a damaged gzip: what came before the damage is kept). OSError when it cannot be
-    written."""
+    which takes no disk. Returns the descriptor, positioned at 0, and why the copy stops
+    short, if it does (a damaged gzip: what came before the damage is kept). OSError when
+    it cannot be written."""
     fd, name = tempfile.mkstemp(prefix=".logtide-decompressed-", dir=folder)
     os.unlink(name)
     damage = None
     position = 0
     try:
+        # The blocks are contiguous: one seek puts every byte written at its own offset.
+        os.lseek(fd, keep_from, os.SEEK_SET)
         with open(path, "rb") as source:
             try:
                 for block in _inflate(source):
                     end = position + len(block)
                     if end > keep_from:
-                        skip = max(0, keep_from - position)
-                        _write_at(fd, memoryview(block)[skip:], position + skip)
+                        write_all(fd, memoryview(block)[max(0, keep_from - position) :])
                     position = end
             except _Damaged as exc:
                 damage = str(exc)
         os.ftruncate(fd, position)
+        os.lseek(fd, 0, os.SEEK_SET)
     except BaseException:
         os.close(fd)
         raise
     return fd, damage
-
-
-def _write_at(fd: int, data: memoryview, offset: int) -> None:
-    while data:
-        written = os.pwrite(fd, data, offset)
-        data, offset = data[written:], offset + written
