@@ -51,6 +51,23 @@ def _registered() -> Iterator[None]:
     del REGISTRY["output"]["test_kept"]
 
 
+async def _exit_code_and_errors(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> tuple[int, list[str]]:
+    """The run's exit code and the error lines it logged."""
+    with caplog.at_level(logging.ERROR, logger="logtide"):
+        code = await asyncio.wait_for(engine.run(), 10)
+    return code, [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _stopping(kind: str, instance: str) -> str:
+    """The engine's line when ``kind`` ``instance`` broke and the agent stops for it."""
+    return (
+        f"[engine] {kind} {instance} stopped; stopping the agent (exit code 1) rather than "
+        "running on without it"
+    )
+
+
 CONFIG = """
 [SERVICE]
     Flush 0.1
@@ -72,15 +89,12 @@ async def test_a_broken_input_stops_the_daemon_with_exit_1_after_delivering_its_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     engine = Engine(build_plan(load_string(CONFIG.format(samples=0))), once=False)
-    with caplog.at_level(logging.ERROR, logger="logtide"):
-        code = await asyncio.wait_for(engine.run(), 10)
+    code, errors = await _exit_code_and_errors(engine, caplog)
     assert code == 1
     assert [r for r in Kept.records if "n" in r] == [{"n": 0}, {"n": 1}, {"n": 2}]
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [
         "[input:test_breaks.0] cannot open DB /nowhere/tail.db",
-        "[engine] input test_breaks.0 stopped; stopping the agent (exit code 1) rather than "
-        "running on without it",
+        _stopping("input", "test_breaks.0"),
     ]
 
 
@@ -120,14 +134,11 @@ async def test_an_output_runner_that_fails_stops_the_run_with_exit_1(
     monkeypatch.setattr(OutputRunner, "run", broken)
     plan = build_plan(load_string(DUMMY_ONLY.format(samples=5 if once else 0)))
     engine = Engine(plan, once=once)
-    with caplog.at_level(logging.ERROR, logger="logtide"):
-        code = await asyncio.wait_for(engine.run(), 10)
+    code, errors = await _exit_code_and_errors(engine, caplog)
     assert code == 1
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [
         "[output:test_kept.0] stopped: a fault of the runner's own",
-        "[engine] output test_kept.0 stopped; stopping the agent (exit code 1) rather than "
-        "running on without it",
+        _stopping("output", "test_kept.0"),
     ]
 
 
@@ -159,12 +170,9 @@ async def test_stream_windows_that_fail_stop_the_daemon_with_exit_1(
 
     monkeypatch.setattr(StreamProcessor, "tick", broken)
     engine = Engine(build_plan(load_string(WINDOWED)), once=False)
-    with caplog.at_level(logging.ERROR, logger="logtide"):
-        code = await asyncio.wait_for(engine.run(), 10)
+    code, errors = await _exit_code_and_errors(engine, caplog)
     assert code == 1
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [
         "[stream:windows] stopped: a fault of the window's own",
-        "[engine] stream windows stopped; stopping the agent (exit code 1) rather than "
-        "running on without it",
+        _stopping("stream", "windows"),
     ]

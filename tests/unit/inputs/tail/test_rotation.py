@@ -294,6 +294,16 @@ def _glob(tmp_path: Path) -> str:
     return f"{tmp_path}/containers/*.log"
 
 
+async def _run_to(tmp_path: Path, records: int, settle: float = 0.3) -> Sink:
+    """A run over kubelet's layout (DB ``t.db``) that stops once it has ``records``
+    records and ``settle`` seconds more, time enough for a record too many to show."""
+    sink = Sink()
+    async with running(sink, path=_glob(tmp_path), db=str(tmp_path / "t.db"), **KUBE):
+        await wait_for(lambda: len(sink.records) == records)
+        await asyncio.sleep(settle)
+    return sink
+
+
 def _kubelet_compresses(rotated: Path) -> None:
     """kubelet's compression of a rotated generation: ``<name>.tmp``, renamed to
     ``<name>.gz`` when complete, then the original removed."""
@@ -374,16 +384,12 @@ async def test_a_gzip_that_does_not_hold_what_was_read_is_not_read(tmp_path: Pat
     """Another content under a generation's name (its first bytes differ): nothing of it is
     taken for the file the row describes."""
     _, log = await _read_by_a_first_run(tmp_path, 100)
-    path, db = _glob(tmp_path), str(tmp_path / "t.db")
     rotated = log.with_name("0.log.20261127-101500")
     os.rename(log, rotated)
     rotated.unlink()
     rotated.with_name(rotated.name + ".gz").write_bytes(gzip.compress(_lines(500, 700)))
     log.write_bytes(_lines(700, 710))
-    second = Sink()
-    async with running(second, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(second.records) == 10)
-        await asyncio.sleep(0.5)
+    second = await _run_to(tmp_path, 10, settle=0.5)
     assert _numbers(second) == list(range(700, 710))
 
 
@@ -393,7 +399,6 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
     """No room for the decompressed copy (a full disk): one warning, the row is kept, and
     the next start reads the lines."""
     _, log = await _read_by_a_first_run(tmp_path, 100)
-    path, db = _glob(tmp_path), str(tmp_path / "t.db")
     with open(log, "ab") as fh:
         fh.write(_lines(100, 120))
     rotated = log.with_name("0.log.20261127-101500")
@@ -406,18 +411,12 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
 
     with monkeypatch.context() as patch:
         patch.setattr(discovery, "decompressed_copy", disk_full)
-        second = Sink()
-        async with running(second, path=path, db=db, **KUBE):
-            await wait_for(lambda: len(second.records) == 10)
-            await asyncio.sleep(0.3)
+        second = await _run_to(tmp_path, 10)
     assert _numbers(second) == list(range(120, 130))
     warnings = [r.getMessage() for r in caplog.records if "cannot decompress" in r.getMessage()]
     assert len(warnings) == 1
     assert "No space left on device; trying again at the next start" in warnings[0]
-    third = Sink()
-    async with running(third, path=path, db=db, **KUBE):
-        await wait_for(lambda: len(third.records) == 20)
-        await asyncio.sleep(0.3)
+    third = await _run_to(tmp_path, 20)
     assert _numbers(third) == list(range(100, 120))
 
 

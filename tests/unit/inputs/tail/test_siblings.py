@@ -16,6 +16,17 @@ from logtide.agent.inputs.tail.siblings import (
 )
 
 
+def _linked(tmp_path: Path) -> tuple[Path, Path]:
+    """kubelet's layout: (the container's folder under ``pods/``, a link in
+    ``containers/`` naming its ``0.log``)."""
+    pods, containers = tmp_path / "pods" / "app", tmp_path / "containers"
+    pods.mkdir(parents=True)
+    containers.mkdir()
+    link = containers / "orders-1_shop_app-0123.log"
+    link.symlink_to(pods / "0.log")
+    return pods, link
+
+
 def test_rotated_names_of_kubelet_and_logrotate(tmp_path: Path) -> None:
     for name in ("0.log", "0.log.20261127-101500", "app.log", "app.log.1", "app-20261127.log"):
         (tmp_path / name).write_bytes(b"x\n")
@@ -52,11 +63,7 @@ def test_kubelets_gzip_in_progress_is_not_a_generation(tmp_path: Path) -> None:
 
 
 def test_compressed_generations_of_a_link_and_of_a_rotated_name(tmp_path: Path) -> None:
-    pods, containers = tmp_path / "pods" / "app", tmp_path / "containers"
-    pods.mkdir(parents=True)
-    containers.mkdir()
-    link = containers / "orders-1_shop_app-0123.log"
-    link.symlink_to(pods / "0.log")
+    pods, link = _linked(tmp_path)
     for name in ("0.log", "0.log.20261127-101400.gz", "0.log.20261127-101500.gz", "10.log.1.gz"):
         (pods / name).write_bytes(b"x\n")
     (pods / "0.log.20261127-101600.tmp").write_bytes(b"x\n")
@@ -70,11 +77,7 @@ def test_compressed_generations_of_a_link_and_of_a_rotated_name(tmp_path: Path) 
 
 
 def test_a_links_generations_are_beside_the_file_it_names(tmp_path: Path) -> None:
-    pods, containers = tmp_path / "pods" / "app", tmp_path / "containers"
-    pods.mkdir(parents=True)
-    containers.mkdir()
-    link = containers / "orders-1_shop_app-0123.log"
-    link.symlink_to(pods / "0.log")
+    pods, link = _linked(tmp_path)
     (pods / "0.log").write_bytes(b"old\n")
     st = os.stat(link)
     rotated = pods / "0.log.20261127-101500"
