@@ -1,7 +1,7 @@
 """kill -9 at random moments while the app writes and kubelet rotates: nothing lost, nothing
 repeated in S3 or CloudWatch. Files in one folder, and files laid out as on a node (the glob
 matches links naming files kubelet rotates in another folder), where kubelet also gzips the
-older generations."""
+older generations, also while an outage holds the input back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from tests.faults import report
 from tests.faults.conftest import World
+from tests.support.fault_proxy import refuse
 from tests.support.logapp import ca_written, other_written
 
 
@@ -132,3 +133,50 @@ def test_kill9_while_kubelet_gzips_the_generation_being_read(world: World) -> No
 @pytest.mark.slow
 def test_kill9_while_kubelet_gzips_the_generation_being_read_long(world: World) -> None:
     run_kills(world, kills=24, seed=23, rate=250, rotate_every=1500, linked=True, kubelet_gzip=True)
+
+
+def test_kill9_during_an_outage_while_kubelet_gzips_generations_not_read_yet(
+    world: World,
+) -> None:
+    """S3 and CloudWatch refuse connections, so the unacknowledged lines reach
+    ``Mem_Buf_Limit`` and the input holds back: the files kubelet rotates in meanwhile are
+    opened but not read. kubelet rotates and gzips them; the agent is killed before the
+    outage ends and started after it. Each generation must be found in its ``.gz`` by its
+    first bytes. Before they were taken at opening, 1,808 of 5,054 S3 lines and 4,204 of
+    11,632 CloudWatch lines were lost here."""
+    writers = [
+        world.linked_writer(
+            i, seed=29 + i, rate=300, rotate_every=1500, rotation="kubelet", keep_rotated=4
+        )
+        for i in range(2)
+    ]
+    agent = world.agent({"tail": {"Mem_Buf_Limit": "256K"}})
+    agent.wait_files(len(writers))
+    for writer in writers:
+        writer.start()
+    time.sleep(2)
+    world.proxy.inject(refuse(), duration=600)
+    time.sleep(20)
+    agent.kill9()
+    world.proxy.clear()
+    agent.start()
+    time.sleep(5)
+    for writer in writers:
+        writer.stop()
+    world.wait_delivered(writers, timeout=120)
+    code, _ = agent.terminate()
+    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    report.record(
+        "kill9_outage_kubelet_gzip",
+        lines_written=sum(w.written.total for w in writers),
+        rotations=sum(w.rotations for w in writers),
+        s3_expected=s3.expected,
+        s3_lost=len(s3.lost),
+        s3_duplicated=s3.duplicates,
+        cw_expected=cw.expected,
+        cw_lost=len(cw.lost),
+        cw_duplicated=cw.duplicates,
+    )
+    assert code == 0, agent.log_tail()
+    assert not s3.lost and not cw.lost, (s3.summary(), cw.summary())
+    assert s3.duplicates == 0 and cw.duplicates == 0, (s3.summary(), cw.summary())

@@ -60,6 +60,8 @@ class FileChanges:
         except OSError:
             return True
         f.size = fst.st_size
+        if f.row.take_head(f.fd, fst.st_size):
+            self.store.touch(f.row)
         if fst.st_size < f.pos:
             metrics.add(instance, "files_truncated")
             self.context.logger.debug(

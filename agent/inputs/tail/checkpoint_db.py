@@ -92,6 +92,22 @@ class Row:
     def set_head(self, data: bytes) -> None:
         self.head_length, self.head_digest = len(data), digest(data)
 
+    def take_head(self, fd: int, size: int) -> bool:
+        """Remember the first bytes of the open file ``fd`` (of the ``size`` it has) when
+        none are yet; whether it did. Taken as soon as the file has any, not only when the
+        first of them is delivered: a generation kubelet gzips before anything of it was
+        read (the input held back by an outage) is then still found by them."""
+        if self.head_length or size <= 0:
+            return False
+        try:
+            data = os.pread(fd, min(FINGERPRINT_BYTES, size), 0)
+        except OSError:
+            return False
+        if not data:
+            return False
+        self.set_head(data)
+        return True
+
     @property
     def lineage_key(self) -> LineageKey:
         """The lineage as the DB stores it."""

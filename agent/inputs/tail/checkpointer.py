@@ -30,7 +30,7 @@ from logtide.agent.core.metrics import Readings
 from logtide.agent.core.notices import FailureNotice
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.state_db import open_when_possible
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Snapshot
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Snapshot
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.inflight import InFlight
 from logtide.agent.inputs.tail.ranges import RangeTracker, Span
@@ -222,10 +222,8 @@ class Checkpointer:
         starting differently gives it a new one.
         """
         row = f.row
-        if row.head_length == 0 and end > 0:
-            with contextlib.suppress(OSError):
-                row.set_head(os.pread(f.fd, min(FINGERPRINT_BYTES, end), 0))
-                self.store.touch(row)
+        if row.take_head(f.fd, end):
+            self.store.touch(row)
         return f"{self.context.instance}:{row.id}:{row.lineage}"
 
     async def _durable_lineage(self, f: TailedFile, end: int) -> str:

@@ -180,6 +180,7 @@ class Discovery:
         tag_as: str | None,
     ) -> TailedFile:
         """The open file ``fd`` into the table, read from ``offset`` under ``row``."""
+        row.take_head(fd, st.st_size)
         self.store.touch(row)
         f = TailedFile(
             path=path,

@@ -472,3 +472,40 @@ async def test_rows_of_rotated_files_go_once_kubelet_removed_them(tmp_path: Path
         await asyncio.sleep(0.5)  # a rescan or two
         assert len(tail.store.rows) <= 3
     assert sorted(_numbers(sink)) == list(range(120))
+
+
+@pytest.mark.parametrize("empty_when_opened", [False, True])
+async def test_a_generation_held_back_unread_is_read_from_its_gzip_after_a_restart(
+    tmp_path: Path, empty_when_opened: bool
+) -> None:
+    """An outage holds the input back (``Mem_Buf_Limit``): the file kubelet rotates in is
+    opened but nothing of it is read. The agent stops; kubelet rotates twice more and gzips
+    that generation. The next start finds it in its ``.gz`` by its first bytes, taken when
+    it was opened or, opened empty, when it was next looked at (they used to be taken only
+    when its first chunk was delivered, so its row matched no gzip and its lines were
+    lost)."""
+    log = _kubelet_node(tmp_path)
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115 - the app keeps its fd across rotation
+    writer.write(_lines(0, 100))
+    first = Sink(hold=True)
+    async with running(
+        first, path=_glob(tmp_path), db=str(tmp_path / "t.db"), mem_buf_limit="100", **KUBE
+    ) as tail:
+        await wait_for(lambda: len(first.records) == 100)
+        os.rename(log, log.with_name("0.log.20261127-101500"))
+        writer.close()
+        log.write_bytes(b"" if empty_when_opened else _lines(100, 200))
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_opened") == 2)
+        if empty_when_opened:
+            with open(log, "ab") as fh:
+                fh.write(_lines(100, 200))
+        await asyncio.sleep(1.2)  # past the persist interval
+        assert len(first.records) == 100
+    for n, (start, stop) in enumerate(((200, 220), (220, 230)), start=6):
+        for older in log.parent.glob("0.log.*[0-9]"):
+            _kubelet_compresses(older)
+        os.rename(log, log.with_name(f"0.log.20261127-10{n}00"))
+        log.write_bytes(_lines(start, stop))
+    assert len(list(log.parent.glob("0.log.*.gz"))) == 2
+    second = await _run_to(tmp_path, 230)
+    assert sorted(_numbers(second)) == list(range(230))
