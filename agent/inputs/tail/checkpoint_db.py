@@ -94,15 +94,20 @@ class Row:
 
     def take_head(self, fd: int, size: int) -> bool:
         """Remember the first bytes of the open file ``fd`` (of the ``size`` it has) when
-        none are yet; whether it did. Taken as soon as the file has any, not only when the
-        first of them is delivered: a generation kubelet gzips before anything of it was
-        read (the input held back by an outage) is then still found by them."""
+        none are yet; whether it did. Taken as soon as the file has a whole line, not only
+        when the first of them is delivered: a generation kubelet gzips before anything of
+        it was read (the input held back by an outage) is then still found by them. Shorter
+        than :data:`FINGERPRINT_BYTES`, a head ends at a line's end, as a delivered chunk
+        does: a line caught half-written may begin another generation too (docker's lines
+        begin with the message, not the time)."""
         if self.head_length or size <= 0:
             return False
         try:
             data = os.pread(fd, min(FINGERPRINT_BYTES, size), 0)
         except OSError:
             return False
+        if len(data) < FINGERPRINT_BYTES:
+            data = data[: data.rfind(b"\n") + 1]
         if not data:
             return False
         self.set_head(data)

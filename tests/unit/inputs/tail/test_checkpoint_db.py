@@ -116,3 +116,28 @@ def test_fingerprint_mismatch_detected(tmp_path: Path) -> None:
         assert not row.matches(fd, 5)  # shrunk below the offset
     finally:
         os.close(fd)
+
+
+def test_a_row_takes_its_head_once_the_file_has_a_whole_line(tmp_path: Path) -> None:
+    """A head shorter than 256 bytes ends at a line's end (a line caught half-written may
+    begin another generation too); 256 bytes or more are taken as they are; a head once
+    taken stays."""
+    log = tmp_path / "0.log"
+    log.write_bytes(b"")
+    row = CheckpointStore(None).create(str(log), 1, 0)
+    with open(log, "rb") as reader, open(log, "ab", buffering=0) as writer:
+        fd = reader.fileno()
+        assert not row.take_head(fd, 0)
+        writer.write(b'{"log":"half')
+        assert not row.take_head(fd, log.stat().st_size)
+        writer.write(b' a line"}\n{"log":"and')
+        assert row.take_head(fd, log.stat().st_size)
+        assert row.head_length == len(b'{"log":"half a line"}\n')
+        assert row.head_matches(fd)
+        writer.write(b"x" * 300)
+        assert not row.take_head(fd, log.stat().st_size)
+        assert row.head_length == len(b'{"log":"half a line"}\n')
+    long = CheckpointStore(None).create(str(log), 1, 0)
+    with open(log, "rb") as reader:
+        assert long.take_head(reader.fileno(), log.stat().st_size)
+    assert long.head_length == 256
