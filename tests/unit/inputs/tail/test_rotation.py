@@ -501,7 +501,7 @@ async def test_a_generation_held_back_unread_is_read_from_its_gzip_after_a_resta
                 fh.write(_lines(100, 200))
         await asyncio.sleep(1.2)  # past the persist interval
         assert len(first.records) == 100
-    for n, (start, stop) in enumerate(((200, 220), (220, 230)), start=6):
+    for n, (start, stop) in enumerate(((200, 220), (220, 230)), start=16):
         for older in log.parent.glob("0.log.*[0-9]"):
             _kubelet_compresses(older)
         os.rename(log, log.with_name(f"0.log.20261127-10{n}00"))
