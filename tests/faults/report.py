@@ -17,3 +17,15 @@ def record(case: str, **figures: Any) -> None:
     if target:
         with open(target, "ab") as handle:
             handle.write(orjson.dumps(entry) + b"\n")
+
+
+def resent_ranges(written: dict[str, list[int]], duplicated: set[tuple[str, int]]) -> int:
+    """Contiguous runs (in each writer's order) of duplicated sequence numbers."""
+    runs = 0
+    for writer, seqs in written.items():
+        inside = False
+        for seq in seqs:
+            hit = (writer, seq) in duplicated
+            runs += hit and not inside
+            inside = hit
+    return runs

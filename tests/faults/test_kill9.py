@@ -13,20 +13,9 @@ import pytest
 
 from tests.faults import report
 from tests.faults.conftest import World
+from tests.faults.report import resent_ranges
 from tests.support.fault_proxy import refuse
 from tests.support.logapp import ca_written, other_written
-
-
-def resent_ranges(written: dict[str, list[int]], duplicated: set[tuple[str, int]]) -> int:
-    """Contiguous runs (in each writer's order) of duplicated sequence numbers."""
-    runs = 0
-    for writer, seqs in written.items():
-        inside = False
-        for seq in seqs:
-            hit = (writer, seq) in duplicated
-            runs += hit and not inside
-            inside = hit
-    return runs
 
 
 def run_kills(
