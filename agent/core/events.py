@@ -67,6 +67,10 @@ def noop_ack() -> Ack:
     return Ack(None)
 
 
+# (Chunk.mark, Origin.end): an exactly-once output's watermark for one chunk.
+Progress = tuple[str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a chunk's events came from: bytes ``[start, end)`` of source ``source``.
@@ -110,3 +114,12 @@ class Chunk:
         if self.origin is None:
             return None
         return f"{self.origin.source}|{self.continues or self.source}|{self.tag}"
+
+    @property
+    def progress(self) -> Progress | None:
+        """``(mark, end of the origin)``: how far an exactly-once output that holds these
+        events has got in their source; ``None`` for events without a source range."""
+        mark = self.mark
+        if mark is None or self.origin is None:
+            return None
+        return (mark, self.origin.end)

@@ -1,7 +1,12 @@
 """A durable FIFO of batches on disk, one per output, under ``[SERVICE] storage.path``.
 
-Layout: ``<dir>/<segment>.q`` files of length-prefixed orjson frames ``[tag, [[t, rec]...]]``
-and ``<dir>/committed`` holding ``"<segment> <offset>"``, the first frame not yet delivered.
+Layout: ``<dir>/<segment>.q`` files of length-prefixed orjson frames, one per chunk:
+``[tag, [[t, rec]...], mark, end]``, or ``[tag, [[t, rec]...]]`` for a chunk without a source
+range (and as queues written before the mark was kept hold every chunk), and
+``<dir>/committed`` holding ``"<segment> <offset>"``, the first frame not yet delivered. The
+mark and end are the chunk's :attr:`~logtide.agent.core.events.Chunk.progress`: delivered
+from the queue, the chunk still counts towards an exactly-once output's watermarks, and a
+chunk a restart finds below them is not delivered again.
 Appends are fsynced (with the directory when they start a segment) before they return,
 whatever ``storage.sync`` says, and ``committed`` is replaced atomically, directory fsync
 included; a torn frame at the end of the last segment (a crash mid-write) is ignored on
@@ -15,6 +20,7 @@ and skipped; so is the rest of a sealed segment whose frame lengths no longer ad
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -25,7 +31,7 @@ from typing import BinaryIO
 import orjson
 
 from logtide.agent.core.durable import append_synced, write_atomic
-from logtide.agent.core.events import Event
+from logtide.agent.core.events import Event, Progress
 from logtide.agent.core.serialize import dumps
 
 _WORD = struct.Struct(">I")
@@ -35,7 +41,8 @@ SEGMENT_BYTES = 8 * 1024 * 1024
 
 log = logging.getLogger("logtide")
 
-Batch = tuple[str, list[Event]]
+# One queued chunk: its tag, its events and its progress (None without a source range).
+Batch = tuple[str, list[Event], Progress | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +80,16 @@ def _read_frame(handle: BinaryIO) -> _Frame | None:
 
 
 def _decode(payload: bytes) -> Batch:
-    tag, raw_events = orjson.loads(payload)
+    tag, raw_events, *kept = orjson.loads(payload)
     if not isinstance(tag, str):
         raise TypeError("the tag is not a string")
-    return tag, [(float(ts), record) for ts, record in raw_events]
+    progress: Progress | None = None
+    if kept:
+        mark, end = kept
+        if not isinstance(mark, str) or type(end) is not int:
+            raise TypeError("the mark is not a string and an offset")
+        progress = (mark, end)
+    return tag, [(float(ts), record) for ts, record in raw_events], progress
 
 
 class DiskQueue:
@@ -133,6 +146,26 @@ class DiskQueue:
             total += size - (self.committed.offset if segment == self.committed.segment else 0)
         return total
 
+    def held(self) -> dict[str, int]:
+        """Per mark, the furthest end among the chunks queued and not yet delivered. They
+        are delivered from here, so a source read again after a crash (its checkpoint had
+        not reached the DB) must not queue them a second time. Reads every pending frame:
+        call it once, at start."""
+        held: dict[str, int] = {}
+        segment, offset = self.committed.segment, self.committed.offset
+        while segment <= self._write_segment:
+            with contextlib.suppress(FileNotFoundError), open(self._path(segment), "rb") as handle:
+                handle.seek(offset)
+                while (frame := _read_frame(handle)) is not None:
+                    try:
+                        progress = _decode(frame.payload)[2]
+                    except (orjson.JSONDecodeError, TypeError, ValueError):
+                        continue  # reported when it is read for delivery
+                    if progress is not None and progress[1] > held.get(progress[0], -1):
+                        held[progress[0]] = progress[1]
+            segment, offset = segment + 1, 0
+        return held
+
     def append(self, batches: list[Batch]) -> None:
         """Write and fsync ``batches``; on return they survive a crash."""
         path = self._path(self._write_segment)
@@ -140,8 +173,9 @@ class DiskQueue:
             self._write_segment += 1
             path = self._path(self._write_segment)
         frames = []
-        for tag, events in batches:
-            payload = dumps([tag, [[ts, record] for ts, record in events]])
+        for tag, events, progress in batches:
+            frame = [tag, [[ts, record] for ts, record in events], *(progress or ())]
+            payload = dumps(frame)
             if self.checksum:
                 head = _WORD.pack(len(payload) | _CHECKED) + _WORD.pack(zlib.crc32(payload))
             else:

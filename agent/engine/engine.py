@@ -336,8 +336,12 @@ class Engine:
             for runner in self._runners:
                 with as_plugin_error(f"[output:{runner.instance}] cannot start"):
                     await runner.plugin.start()
-                runner.watermarks = runner.plugin.watermarks()
-            self._cut_points.update(cut_points(runner.watermarks for runner in self._runners))
+                    await runner.recall()
+            self._cut_points.update(
+                cut_points(
+                    held for runner in self._runners for held in (runner.watermarks, runner.queued)
+                )
+            )
         except LogtideError as exc:
             self.start_error = exc
             log.error("%s", exc)

@@ -3,7 +3,9 @@ retries with backoff, and settling every chunk's acknowledgement exactly once.
 
 With a :class:`DiskQueue` (``storage.path``), a chunk is acknowledged as soon as it is fsynced
 into the queue, and a second loop delivers from disk; a long outage then fills the disk (up to
-``storage.total_limit_size``) instead of pausing the inputs.
+``storage.total_limit_size``) instead of pausing the inputs. Queued chunks keep their source
+range, so an exactly-once output records them as it records chunks delivered from memory, and
+a restart does not deliver again a queued chunk the output already holds.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from logtide.agent.core.errors import DeliveryError
-from logtide.agent.core.events import Chunk, Event
+from logtide.agent.core.events import Chunk, Event, Progress
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import OutputPlugin
 from logtide.agent.core.reclaim import forget_tracebacks
@@ -47,6 +49,22 @@ T = TypeVar("T")
 
 def _disk_trouble(exc: Exception) -> bool:
     return isinstance(exc, OSError)
+
+
+def by_tag(
+    chunks: Iterable[tuple[str, list[Event], Progress | None]],
+) -> dict[str, tuple[list[Event], list[Progress]]]:
+    """One flush per tag: its chunks' events in order, and their progress for an
+    exactly-once output to record."""
+    grouped: dict[str, tuple[list[Event], list[Progress]]] = {}
+    for tag, events, progress in chunks:
+        entry = grouped.get(tag)
+        if entry is None:
+            entry = grouped[tag] = ([], [])
+        entry[0].extend(events)
+        if progress is not None:
+            entry[1].append(progress)
+    return grouped
 
 
 class OutputRunner:
@@ -82,7 +100,10 @@ class OutputRunner:
         self.metrics = metrics
         self.logger = logger
         self.on_delivered = on_delivered
+        # Per mark, how far the output holds its chunks (its own record, after a restart),
+        # and how far its disk queue holds chunks it has yet to deliver.
         self.watermarks: dict[str, int] = {}
+        self.queued: dict[str, int] = {}
         self.hurry = once
         self.failed_batches = 0
         self.queue: asyncio.Queue[Chunk] = asyncio.Queue()
@@ -108,9 +129,7 @@ class OutputRunner:
         A chunk this output already holds (its source range is below the output's watermark,
         read again after a crash) is not queued: it is accepted as it stands.
         """
-        origin = chunk.origin
-        if origin is not None and origin.end <= self.watermarks.get(chunk.mark or "", -1):
-            self.metrics.add(self.instance, "already_held_records", len(chunk.events))
+        if self._already_held(chunk.progress, len(chunk.events), self.watermarks, self.queued):
             return
         count = len(chunk.events)
         if not chunk.size:
@@ -178,7 +197,7 @@ class OutputRunner:
     async def _write(self, disk: DiskQueue, batch: list[Chunk]) -> None:
         while self.disk_limit and disk.pending_bytes > self.disk_limit:
             await asyncio.sleep(0.2)
-        await asyncio.to_thread(disk.append, [(c.tag, c.events) for c in batch])
+        await asyncio.to_thread(disk.append, [(c.tag, c.events, c.progress) for c in batch])
 
     def _cannot_write(self, disk: DiskQueue, exc: Exception, attempt: int, delay: float) -> None:
         self.logger.error(
@@ -202,11 +221,15 @@ class OutputRunner:
                 if not self.hurry:
                     await asyncio.sleep(self.flush_interval)
                 continue
-            by_tag: dict[str, list[Event]] = {}
-            for tag, events in batches:
-                by_tag.setdefault(tag, []).extend(events)
-            for tag, events in by_tag.items():
-                await self._flush_with_retry(tag, events)
+            # A restart replays what was not committed: an output that recorded a chunk's
+            # progress before the crash already holds it.
+            fresh = [
+                (tag, events, progress)
+                for tag, events, progress in batches
+                if not self._already_held(progress, len(events), self.watermarks)
+            ]
+            for tag, (events, marks) in by_tag(fresh).items():
+                await self._flush_with_retry(tag, events, marks)
             await self._on_disk(disk, disk.commit, position)
 
     async def _on_disk(self, disk: DiskQueue, call: Callable[..., T], *args: Any) -> T:
@@ -245,29 +268,38 @@ class OutputRunner:
                 await asyncio.wait_for(self._batch_ready.wait(), remaining)
 
     async def _deliver(self, batch: list[Chunk]) -> None:
-        by_tag: dict[str, list[Event]] = {}
-        marks: dict[str, list[tuple[str, int]]] = {}
-        for chunk in batch:
-            events = by_tag.get(chunk.tag)
-            if events is None:
-                by_tag[chunk.tag] = list(chunk.events)
-                marks[chunk.tag] = []
-            else:
-                events.extend(chunk.events)
-            mark = chunk.mark
-            if mark is not None and chunk.origin is not None:
-                marks[chunk.tag].append((mark, chunk.origin.end))
+        grouped = by_tag((chunk.tag, chunk.events, chunk.progress) for chunk in batch)
         outcome = {
-            tag: await self._flush_with_retry(tag, events, marks[tag])
-            for tag, events in by_tag.items()
+            tag: await self._flush_with_retry(tag, events, marks)
+            for tag, (events, marks) in grouped.items()
         }
         for chunk in batch:
             if outcome[chunk.tag]:
                 self.metrics.add(self.instance, "proc_bytes", chunk.size)
             chunk.ack.settle(outcome[chunk.tag])
 
+    async def recall(self) -> None:
+        """After the output's start: what it and its disk queue already hold, so that what a
+        restart reads again is not delivered twice."""
+        self.watermarks = self.plugin.watermarks()
+        if self.disk is not None:
+            self.queued = await asyncio.to_thread(self.disk.held)
+
+    def _already_held(
+        self, progress: Progress | None, count: int, *holders: dict[str, int]
+    ) -> bool:
+        """Whether a chunk read again after a crash is already held: ``holders`` are
+        watermarks, per mark."""
+        if progress is None:
+            return False
+        mark, end = progress
+        if all(end > held.get(mark, -1) for held in holders):
+            return False
+        self.metrics.add(self.instance, "already_held_records", count)
+        return True
+
     async def _flush_with_retry(
-        self, tag: str, events: list[Event], marks: list[tuple[str, int]] | None = None
+        self, tag: str, events: list[Event], marks: list[Progress] | None = None
     ) -> bool:
         pending = events
         failures = 0

@@ -7,6 +7,11 @@ batch and its source ranges: the engine skips the re-read chunks and the recover
 batch in the stream, so nothing is put twice. Without the journal every line of that batch
 is in CloudWatch twice. The mirror case (the put never reached CloudWatch) must still
 deliver every line exactly once.
+
+Both cases run again with ``storage.path``: the lines are then acknowledged once they are in
+CloudWatch's disk queue, and the restart finds the held flush there, not in the file. The
+queue keeps each chunk's source range, so the journal's watermarks cover it there too.
+Before it did, the held batch was put again from the queue.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+
+import pytest
 
 from tests.faults.agent import wait_for
 from tests.faults.conftest import World
@@ -45,13 +52,20 @@ def hold_request(seen: threading.Event) -> Fault:
     return fault
 
 
-def run_case(world: World, fault_for: Callable[[threading.Event], Fault]) -> tuple[int, int, int]:
+STORAGE = pytest.mark.parametrize("storage", [False, True], ids=["memory", "storage_path"])
+
+
+def run_case(
+    world: World, fault_for: Callable[[threading.Event], Fault], storage: bool
+) -> tuple[int, int, int]:
     """Write, let the first PutLogEvents hang per the fault, kill -9, restart; returns the
     CloudWatch lines duplicated, and the held batch's events the recovery found in the
     stream and put again."""
     reached = threading.Event()
     world.proxy.inject(fault_for(reached), times=1, operation="PutLogEvents")
-    agent = world.agent()
+    agent = world.agent(
+        {"SERVICE": {"storage.path": str(world.work / "queue")}} if storage else None
+    )
     writer = world.writer("app.log", ca_ratio=0.3)
     agent.wait_files(1)
     writer.write(600)
@@ -81,13 +95,17 @@ def run_case(world: World, fault_for: Callable[[threading.Event], Fault]) -> tup
     return cw.duplicates, landed, resent
 
 
-def test_put_landed_but_unanswered_at_the_kill_is_not_sent_again(world: World) -> None:
-    duplicated, landed, resent = run_case(world, hold_answer)
+@STORAGE
+def test_put_landed_but_unanswered_at_the_kill_is_not_sent_again(
+    world: World, storage: bool
+) -> None:
+    duplicated, landed, resent = run_case(world, hold_answer, storage)
     assert duplicated == 0
     assert landed > 0 and resent == 0  # the recovery found the held batch in the stream
 
 
-def test_put_that_never_reached_cloudwatch_is_delivered_once(world: World) -> None:
-    duplicated, landed, resent = run_case(world, hold_request)
+@STORAGE
+def test_put_that_never_reached_cloudwatch_is_delivered_once(world: World, storage: bool) -> None:
+    duplicated, landed, resent = run_case(world, hold_request, storage)
     assert duplicated == 0
     assert landed == 0 and resent > 0  # the engine skipped those lines: the journal sent them

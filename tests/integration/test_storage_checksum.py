@@ -20,8 +20,8 @@ def test_a_damaged_backlog_chunk_is_skipped_with_one_line(moto: MotoServer, tmp_
     storage = tmp_path / "storage"
     now = time.time()
     earlier = DiskQueue(str(storage / "cloudwatch_logs.0"), checksum=True)
-    earlier.append([("app", [(now - 30, {"n": 1})]), ("app", [(now - 20, {"n": 22})])])
-    earlier.append([("app", [(now - 10, {"n": 3})])])
+    earlier.append([("app", [(now - 30, {"n": 1})], None), ("app", [(now - 20, {"n": 22})], None)])
+    earlier.append([("app", [(now - 10, {"n": 3})], None)])
     [segment] = (storage / "cloudwatch_logs.0").glob("*.q")
     segment.write_bytes(segment.read_bytes().replace(b'"n":22', b'"n":27'))
     config = tmp_path / "fluent-bit.conf"

@@ -57,7 +57,7 @@ def test_disk_queue_makes_new_segments_and_commits_durable(
 ) -> None:
     queue = DiskQueue(str(tmp_path))
     synced = _record_fsyncs(monkeypatch)
-    queue.append([("a", [(1.0, {"n": 1})])])
+    queue.append([("a", [(1.0, {"n": 1})], None)])
     assert f"{tmp_path}/" in synced  # the new segment's name
     synced.clear()
     queue.commit(queue.read(10)[1])

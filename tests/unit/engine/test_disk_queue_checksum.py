@@ -23,7 +23,7 @@ def events(*numbers: int) -> list[Event]:
 def delivered(queue: DiskQueue) -> list[Event]:
     batches, position = queue.read(100)
     queue.commit(position)
-    return [event for _, evs in batches for event in evs]
+    return [event for _, evs, _ in batches for event in evs]
 
 
 def segment(folder: Path) -> Path:
@@ -43,9 +43,9 @@ def skip_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_checksummed_and_plain_chunks_read_back_alike(tmp_path: Path) -> None:
     plain = DiskQueue(str(tmp_path))
-    plain.append([("a", events(1))])
+    plain.append([("a", events(1), None)])
     checked = DiskQueue(str(tmp_path), checksum=True)
-    checked.append([("a", events(2)), ("b", events(3))])
+    checked.append([("a", events(2), None), ("b", events(3), None)])
     # Turning the option off again still verifies the chunks that carry a CRC.
     assert delivered(DiskQueue(str(tmp_path))) == events(1, 2, 3)
 
@@ -54,7 +54,7 @@ def test_a_checksum_catches_damage_that_still_parses(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue = DiskQueue(str(tmp_path), checksum=True)
-    queue.append([("a", events(1)), ("a", events(22)), ("a", events(3))])
+    queue.append([("a", events(1), None), ("a", events(22), None), ("a", events(3), None)])
     replace_once(segment(tmp_path), b'"n":22', b'"n":27')  # one flipped digit, still JSON
     with caplog.at_level(logging.ERROR, "logtide"):
         assert delivered(DiskQueue(str(tmp_path), checksum=True)) == events(1, 3)
@@ -65,7 +65,7 @@ def test_a_checksum_catches_damage_that_still_parses(
 def test_without_checksum_the_same_damage_goes_through_unnoticed(tmp_path: Path) -> None:
     # What storage.checksum adds: the plain frame has nothing to check the digit against.
     queue = DiskQueue(str(tmp_path))
-    queue.append([("a", events(22))])
+    queue.append([("a", events(22), None)])
     replace_once(segment(tmp_path), b'"n":22', b'"n":27')
     assert delivered(DiskQueue(str(tmp_path))) == [(22.0, {"n": 27})]
 
@@ -74,7 +74,7 @@ def test_a_chunk_that_does_not_decode_is_skipped_not_a_crash(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue = DiskQueue(str(tmp_path))
-    queue.append([("a", events(1)), ("a", events(22)), ("a", events(3))])
+    queue.append([("a", events(1), None), ("a", events(22), None), ("a", events(3), None)])
     replace_once(segment(tmp_path), b'"n":22', b'"n":{2')
     with caplog.at_level(logging.ERROR, "logtide"):
         assert delivered(DiskQueue(str(tmp_path))) == events(1, 3)
@@ -86,14 +86,14 @@ def test_nothing_but_damaged_chunks_is_committed_past_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue = DiskQueue(str(tmp_path), checksum=True)
-    queue.append([("a", events(22))])
+    queue.append([("a", events(22), None)])
     replace_once(segment(tmp_path), b'"n":22', b'"n":27')
     reopened = DiskQueue(str(tmp_path), checksum=True)
     with caplog.at_level(logging.ERROR, "logtide"):
         assert reopened.read(100)[0] == []
         assert reopened.read(100)[0] == []  # not reported again: the skip was committed
     assert len(skip_lines(caplog)) == 1
-    reopened.append([("a", events(4))])
+    reopened.append([("a", events(4), None)])
     assert delivered(DiskQueue(str(tmp_path))) == events(4)
 
 
@@ -103,7 +103,7 @@ def test_a_sealed_segment_whose_lengths_break_is_reported_and_left(
     monkeypatch.setattr(disk_queue, "SEGMENT_BYTES", 40)
     queue = DiskQueue(str(tmp_path))
     for n in (1, 2, 3):
-        queue.append([("a", events(n))])
+        queue.append([("a", events(n), None)])
     assert len(list(tmp_path.glob("*.q"))) == 2  # chunks 1 and 2, then 3
     first = sorted(tmp_path.glob("*.q"))[0]
     data = bytearray(first.read_bytes())
@@ -117,19 +117,19 @@ def test_a_sealed_segment_whose_lengths_break_is_reported_and_left(
 
 
 def test_backlog_mem_limit_bounds_one_read(tmp_path: Path) -> None:
-    DiskQueue(str(tmp_path)).append([("a", events(n)) for n in range(100)])
+    DiskQueue(str(tmp_path)).append([("a", events(n), None) for n in range(100)])
     queue = DiskQueue(str(tmp_path), backlog_limit=60)
     first, position = queue.read(1000)
     assert 1 < len(first) < 10  # about 60 bytes of ~22-byte chunks, not all 100
     queue.commit(position)
-    rest = [e for _, evs in queue.read(1000)[0] for e in evs]
+    rest = [e for _, evs, _ in queue.read(1000)[0] for e in evs]
     assert len(rest) == len(first)  # each read stays under the limit
     one = DiskQueue(str(tmp_path), backlog_limit=1)
     assert len(one.read(1000)[0]) == 1  # always at least one chunk
 
 
 def test_a_backlog_read_holds_about_its_limit_not_the_segment(tmp_path: Path) -> None:
-    big = [("a", [(1.0, {"log": "x" * 1000})] * 10)] * 600  # ~6 MB in one segment
+    big = [("a", [(1.0, {"log": "x" * 1000})] * 10, None)] * 600  # ~6 MB in one segment
     DiskQueue(str(tmp_path)).append(big)
     queue = DiskQueue(str(tmp_path), backlog_limit=64 * 1024)
     tracemalloc.start()

@@ -147,8 +147,10 @@ def test_collections_are_at_least_min_interval_apart() -> None:
 def test_disk_queue_read_stops_at_max_bytes(tmp_path: Path) -> None:
     queue = DiskQueue(str(tmp_path))
     record = {"log": "x" * 1000}
-    queue.append([("t", [(1.0, record)]), ("t", [(2.0, record)]), ("t", [(3.0, record)])])
+    queue.append(
+        [("t", [(1.0, record)], None), ("t", [(2.0, record)], None), ("t", [(3.0, record)], None)]
+    )
     batches, _ = queue.read(100, max_bytes=1500)
-    assert [len(events) for _, events in batches] == [1, 1]
+    assert [len(events) for _, events, _ in batches] == [1, 1]
     batches, _ = queue.read(100, max_bytes=1)
     assert len(batches) == 1

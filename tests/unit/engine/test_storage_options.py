@@ -47,8 +47,8 @@ async def test_checksum_and_backlog_limit_reach_the_queue_and_a_bad_chunk_is_ski
     storage = tmp_path / "storage"
     # A backlog left by an earlier run: three chunks, the middle one damaged on disk.
     earlier = DiskQueue(str(storage / "null.0"), checksum=True)
-    earlier.append([("old", [(1.0, {"n": 1})]), ("old", [(2.0, {"n": 22})])])
-    earlier.append([("old", [(3.0, {"n": 3})])])
+    earlier.append([("old", [(1.0, {"n": 1})], None), ("old", [(2.0, {"n": 22})], None)])
+    earlier.append([("old", [(3.0, {"n": 3})], None)])
     [segment] = (storage / "null.0").glob("*.q")
     segment.write_bytes(segment.read_bytes().replace(b'"n":22', b'"n":27'))
 
@@ -87,7 +87,7 @@ def test_storage_sync_normal_still_fsyncs_every_queue_write(
     engine.build()
     [runner] = engine._runners
     assert runner.disk is not None
-    runner.disk.append([("t", [(1.0, {"n": 1})])])
+    runner.disk.append([("t", [(1.0, {"n": 1})], None)])
     synced: list[str] = []
     real = os.fsync
 
@@ -96,7 +96,7 @@ def test_storage_sync_normal_still_fsyncs_every_queue_write(
         real(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    runner.disk.append([("t", [(2.0, {"n": 2})])])
+    runner.disk.append([("t", [(2.0, {"n": 2})], None)])
     [segment] = (tmp_path / "null.0").glob("*.q")
     assert synced == [str(segment)]
 
