@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +94,31 @@ class World:
                 f"agent log:\n{logs}"
             ) from None
         return last[0]
+
+    @staticmethod
+    def kill_repeatedly(
+        agent: Agent, writers: list[AppWriter], kills: int, rng: random.Random, *, rotate: bool
+    ) -> None:
+        """kill -9 the agent ``kills`` times, 1-4 s apart, and start it again at once; with
+        ``rotate``, each writer rotates twice while it is down (kubelet's gzip then takes
+        the generation it was reading)."""
+        for _ in range(kills):
+            time.sleep(rng.uniform(1.0, 4.0))
+            agent.kill9()
+            if rotate:
+                for writer in writers:
+                    writer.rotate()
+                    writer.rotate()
+            agent.start()
+
+    def finish(self, writers: list[AppWriter], agent: Agent) -> tuple[int, Tally, Tally]:
+        """Stop the writers, wait until both destinations hold every line, stop the agent:
+        its exit code and the final S3 and CloudWatch tallies."""
+        for writer in writers:
+            writer.stop()
+        self.wait_delivered(writers, timeout=120)
+        code, _ = agent.terminate()
+        return code, self.s3_tally(writers), self.cw_tally(writers)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from tests.support.logapp import Tally
+
 
 def record(case: str, **figures: Any) -> None:
     entry = {"case": case, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **figures}
@@ -29,3 +31,15 @@ def resent_ranges(written: dict[str, list[int]], duplicated: set[tuple[str, int]
             runs += hit and not inside
             inside = hit
     return runs
+
+
+def tallies(s3: Tally, cw: Tally) -> dict[str, int]:
+    """The S3 and CloudWatch figures of a case: lines expected, lost and repeated."""
+    return {
+        "s3_expected": s3.expected,
+        "s3_lost": len(s3.lost),
+        "s3_duplicated": s3.duplicates,
+        "cw_expected": cw.expected,
+        "cw_lost": len(cw.lost),
+        "cw_duplicated": cw.duplicates,
+    }

@@ -47,32 +47,16 @@ def run_kills(
     for writer in writers:
         writer.start()
     began = time.monotonic()
-    for _ in range(kills):
-        time.sleep(rng.uniform(1.0, 4.0))
-        agent.kill9()
-        if kubelet_gzip:
-            for writer in writers:
-                writer.rotate()
-                writer.rotate()
-        agent.start()
-    for writer in writers:
-        writer.stop()
-    s3, cw = world.wait_delivered(writers, timeout=120)
-    code, _ = agent.terminate()
-    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    world.kill_repeatedly(agent, writers, kills, rng, rotate=kubelet_gzip)
+    code, s3, cw = world.finish(writers, agent)
     report.record(
         "kill9_kubelet_gzip" if kubelet_gzip else "kill9_kubelet_links" if linked else "kill9",
         kills=agent.kills,
         seconds=round(time.monotonic() - began),
         lines_written=sum(w.written.total for w in writers),
         rotations=sum(w.rotations for w in writers),
-        s3_expected=s3.expected,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
+        **report.tallies(s3, cw),
         s3_resent_ranges=resent_ranges(ca_written(writers), set(s3.duplicated)),
-        cw_expected=cw.expected,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
         cw_resent_ranges=resent_ranges(other_written(writers), set(cw.duplicated)),
     )
     assert code == 0, agent.log_tail()
@@ -150,21 +134,12 @@ def test_kill9_during_an_outage_while_kubelet_gzips_generations_not_read_yet(
     world.proxy.clear()
     agent.start()
     time.sleep(5)
-    for writer in writers:
-        writer.stop()
-    world.wait_delivered(writers, timeout=120)
-    code, _ = agent.terminate()
-    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    code, s3, cw = world.finish(writers, agent)
     report.record(
         "kill9_outage_kubelet_gzip",
         lines_written=sum(w.written.total for w in writers),
         rotations=sum(w.rotations for w in writers),
-        s3_expected=s3.expected,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
-        cw_expected=cw.expected,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
+        **report.tallies(s3, cw),
     )
     assert code == 0, agent.log_tail()
     assert not s3.lost and not cw.lost, (s3.summary(), cw.summary())

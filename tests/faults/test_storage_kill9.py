@@ -54,13 +54,7 @@ def run_kills(world: World, *, kills: int, seed: int, rate: float) -> None:
     for writer in writers:
         writer.start()
     began = time.monotonic()
-    for _ in range(kills):
-        time.sleep(rng.uniform(1.0, 4.0))
-        agent.kill9()
-        for writer in writers:
-            writer.rotate()
-            writer.rotate()
-        agent.start()
+    world.kill_repeatedly(agent, writers, kills, rng, rotate=True)
     # S3 and CloudWatch refuse connections: what the tail reads piles up in the queues.
     world.proxy.inject(refuse(), duration=600)
     time.sleep(15)
@@ -72,11 +66,7 @@ def run_kills(world: World, *, kills: int, seed: int, rate: float) -> None:
     world.proxy.clear()
     agent.start()
     time.sleep(5)
-    for writer in writers:
-        writer.stop()
-    world.wait_delivered(writers, timeout=120)
-    code, _ = agent.terminate()
-    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    code, s3, cw = world.finish(writers, agent)
     s3_runs = resent_ranges(ca_written(writers), set(s3.duplicated))
     cw_runs = resent_ranges(other_written(writers), set(cw.duplicated))
     report.record(
@@ -86,13 +76,8 @@ def run_kills(world: World, *, kills: int, seed: int, rate: float) -> None:
         lines_written=sum(w.written.total for w in writers),
         rotations=sum(w.rotations for w in writers),
         queued_bytes_at_outage_kill=held,
-        s3_expected=s3.expected,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
+        **report.tallies(s3, cw),
         s3_resent_ranges=s3_runs,
-        cw_expected=cw.expected,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
         cw_resent_ranges=cw_runs,
     )
     assert held > 0, "the outage left nothing in the disk queues: the kill tested nothing"
