@@ -15,10 +15,9 @@ import orjson
 import pytest
 
 from tests.faults import report
-from tests.faults.agent import Agent, wait_for
+from tests.faults.agent import wait_for
 from tests.faults.conftest import BUCKET, World
 from tests.support.fault_proxy import refuse
-from tests.support.logapp import AppWriter, Tally
 
 
 @contextlib.contextmanager
@@ -62,15 +61,6 @@ def torn_lines(world: World) -> int:
                 except orjson.JSONDecodeError:
                     torn += 1
     return torn
-
-
-def finish(world: World, agent: Agent, writer: AppWriter) -> tuple[int, Tally, Tally]:
-    """Stop writing, wait until every line arrived, stop the agent: its exit code and the
-    S3 and CloudWatch tallies."""
-    writer.stop()
-    world.wait_delivered([writer], timeout=120)
-    code, _ = agent.terminate()
-    return code, world.s3_tally([writer]), world.cw_tally([writer])
 
 
 def test_store_dir_on_a_full_filesystem(world: World) -> None:
@@ -143,14 +133,11 @@ def test_a_restart_on_a_full_disk_keeps_running_and_loses_nothing(world: World) 
         held_back = agent.log_text().split("---- start 1")[1]
         os.unlink(filler)
         time.sleep(2)
-        code, s3, cw = finish(world, agent, writer)
+        code, s3, cw = world.finish([writer], agent)
     report.record(
         "restart_full_disk",
         lines_written=writer.written.total,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
+        **report.tallies(s3, cw),
     )
     assert code == 0
     assert "Traceback" not in agent.log_text()
@@ -182,7 +169,7 @@ def test_storage_path_on_a_disk_that_fills_loses_nothing(world: World) -> None:
         time.sleep(4)
         os.unlink(filler)
         time.sleep(2)
-        code, s3, cw = finish(world, agent, writer)
+        code, s3, cw = world.finish([writer], agent)
     report.record(
         "storage_path_full_disk",
         lines_written=writer.written.total,
@@ -211,7 +198,7 @@ def test_a_gzip_store_that_filled_its_disk_drains_itself(world: World) -> None:
         time.sleep(1)
         fill(store)  # kept: only uploads free space from here on
         wait_for(lambda: "No space left on device" in agent.log_text(), 30, what="an ENOSPC error")
-        code, s3, _ = finish(world, agent, writer)
+        code, s3, _ = world.finish([writer], agent)
     report.record(
         "gzip_store_full_disk",
         lines_written=writer.written.total,

@@ -40,18 +40,12 @@ def run_copytruncate(world: World, *, rounds: int, rate: float, case: str) -> No
             writer.rotate()
         writer.resume()
     time.sleep(2.0)
-    writer.stop()
-    world.wait_delivered([writer], timeout=120)
-    agent.terminate()
-    s3, cw = world.s3_tally([writer]), world.cw_tally([writer])
+    _, s3, cw = world.finish([writer], agent)
     report.record(
         case,
         truncations=rounds,
         lines_written=writer.written.total,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
+        **report.tallies(s3, cw),
     )
     assert not s3.lost and not cw.lost
     assert s3.duplicates == 0 and cw.duplicates == 0, (s3.summary(), cw.summary())

@@ -29,21 +29,14 @@ def run_sigterm(world: World, *, rounds: int, rate: float, case: str) -> None:
         exits.append(took)
         assert code == 0, agent.log_tail()
         agent.start()
-    for writer in writers:
-        writer.stop()
-    s3, cw = world.wait_delivered(writers, timeout=120)
-    agent.terminate()
-    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    _, s3, cw = world.finish(writers, agent)
     report.record(
         case,
         sigterms=rounds,
         grace_s=grace,
         slowest_exit_s=round(max(exits), 2),
         lines_written=sum(w.written.total for w in writers),
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
+        **report.tallies(s3, cw),
     )
     # Grace bounds the drain; interpreter start-up and shutdown add a little.
     assert max(exits) < grace + 3, exits
@@ -73,18 +66,12 @@ def test_sighup_reload_loses_nothing(world: World) -> None:
             30,
             what=f"reload {count}",
         )
-    writers[0].stop()
-    s3, cw = world.wait_delivered(writers, timeout=120)
-    code, _ = agent.terminate()
-    s3, cw = world.s3_tally(writers), world.cw_tally(writers)
+    code, s3, cw = world.finish(writers, agent)
     report.record(
         "sighup_reload",
         reloads=3,
         lines_written=writers[0].written.total,
-        s3_lost=len(s3.lost),
-        s3_duplicated=s3.duplicates,
-        cw_lost=len(cw.lost),
-        cw_duplicated=cw.duplicates,
+        **report.tallies(s3, cw),
     )
     assert code == 0
     assert agent.alive() is False
