@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,20 +50,31 @@ class MotoServer:
 
 
 @contextmanager
-def moto_server() -> Iterator[MotoServer]:
-    """Start moto on a free loopback port for the duration of the block.
+def moto_server(certificate: tuple[str, str] | None = None) -> Iterator[MotoServer]:
+    """Serve moto on a free loopback port for the duration of the block; over HTTPS with
+    ``certificate`` (its certificate and key files), as Fluent Bit's AWS outputs need.
 
     Fake credentials are put in the environment (where unset) so AWS clients never look
     for real ones.
     """
-    from moto.server import ThreadedMotoServer
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     for key, value in FAKE_CREDENTIALS.items():
         os.environ.setdefault(key, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = make_server(
+        "127.0.0.1",
+        0,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+        ssl_context=certificate,
+    )
+    serving = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    serving.start()
+    scheme = "https" if certificate else "http"
     try:
-        yield MotoServer(endpoint=f"http://127.0.0.1:{port}")
+        yield MotoServer(endpoint=f"{scheme}://127.0.0.1:{server.server_port}")
     finally:
-        server.stop()
+        server.shutdown()
+        serving.join()

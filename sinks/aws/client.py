@@ -19,6 +19,7 @@ are themselves refreshed.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,8 +34,10 @@ from botocore.credentials import (
 )
 from botocore.exceptions import NoCredentialsError
 from botocore.session import Session
+from urllib3.exceptions import InsecureRequestWarning
 
 from logtide.agent.core.common_options import OutputSettings
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 from logtide.sinks.aws.call_thread import CallThread
 from logtide.sinks.aws.models import shared_loader
@@ -54,6 +57,12 @@ AWS_OPTIONS: tuple[Option, ...] = (
     Option("external_id", "str", None, "External ID for the STS AssumeRole call."),
     Option("sts_endpoint", "str", None, "Custom STS endpoint URL.", nonempty=True),
     Option("profile", "str", None, "Shared-credentials profile to use."),
+    Option(
+        "port",
+        "int",
+        None,
+        "TCP port: put on endpoint when that names none, else on the regional endpoint.",
+    ),
 )
 
 
@@ -67,6 +76,14 @@ class AwsSettings(OutputSettings):
     external_id: str | None
     sts_endpoint: str | None
     profile: str | None
+    port: int | None
+
+    def __post_init__(self) -> None:
+        OutputSettings.__post_init__(self)
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise ConfigError(
+                f"{self.name}: invalid port {self.port} (use 1 to 65535)", self.where("port")
+            )
 
 
 def _endpoint_url(raw: str | None, tls: bool = True) -> str | None:
@@ -91,6 +108,16 @@ def service_endpoint(raw: str | None, service: str, region: str, port: int | Non
     if parts.port is not None:
         return url
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+
+
+def certificate_check(settings: OutputSettings) -> bool | str | None:
+    """botocore's ``verify`` for Fluent Bit's ``tls.verify`` and ``tls.ca_file``: no check,
+    a check against that CA bundle, or botocore's own (``None``)."""
+    if not settings.tls_verify:
+        # urllib3 would print a two-line warning per connection; the user asked for this.
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        return False
+    return settings.tls_ca_file or None
 
 
 class _AssumedRole(CredentialProvider):
@@ -123,10 +150,13 @@ def new_session(
     role_arn: str | None,
     external_id: str | None,
     sts_endpoint: str | None,
+    ca_file: str | None = None,
 ) -> Session:
     """A session on the standard credential chain (``profile`` if given), or, with
     ``role_arn``, one whose credentials are that role's, assumed through STS and renewed
-    before they expire. Blocking: with ``role_arn`` it resolves the source credentials."""
+    before they expire. Blocking: with ``role_arn`` it resolves the source credentials.
+    STS's certificate is always checked (against ``ca_file`` when given), as Fluent Bit
+    checks it whatever ``tls.verify`` says."""
     session = _profile_session(profile)
     if not role_arn:
         return session
@@ -141,6 +171,7 @@ def new_session(
             session.create_client,
             region_name=region,
             endpoint_url=_endpoint_url(sts_endpoint),
+            verify=ca_file,
         ),
         source_credentials=source,
         role_arn=role_arn,
@@ -200,11 +231,8 @@ class AwsClients:
     instance metadata) and closed together by :meth:`close`.
     """
 
-    def __init__(
-        self, settings: AwsSettings, *, connect_timeout: float = 5.0, port: int | None = None
-    ) -> None:
+    def __init__(self, settings: AwsSettings, *, connect_timeout: float = 5.0) -> None:
         self._settings = settings
-        self._port = port
         self._session: Session | None = None
         self._clients: dict[str, AwsClient] = {}
         self._connect_timeout = connect_timeout
@@ -219,11 +247,15 @@ class AwsClients:
                 settings.role_arn,
                 settings.external_id,
                 settings.sts_endpoint,
+                settings.tls_ca_file,
             )
         return self._session.create_client(
             service,
             region_name=settings.region,
-            endpoint_url=service_endpoint(settings.endpoint, service, settings.region, self._port),
+            endpoint_url=service_endpoint(
+                settings.endpoint, service, settings.region, settings.port
+            ),
+            verify=certificate_check(settings),
             config=Config(
                 connect_timeout=self._connect_timeout,
                 read_timeout=60,

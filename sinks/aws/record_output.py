@@ -84,10 +84,6 @@ class RecordOutput(OutputPlugin[RS]):
         self._clients: AwsClients | None = None
         self._client: Any = None
 
-    def endpoint_port(self) -> int | None:
-        """Fluent Bit's ``port`` for outputs that have it."""
-        return None
-
     async def start(self) -> None:
         codec = self.config.compression
         if codec:
@@ -97,7 +93,7 @@ class RecordOutput(OutputPlugin[RS]):
                 raise PermanentDeliveryError(
                     f"{self.location}: {self.name} compression '{codec}' needs the cramjam package"
                 ) from None
-        self._clients = AwsClients(self.config, port=self.endpoint_port())
+        self._clients = AwsClients(self.config)
         self._client = await self._clients.client(self.service)
 
     async def stop(self) -> None:

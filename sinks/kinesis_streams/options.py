@@ -24,7 +24,6 @@ KINESIS_STREAMS_OPTIONS: tuple[Option, ...] = (
         "a random key when unset or when the record lacks it (logtide only).",
     ),
     *record_options("Kinesis record (up to 1 MiB)"),
-    Option("port", "int", None, "TCP port of the Kinesis endpoint (default: the URL's, 443)."),
 )
 
 
@@ -32,7 +31,6 @@ KINESIS_STREAMS_OPTIONS: tuple[Option, ...] = (
 class KinesisStreamsSettings(RecordSettings):
     stream: str
     partition_key: str | None
-    port: int | None
     #: ``partition_key`` parsed once, so a bad accessor fails ``--dry-run``.
     partition_accessor: RecordAccessor | None = field(init=False)
 
@@ -52,8 +50,4 @@ class KinesisStreamsSettings(RecordSettings):
             raise ConfigError(
                 "kinesis_streams: 'time_key' and 'log_key' can not be used together",
                 self.location,
-            )
-        if self.port is not None and not 1 <= self.port <= 65535:
-            raise ConfigError(
-                f"kinesis_streams: invalid port {self.port} (use 1 to 65535)", self.location
             )

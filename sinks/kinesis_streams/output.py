@@ -38,9 +38,6 @@ class KinesisStreamsOutput(RecordOutput[ks_options.KinesisStreamsSettings]):
         self._label = f"kinesis_streams {config.stream}"
         self._keys = PartitionKeys(config.partition_accessor)
 
-    def endpoint_port(self) -> int | None:
-        return self.config.port
-
     async def flush(self, tag: str, events: list[Event]) -> None:
         stats = StreamStats()
         records = build_records(
