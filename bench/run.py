@@ -37,6 +37,9 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       (partition key $state, 2 shards), every record read back (bench/kinesis_streams.py)
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
+  vs-fb  logtide and a Fluent Bit binary (--fluent-bit PATH) on the same trees, runs
+      alternating: a, a-cri, eks -> null, eks -> file, eks -> cloudwatch_logs on moto over
+      HTTPS (bench/fluentbit.py); not in the default list
   fwd tail (docker parser) -> forward output (Require_ack_response On) into a second
       logtide, forward input -> null (bench/forward.py): rows fwd-out (the sender, --once)
       and fwd-in (the receiver's CPU and peak RSS over the same records)
@@ -64,6 +67,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eks import scenario_eks, scenario_eks_cw
+from fluentbit import fluent_bit_version, scenario_versus_fluent_bit
 from forward import scenario_forward
 from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
@@ -324,7 +328,7 @@ def machine() -> dict[str, str]:
 
 
 def print_table(results: list[Result]) -> None:
-    head = f"{'scenario':<10}{'records':>10}{'wall s':>8}{'rec/s':>10}{'rec/CPU-s':>11}"
+    head = f"{'scenario':<22}{'records':>10}{'wall s':>8}{'rec/s':>10}{'rec/CPU-s':>11}"
     head += f"{'CPU%':>7}{'RSS MiB':>9}{'delivered':>11}  note"
     print(head)
     for r in results:
@@ -333,7 +337,7 @@ def print_table(results: list[Result]) -> None:
         per_cpu = f"{r.records_per_cpu_s:,.0f}" if r.records_per_cpu_s else "-"
         delivered = f"{r.delivered:,}" if r.delivered is not None else "-"
         print(
-            f"{r.scenario:<10}{r.records:>10,}{r.wall_s:>8.2f}{rate:>10}{per_cpu:>11}"
+            f"{r.scenario:<22}{r.records:>10,}{r.wall_s:>8.2f}{rate:>10}{per_cpu:>11}"
             f"{cpu:>7}{r.peak_rss_mib:>9.1f}{delivered:>11}  {r.note}"
         )
 
@@ -356,6 +360,9 @@ def main() -> int:
         type=int,
         default=3,
         help="runs of ref, a, a-cri, c, t, aws, lua, ml, eks, eks-cw; the fastest is shown",
+    )
+    parser.add_argument(
+        "--fluent-bit", metavar="PATH", help="the Fluent Bit executable scenario vs-fb runs"
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -380,16 +387,21 @@ def main() -> int:
         "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
         "http": lambda: scenario_http(args.lines, args.repeat),
         "fwd": lambda: scenario_forward(args.lines, args.repeat),
+        "vs-fb": lambda: scenario_versus_fluent_bit(args.fluent_bit, args.lines, args.repeat),
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; valid: {', '.join(runs)}")
     info = machine()
+    if "vs-fb" in chosen and args.fluent_bit:
+        info["fluent_bit"] = fluent_bit_version(args.fluent_bit)
     results: list[Result] = []
     for name in chosen:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results.extend(runs[name]())
     print(f"machine: {info['nproc']} x {info['cpu']}, Python {info['python']}")
+    if "fluent_bit" in info:
+        print(f"Fluent Bit: {info['fluent_bit']} ({args.fluent_bit})")
     print_table(results)
     payload = {
         "machine": info,

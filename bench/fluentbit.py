@@ -1,0 +1,308 @@
+"""Scenario ``vs-fb`` of bench/run.py: logtide and a Fluent Bit binary on the same trees, in
+the same session, their runs alternating (``--fluent-bit PATH``).
+
+This VM's speed moves by up to half from one hour to the next, so a Fluent Bit figure from
+another session (or another host) says little about a ratio; here every pipeline runs
+logtide, then Fluent Bit, ``--repeat`` times over, on one tree with one config file. Each
+row is an agent's run with the least CPU, with every run's CPU in the note.
+
+Pipelines: ``a`` and ``a-cri`` (the article's, into two files), ``eks`` into ``null`` and
+into ``file`` (the pipeline issue 22 quotes Fluent Bit's figure for), and ``eks-cw`` into
+cloudwatch_logs on moto served over HTTPS (Fluent Bit's cloudwatch_logs speaks nothing
+else): both agents read the same config (a bare host, ``port``, ``tls.verify Off``) and pay
+for the same TLS.
+
+Fluent Bit runs until it stays up: it is measured when its outputs' ``proc_records`` (its
+HTTP server's ``/api/v1/metrics``, polled every 0.25 s) reach the records written; its CPU
+then is user + system from ``/proc/<pid>/stat``, its peak RSS its ``VmHWM``. It is stopped
+with SIGTERM after that. logtide runs ``--once`` and is measured as everywhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from eks import CHECK_OUTPUT, LOG_GROUP, NODE, lacking_metadata, write_tree
+from measure import Result, cpu_seconds, peak_rss_mib, run_once
+from workload import write_config, write_logs
+
+POLL_SECONDS = 0.25
+RUN_TIMEOUT = 900.0
+
+# eks-cw as Container Insights' DaemonSet writes it, pointed at a local HTTPS endpoint.
+CLOUDWATCH_TLS_OUTPUT = """\
+[OUTPUT]
+    Name                cloudwatch_logs
+    Match               kube.*
+    region              {region}
+    endpoint            127.0.0.1
+    port                {port}
+    tls.verify          Off
+    log_group_name      {group}
+    log_stream_prefix   {node}-
+    auto_create_group   On
+    extra_user_agent    container-insights
+"""
+
+
+def _fresh_state(root: Path) -> None:
+    for folder in ("state", "out"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_http_server(conf: Path, port: int) -> Path:
+    """A copy of ``conf`` that serves Fluent Bit's metrics on ``port`` (logtide's runs use
+    ``conf`` itself)."""
+    text = conf.read_text()
+    server = f"[SERVICE]\n    HTTP_Server On\n    HTTP_Listen 127.0.0.1\n    HTTP_Port {port}\n"
+    copy = conf.with_name("fluent-bit.metrics.conf")
+    copy.write_text(text.replace("[SERVICE]\n", server, 1))
+    return copy
+
+
+def _records_out(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=5) as answer:
+        outputs = json.load(answer)["output"]
+    return sum(int(figures["proc_records"]) for figures in outputs.values())
+
+
+def run_fluent_bit(binary: str, conf: Path, records: int, scenario: str) -> Result:
+    """``binary -c conf`` (with its HTTP server on) until its outputs processed ``records``."""
+    _fresh_state(conf.parent)
+    port = _free_port()
+    served = with_http_server(conf, port)
+    log = conf.with_name("fluent-bit.log")
+    started = time.perf_counter()
+    with log.open("wb") as sink:
+        child = subprocess.Popen(
+            [binary, "-c", str(served)], cwd=conf.parent, stdout=sink, stderr=sink
+        )
+    peak = 0.0
+    polled = 0.0
+    done = 0
+    try:
+        while done < records:
+            time.sleep(0.02)
+            if child.poll() is not None:
+                raise SystemExit(f"{scenario}: Fluent Bit exited {child.returncode}; see {log}")
+            peak = max(peak, peak_rss_mib(child.pid))
+            now = time.perf_counter()
+            if now - started > RUN_TIMEOUT:
+                raise SystemExit(f"{scenario}: Fluent Bit did not finish; see {log}")
+            if now - polled >= POLL_SECONDS:
+                polled = now
+                with contextlib.suppress(OSError, KeyError, ValueError):
+                    done = _records_out(port)
+        cpu = cpu_seconds(child.pid)
+        wall = time.perf_counter() - started
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return Result(
+        scenario,
+        records,
+        wall_s=round(wall, 2),
+        cpu_s=round(cpu, 2),
+        peak_rss_mib=round(peak, 1),
+        records_per_s=round(records / wall),
+        records_per_cpu_s=round(records / cpu),
+        delivered=done,
+    )
+
+
+def _alternate(
+    binary: str,
+    conf: Path,
+    records: int,
+    label: str,
+    repeat: int,
+    check: Callable[[], str],
+    clean: Callable[[], None] = lambda: None,
+) -> list[Result]:
+    """logtide, then Fluent Bit, ``repeat`` times, each from an empty ``state`` and ``out``
+    (and whatever ``clean`` empties); each agent's run with the least CPU, its last run's
+    output checked by ``check`` (a note)."""
+    runs: dict[str, list[Result]] = {"logtide": [], "fluent-bit": []}
+    notes: dict[str, str] = {}
+    rounds = max(1, repeat)
+    for round_ in range(1, rounds + 1):
+        for agent in runs:
+            clean()
+            if agent == "logtide":
+                _fresh_state(conf.parent)
+                result = run_once(conf, records, f"{label}/logtide")
+            else:
+                result = run_fluent_bit(binary, conf, records, f"{label}/fluent-bit")
+            runs[agent].append(result)
+            if round_ == rounds:
+                notes[agent] = check()
+    best = {agent: min(results, key=lambda r: r.cpu_s) for agent, results in runs.items()}
+    ratio = best["logtide"].records_per_cpu_s / best["fluent-bit"].records_per_cpu_s
+    for agent, result in best.items():
+        cpus = " / ".join(f"{r.cpu_s:.2f}" for r in runs[agent])
+        result.note = f"CPU-s of the runs {cpus}; {notes[agent]}"
+        result.extra = {f"run{n}_cpu_s": r.cpu_s for n, r in enumerate(runs[agent], 1)}
+        result.extra.update(
+            {f"run{n}_peak_rss_mib": r.peak_rss_mib for n, r in enumerate(runs[agent], 1)}
+        )
+    best["logtide"].note += f"; {ratio:.2f}x Fluent Bit's records per CPU-second"
+    return [best["logtide"], best["fluent-bit"]]
+
+
+def _counted(files: list[Path], records: int) -> Callable[[], str]:
+    def check() -> str:
+        lines = sum(path.read_bytes().count(b"\n") for path in files if path.exists())
+        return "every record written" if lines == records else f"CHECK FAILED: {lines:,} lines"
+
+    return check
+
+
+def _article(binary: str, lines: int, repeat: int, fmt: str) -> list[Result]:
+    label = "a" if fmt == "docker" else "a-cri"
+    with tempfile.TemporaryDirectory(prefix=f"bench-vs-fb-{label}-") as tmp:
+        root = Path(tmp)
+        conf = write_config(root, "file", fmt)
+        write_logs(root / "logs" / "app.log", lines, fmt)
+        outputs = [root / "out" / "ca.log", root / "out" / "notca.log"]
+        return _alternate(binary, conf, lines, label, repeat, _counted(outputs, lines))
+
+
+def _eks(binary: str, lines: int, repeat: int, into_file: bool) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="bench-vs-fb-eks-") as tmp:
+        root = Path(tmp)
+        records = root / "out" / "records"
+        if into_file:
+            conf = write_tree(root, lines, CHECK_OUTPUT.format(out=root / "out"))
+            check = _metadata_in_file(records, lines)
+        else:
+            conf = write_tree(root, lines)
+            check = lambda: "into null"  # noqa: E731
+        label = "eks-file" if into_file else "eks"
+        return _alternate(binary, conf, lines, label, repeat, check)
+
+
+def _metadata_in_file(path: Path, lines: int) -> Callable[[], str]:
+    from eks import _file_records
+
+    def check() -> str:
+        records, lacking = lacking_metadata(_file_records(path))
+        if records == lines and not lacking:
+            return "every record has its pod's metadata"
+        return f"CHECK FAILED: {records:,} records, {lacking:,} without their pod's metadata"
+
+    return check
+
+
+def _eks_cloudwatch(binary: str, lines: int, repeat: int) -> list[Result]:
+    from eks import _cloudwatch_records
+
+    from logtide.agent.testing import moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="bench-vs-fb-eks-cw-") as tmp:
+        root = Path(tmp)
+        certificate = _self_signed(root)
+        with moto_server(certificate) as moto:
+            port = int(moto.endpoint.rsplit(":", 1)[1])
+            output = CLOUDWATCH_TLS_OUTPUT.format(
+                region=moto.region, port=port, group=LOG_GROUP, node=NODE
+            )
+            conf = write_tree(root / "tree", lines, output)
+            logs = _client(moto.endpoint, moto.region, certificate[0])
+
+            def clean() -> None:
+                with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+                    logs.delete_log_group(logGroupName=LOG_GROUP)
+
+            def check() -> str:
+                records, lacking = lacking_metadata(_cloudwatch_records(logs))
+                if records == lines and not lacking:
+                    return "every event in CloudWatch has its pod's metadata"
+                return f"CHECK FAILED: {records:,} events, {lacking:,} without metadata"
+
+            return _alternate(binary, conf, lines, "eks-cw-tls", repeat, check, clean)
+
+
+def _client(endpoint: str, region: str, certificate: str) -> object:
+    import boto3
+
+    return boto3.client("logs", region_name=region, endpoint_url=endpoint, verify=certificate)
+
+
+def _self_signed(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files: (certificate, key)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "moto.crt", folder / "moto.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def scenario_versus_fluent_bit(binary: str | None, lines: int, repeat: int) -> list[Result]:
+    if not binary or not os.access(binary, os.X_OK):
+        raise SystemExit("scenario vs-fb needs --fluent-bit PATH (an executable Fluent Bit)")
+    return [
+        *_article(binary, lines, repeat, "docker"),
+        *_article(binary, lines, repeat, "cri"),
+        *_eks(binary, lines, repeat, into_file=False),
+        *_eks(binary, lines, repeat, into_file=True),
+        *_eks_cloudwatch(binary, lines, repeat),
+    ]
+
+
+def fluent_bit_version(binary: str) -> str:
+    answer = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return answer.stdout.splitlines()[0] if answer.stdout else "unknown"
