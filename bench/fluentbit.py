@@ -6,13 +6,14 @@ another session (or another host) says little about a ratio; here every pipeline
 logtide, then Fluent Bit, ``--repeat`` times over, on one tree with one config file. Each
 row is an agent's run with the least CPU, with every run's CPU in the note.
 
-Pipelines: ``a`` and ``a-cri`` (the article's, into two files), ``eks`` into ``null`` and
-into ``file`` (the pipeline issue 22 quotes Fluent Bit's figure for), and ``eks-cw`` into
-cloudwatch_logs on moto served over HTTPS (Fluent Bit's cloudwatch_logs speaks nothing
-else): both agents read the same config (a bare host, ``port``, ``tls.verify Off``) and pay
-for the same TLS.
+Scenario ``d`` (1,000 files, long-running: CPU while quiet, then while each file gets a
+line a second) runs once per agent, logtide first. The pipelines: ``a`` and ``a-cri`` (the
+article's, into two files), ``eks`` into ``null`` and into ``file`` (the pipeline issue 22
+quotes Fluent Bit's figure for), and ``eks-cw`` into cloudwatch_logs on moto served over
+HTTPS (Fluent Bit's cloudwatch_logs speaks nothing else): both agents read the same config
+(a bare host, ``port``, ``tls.verify Off``) and pay for the same TLS.
 
-Fluent Bit runs until it stays up: it is measured when its outputs' ``proc_records`` (its
+Fluent Bit has no ``--once``: it is measured when its outputs' ``proc_records`` (its
 HTTP server's ``/api/v1/metrics``, polled every 0.25 s) reach the records written; its CPU
 then is user + system from ``/proc/<pid>/stat``, its peak RSS its ``VmHWM``. It is stopped
 with SIGTERM after that. logtide runs ``--once`` and is measured as everywhere else.
@@ -23,24 +24,27 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from eks import CHECK_OUTPUT, LOG_GROUP, NODE, lacking_metadata, write_tree
+from many_files import many_files
 from measure import Result, cpu_seconds, peak_rss_mib, run_once
 from workload import write_config, write_logs
 
 POLL_SECONDS = 0.25
-RUN_TIMEOUT = 900.0
+# No record processed or dropped for this long: the run is over, whatever is left.
+STALL_SECONDS = 120.0
 
 # eks-cw as Container Insights' DaemonSet writes it, pointed at a local HTTPS endpoint.
 CLOUDWATCH_TLS_OUTPUT = """\
@@ -80,14 +84,21 @@ def with_http_server(conf: Path, port: int) -> Path:
     return copy
 
 
-def _records_out(port: int) -> int:
+def _outcome(port: int) -> tuple[int, int]:
+    """(records the outputs processed, records they dropped) from Fluent Bit's metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/metrics", timeout=5) as answer:
-        outputs = json.load(answer)["output"]
-    return sum(int(figures["proc_records"]) for figures in outputs.values())
+        outputs = json.load(answer)["output"].values()
+    return (
+        sum(int(figures["proc_records"]) for figures in outputs),
+        sum(int(figures["dropped_records"]) for figures in outputs),
+    )
 
 
 def run_fluent_bit(binary: str, conf: Path, records: int, scenario: str) -> Result:
-    """``binary -c conf`` (with its HTTP server on) until its outputs processed ``records``."""
+    """``binary -c conf`` (with its HTTP server on) until its outputs processed or dropped
+    ``records``, or made no progress for :data:`STALL_SECONDS`. A run that lost records is
+    returned with them counted in its note (Fluent Bit gives a chunk up after
+    ``Retry_Limit``, 1 by default); it is not an error of the benchmark."""
     _fresh_state(conf.parent)
     port = _free_port()
     served = with_http_server(conf, port)
@@ -98,21 +109,23 @@ def run_fluent_bit(binary: str, conf: Path, records: int, scenario: str) -> Resu
             [binary, "-c", str(served)], cwd=conf.parent, stdout=sink, stderr=sink
         )
     peak = 0.0
-    polled = 0.0
-    done = 0
+    polled = progressed = started
+    done = dropped = 0
     try:
-        while done < records:
+        while done + dropped < records:
             time.sleep(0.02)
             if child.poll() is not None:
                 raise SystemExit(f"{scenario}: Fluent Bit exited {child.returncode}; see {log}")
             peak = max(peak, peak_rss_mib(child.pid))
             now = time.perf_counter()
-            if now - started > RUN_TIMEOUT:
-                raise SystemExit(f"{scenario}: Fluent Bit did not finish; see {log}")
+            if now - progressed > STALL_SECONDS:
+                break
             if now - polled >= POLL_SECONDS:
                 polled = now
                 with contextlib.suppress(OSError, KeyError, ValueError):
-                    done = _records_out(port)
+                    outcome = _outcome(port)
+                    if outcome != (done, dropped):
+                        done, dropped, progressed = *outcome, now
         cpu = cpu_seconds(child.pid)
         wall = time.perf_counter() - started
     finally:
@@ -122,16 +135,19 @@ def run_fluent_bit(binary: str, conf: Path, records: int, scenario: str) -> Resu
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-    return Result(
+    result = Result(
         scenario,
         records,
         wall_s=round(wall, 2),
         cpu_s=round(cpu, 2),
         peak_rss_mib=round(peak, 1),
-        records_per_s=round(records / wall),
-        records_per_cpu_s=round(records / cpu),
+        records_per_s=round(done / wall),
+        records_per_cpu_s=round(done / cpu),
         delivered=done,
     )
+    if done < records:
+        result.note = f"LOST {records - done:,} records ({dropped:,} dropped by its outputs)"
+    return result
 
 
 def _alternate(
@@ -144,10 +160,10 @@ def _alternate(
     clean: Callable[[], None] = lambda: None,
 ) -> list[Result]:
     """logtide, then Fluent Bit, ``repeat`` times, each from an empty ``state`` and ``out``
-    (and whatever ``clean`` empties); each agent's run with the least CPU, its last run's
-    output checked by ``check`` (a note)."""
+    (and whatever ``clean`` empties); per agent the run with the least CPU of those that
+    delivered every record, its last run's output checked by ``check`` (a note)."""
     runs: dict[str, list[Result]] = {"logtide": [], "fluent-bit": []}
-    notes: dict[str, str] = {}
+    checked: dict[str, str] = {}
     rounds = max(1, repeat)
     for round_ in range(1, rounds + 1):
         for agent in runs:
@@ -155,20 +171,24 @@ def _alternate(
             if agent == "logtide":
                 _fresh_state(conf.parent)
                 result = run_once(conf, records, f"{label}/logtide")
+                result.delivered = records  # --once exited 0: every record delivered
             else:
                 result = run_fluent_bit(binary, conf, records, f"{label}/fluent-bit")
             runs[agent].append(result)
             if round_ == rounds:
-                notes[agent] = check()
-    best = {agent: min(results, key=lambda r: r.cpu_s) for agent, results in runs.items()}
-    ratio = best["logtide"].records_per_cpu_s / best["fluent-bit"].records_per_cpu_s
-    for agent, result in best.items():
-        cpus = " / ".join(f"{r.cpu_s:.2f}" for r in runs[agent])
-        result.note = f"CPU-s of the runs {cpus}; {notes[agent]}"
-        result.extra = {f"run{n}_cpu_s": r.cpu_s for n, r in enumerate(runs[agent], 1)}
+                checked[agent] = check()
+    best: dict[str, Result] = {}
+    for agent, results in runs.items():
+        complete = [r for r in results if r.delivered == records] or results
+        best[agent] = result = min(complete, key=lambda r: r.cpu_s)
+        cpus = " / ".join(f"{r.cpu_s:.2f}" for r in results)
+        losses = [r.note for r in results if r.note]
+        result.note = "; ".join([f"CPU-s of the runs {cpus}", *losses, checked[agent]])
+        result.extra = {f"run{n}_cpu_s": r.cpu_s for n, r in enumerate(results, 1)}
         result.extra.update(
-            {f"run{n}_peak_rss_mib": r.peak_rss_mib for n, r in enumerate(runs[agent], 1)}
+            {f"run{n}_peak_rss_mib": r.peak_rss_mib for n, r in enumerate(results, 1)}
         )
+    ratio = best["logtide"].records_per_cpu_s / best["fluent-bit"].records_per_cpu_s
     best["logtide"].note += f"; {ratio:.2f}x Fluent Bit's records per CPU-second"
     return [best["logtide"], best["fluent-bit"]]
 
@@ -220,19 +240,16 @@ def _metadata_in_file(path: Path, lines: int) -> Callable[[], str]:
 def _eks_cloudwatch(binary: str, lines: int, repeat: int) -> list[Result]:
     from eks import _cloudwatch_records
 
-    from logtide.agent.testing import moto_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-vs-fb-eks-cw-") as tmp:
         root = Path(tmp)
         certificate = _self_signed(root)
-        with moto_server(certificate) as moto:
-            port = int(moto.endpoint.rsplit(":", 1)[1])
+        with _moto_process(certificate) as (endpoint, region):
+            port = int(endpoint.rsplit(":", 1)[1])
             output = CLOUDWATCH_TLS_OUTPUT.format(
-                region=moto.region, port=port, group=LOG_GROUP, node=NODE
+                region=region, port=port, group=LOG_GROUP, node=NODE
             )
             conf = write_tree(root / "tree", lines, output)
-            logs = _client(moto.endpoint, moto.region, certificate[0])
+            logs = _client(endpoint, region, certificate[0])
 
             def clean() -> None:
                 with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
@@ -247,7 +264,39 @@ def _eks_cloudwatch(binary: str, lines: int, repeat: int) -> list[Result]:
             return _alternate(binary, conf, lines, "eks-cw-tls", repeat, check, clean)
 
 
-def _client(endpoint: str, region: str, certificate: str) -> object:
+@contextlib.contextmanager
+def _moto_process(certificate: tuple[str, str]) -> Iterator[tuple[str, str]]:
+    """moto over HTTPS in a process of its own (in this one, its TLS handshakes and
+    requests would share one GIL with the samplers, and Fluent Bit's many connections time
+    out): (endpoint, region)."""
+    from logtide.agent.companions.local_aws import FAKE_CREDENTIALS, REGION
+
+    for key, value in FAKE_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    port = _free_port()
+    moto = str(Path(sys.executable).with_name("moto_server"))
+    cert, key = certificate
+    server = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port), "-c", cert, "-k", key],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("vs-fb: moto_server did not start")
+            time.sleep(0.1)
+        yield f"https://127.0.0.1:{port}", REGION
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _client(endpoint: str, region: str, certificate: str) -> Any:
     import boto3
 
     return boto3.client("logs", region_name=region, endpoint_url=endpoint, verify=certificate)
@@ -291,10 +340,14 @@ def _self_signed(folder: Path) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
-def scenario_versus_fluent_bit(binary: str | None, lines: int, repeat: int) -> list[Result]:
+def scenario_versus_fluent_bit(
+    binary: str | None, lines: int, repeat: int, files: int, seconds: float
+) -> list[Result]:
     if not binary or not os.access(binary, os.X_OK):
         raise SystemExit("scenario vs-fb needs --fluent-bit PATH (an executable Fluent Bit)")
     return [
+        *many_files(files, seconds),
+        *many_files(files, seconds, fluent_bit=binary),
         *_article(binary, lines, repeat, "docker"),
         *_article(binary, lines, repeat, "cri"),
         *_eks(binary, lines, repeat, into_file=False),

@@ -78,7 +78,10 @@ def _window(pid: int, seconds: float) -> float:
     return 100 * (cpu_seconds(pid) - before) / (time.monotonic() - started)
 
 
-def many_files(files: int, seconds: float) -> list[Result]:
+def many_files(files: int, seconds: float, fluent_bit: str | None = None) -> list[Result]:
+    """Rows ``d-quiet`` and ``d-busy``; with ``fluent_bit`` (its executable) that agent runs
+    the same config instead, in rows ``d-quiet/fluent-bit`` and ``d-busy/fluent-bit``."""
+    suffix = "/fluent-bit" if fluent_bit else ""
     with tempfile.TemporaryDirectory(prefix="bench-d-") as tmp:
         root = Path(tmp)
         conf = write_config(root, "file", "docker")
@@ -91,9 +94,10 @@ def many_files(files: int, seconds: float) -> list[Result]:
             n += INITIAL_LINES
             path.write_bytes(b"".join(lines))
             paths.append(path)
-        warm_up(conf)
+        if fluent_bit is None:
+            warm_up(conf)
         agent = subprocess.Popen(
-            [LOGTIDE, "-c", str(conf)],
+            [fluent_bit or LOGTIDE, "-c", str(conf)],
             cwd=root,
             env=child_env(),
             stdout=subprocess.DEVNULL,
@@ -117,14 +121,14 @@ def many_files(files: int, seconds: float) -> list[Result]:
         delivered = _delivered(root / "out")
     return [
         Result(
-            "d-quiet",
+            f"d-quiet{suffix}",
             files * INITIAL_LINES,
             cpu_percent=round(quiet, 2),
             peak_rss_mib=round(rss, 1),
             note=f"{files} files, no writes, {seconds:.0f} s window",
         ),
         Result(
-            "d-busy",
+            f"d-busy{suffix}",
             writer.written,
             cpu_percent=round(busy, 2),
             peak_rss_mib=round(rss, 1),

@@ -38,8 +38,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
   sd  the systemd input (journalctl child included) reading a real journal of 200k entries
       of three units, Tag host.*, into null
   vs-fb  logtide and a Fluent Bit binary (--fluent-bit PATH) on the same trees, runs
-      alternating: a, a-cri, eks -> null, eks -> file, eks -> cloudwatch_logs on moto over
-      HTTPS (bench/fluentbit.py); not in the default list
+      alternating: d, a, a-cri, eks -> null, eks -> file, eks -> cloudwatch_logs on moto
+      over HTTPS (bench/fluentbit.py); not in the default list
   fwd tail (docker parser) -> forward output (Require_ack_response On) into a second
       logtide, forward input -> null (bench/forward.py): rows fwd-out (the sender, --once)
       and fwd-in (the receiver's CPU and peak RSS over the same records)
@@ -387,7 +387,9 @@ def main() -> int:
         "os": lambda: [scenario_opensearch(args.lines, args.repeat)],
         "http": lambda: scenario_http(args.lines, args.repeat),
         "fwd": lambda: scenario_forward(args.lines, args.repeat),
-        "vs-fb": lambda: scenario_versus_fluent_bit(args.fluent_bit, args.lines, args.repeat),
+        "vs-fb": lambda: scenario_versus_fluent_bit(
+            args.fluent_bit, args.lines, args.repeat, args.files, args.seconds
+        ),
     }
     unknown = [name for name in chosen if name not in runs]
     if unknown:
@@ -399,15 +401,13 @@ def main() -> int:
     for name in chosen:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results.extend(runs[name]())
+        # Written after every scenario: a later one that fails keeps what was measured.
+        payload = {"machine": info, "results": [asdict(r) for r in results]}
+        Path(args.output).write_text(json.dumps(payload, indent=2) + "\n")
     print(f"machine: {info['nproc']} x {info['cpu']}, Python {info['python']}")
     if "fluent_bit" in info:
         print(f"Fluent Bit: {info['fluent_bit']} ({args.fluent_bit})")
     print_table(results)
-    payload = {
-        "machine": info,
-        "results": [asdict(r) for r in results],
-    }
-    Path(args.output).write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 
