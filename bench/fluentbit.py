@@ -7,11 +7,13 @@ logtide, then Fluent Bit, ``--repeat`` times over, on one tree with one config f
 row is an agent's run with the least CPU, with every run's CPU in the note.
 
 Scenario ``d`` (1,000 files, long-running: CPU while quiet, then while each file gets a
-line a second) runs once per agent, logtide first. The pipelines: ``a`` and ``a-cri`` (the
-article's, into two files), ``eks`` into ``null`` and into ``file`` (the pipeline issue 22
-quotes Fluent Bit's figure for), and ``eks-cw`` into cloudwatch_logs on moto served over
-HTTPS (Fluent Bit's cloudwatch_logs speaks nothing else): both agents read the same config
-(a bare host, ``port``, ``tls.verify Off``) and pay for the same TLS.
+line a second) runs once per agent, logtide first. The other pipelines (``--vs-fb`` picks
+some): ``a`` and ``a-cri`` (the article's, into two files); ``eks`` into ``null`` and into
+``file`` (the pipeline issue 22 quotes Fluent Bit's figure for); ``eks-cw-tls`` into
+cloudwatch_logs on moto served over HTTPS (Fluent Bit's cloudwatch_logs speaks nothing
+else), both agents reading the same config (a bare host, ``port``, ``tls.verify Off``) and
+paying for the same TLS; ``c``, ``ml``, ``lua-0``, ``lua-1`` and ``rewrite_tag`` as
+bench/run.py runs them (tail into ``null`` through that filter, or none for ``c``).
 
 Fluent Bit has no ``--once``: it is measured when its outputs' ``proc_records`` (its
 HTTP server's ``/api/v1/metrics``, polled every 0.25 s) reach the records written; its CPU
@@ -40,7 +42,7 @@ from typing import Any
 from eks import CHECK_OUTPUT, LOG_GROUP, NODE, lacking_metadata, write_tree
 from many_files import many_files
 from measure import Result, cpu_seconds, peak_rss_mib, run_once
-from workload import write_config, write_logs
+from workload import LUA_FILTER, REWRITE_TAG, write_config, write_logs
 
 POLL_SECONDS = 0.25
 # No record processed or dropped for this long: the run is over, whatever is left.
@@ -340,20 +342,53 @@ def _self_signed(folder: Path) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
+def _tail_null(binary: str, lines: int, repeat: int, label: str) -> list[Result]:
+    """tail (docker parser) -> ``label``'s filter -> null, as bench/run.py's c, ml, lua-0,
+    lua-1 and rewrite_tag."""
+    filters = {
+        "c": "",
+        "ml": "",
+        "lua-0": LUA_FILTER.format(code=0),
+        "lua-1": LUA_FILTER.format(code=1),
+        "rewrite_tag": REWRITE_TAG,
+    }[label]
+    with tempfile.TemporaryDirectory(prefix=f"bench-vs-fb-{label}-") as tmp:
+        root = Path(tmp)
+        conf = write_config(root, "multiline-null" if label == "ml" else "null", "docker")
+        conf.write_text(conf.read_text().replace("[OUTPUT]", filters + "[OUTPUT]", 1))
+        write_logs(root / "logs" / "app.log", lines, "docker")
+        return _alternate(binary, conf, lines, label, repeat, lambda: "into null")
+
+
+PIPELINES = ("d", "a", "a-cri", "eks", "eks-file", "eks-cw-tls", "c", "ml", "lua-0", "lua-1",
+             "rewrite_tag")  # fmt: skip
+
+
 def scenario_versus_fluent_bit(
-    binary: str | None, lines: int, repeat: int, files: int, seconds: float
+    binary: str | None,
+    lines: int,
+    repeat: int,
+    files: int,
+    seconds: float,
+    pipelines: tuple[str, ...] = PIPELINES,
 ) -> list[Result]:
     if not binary or not os.access(binary, os.X_OK):
         raise SystemExit("scenario vs-fb needs --fluent-bit PATH (an executable Fluent Bit)")
-    return [
-        *many_files(files, seconds),
-        *many_files(files, seconds, fluent_bit=binary),
-        *_article(binary, lines, repeat, "docker"),
-        *_article(binary, lines, repeat, "cri"),
-        *_eks(binary, lines, repeat, into_file=False),
-        *_eks(binary, lines, repeat, into_file=True),
-        *_eks_cloudwatch(binary, lines, repeat),
-    ]
+    unknown = set(pipelines) - set(PIPELINES)
+    if unknown:
+        raise SystemExit(f"vs-fb: unknown pipeline(s) {', '.join(sorted(unknown))}")
+    runs: dict[str, Callable[[], list[Result]]] = {
+        "d": lambda: [*many_files(files, seconds), *many_files(files, seconds, binary)],
+        "a": lambda: _article(binary, lines, repeat, "docker"),
+        "a-cri": lambda: _article(binary, lines, repeat, "cri"),
+        "eks": lambda: _eks(binary, lines, repeat, into_file=False),
+        "eks-file": lambda: _eks(binary, lines, repeat, into_file=True),
+        "eks-cw-tls": lambda: _eks_cloudwatch(binary, lines, repeat),
+    }
+    results: list[Result] = []
+    for name in pipelines:
+        results.extend(runs[name]() if name in runs else _tail_null(binary, lines, repeat, name))
+    return results
 
 
 def fluent_bit_version(binary: str) -> str:

@@ -200,9 +200,8 @@ def scenario(name: str, root: Path, lines: int) -> Iterator[Path]:
     """Builds ``name``'s workload and config under ``root`` as bench/run.py does; yields
     the config (with any server it needs running)."""
     import python_filter
-    import run
     from eks import write_tree
-    from workload import write_config, write_logs
+    from workload import LUA_FILTER, REWRITE_TAG, write_config, write_logs
 
     def tail(kind: str, fmt: str = "docker", extra: str = "", **values: str) -> Path:
         conf = write_config(root, kind, fmt, **values)
@@ -217,9 +216,9 @@ def scenario(name: str, root: Path, lines: int) -> Iterator[Path]:
         "c": lambda: tail("null"),
         "t": lambda: tail("parse-null"),
         "ml": lambda: tail("multiline-null"),
-        "lua-0": lambda: tail("null", extra=run.LUA_FILTER.format(code=0)),
-        "lua-1": lambda: tail("null", extra=run.LUA_FILTER.format(code=1)),
-        "rewrite_tag": lambda: tail("null", extra=run.REWRITE_TAG),
+        "lua-0": lambda: tail("null", extra=LUA_FILTER.format(code=0)),
+        "lua-1": lambda: tail("null", extra=LUA_FILTER.format(code=1)),
+        "rewrite_tag": lambda: tail("null", extra=REWRITE_TAG),
         "eks": lambda: write_tree(root, lines),
     }
     if name in simple:

@@ -39,7 +39,8 @@ Scenarios (each runs ``logtide -c fluent-bit.conf`` as a child process):
       of three units, Tag host.*, into null
   vs-fb  logtide and a Fluent Bit binary (--fluent-bit PATH) on the same trees, runs
       alternating: d, a, a-cri, eks -> null, eks -> file, eks -> cloudwatch_logs on moto
-      over HTTPS (bench/fluentbit.py); not in the default list
+      over HTTPS, c, ml, lua-0, lua-1, rewrite_tag (bench/fluentbit.py; --vs-fb picks
+      some); not in the default list
   fwd tail (docker parser) -> forward output (Require_ack_response On) into a second
       logtide, forward input -> null (bench/forward.py): rows fwd-out (the sender, --once)
       and fwd-in (the receiver's CPU and peak RSS over the same records)
@@ -67,14 +68,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eks import scenario_eks, scenario_eks_cw
-from fluentbit import fluent_bit_version, scenario_versus_fluent_bit
+from fluentbit import PIPELINES, fluent_bit_version, scenario_versus_fluent_bit
 from forward import scenario_forward
 from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
 from measure import Result, run_best, run_command, run_once
 from opensearch import scenario_opensearch
 from python_filter import scenario_python
-from workload import NULL_OUTPUT, write_config, write_logs
+from workload import LUA_FILTER, NULL_OUTPUT, REWRITE_TAG, write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -193,15 +194,6 @@ def scenario_reference(lines: int, repeat: int) -> Result:
         return best
 
 
-LUA_FILTER = """
-[FILTER]
-    Name    lua
-    Match   *
-    call    cb
-    code    function cb(tag, ts, record) return {code}, ts, record end
-"""
-
-
 def scenario_lua(lines: int, repeat: int) -> list[Result]:
     """tail -> lua (a callback returning 0, then one returning 1) -> null."""
     results: list[Result] = []
@@ -225,14 +217,6 @@ def scenario_multiline(lines: int, repeat: int) -> Result:
 def scenario_null(lines: int, repeat: int) -> Result:
     with _prepared("null", "docker", lines, "c") as (_, conf):
         return run_best(conf, lines, "c", repeat)
-
-
-REWRITE_TAG = """\
-[FILTER]
-    Name   rewrite_tag
-    Match  order
-    Rule   $stream ^(std\\w+)$ rt.$1.$TAG false
-"""
 
 
 def scenario_rewrite_tag(lines: int, repeat: int) -> Result:
@@ -364,6 +348,11 @@ def main() -> int:
     parser.add_argument(
         "--fluent-bit", metavar="PATH", help="the Fluent Bit executable scenario vs-fb runs"
     )
+    parser.add_argument(
+        "--vs-fb",
+        default=",".join(PIPELINES),
+        help="comma-separated pipelines of scenario vs-fb",
+    )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -388,7 +377,12 @@ def main() -> int:
         "http": lambda: scenario_http(args.lines, args.repeat),
         "fwd": lambda: scenario_forward(args.lines, args.repeat),
         "vs-fb": lambda: scenario_versus_fluent_bit(
-            args.fluent_bit, args.lines, args.repeat, args.files, args.seconds
+            args.fluent_bit,
+            args.lines,
+            args.repeat,
+            args.files,
+            args.seconds,
+            tuple(name.strip() for name in args.vs_fb.split(",") if name.strip()),
         ),
     }
     unknown = [name for name in chosen if name not in runs]

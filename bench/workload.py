@@ -176,6 +176,25 @@ NULL_OUTPUT = """\
     Match  *
 """
 
+# A trivial Lua callback returning {code} (0: record kept as is; 1: record and time replaced)
+LUA_FILTER = """
+[FILTER]
+    Name    lua
+    Match   *
+    call    cb
+    code    function cb(tag, ts, record) return {code}, ts, record end
+"""
+
+
+# Every record re-tagged and re-emitted once (KEEP false)
+REWRITE_TAG = """\
+[FILTER]
+    Name   rewrite_tag
+    Match  order
+    Rule   $stream ^(std\\w+)$ rt.$1.$TAG false
+"""
+
+
 # Java stack traces joined on single-line logs (the usual case: nothing to join)
 MULTILINE_FILTER = """\
 [FILTER]
