@@ -24,7 +24,6 @@ with SIGTERM after that. logtide runs ``--once`` and is measured as everywhere e
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import os
 import shutil
@@ -242,16 +241,19 @@ def _metadata_in_file(path: Path, lines: int) -> Callable[[], str]:
 def _eks_cloudwatch(binary: str, lines: int, repeat: int) -> list[Result]:
     from eks import _cloudwatch_records
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.support.fake_kube_api import make_tls
+
     with tempfile.TemporaryDirectory(prefix="bench-vs-fb-eks-cw-") as tmp:
         root = Path(tmp)
-        certificate = _self_signed(root)
-        with _moto_process(certificate) as (endpoint, region):
+        tls = make_tls(root, ("127.0.0.1",))
+        with _moto_process((str(tls.cert_file), str(tls.key_file))) as (endpoint, region):
             port = int(endpoint.rsplit(":", 1)[1])
             output = CLOUDWATCH_TLS_OUTPUT.format(
                 region=region, port=port, group=LOG_GROUP, node=NODE
             )
             conf = write_tree(root / "tree", lines, output)
-            logs = _client(endpoint, region, certificate[0])
+            logs = _client(endpoint, region, str(tls.ca_file))
 
             def clean() -> None:
                 with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
@@ -298,48 +300,10 @@ def _moto_process(certificate: tuple[str, str]) -> Iterator[tuple[str, str]]:
         server.wait(30)
 
 
-def _client(endpoint: str, region: str, certificate: str) -> Any:
+def _client(endpoint: str, region: str, ca_file: str) -> Any:
     import boto3
 
-    return boto3.client("logs", region_name=region, endpoint_url=endpoint, verify=certificate)
-
-
-def _self_signed(folder: Path) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and its key, as PEM files: (certificate, key)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "moto.crt", folder / "moto.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
+    return boto3.client("logs", region_name=region, endpoint_url=endpoint, verify=ca_file)
 
 
 def _tail_null(binary: str, lines: int, repeat: int, label: str) -> list[Result]:
