@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,8 @@ from pathlib import Path
 import orjson
 from measure import Result, run_best, run_once
 from workload import write_logs
+
+from logtide.agent.companions.local_aws import free_port
 
 PODS = 50
 NAMESPACE = "shop"
@@ -140,13 +141,6 @@ def _pod_object(name: str, container_id: str, runtime: str) -> dict[str, object]
     }
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def write_tree(root: Path, lines: int, output: str = NULL_OUTPUT) -> Path:
     """The node's files, the metadata folder and the config (the pipeline into ``output``)
     under ``root``; the config."""
@@ -171,7 +165,7 @@ def write_tree(root: Path, lines: int, output: str = NULL_OUTPUT) -> Path:
         state=root / "state",
         meta=meta,
         prefix=prefix,
-        no_api_port=_unused_port(),
+        no_api_port=free_port(),
     )
     conf.write_text(pipeline + output)
     return conf
@@ -224,15 +218,19 @@ def _cloudwatch_records(client: object) -> Iterator[tuple[str, dict[str, object]
                 token = events["nextForwardToken"]
 
 
+def metadata_verdict(lines: int, records: int, lacking: int, where: str) -> str:
+    """What :func:`lacking_metadata` found, as a note: all well, or ``CHECK FAILED``."""
+    if records == lines and not lacking:
+        return "every record has its pod's metadata"
+    return (
+        f"CHECK FAILED: {records:,} of {lines:,} records {where}, "
+        f"{lacking:,} without their pod's metadata"
+    )
+
+
 def _checked(result: Result, lines: int, records: int, lacking: int, where: str) -> Result:
     result.delivered = records - lacking
-    if records == lines and not lacking:
-        verdict = "every record has its pod's metadata"
-    else:
-        verdict = (
-            f"CHECK FAILED: {records:,} of {lines:,} records {where}, "
-            f"{lacking:,} without their pod's metadata"
-        )
+    verdict = metadata_verdict(lines, records, lacking, where)
     result.note = f"{PODS} pods (docker + CRI), preload cache; {verdict}"
     return result
 

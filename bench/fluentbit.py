@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,10 +37,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from eks import CHECK_OUTPUT, LOG_GROUP, NODE, lacking_metadata, write_tree
+from eks import CHECK_OUTPUT, LOG_GROUP, NODE, lacking_metadata, metadata_verdict, write_tree
 from many_files import many_files
-from measure import Result, cpu_seconds, peak_rss_mib, run_once
+from measure import Result, count_lines, cpu_seconds, fresh_state, peak_rss_mib, run_once
 from workload import LUA_FILTER, REWRITE_TAG, write_config, write_logs
+
+from logtide.agent.companions.local_aws import FAKE_CREDENTIALS, REGION, free_port
 
 POLL_SECONDS = 0.25
 # No record processed or dropped for this long: the run is over, whatever is left.
@@ -61,18 +62,6 @@ CLOUDWATCH_TLS_OUTPUT = """\
     auto_create_group   On
     extra_user_agent    container-insights
 """
-
-
-def _fresh_state(root: Path) -> None:
-    for folder in ("state", "out"):
-        shutil.rmtree(root / folder, ignore_errors=True)
-        (root / folder).mkdir()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def with_http_server(conf: Path, port: int) -> Path:
@@ -96,12 +85,12 @@ def _outcome(port: int) -> tuple[int, int]:
 
 
 def run_fluent_bit(binary: str, conf: Path, records: int, scenario: str) -> Result:
-    """``binary -c conf`` (with its HTTP server on) until its outputs processed or dropped
+    """``binary -c conf`` (with its HTTP server on, from the state the caller left) until
+    its outputs processed or dropped
     ``records``, or made no progress for :data:`STALL_SECONDS`. A run that lost records is
     returned with them counted in its note (Fluent Bit gives a chunk up after
     ``Retry_Limit``, 1 by default); it is not an error of the benchmark."""
-    _fresh_state(conf.parent)
-    port = _free_port()
+    port = free_port()
     served = with_http_server(conf, port)
     log = conf.with_name("fluent-bit.log")
     started = time.perf_counter()
@@ -169,8 +158,8 @@ def _alternate(
     for round_ in range(1, rounds + 1):
         for agent in runs:
             clean()
+            fresh_state(conf.parent)
             if agent == "logtide":
-                _fresh_state(conf.parent)
                 result = run_once(conf, records, f"{label}/logtide")
                 result.delivered = records  # --once exited 0: every record delivered
             else:
@@ -196,7 +185,7 @@ def _alternate(
 
 def _counted(files: list[Path], records: int) -> Callable[[], str]:
     def check() -> str:
-        lines = sum(path.read_bytes().count(b"\n") for path in files if path.exists())
+        lines = sum(map(count_lines, files))
         return "every record written" if lines == records else f"CHECK FAILED: {lines:,} lines"
 
     return check
@@ -230,10 +219,7 @@ def _metadata_in_file(path: Path, lines: int) -> Callable[[], str]:
     from eks import _file_records
 
     def check() -> str:
-        records, lacking = lacking_metadata(_file_records(path))
-        if records == lines and not lacking:
-            return "every record has its pod's metadata"
-        return f"CHECK FAILED: {records:,} records, {lacking:,} without their pod's metadata"
+        return metadata_verdict(lines, *lacking_metadata(_file_records(path)), "written")
 
     return check
 
@@ -260,10 +246,8 @@ def _eks_cloudwatch(binary: str, lines: int, repeat: int) -> list[Result]:
                     logs.delete_log_group(logGroupName=LOG_GROUP)
 
             def check() -> str:
-                records, lacking = lacking_metadata(_cloudwatch_records(logs))
-                if records == lines and not lacking:
-                    return "every event in CloudWatch has its pod's metadata"
-                return f"CHECK FAILED: {records:,} events, {lacking:,} without metadata"
+                found = lacking_metadata(_cloudwatch_records(logs))
+                return metadata_verdict(lines, *found, "in CloudWatch")
 
             return _alternate(binary, conf, lines, "eks-cw-tls", repeat, check, clean)
 
@@ -273,11 +257,9 @@ def _moto_process(certificate: tuple[str, str]) -> Iterator[tuple[str, str]]:
     """moto over HTTPS in a process of its own (in this one, its TLS handshakes and
     requests would share one GIL with the samplers, and Fluent Bit's many connections time
     out): (endpoint, region)."""
-    from logtide.agent.companions.local_aws import FAKE_CREDENTIALS, REGION
-
     for key, value in FAKE_CREDENTIALS.items():
         os.environ.setdefault(key, value)
-    port = _free_port()
+    port = free_port()
     moto = str(Path(sys.executable).with_name("moto_server"))
     cert, key = certificate
     server = subprocess.Popen(

@@ -136,6 +136,21 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def fresh_state(root: Path) -> None:
+    """Empty ``root``'s ``state`` (checkpoints, journals) and ``out`` folders for a new run."""
+    for folder in ("state", "out"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+
+
+def count_lines(path: Path) -> int:
+    """Newlines in ``path`` (0 when it does not exist), read a MiB at a time."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+
+
 def run_best(
     conf: Path,
     records: int,
@@ -148,9 +163,7 @@ def run_best(
     and peak RSS in ``extra`` (this machine is shared: the spread shows it)."""
     runs: list[Result] = []
     for _ in range(max(1, repeat)):
-        for folder in ("state", "out"):
-            shutil.rmtree(conf.parent / folder, ignore_errors=True)
-            (conf.parent / folder).mkdir()
+        fresh_state(conf.parent)
         if clean is not None:
             clean()
         runs.append(run_once(conf, records, scenario))

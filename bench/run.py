@@ -72,19 +72,12 @@ from fluentbit import PIPELINES, fluent_bit_version, scenario_versus_fluent_bit
 from forward import scenario_forward
 from kinesis_streams import scenario_kinesis_streams
 from many_files import many_files
-from measure import Result, run_best, run_command, run_once
+from measure import Result, count_lines, run_best, run_command, run_once
 from opensearch import scenario_opensearch
 from python_filter import scenario_python
 from workload import LUA_FILTER, NULL_OUTPUT, REWRITE_TAG, write_config, write_logs
 
 HERE = Path(__file__).resolve().parent
-
-
-def _lines(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with path.open("rb") as fh:
-        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
 
 
 @contextlib.contextmanager
@@ -102,7 +95,7 @@ def scenario_file(lines: int, fmt: str, repeat: int) -> Result:
     label = "a" if fmt == "docker" else "a-cri"
     with _prepared("file", fmt, lines, label) as (root, conf):
         result = run_best(conf, lines, label, repeat)
-        ca, notca = _lines(root / "out" / "ca.log"), _lines(root / "out" / "notca.log")
+        ca, notca = count_lines(root / "out" / "ca.log"), count_lines(root / "out" / "notca.log")
         result.delivered = ca + notca
         result.note = f"CA {ca:,} / not CA {notca:,}"
         return result
