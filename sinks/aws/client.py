@@ -39,6 +39,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from logtide.agent.core.common_options import OutputSettings
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
+from logtide.agent.core.tls import TlsConfig, client_context
 from logtide.sinks.aws.call_thread import CallThread
 from logtide.sinks.aws.models import shared_loader
 
@@ -112,11 +113,15 @@ def service_endpoint(raw: str | None, service: str, region: str, port: int | Non
 
 def certificate_check(settings: OutputSettings) -> bool | str | None:
     """botocore's ``verify`` for Fluent Bit's ``tls.verify`` and ``tls.ca_file``: no check,
-    a check against that CA bundle, or botocore's own (``None``)."""
+    a check against that CA bundle, or botocore's own (``None``). Blocking: an unreadable
+    ``tls.ca_file`` is one :class:`PluginError` line naming it, here at start rather than
+    in every request's error."""
     if not settings.tls_verify:
         # urllib3 would print a two-line warning per connection; the user asked for this.
         warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         return False
+    if settings.tls_ca_file:
+        client_context(TlsConfig(ca_file=settings.tls_ca_file))
     return settings.tls_ca_file or None
 
 

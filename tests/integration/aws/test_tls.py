@@ -104,6 +104,16 @@ def test_an_unknown_certificate_is_refused_in_one_line(
     assert _messages(https_moto, tls, tmp_path.name) == []
 
 
+def test_an_unreadable_ca_file_stops_the_start_in_one_line_naming_it(
+    https_moto: MotoServer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    code, stderr = _run(tmp_path, f"    endpoint {https_moto.endpoint}\n    tls.ca_file {missing}")
+    assert code == 1
+    assert f"cannot load the TLS files ({missing}): No such file or directory" in stderr
+    assert "Traceback" not in stderr
+
+
 def test_port_out_of_range_is_a_dry_run_error(tmp_path: Path) -> None:
     conf = tmp_path / "fluent-bit.conf"
     conf.write_text(
