@@ -207,6 +207,29 @@ class Template:
     def is_static(self) -> bool:
         return all(isinstance(piece, str) for piece in self.pieces)
 
+    def for_tag(self, tag: str, groups: int) -> Template:
+        """This template as :meth:`fill` renders it under ``tag`` for a regex of ``groups``
+        capture groups: the tag's parts written in, the groups such a regex never fills left
+        out, neighbouring texts joined. A caller filling many records of one tag builds it
+        once, so each record renders only what differs from record to record."""
+        bound: list[Piece] = []
+        for piece in self.pieces:
+            if isinstance(piece, TagRef):
+                parts = tag.split(".") if piece.part is not None else [tag]
+                index = piece.part or 0
+                piece = parts[index] if index < len(parts) else ""
+            elif isinstance(piece, GroupRef) and not (groups and piece.index <= groups):
+                piece = ""
+            if isinstance(piece, str) and bound and isinstance(bound[-1], str):
+                bound[-1] += piece
+            elif not isinstance(piece, str) or piece:
+                bound.append(piece)
+        texts = [piece for piece in bound if isinstance(piece, str)]
+        template = Template.__new__(Template)
+        template.text = "".join(texts) if len(texts) == len(bound) else self.text
+        template.pieces = bound
+        return template
+
     def render(self, tag: str, record: dict[str, Any]) -> str | None:
         return self._render(tag, record, None, strict=True)
 

@@ -85,23 +85,30 @@ class RewriteTagFilter(FilterPlugin[RewriteTagSettings]):
         rules = self.rules
         if not rules:
             return events
-        emit = self.emitter.emit
+        ruled = [(rule, rule.writer(tag)) for rule in rules]
         kept: list[Event] = []
+        # One emit per new tag: the emitter queues a chunk's copies by tag anyway.
+        retagged: dict[str, list[Event]] = {}
         for event in events:
             record = event[1]
-            for rule in rules:
+            for rule, write in ruled:
                 found = rule.match(record)
                 if found is None:
                     continue
-                new_tag = rule.tag.fill(tag, record, found)
+                new_tag = write(record, found)
                 if not new_tag:
                     kept.append(event)
-                elif rule.keep:
-                    emit(new_tag, [(event[0], _copy(record))])
-                    kept.append(event)
+                    break
+                copy = (event[0], _copy(record)) if rule.keep else event
+                if (same := retagged.get(new_tag)) is None:
+                    retagged[new_tag] = [copy]
                 else:
-                    emit(new_tag, [event])
+                    same.append(copy)
+                if rule.keep:
+                    kept.append(event)
                 break
             else:
                 kept.append(event)
+        for new_tag, copies in retagged.items():
+            self.emitter.emit(new_tag, copies)
         return kept

@@ -13,12 +13,15 @@ no group, as Fluent Bit's regex results are) and record accessors (``$key``, ``$
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from logtide.agent.core.errors import ConfigError, Location
-from logtide.agent.core.record_accessor import RecordAccessor, Template
+from logtide.agent.core.record_accessor import GroupRef, RecordAccessor, Template
 from logtide.agent.parsers.rubyre import RegexSyntaxError, compile_ruby
+
+TagWriter = Callable[[dict[str, Any], "re.Match[str]"], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,30 @@ class Rule:
         if type(value) is not str:
             return None
         return self.regex.search(value)
+
+    def writer(self, tag: str) -> TagWriter:
+        """``write(record, match)``: the new tag of a record of ``tag`` this rule matched.
+
+        Built once per chunk: the tag's parts are written in then, and when the new tag
+        takes nothing from the record but capture groups, a chunk's records that captured
+        the same text share one rendering."""
+        bound = self.tag.for_tag(tag, self.regex.groups)
+        if bound.is_static:
+            text = bound.text
+            return lambda record, found: text
+        if any(isinstance(piece, RecordAccessor) for piece in bound.pieces):
+            return lambda record, found: bound.fill(tag, record, found)
+        indices = [piece.index for piece in bound.pieces if isinstance(piece, GroupRef)]
+        written: dict[Any, str] = {}
+
+        def write(record: dict[str, Any], found: re.Match[str]) -> str:
+            captured = found.group(*indices)
+            text = written.get(captured)
+            if text is None:
+                text = written[captured] = bound.fill(tag, record, found)
+            return text
+
+        return write
 
 
 def parse_rule(text: str, location: Location) -> Rule:

@@ -20,7 +20,10 @@ def render(template: str, pattern: str, value: str, record: dict[str, object]) -
     rule = parse_rule(f"$v {pattern} {template} false", HERE)
     found = rule.match({"v": value})
     assert found is not None
-    return rule.tag.fill("app.shop.prod", record, found)
+    filled = rule.tag.fill("app.shop.prod", record, found)
+    # the per-chunk writer the filter renders with writes the same text
+    assert rule.writer("app.shop.prod")(record, found) == filled
+    return filled
 
 
 @pytest.mark.parametrize(
@@ -48,6 +51,20 @@ def test_tag_template(
     template: str, pattern: str, value: str, record: dict[str, object], wanted: str
 ) -> None:
     assert render(template, pattern, value, record) == wanted
+
+
+def test_a_chunk_writer_renders_each_capture_of_its_own() -> None:
+    rule = parse_rule("$v ^(a|b)(x)?$ t.$1.$2.$TAG[1] false", HERE)
+    write = rule.writer("app.shop")
+    written = []
+    for value in ("a", "bx", "a", "b", "bx"):
+        found = rule.match({"v": value})
+        assert found is not None
+        written.append(write({"v": value}, found))
+    assert written == ["t.a..shop", "t.b.x.shop", "t.a..shop", "t.b..shop", "t.b.x.shop"]
+    found = rule.match({"v": "a"})
+    assert found is not None
+    assert rule.writer("app.other")({"v": "a"}, found) == "t.a..other"
 
 
 def test_template_keeps_literal_text_between_pieces() -> None:
