@@ -7,7 +7,7 @@ from typing import Any
 
 from logtide.agent.core.events import Event
 from logtide.agent.core.serialize import dumps, record_lines, with_date
-from logtide.agent.core.timestamps import clamp_time
+from logtide.agent.core.timestamps import MAX_TIME, MIN_TIME, clamp_time
 
 
 def _time_text(timestamp: float) -> str:
@@ -17,6 +17,22 @@ def _time_text(timestamp: float) -> str:
     if nanos >= 1_000_000_000:
         seconds, nanos = seconds + 1, nanos - 1_000_000_000
     return f"{seconds}.{nanos:09d}"
+
+
+def _time_texts(stamps: list[float]) -> list[str]:
+    """:func:`_time_text` of each time, a chunk at a time: a time to clamp (NaN, infinite or
+    beyond years 1..9999) or whose nanoseconds round up to a second sends the chunk through
+    :func:`_time_text`."""
+    try:
+        seconds = list(map(int, stamps))
+    except (ValueError, OverflowError):
+        return list(map(_time_text, stamps))
+    if stamps and (min(stamps) < MIN_TIME or max(stamps) > MAX_TIME):
+        return list(map(_time_text, stamps))
+    nanos = [round((ts - whole) * 1e9) for ts, whole in zip(stamps, seconds, strict=True)]
+    if nanos and max(nanos) >= 1_000_000_000:
+        return list(map(_time_text, stamps))
+    return [f"{whole}.{part:09d}" for whole, part in zip(seconds, nanos, strict=True)]
 
 
 def _msgpack_text(value: Any) -> str:
@@ -60,8 +76,14 @@ def json_array(events: list[Event], date_key: str | None, date_format: str) -> b
 
 
 def out_file_lines(tag: str, events: list[Event]) -> bytes:
+    """``tag: [time, record]`` lines: the default format of the file output, so it runs
+    once per record of every such pipeline (the times a chunk at a time)."""
+    times = _time_texts([ts for ts, _ in events])
     return b"".join(
-        f"{tag}: [{_time_text(ts)}, ".encode() + dumps(record) + b"]\n" for ts, record in events
+        [
+            f"{tag}: [{time}, ".encode() + dumps(record) + b"]\n"
+            for time, (_, record) in zip(times, events, strict=True)
+        ]
     )
 
 
