@@ -62,6 +62,9 @@ class Signer:
                 s.aws_role_arn,
                 s.aws_external_id,
                 s.aws_sts_endpoint,
+                # STS's certificate is checked against the output's CA whatever tls.verify
+                # says, as Fluent Bit's STS provider is given the output's CA.
+                s.tls_ca_file or s.tls_ca_path,
             )
             self._credentials = session.get_credentials()
             if self._credentials is None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
+from logtide.agent.companions.local_aws import moto_server
 from logtide.agent.core.errors import RetryableDeliveryError
 from logtide.agent.core.events import Event
 from logtide.agent.core.plugins import PluginContext
@@ -277,6 +278,40 @@ def test_aws_role_arn_signs_with_the_roles_session_from_sts(
     )
     assert server.sigv4.keys and not any(k.startswith("AKIDSOURCE") for k in server.sigv4.keys)
     assert server.sigv4.failures  # not the source key's signature
+    assert all("x-amz-security-token" in r for r in server.requests)
+
+
+def test_aws_role_arn_checks_sts_against_the_outputs_ca_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STS on HTTPS with a certificate of a test CA: the output's ``tls.ca_file`` is the
+    bundle STS is checked against, as Fluent Bit's STS provider takes the output's CA (the
+    stock bundle knows no such CA, so the role could not be assumed without it)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSOURCE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    files = make_tls(tmp_path, ("127.0.0.1",))
+    server = BulkServer(tls=files).start()
+    server.sigv4 = SigV4Check(
+        ReadOnlyCredentials("AKIDSOURCE", "source-secret", None), "us-east-1", "es", enforce=False
+    )
+    try:
+        with moto_server((str(files.cert_file), str(files.key_file))) as sts:
+            asyncio.run(
+                deliver(
+                    server,
+                    events(2),
+                    tls="On",
+                    tls__ca_file=str(files.ca_file),
+                    AWS_Auth="On",
+                    AWS_Region="us-east-1",
+                    AWS_Role_ARN="arn:aws:iam::123456789012:role/indexer",
+                    AWS_STS_Endpoint=sts.endpoint,
+                )
+            )
+    finally:
+        server.stop()
+    assert ns(server) == [0, 1]
     assert all("x-amz-security-token" in r for r in server.requests)
 
 
