@@ -1,5 +1,6 @@
 """Opening an input's state DB (tail's checkpoints, systemd's cursor) when it cannot be
-opened yet: another process holds its lock, or the disk is full. The DaemonSet's state
+opened yet: another agent holds it (:mod:`~logtide.agent.inputs.state_lock`), another
+process holds SQLite's lock, or the disk is full. The DaemonSet's state
 folder is on the node's disk, so a restart while that disk is full is a real case; giving
 up there would leave the input stopped for the rest of the run while its logs rotate away.
 Such a DB is tried again until it opens, with one warning line (and one when it opens);
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from logtide.agent.core.notices import FailureNotice
+from logtide.agent.inputs.state_lock import StateHeld
 
 # Primary result codes of a DB that may open later: SQLITE_BUSY, SQLITE_LOCKED (another
 # connection), SQLITE_IOERR (a -shm file that cannot grow on a full disk says so),
@@ -37,8 +39,8 @@ async def open_when_possible(
     while True:
         try:
             opened = await open_db()
-        except sqlite3.Error as exc:
-            if not transient(exc):
+        except (sqlite3.Error, StateHeld) as exc:
+            if isinstance(exc, sqlite3.Error) and not transient(exc):
                 raise
             notice.failed(exc, interval)
             await asyncio.sleep(interval)

@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 from logtide.agent.core.errors import PluginError
+from logtide.agent.inputs import state_lock
 from logtide.agent.inputs.state_db import transient
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS in_systemd_cursor (cursor TEXT NOT NULL, updated INTEGER)"
@@ -25,15 +26,18 @@ class CursorStore:
         self.path = path
         self.sync = sync
         self._db: sqlite3.Connection | None = None
+        self._lock: str | None = None
 
     def open(self) -> str | None:
         """Open (creating) the DB; the stored cursor, if any."""
         if not self.path:
             return None
         db: sqlite3.Connection | None = None
+        lock: str | None = None
         try:
             folder = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(folder, exist_ok=True)
+            lock = state_lock.take(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self.sync.upper()}")
@@ -42,10 +46,14 @@ class CursorStore:
         except (sqlite3.Error, OSError) as exc:
             if db is not None:
                 db.close()
-            if isinstance(exc, sqlite3.Error) and transient(exc):
-                raise  # the caller tries again (a full disk, a lock held elsewhere)
+            if lock is not None:
+                state_lock.release(lock)
+            if isinstance(exc, state_lock.StateHeld) or (
+                isinstance(exc, sqlite3.Error) and transient(exc)
+            ):
+                raise  # the caller tries again (another agent, a full disk, a lock elsewhere)
             raise PluginError(f"systemd: cannot open DB {self.path}: {exc}") from None
-        self._db = db
+        self._db, self._lock = db, lock
         if len(rows) > 1:
             # Fluent Bit keeps the newest row of a table that grew more than one.
             keep = max(rows)[0]
@@ -66,3 +74,6 @@ class CursorStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            state_lock.release(self._lock)
+            self._lock = None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from logtide.agent.core.errors import PluginError
+from logtide.agent.inputs import state_lock
 from logtide.agent.inputs.state_db import transient
 
 FINGERPRINT_BYTES = 256
@@ -169,15 +170,18 @@ class CheckpointStore:
         self._lineage_saved: dict[int, LineageKey] = {}
         self._next_id = 1
         self._db: sqlite3.Connection | None = None
+        self._lock: str | None = None
 
     # -- lifecycle (call from the DB thread) ---------------------------------------------
     def open(self) -> None:
         if not self.path:
             return
         db: sqlite3.Connection | None = None
+        lock: str | None = None
         try:
             folder = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(folder, exist_ok=True)
+            lock = state_lock.take(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute(f"PRAGMA journal_mode={self.journal_mode}")
             db.execute(f"PRAGMA synchronous={self.sync.upper()}")
@@ -218,16 +222,23 @@ class CheckpointStore:
         except (sqlite3.Error, OSError) as exc:
             if db is not None:
                 db.close()
-            if isinstance(exc, sqlite3.Error) and transient(exc):
-                raise  # the caller tries again (a full disk, a lock held elsewhere)
+            if lock is not None:
+                state_lock.release(lock)
+            if isinstance(exc, state_lock.StateHeld) or (
+                isinstance(exc, sqlite3.Error) and transient(exc)
+            ):
+                raise  # the caller tries again (another agent, a full disk, a lock elsewhere)
             raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
-        self._db = db
+        self._db, self._lock = db, lock
         self._next_id = max(self.rows, default=0) + 1
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            state_lock.release(self._lock)
+            self._lock = None
 
     # -- rows (event loop) ---------------------------------------------------------------
     def find(self, inode: int, name: str) -> Row | None:

@@ -127,3 +127,43 @@ def test_a_db_locked_at_start_is_waited_for_not_given_up(tmp_path: Path) -> None
     )
     assert warnings[1].endswith("works again")
     assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.skipif(not Path(LOGTIDE).exists(), reason="logtide is not installed in this venv")
+def test_a_second_agent_on_the_same_db_waits_for_the_first_to_exit(tmp_path: Path) -> None:
+    """Two agents on one checkpoint DB (a DaemonSet rolled with maxSurge, an agent started
+    by hand beside the pod's): the second reads nothing while the first runs, says so in one
+    line, and takes over from the first one's checkpoint once it exits. Before, both read
+    every line written meanwhile and delivered it twice."""
+    log_dir, _state, out, conf = tail_workdir(tmp_path, CONF)
+    log = log_dir / "app.log"
+    _append(log, 0, 100)
+    first = start_logtide("-c", str(conf))
+    second = None
+    try:
+        wait_until(lambda: len(delivered_logs(out)) == 100, "the first agent's lines", 20)
+        second = start_logtide("-c", str(conf))
+        time.sleep(3)  # the second agent is up, its DB not opened
+        assert second.poll() is None
+        _append(log, 100, 100)
+        wait_until(lambda: len(delivered_logs(out)) == 200, "lines while both run", 20)
+        time.sleep(2)  # what the second agent would deliver of them, if it read them
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(20) == 0
+        _append(log, 200, 100)
+        wait_until(lambda: len(delivered_logs(out)) >= 300, "the second agent's lines", 20)
+        time.sleep(2)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(20)
+    assert delivered_logs(out) == [f"seq={seq}" for seq in range(300)]
+    assert second is not None and second.stderr is not None
+    stderr = second.stderr.read()
+    warnings = [line for line in stderr.splitlines() if "checkpoint DB" in line]
+    assert len(warnings) == 2, stderr
+    assert "another process holds it" in warnings[0] and "tail.db.lock is locked" in warnings[0]
+    assert "retrying every 1s (no file is read until it opens)" in warnings[0]
+    assert warnings[1].endswith("works again")
+    assert "Traceback" not in stderr, stderr

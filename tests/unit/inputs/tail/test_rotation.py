@@ -342,8 +342,9 @@ async def test_kubelet_layout_rotated_and_compressed_while_down_is_read_from_the
     assert {chunk.tag for chunk in second.chunks} == {tag}
     # As the lines were read before the rotation: under the path the glob matched.
     assert set(second.logs("file")) == {str(next((tmp_path / "containers").iterdir()))}
-    # Delivered: the row is gone and nothing of the copy is left in the DB's folder.
-    assert os.listdir(tmp_path / "state") == ["t.db"]
+    # Delivered: the row is gone and nothing of the copy is left in the DB's folder (the
+    # DB and its lock file, state_lock.py).
+    assert sorted(os.listdir(tmp_path / "state")) == ["t.db", "t.db.lock"]
     assert len(stored_offsets(Path(db))) == 2
     third = Sink()
     async with running(third, path=path, db=db, **KUBE):
