@@ -8,8 +8,9 @@ every second, with one warning line) until the first one exits; the kernel drops
 of a process however it ends, kill -9 included.
 
 Inputs of one process may share a DB, as Fluent Bit's may: the lock is taken once per
-process and counted. The lock is a file of its own, not the DB: SQLite's locks on the DB are
-``fcntl`` locks, which NFS implements as ``flock`` too.
+process and counted. The lock is a file of its own, not the DB: on NFS, Linux turns
+``flock`` into the ``fcntl`` byte-range locks SQLite takes on the DB, and the two would
+collide.
 """
 
 from __future__ import annotations
