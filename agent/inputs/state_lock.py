@@ -15,9 +15,10 @@ collide.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
+
+from logtide.agent.core.file_lock import try_lock
 
 _guard = threading.Lock()
 # The lock files this process holds: path -> (descriptor, inputs holding it).
@@ -35,18 +36,15 @@ def take(db_path: str) -> str:
     key = os.path.realpath(db_path) + ".lock"
     with _guard:
         if key in _held:
-            fd, holders = _held[key]
-            _held[key] = (fd, holders + 1)
+            held, holders = _held[key]
+            _held[key] = (held, holders + 1)
             return key
-        fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        fd = try_lock(key)
+        if fd is None:
             raise StateHeld(
                 f"another process holds it ({key} is locked); two agents on one DB would "
                 "each send every line"
-            ) from None
+            )
         _held[key] = (fd, 1)
         return key
 

@@ -29,7 +29,6 @@ All methods here block (file I/O, fsync); the output calls them through ``asynci
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
@@ -43,6 +42,7 @@ import orjson
 
 from logtide.agent.core.durable import fsync_dir, write_all, write_atomic
 from logtide.agent.core.errors import PluginError
+from logtide.agent.core.file_lock import try_lock
 from logtide.sinks.s3.appends import AppendLog
 from logtide.sinks.s3.buffers import Buffer, UploadState, new_buffer_id
 from logtide.sinks.s3.keys import KeyFormat
@@ -81,16 +81,11 @@ class Store:
         """Take the directory, load the journal and return the leftover buffers (sealed)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fd = try_lock(self.root / ".lock", 0o600)
         except OSError as exc:
             raise PluginError(f"s3: cannot use store_dir {self.root}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise PluginError(
-                f"s3: store_dir {self.root} is in use by another logtide process"
-            ) from None
+        if fd is None:
+            raise PluginError(f"s3: store_dir {self.root} is in use by another logtide process")
         self._lock_fd = fd
         return self._recover()
 
