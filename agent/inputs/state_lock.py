@@ -29,10 +29,13 @@ class StateHeld(BlockingIOError):
     """Another process holds the state DB."""
 
 
-def take(db_path: str) -> str:
+def take(db_path: str) -> str | None:
     """Hold ``db_path``'s lock for this process (again, when one of its inputs already
-    does); the key :func:`release` takes. :class:`StateHeld` when another process holds
-    it. Blocking (opens a file): call it where the DB is opened."""
+    does); the key :func:`release` takes, or None for SQLite's ``:memory:``, which no other
+    process can share. :class:`StateHeld` when another process holds it. Blocking (opens a
+    file): call it where the DB is opened."""
+    if db_path == ":memory:":
+        return None
     key = os.path.realpath(db_path) + ".lock"
     with _guard:
         if key in _held:

@@ -78,3 +78,16 @@ def test_a_db_another_process_holds_raises_for_a_retry_then_opens(
     store.open()  # the holder ended: nothing of the failed try is left held
     store.close()
     assert _other_gets_it(tmp_path / "tail.db.lock")
+
+
+@pytest.mark.parametrize("store_type", [CheckpointStore, CursorStore])
+def test_an_in_memory_db_takes_no_lock_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_type: type[CheckpointStore] | type[CursorStore],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = store_type(":memory:")
+    store.open()
+    store.close()
+    assert list(tmp_path.iterdir()) == []
