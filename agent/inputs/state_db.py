@@ -5,16 +5,23 @@ folder is on the node's disk, so a restart while that disk is full is a real cas
 up there would leave the input stopped for the rest of the run while its logs rotate away.
 Such a DB is tried again until it opens, with one warning line (and one when it opens);
 any other failure (a file that is not a DB, a folder that cannot be created) stays an error.
+
+:func:`open_held` is the one way a store opens its DB: under this process's hold of its lock,
+with that sorting of failures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
+from logtide.agent.core.errors import PluginError
 from logtide.agent.core.notices import FailureNotice
+from logtide.agent.inputs import state_lock
 from logtide.agent.inputs.state_lock import StateHeld
 
 # Primary result codes of a DB that may open later: SQLITE_BUSY, SQLITE_LOCKED (another
@@ -47,3 +54,43 @@ async def open_when_possible(
             continue
         notice.succeeded()
         return opened
+
+
+@dataclass(frozen=True)
+class HeldDB:
+    """An open state DB and this process's hold of its lock."""
+
+    conn: sqlite3.Connection
+    lock: str | None
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.lock is not None:
+            state_lock.release(self.lock)
+
+
+def open_held(
+    path: str, plugin: str, prepare: Callable[[sqlite3.Connection], T]
+) -> tuple[HeldDB, T]:
+    """Open ``path`` (creating its folder) holding its lock, and ``prepare(conn)`` it (pragmas,
+    schema, reading what it keeps). Blocking: call it in the DB thread.
+
+    A DB that may open later raises :class:`StateHeld` or a :func:`transient`
+    ``sqlite3.Error`` for :func:`open_when_possible`; any other failure is a
+    :class:`PluginError` naming ``plugin`` and the DB. Either way nothing stays open or held.
+    """
+    conn: sqlite3.Connection | None = None
+    lock: str | None = None
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        lock = state_lock.take(path)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        return HeldDB(conn, lock), prepare(conn)
+    except (sqlite3.Error, OSError) as exc:
+        if conn is not None:
+            conn.close()
+        if lock is not None:
+            state_lock.release(lock)
+        if isinstance(exc, StateHeld) or (isinstance(exc, sqlite3.Error) and transient(exc)):
+            raise
+        raise PluginError(f"{plugin}: cannot open DB {path}: {exc}") from None

@@ -25,9 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import cast
 
-from logtide.agent.core.errors import PluginError
-from logtide.agent.inputs import state_lock
-from logtide.agent.inputs.state_db import transient
+from logtide.agent.inputs.state_db import HeldDB, open_held
 
 FINGERPRINT_BYTES = 256
 
@@ -169,76 +167,58 @@ class CheckpointStore:
         # Each row's lineage as the DB holds it, to write it only when it changes.
         self._lineage_saved: dict[int, LineageKey] = {}
         self._next_id = 1
-        self._db: sqlite3.Connection | None = None
-        self._lock: str | None = None
+        self._held: HeldDB | None = None
 
     # -- lifecycle (call from the DB thread) ---------------------------------------------
     def open(self) -> None:
         if not self.path:
             return
-        db: sqlite3.Connection | None = None
-        lock: str | None = None
-        try:
-            folder = os.path.dirname(os.path.abspath(self.path))
-            os.makedirs(folder, exist_ok=True)
-            lock = state_lock.take(self.path)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute(f"PRAGMA journal_mode={self.journal_mode}")
-            db.execute(f"PRAGMA synchronous={self.sync.upper()}")
-            if self.locking:
-                db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            for statement in _SCHEMA:
-                db.execute(statement)
-            prints = {
-                row_id: (length, blob)
-                for row_id, length, blob in db.execute(
-                    "SELECT id, length, digest FROM logtide_fingerprints"
-                )
-            }
-            lineages = {
-                row_id: (token, length, bytes(blob))
-                for row_id, token, length, blob in db.execute(
-                    "SELECT id, token, head_length, head_digest FROM logtide_lineage"
-                )
-            }
-            for row_id, name, offset, inode, created, rotated in db.execute(
-                "SELECT id, name, offset, inode, created, rotated FROM in_tail_files"
-            ):
-                length, blob = prints.get(row_id, (0, b""))
-                self.rows[row_id] = Row(
-                    row_id,
-                    name,
-                    offset or 0,
-                    inode or 0,
-                    created or 0,
-                    rotated or 0,
-                    length,
-                    bytes(blob),
-                )
-                if row_id in lineages:
-                    row = self.rows[row_id]
-                    row.lineage, row.head_length, row.head_digest = lineages[row_id]
-            self._lineage_saved.update(lineages)
-        except (sqlite3.Error, OSError) as exc:
-            if db is not None:
-                db.close()
-            if lock is not None:
-                state_lock.release(lock)
-            if isinstance(exc, state_lock.StateHeld) or (
-                isinstance(exc, sqlite3.Error) and transient(exc)
-            ):
-                raise  # the caller tries again (another agent, a full disk, a lock elsewhere)
-            raise PluginError(f"tail: cannot open DB {self.path}: {exc}") from None
-        self._db, self._lock = db, lock
+        self._held, (rows, lineages) = open_held(self.path, "tail", self._load)
+        self.rows.update((row.id, row) for row in rows)
+        self._lineage_saved.update(lineages)
         self._next_id = max(self.rows, default=0) + 1
 
+    def _load(self, db: sqlite3.Connection) -> tuple[list[Row], dict[int, LineageKey]]:
+        db.execute(f"PRAGMA journal_mode={self.journal_mode}")
+        db.execute(f"PRAGMA synchronous={self.sync.upper()}")
+        if self.locking:
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        prints = {
+            row_id: (length, bytes(blob))
+            for row_id, length, blob in db.execute(
+                "SELECT id, length, digest FROM logtide_fingerprints"
+            )
+        }
+        lineages = {
+            row_id: (token, length, bytes(blob))
+            for row_id, token, length, blob in db.execute(
+                "SELECT id, token, head_length, head_digest FROM logtide_lineage"
+            )
+        }
+        rows = []
+        for row_id, name, offset, inode, created, rotated in db.execute(
+            "SELECT id, name, offset, inode, created, rotated FROM in_tail_files"
+        ):
+            row = Row(
+                row_id,
+                name,
+                offset or 0,
+                inode or 0,
+                created or 0,
+                rotated or 0,
+                *prints.get(row_id, (0, b"")),
+            )
+            if row_id in lineages:
+                row.lineage, row.head_length, row.head_digest = lineages[row_id]
+            rows.append(row)
+        return rows, lineages
+
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        if self._lock is not None:
-            state_lock.release(self._lock)
-            self._lock = None
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     # -- rows (event loop) ---------------------------------------------------------------
     def find(self, inode: int, name: str) -> Row | None:
@@ -303,7 +283,7 @@ class CheckpointStore:
     def lineage_saved(self, row: Row) -> bool:
         """Whether the DB holds ``row``'s lineage as it is now (a row no longer kept, or a
         store closed, has nothing left to save: :meth:`write` would not write it)."""
-        if self._db is None or row.id not in self.rows:
+        if self._held is None or row.id not in self.rows:
             return True
         return self._lineage_saved.get(row.id) == row.lineage_key
 
@@ -319,9 +299,9 @@ class CheckpointStore:
                 self._dirty.add(row_id)
 
     def write(self, changes: Snapshot) -> None:
-        db = self._db
-        if db is None or not changes:
+        if self._held is None or not changes:
             return
+        db = self._held.conn
         # One executemany per statement: a thousand busy files move a thousand rows a second.
         deleted = [values for kind, values in changes if kind == "delete"]
         upserts = [values for kind, values in changes if kind == "upsert"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from logtide.agent.core.errors import PluginError
 from logtide.agent.inputs import state_lock
 from logtide.agent.inputs.systemd.cursor_db import CursorStore
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
@@ -91,3 +92,14 @@ def test_an_in_memory_db_takes_no_lock_file(
     store.open()
     store.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("store_type", [CheckpointStore, CursorStore])
+def test_a_db_that_fails_to_open_lets_the_lock_go(
+    tmp_path: Path, store_type: type[CheckpointStore] | type[CursorStore]
+) -> None:
+    not_a_db = tmp_path / "tail.db"
+    not_a_db.write_text("not a database\n" * 100)
+    with pytest.raises(PluginError, match="cannot open DB"):
+        store_type(str(not_a_db)).open()
+    assert _other_gets_it(tmp_path / "tail.db.lock")
