@@ -138,6 +138,13 @@ class TagRef:
 
     part: int | None
 
+    def text(self, tag: str) -> str | None:
+        """What this writes for ``tag``; None for a part the tag does not have."""
+        if self.part is None:
+            return tag
+        parts = tag.split(".")
+        return parts[self.part] if self.part < len(parts) else None
+
 
 @dataclass(frozen=True, slots=True)
 class GroupRef:
@@ -215,9 +222,7 @@ class Template:
         bound: list[Piece] = []
         for piece in self.pieces:
             if isinstance(piece, TagRef):
-                parts = tag.split(".") if piece.part is not None else [tag]
-                index = piece.part or 0
-                piece = parts[index] if index < len(parts) else ""
+                piece = piece.text(tag) or ""
             elif isinstance(piece, GroupRef) and not (groups and piece.index <= groups):
                 piece = ""
             if isinstance(piece, str) and bound and isinstance(bound[-1], str):
@@ -246,12 +251,9 @@ class Template:
             if isinstance(piece, str):
                 out.append(piece)
             elif isinstance(piece, TagRef):
-                if piece.part is None:
-                    out.append(tag)
-                    continue
-                parts = tag.split(".")
-                if piece.part < len(parts):
-                    out.append(parts[piece.part])
+                text = piece.text(tag)
+                if text is not None:
+                    out.append(text)
                 elif strict:
                     return None
             elif isinstance(piece, GroupRef):
