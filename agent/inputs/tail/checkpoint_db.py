@@ -11,6 +11,11 @@ token, replaced whenever the content starts over (truncation, a fingerprint or h
 longer matches). Chunks carry it in their origin, so an output's watermark for one content
 never applies to another that happens to reuse the row.
 
+``logtide_done`` (id, head_length, head_digest) remembers the first bytes of the newest
+:data:`DONE_KEPT` contents whose rows were dropped because their file is gone (read to its
+end, then gzipped or removed by kubelet), so a start can tell a ``.gz`` the agent read from
+one born and compressed while it was down (``gzip_recovery.py``).
+
 Writes are batched: the input snapshots dirty rows on the event loop and
 :meth:`CheckpointStore.write` runs in a worker thread.
 """
@@ -28,6 +33,9 @@ from typing import cast
 from logtide.agent.inputs.state_db import HeldDB, open_held
 
 FINGERPRINT_BYTES = 256
+# kubelet keeps 5 generations of a container's log: 4,096 covers the gzips of a node's
+# ~1,000 containers, at ~50 bytes each in the DB.
+DONE_KEPT = 4096
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS in_tail_files (
@@ -49,6 +57,14 @@ _SCHEMA = (
         head_length  INTEGER NOT NULL,
         head_digest  BLOB NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS logtide_done (
+        id           INTEGER PRIMARY KEY,
+        head_length  INTEGER NOT NULL,
+        head_digest  BLOB NOT NULL
+    )""",
+)
+_PRUNE_DONE = (
+    f"DELETE FROM logtide_done WHERE id <= (SELECT max(id) FROM logtide_done) - {DONE_KEPT}"
 )
 
 
@@ -61,6 +77,7 @@ def digest(data: bytes) -> bytes:
 
 
 LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
+Head = tuple[int, bytes]  # (length, digest) of a content's first bytes
 
 
 @dataclass(slots=True)
@@ -167,24 +184,34 @@ class CheckpointStore:
         # Each row's lineage as the DB holds it, to write it only when it changes.
         self._lineage_saved: dict[int, LineageKey] = {}
         self._next_id = 1
+        # Heads of contents read to their end whose file is gone (as of open) and those
+        # retired since, to write.
+        self.done: set[Head] = set()
+        self._retired: list[Head] = []
         self._held: HeldDB | None = None
 
     # -- lifecycle (call from the DB thread) ---------------------------------------------
     def open(self) -> None:
         if not self.path:
             return
-        self._held, (rows, lineages) = open_held(self.path, "tail", self._load)
+        self._held, (rows, lineages, done) = open_held(self.path, "tail", self._load)
         self.rows.update((row.id, row) for row in rows)
+        self.done.update(done)
         self._lineage_saved.update(lineages)
         self._next_id = max(self.rows, default=0) + 1
 
-    def _load(self, db: sqlite3.Connection) -> tuple[list[Row], dict[int, LineageKey]]:
+    def _load(self, db: sqlite3.Connection) -> tuple[list[Row], dict[int, LineageKey], list[Head]]:
         db.execute(f"PRAGMA journal_mode={self.journal_mode}")
         db.execute(f"PRAGMA synchronous={self.sync.upper()}")
         if self.locking:
             db.execute("PRAGMA locking_mode=EXCLUSIVE")
         for statement in _SCHEMA:
             db.execute(statement)
+        db.execute(_PRUNE_DONE)
+        done = [
+            (length, bytes(blob))
+            for length, blob in db.execute("SELECT head_length, head_digest FROM logtide_done")
+        ]
         prints = {
             row_id: (length, bytes(blob))
             for row_id, length, blob in db.execute(
@@ -213,7 +240,7 @@ class CheckpointStore:
             if row_id in lineages:
                 row.lineage, row.head_length, row.head_digest = lineages[row_id]
             rows.append(row)
-        return rows, lineages
+        return rows, lineages, done
 
     def close(self) -> None:
         if self._held is not None:
@@ -242,9 +269,16 @@ class CheckpointStore:
             self._dirty.discard(row.id)
             self._deleted.add(row.id)
 
+    def retire(self, row: Row) -> None:
+        """:meth:`delete` a row whose file is gone for good (read to its end, or found
+        nowhere at start), remembering its head (when it has one) in ``logtide_done``."""
+        if self.rows.get(row.id) is row and row.head_length:
+            self._retired.append((row.head_length, row.head_digest))
+        self.delete(row)
+
     @property
     def pending(self) -> bool:
-        return bool(self._dirty or self._deleted)
+        return bool(self._dirty or self._deleted or self._retired)
 
     def snapshot(self) -> Snapshot:
         """Take the pending changes (on the loop) for :meth:`write` (in a thread).
@@ -276,8 +310,10 @@ class CheckpointStore:
             lineage = row.lineage_key
             if self._lineage_saved.get(row_id) != lineage:
                 changes.append(("lineage", (row.id, *lineage)))
+        changes.extend(("done", head) for head in self._retired)
         self._dirty.clear()
         self._deleted.clear()
+        self._retired.clear()
         return changes
 
     def lineage_saved(self, row: Row) -> bool:
@@ -291,6 +327,9 @@ class CheckpointStore:
         """Mark a snapshot's rows pending again (on the loop) after its write failed: the
         next snapshot takes their values as they are then."""
         for kind, values in changes:
+            if kind == "done":
+                self._retired.append(cast(Head, values))
+                continue
             row_id = cast(int, values[0])
             if kind == "delete":
                 if row_id not in self.rows:
@@ -306,6 +345,7 @@ class CheckpointStore:
         deleted = [values for kind, values in changes if kind == "delete"]
         upserts = [values for kind, values in changes if kind == "upsert"]
         lineages = [values for kind, values in changes if kind == "lineage"]
+        done = [values for kind, values in changes if kind == "done"]
         db.execute("BEGIN")
         try:
             if deleted:
@@ -329,6 +369,11 @@ class CheckpointStore:
                     "head_length=excluded.head_length, head_digest=excluded.head_digest",
                     lineages,
                 )
+            if done:
+                db.executemany(
+                    "INSERT INTO logtide_done (head_length, head_digest) VALUES (?, ?)", done
+                )
+                db.execute(_PRUNE_DONE)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

@@ -299,7 +299,7 @@ class Checkpointer:
         if f.tracker.blocked:
             return
         if f.deleted or locate(f.row.name, f.inode) is None:
-            self.store.delete(f.row)
+            self.store.retire(f.row)
         else:
             self._kept.add(f.row.id)
 
@@ -315,7 +315,7 @@ class Checkpointer:
                 continue
             where = locate(row.name, row.inode)
             if where is None:
-                self.store.delete(row)
+                self.store.retire(row)
                 self._kept.discard(row_id)
             elif where != row.name:
                 row.name = where

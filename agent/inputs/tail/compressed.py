@@ -56,7 +56,9 @@ def _inflate(source: BinaryIO, size: int = _BLOCK) -> Iterator[bytes]:
         raise _Damaged("it ends part-way")
 
 
-def _head(path: str, length: int) -> bytes:
+def first_bytes(path: str, length: int) -> bytes:
+    """Up to ``length`` bytes of the content of the gzip ``path`` (fewer where it ends or
+    stops being readable; none when it cannot be read)."""
     head = b""
     try:
         with open(path, "rb") as source:
@@ -79,7 +81,7 @@ def find_compressed(row: Row, taken: Collection[str]) -> str | None:
     for candidate in generations_of(row.name, SUFFIX):
         if candidate in taken:
             continue
-        head = _head(candidate, row.head_length)
+        head = first_bytes(candidate, row.head_length)
         if len(head) == row.head_length and digest(head) == row.head_digest:
             return candidate
     return None

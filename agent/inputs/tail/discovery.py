@@ -7,7 +7,7 @@ offset comes from its checkpoint row when the fingerprint still matches, else fr
 (``Read_from_Head``, files found after start, and new files at a path we followed before) or
 the end. At start, rows no live file claims are looked for beside their path, and rotated
 generations we never saw (born and rotated while the agent was down) are adopted from their
-head.
+head, from their ``.gz`` when they were compressed too.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, CheckpointStore, Row
-from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed, read_to
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
 from logtide.agent.inputs.tail.ranges import RangeTracker
 from logtide.agent.inputs.tail.reader import LineRules, TailedFile
 from logtide.agent.inputs.tail.siblings import Family, Followed, locate, siblings
@@ -107,16 +107,21 @@ class Discovery:
         self.unreadable: dict[str, str] = {}
         # Set once notifications run: the directory of every file opened is watched.
         self.watcher: Watcher | None = None
+        self.gzips = GzipRecovery(store, table, context, self._track_copy)
 
     def start(self, resumed: bool) -> None:
         """The first scan: open what matches, adopt rotated generations we never saw, and
         read what is left of files rotated while we were down."""
         known = list(self.store.rows.values())
+        heads = {(row.head_length, row.head_digest) for row in known if row.head_length}
+        heads |= self.store.done
         paths = self._scan(initial=True, resumed=resumed)
         matched = set(paths)
         for path in paths:
             self.adopt_unseen(path, self._family_since(path, known), matched)
         self._recover_rotated(Followed(paths))
+        for path in paths:
+            self.gzips.read_born_unseen(path, heads)
 
     def rescan(self) -> None:
         """Open files that match now and were not open yet (read from their head)."""
@@ -146,7 +151,7 @@ class Discovery:
             os.close(fd)
             return None
         row = self.store.find(st.st_ino, path)
-        if row is not None and not _holds(row, fd, st.st_size) and self._went_compressed(row):
+        if row is not None and not _holds(row, fd, st.st_size) and self.gzips.went_compressed(row):
             row = None
         if row is not None and row.matches(fd, st.st_size):
             offset = row.offset
@@ -208,6 +213,16 @@ class Discovery:
         )
         if self.watcher is not None:
             self.watcher.watch(os.path.dirname(f.real))
+        return f
+
+    def _track_copy(
+        self, path: str, fd: int, st: os.stat_result, row: Row, offset: int, tag_as: str
+    ) -> TailedFile:
+        """A decompressed copy of the ``.gz`` ``path`` into the table, as a rotated file."""
+        f = self._track(path, fd, st, row, offset, rotated=True, tag_as=tag_as)
+        # The copy is unlinked: read to its end, and its row dropped once delivered.
+        f.deleted = True
+        self.context.metrics.add(self.context.instance, "files_recovered")
         return f
 
     def _scan(self, *, initial: bool, resumed: bool) -> list[str]:
@@ -280,72 +295,5 @@ class Discovery:
                 if f.row is row:
                     continue
             # Its file is gone, or another content has its inode now.
-            if not self._from_compressed(row, followed):
-                self.store.delete(row)
-
-    def _went_compressed(self, row: Row) -> bool:
-        """Whether the file of ``row``, whose inode a new file has now, lives on in a ``.gz``
-        (compressed and removed while we were down, its inode reused at once). The row goes
-        with it (inode 0 matches no file) and :meth:`_recover_rotated` reads it from there;
-        the new file gets a row of its own."""
-        if find_compressed(row, ()) is None:
-            return False
-        row.inode = 0
-        self.store.touch(row)
-        return True
-
-    def _from_compressed(self, row: Row, followed: Followed) -> bool:
-        """Read the rest of ``row``'s file from the ``.gz`` it was compressed into, if there
-        is one; whether the row is still needed (being read, or to try at the next start)."""
-        log = self.context.logger
-        compressed = find_compressed(row, {f.path for f in self.table})
-        if compressed is None or self.store.path is None or read_to(compressed, row.offset):
-            return False
-        try:
-            fd, damage = decompressed_copy(
-                compressed,
-                os.path.dirname(os.path.abspath(self.store.path)),
-                max(0, row.offset - FINGERPRINT_BYTES),
-            )
-        except OSError as exc:
-            log.warning(
-                "tail: cannot decompress %s to read the rest of %s: %s; trying again at the "
-                "next start",
-                compressed,
-                row.name,
-                exc.strerror or exc,
-            )
-            return True
-        st = os.fstat(fd)
-        if not row.matches(fd, st.st_size):
-            os.close(fd)
-            log.warning(
-                "tail: %s does not hold what was read of %s up to offset %d; not read",
-                compressed,
-                row.name,
-                row.offset,
-            )
-            return False
-        if damage is not None:
-            log.warning(
-                "tail: %s is damaged after %d bytes (%s); reading what comes before",
-                compressed,
-                st.st_size,
-                damage,
-            )
-        # Its inode may be another file's by now: the row is found by its name's gzip only.
-        row.inode = 0
-        f = self._track(
-            compressed, fd, st, row, row.offset, rotated=True, tag_as=followed(row.name)
-        )
-        # The copy is unlinked: read to its end, and its row dropped once delivered.
-        f.deleted = True
-        self.context.metrics.add(self.context.instance, "files_recovered")
-        log.info(
-            "tail: %s was compressed into %s while the agent was down; reading the rest of "
-            "it from offset %d",
-            row.name,
-            compressed,
-            row.offset,
-        )
-        return True
+            if not self.gzips.read_rest(row, followed(row.name)):
+                self.store.retire(row)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
+import pytest
+
+from logtide.agent.inputs.tail import checkpoint_db
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, digest
 
 
 def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:
@@ -141,3 +144,37 @@ def test_a_row_takes_its_head_once_the_file_has_a_whole_line(tmp_path: Path) -> 
     with open(log, "rb") as reader:
         assert long.take_head(reader.fileno(), log.stat().st_size)
     assert long.head_length == 256
+
+
+def test_a_retired_row_leaves_its_head_in_logtide_done_the_newest_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``retire``: the row goes, its head stays (``logtide_done``), also after a write that
+    failed and was restored; a row with no head leaves nothing; the newest ``DONE_KEPT``
+    heads are kept."""
+    monkeypatch.setattr(
+        checkpoint_db,
+        "_PRUNE_DONE",
+        checkpoint_db._PRUNE_DONE.replace(str(checkpoint_db.DONE_KEPT), "3"),
+    )
+    db = str(tmp_path / "tail.db")
+    store = CheckpointStore(db)
+    store.open()
+    rows = [store.create(f"/var/log/{n}.log", n + 1, 0) for n in range(5)]
+    for n, row in enumerate(rows[:4]):
+        row.set_head(b"line %d\n" % n)
+    store.write(store.snapshot())
+    store.retire(rows[0])
+    store.retire(rows[4])  # no head: nothing to remember
+    failed = store.snapshot()
+    store.restore(failed)
+    for row in rows[1:4]:
+        store.retire(row)
+    store.write(store.snapshot())
+    store.close()
+    again = CheckpointStore(db)
+    again.open()
+    assert again.rows == {}
+    kept = [(7, digest(b"line %d\n" % n)) for n in (0, 1, 2, 3)][-3:]
+    assert again.done == set(kept)
+    again.close()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gzip
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from logtide.agent.inputs.tail import discovery
+from logtide.agent.inputs.tail import gzip_recovery
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, digest
 from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.harness import Sink, running, wait_for
 
@@ -411,7 +414,7 @@ async def test_a_gzip_that_cannot_be_decompressed_now_is_tried_at_the_next_start
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with monkeypatch.context() as patch:
-        patch.setattr(discovery, "decompressed_copy", disk_full)
+        patch.setattr(gzip_recovery, "decompressed_copy", disk_full)
         second = await _run_to(tmp_path, 10)
     assert _numbers(second) == list(range(120, 130))
     warnings = [r.getMessage() for r in caplog.records if "cannot decompress" in r.getMessage()]
@@ -445,7 +448,7 @@ async def test_a_generation_read_to_its_end_is_not_decompressed_when_gzipped(
     def not_called(path: str, folder: str, keep_from: int) -> tuple[int, str | None]:
         raise AssertionError(f"{path} was inflated")
 
-    monkeypatch.setattr(discovery, "decompressed_copy", not_called)
+    monkeypatch.setattr(gzip_recovery, "decompressed_copy", not_called)
     second = Sink()
     async with running(second, path=path, db=db, **KUBE):
         await asyncio.sleep(0.5)
@@ -510,3 +513,91 @@ async def test_a_generation_held_back_unread_is_read_from_its_gzip_after_a_resta
     assert len(list(log.parent.glob("0.log.*.gz"))) == 2
     second = await _run_to(tmp_path, 230)
     assert sorted(_numbers(second)) == list(range(230))
+
+
+def _kubelet_rotates(log: Path, stamp: str, lines: bytes) -> None:
+    """One rotation by kubelet: older generations gzipped, the log renamed to
+    ``0.log.<stamp>``, a new log with ``lines``."""
+    for older in sorted(log.parent.glob("0.log.*[0-9]")):
+        _kubelet_compresses(older)
+    os.rename(log, log.with_name(f"0.log.{stamp}"))
+    log.write_bytes(lines)
+
+
+async def test_a_generation_born_and_compressed_while_down_is_read_from_its_gzip(
+    tmp_path: Path,
+) -> None:
+    """Three rotations while the agent is down: the generation born after it stopped is
+    gzipped before it starts, and no row knows it. It comes after the ``.gz`` of the row's
+    content, so it is read from its head, once (it was lost before); a start after that
+    reads nothing again."""
+    _, log = await _read_by_a_first_run(tmp_path, 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
+    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
+    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+    assert len(list(log.parent.glob("0.log.*.gz"))) == 2
+    second = await _run_to(tmp_path, 70)
+    assert sorted(_numbers(second)) == list(range(100, 170))
+    third = await _run_to(tmp_path, 0, settle=0.5)
+    assert third.records == []
+
+
+async def test_a_file_opened_just_before_a_stop_and_gzipped_while_down_is_read(
+    tmp_path: Path,
+) -> None:
+    """kubelet rotates just before the agent stops: the new log is opened empty, so its row
+    has no first bytes to be found by. Written to, rotated and gzipped while the agent is
+    down, it comes after the ``.gz`` of the generation before it and is read from its
+    head (those lines were lost before)."""
+    log = _kubelet_node(tmp_path)
+    writer = open(log, "ab", buffering=0)  # noqa: SIM115 - the app keeps its fd across rotation
+    writer.write(_lines(0, 100))
+    first = Sink()
+    async with running(first, path=_glob(tmp_path), db=str(tmp_path / "t.db"), **KUBE) as tail:
+        await wait_for(lambda: len(first.records) == 100)
+        os.rename(log, log.with_name("0.log.20261127-101500"))
+        writer.close()
+        log.write_bytes(b"")
+        await wait_for(lambda: tail.context.metrics.get("test.0", "files_opened") == 2)
+        await asyncio.sleep(1.2)  # past the persist interval
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    _kubelet_rotates(log, "20261127-101600", _lines(120, 130))
+    _kubelet_rotates(log, "20261127-101700", _lines(130, 140))
+    second = await _run_to(tmp_path, 40)
+    assert sorted(_numbers(second)) == list(range(100, 140))
+
+
+async def test_a_gzip_whose_content_was_read_to_its_end_is_not_read_again(
+    tmp_path: Path,
+) -> None:
+    """A ``.gz`` newer than the row's whose first bytes are those of a content read to its
+    end before (``logtide_done``: the agent was behind, and finished that generation first)
+    is not taken for one born while the agent was down."""
+    _, log = await _read_by_a_first_run(tmp_path, 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
+    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
+    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+    head = _lines(120, 140)[:FINGERPRINT_BYTES]
+    with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as con, con:
+        con.execute(
+            "INSERT INTO logtide_done (head_length, head_digest) VALUES (?, ?)",
+            (len(head), digest(head)),
+        )
+    second = await _run_to(tmp_path, 50)
+    assert sorted(_numbers(second)) == [*range(100, 120), *range(140, 170)]
+
+
+async def test_on_a_first_start_no_gzip_is_read(tmp_path: Path) -> None:
+    """With no row and nothing read before, nothing tells which ``.gz`` are new: none is
+    read, and ``Read_from_Head On`` reads the file the glob matches (as Fluent Bit does)."""
+    log = _kubelet_node(tmp_path)
+    log.write_bytes(_lines(0, 10))
+    _kubelet_rotates(log, "20261127-101500", _lines(10, 20))
+    _kubelet_rotates(log, "20261127-101600", _lines(20, 30))
+    first = await _run_to(tmp_path, 10, settle=0.5)
+    assert _numbers(first) == list(range(20, 30))
