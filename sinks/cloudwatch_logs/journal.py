@@ -26,12 +26,18 @@ stands, followed by ``d`` lines for its batches already closed. In memory the jo
 keeps only where each open record's line is and which of its batches are open; the events
 stay on disk.
 
+The journal is one process's: :meth:`Journal.open` holds ``<journal>.lock`` (``flock``) until
+:meth:`Journal.close`. A second agent on the same state folder (a DaemonSet rolled with
+``maxSurge``, an agent started by hand) would otherwise compact the file under the first
+one's appends, which then go to an unlinked file, and put the first one's open batches again.
+
 All methods block (file I/O, fsync); the output calls them from worker threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import threading
@@ -44,6 +50,7 @@ from typing import Any
 import orjson
 
 from logtide.agent.core.durable import append_whole, open_for_append, write_atomic
+from logtide.agent.core.file_lock import try_lock
 
 # A compaction copies the open records' lines (the flush in flight: up to a few MiB), so
 # it must be rare against what is written between two (at 4 MiB it was ~a third of the
@@ -106,6 +113,7 @@ class Journal:
         self._next_id = 1
         self._ids = itertools.count(1)
         self._fd: int | None = None
+        self._held: int | None = None
         self._size = 0
         self._compacted_size = 0
         self._lock = threading.Lock()
@@ -121,19 +129,31 @@ class Journal:
         :attr:`compaction_error`: a restart on a full disk must not stop the agent."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            raw = self._fold()
-            self._ids = itertools.count(self._next_id)
+            held = try_lock(self.path.with_name(self.path.name + ".lock"), 0o600)
+            if held is None:
+                raise BlockingIOError(errno.EAGAIN, "in use by another logtide process")
+            self._held = held
             try:
-                self._compact()
-            except OSError as exc:
-                self._resume()
-                self.compaction_error = exc
-            return [
-                OpenBatch((rid, index), (str(b[0]), str(b[1])), sent_events(b[2]), record.ms)
-                for rid, record in self._records.items()
-                for index, b in enumerate(raw[rid])
-                if record.open[index]
-            ]
+                return self._load()
+            except BaseException:
+                self._held = None
+                os.close(held)
+                raise
+
+    def _load(self) -> list[OpenBatch]:
+        raw = self._fold()
+        self._ids = itertools.count(self._next_id)
+        try:
+            self._compact()
+        except OSError as exc:
+            self._resume()
+            self.compaction_error = exc
+        return [
+            OpenBatch((rid, index), (str(b[0]), str(b[1])), sent_events(b[2]), record.ms)
+            for rid, record in self._records.items()
+            for index, b in enumerate(raw[rid])
+            if record.open[index]
+        ]
 
     def _fold(self) -> dict[int, RawBatches]:
         """Apply the file line by line; returns the batches of the records still open. A
@@ -284,6 +304,9 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._close_fd()
+            if self._held is not None:
+                os.close(self._held)
+                self._held = None
 
     def _close_fd(self) -> None:
         if self._fd is not None:

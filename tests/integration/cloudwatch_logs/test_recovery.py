@@ -19,6 +19,7 @@ from logtide.sinks.cloudwatch_logs import CloudWatchLogsOutput, recovery
 from logtide.sinks.cloudwatch_logs.options import CloudWatchSettings
 from logtide.sinks.cloudwatch_logs.recovery import missing_events
 from tests.support.fault_proxy import FaultProxy, Forward, Request, Response, http_error, refuse
+from tests.support.journal_lock import leave_out_the_journal_lock
 from tests.support.moto_server import MotoServer
 from tests.support.plugins import build, plugin_context, settings_for
 
@@ -39,6 +40,11 @@ MARKS = [("tail.0:1:abc|tail.0|states.notca", 4096)]
 @pytest.fixture(autouse=True)
 def no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recovery, "SETTLE_SECONDS", 0.0)
+
+
+@pytest.fixture(autouse=True)
+def _restarts_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    leave_out_the_journal_lock(monkeypatch)
 
 
 def output(context: Any, endpoint: str, journal: Path, **extra: str) -> CloudWatchLogsOutput:

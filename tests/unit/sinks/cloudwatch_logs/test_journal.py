@@ -16,9 +16,15 @@ import pytest
 from logtide.sinks.cloudwatch_logs import journal as journal_module
 from logtide.sinks.cloudwatch_logs.journal import Journal
 from tests.support.full_disk import refuse
+from tests.support.journal_lock import leave_out_the_journal_lock
 
 A = ("group", "a")
 B = ("group", "b")
+
+
+@pytest.fixture(autouse=True)
+def _restarts_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    leave_out_the_journal_lock(monkeypatch)
 
 
 def encoded(events: list[tuple[int, str]]) -> bytes:

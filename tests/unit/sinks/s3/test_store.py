@@ -15,6 +15,7 @@ from logtide.sinks.s3.appends import NAME as APPENDS
 from logtide.sinks.s3.appends import AppendLog
 from logtide.sinks.s3.keys import KeyFormat
 from logtide.sinks.s3.store import JOURNAL, Store, UploadState
+from tests.support.flock_holder import other_gets_it
 from tests.support.full_disk import refuse
 
 T0 = 1795744014.715089
@@ -316,3 +317,13 @@ def test_open_on_a_full_disk_keeps_appending_to_the_log(
     final = store(tmp_path)
     assert sorted(b.size for b in final.buffers.values()) == [2, 2]
     assert final.log.watermarks == {"src": 4}
+
+
+def test_a_store_dir_another_process_holds_is_refused(tmp_path: Path) -> None:
+    """A second agent on the same ``store_dir``: one clear error, and the folder's files are
+    left as they are; once the first closes, the lock is free."""
+    first = store(tmp_path)
+    with pytest.raises(PluginError, match="is in use by another logtide process"):
+        store(tmp_path)
+    first.close()
+    assert other_gets_it(tmp_path / ".lock")
