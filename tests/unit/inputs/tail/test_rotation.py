@@ -524,6 +524,18 @@ def _kubelet_rotates(log: Path, stamp: str, lines: bytes) -> None:
     log.write_bytes(lines)
 
 
+async def _three_rotations_while_down(tmp_path: Path) -> Path:
+    """A first run reads lines 0-99 and stops; 100-119 are written, and kubelet rotates
+    three times (generations of 120-139 and 140-159, the log 160-169); the log."""
+    _, log = await _read_by_a_first_run(tmp_path, 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
+    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
+    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+    return log
+
+
 async def test_a_generation_born_and_compressed_while_down_is_read_from_its_gzip(
     tmp_path: Path,
 ) -> None:
@@ -531,12 +543,7 @@ async def test_a_generation_born_and_compressed_while_down_is_read_from_its_gzip
     gzipped before it starts, and no row knows it. It comes after the ``.gz`` of the row's
     content, so it is read from its head, once (it was lost before); a start after that
     reads nothing again."""
-    _, log = await _read_by_a_first_run(tmp_path, 100)
-    with open(log, "ab") as fh:
-        fh.write(_lines(100, 120))
-    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
-    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
-    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+    log = await _three_rotations_while_down(tmp_path)
     assert len(list(log.parent.glob("0.log.*.gz"))) == 2
     second = await _run_to(tmp_path, 70)
     assert sorted(_numbers(second)) == list(range(100, 170))
@@ -576,12 +583,7 @@ async def test_a_gzip_whose_content_was_read_to_its_end_is_not_read_again(
     """A ``.gz`` newer than the row's whose first bytes are those of a content read to its
     end before (``logtide_done``: the agent was behind, and finished that generation first)
     is not taken for one born while the agent was down."""
-    _, log = await _read_by_a_first_run(tmp_path, 100)
-    with open(log, "ab") as fh:
-        fh.write(_lines(100, 120))
-    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
-    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
-    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+    await _three_rotations_while_down(tmp_path)
     head = _lines(120, 140)[:FINGERPRINT_BYTES]
     with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as con, con:
         con.execute(
