@@ -151,7 +151,11 @@ class Discovery:
             os.close(fd)
             return None
         row = self.store.find(st.st_ino, path)
-        if row is not None and not _holds(row, fd, st.st_size) and self.gzips.went_compressed(row):
+        if (
+            row is not None
+            and not _holds(row, fd, st.st_size)
+            and (self._went_beside(row, path) or self.gzips.went_compressed(row))
+        ):
             row = None
         if row is not None and row.matches(fd, st.st_size):
             offset = row.offset
@@ -172,6 +176,32 @@ class Discovery:
         if not rotated:
             row.name = path
         return self._track(path, fd, st, row, offset, rotated=rotated, tag_as=tag_as)
+
+    def _went_beside(self, row: Row, path: str) -> bool:
+        """Whether the content of ``row``, which its file no longer holds, lives on in a
+        copy beside it (logrotate's ``copytruncate`` while we were down: the file was copied,
+        then emptied in place): the copy starts with the row's first bytes and holds the
+        bytes before its checkpoint. The row moves to the copy, which
+        :meth:`_recover_rotated` reads from the checkpoint under the row's lineage (read
+        from its head, what was delivered would go out again), and ``path`` gets a row of
+        its own."""
+        if row.head_length == 0 or row.offset == 0:
+            return False
+        for sibling in siblings(path):
+            try:
+                fd = os.open(sibling, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                continue
+            try:
+                st = os.fstat(fd)
+                holds = row.head_matches(fd) and row.matches(fd, st.st_size)
+            finally:
+                os.close(fd)
+            if holds and st.st_ino != row.inode and (st.st_dev, st.st_ino) not in self.table:
+                row.inode, row.name = st.st_ino, sibling
+                self.store.touch(row)
+                return True
+        return False
 
     def _track(
         self,

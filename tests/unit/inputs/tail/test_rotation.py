@@ -67,6 +67,40 @@ async def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
     assert _numbers(sink) == list(range(80))
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+async def test_copytruncate_while_down_reads_the_copy_from_the_checkpoint(
+    tmp_path: Path, compressed: bool
+) -> None:
+    """logrotate's ``copytruncate`` while the agent is down (with ``compress``, the copy is
+    gzipped at once): the lines written after the checkpoint are read from the copy, from
+    the checkpoint, under the file's tag; the emptied file is read from its head. The copy
+    used to be read from its head (its first 100 lines a second time, past the outputs'
+    exactly-once watermarks); a gzipped copy already was read from the checkpoint."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 100))
+    path, db = str(tmp_path / "*.log"), str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **LIVE):
+        await wait_for(lambda: len(first.records) == 100)
+    with open(log, "ab") as fh:
+        fh.write(_lines(100, 120))
+    copy = tmp_path / "app.log.1"
+    copy.write_bytes(log.read_bytes())
+    with open(log, "r+b") as fh:
+        fh.truncate(0)
+    if compressed:
+        copy.with_name("app.log.1.gz").write_bytes(gzip.compress(copy.read_bytes()))
+        copy.unlink()
+    with open(log, "ab") as fh:
+        fh.write(_lines(120, 130))
+    second = Sink()
+    async with running(second, path=path, db=db, **LIVE):
+        await wait_for(lambda: len(second.records) == 30)
+        await asyncio.sleep(0.5)
+    assert sorted(_numbers(second)) == list(range(100, 130))
+    assert {chunk.tag for chunk in second.chunks} == {chunk.tag for chunk in first.chunks}
+
+
 async def test_shrink_is_read_again_from_zero(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(_lines(0, 30))
