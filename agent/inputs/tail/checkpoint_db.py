@@ -184,7 +184,7 @@ class CheckpointStore:
         # Each row's lineage as the DB holds it, to write it only when it changes.
         self._lineage_saved: dict[int, LineageKey] = {}
         self._next_id = 1
-        # Heads of contents read to their end whose file is gone (as of open) and those
+        # Heads of rows dropped because their file was gone (as of open), and of those
         # retired since, to write.
         self.done: set[Head] = set()
         self._retired: list[Head] = []
