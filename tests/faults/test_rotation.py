@@ -2,13 +2,15 @@
 its end, through the article's pipeline: nothing lost, nothing repeated in S3.
 
 copytruncate copies the file and then empties it: what the tail had not read before the
-truncation exists only in the copy (whose name the Path glob does not match), for logtide as
-for Fluent Bit. The rotations here therefore happen once the lines written so far are
-delivered, while the app keeps writing right after them."""
+truncation exists only in the copy (whose name the Path glob does not match), and is read
+from there. :func:`run_copytruncate` rotates at quiet points and also empties the file by
+hand (no copy: what follows is new); the outage case rotates wherever the writer is, with
+the input held back, and kills the agent while it reads the copies."""
 
 from __future__ import annotations
 
 import os
+import random
 import time
 
 import pytest
@@ -58,6 +60,43 @@ def test_copytruncate_and_truncation_short(world: World) -> None:
 @pytest.mark.slow
 def test_copytruncate_and_truncation_long(world: World) -> None:
     run_copytruncate(world, rounds=12, rate=600, case="copytruncate_long")
+
+
+def test_copytruncate_during_an_outage_and_kill9(world: World) -> None:
+    """S3 and CloudWatch refuse connections, so the input stops at ``Mem_Buf_Limit`` and the
+    writer's copytruncate rotations (every 900 lines, wherever it is) leave lines the tail
+    has not read in the copies. The agent is killed while it reads them, started after the
+    outage, and killed twice more. Before the copies were read, this lost 151 S3 and 407
+    CloudWatch lines of 8,010, and repeated 647 and 1,007."""
+    writer = world.writer(
+        "app-0.log",
+        rate=300,
+        seed=71,
+        rotation="copytruncate",
+        rotate_every=900,
+        keep_rotated=12,
+    )
+    agent = world.agent({"tail": {"Mem_Buf_Limit": "64K"}})
+    agent.wait_files(1)
+    writer.start()
+    time.sleep(2)
+    world.proxy.inject(refuse(), duration=600)
+    time.sleep(10)
+    agent.kill9()
+    world.proxy.clear()
+    agent.start()
+    world.kill_repeatedly(agent, [writer], 2, random.Random(71), rotate=False)
+    time.sleep(6)
+    code, s3, cw = world.finish([writer], agent)
+    report.record(
+        "copytruncate_outage_kill9",
+        lines_written=writer.written.total,
+        rotations=writer.rotations,
+        **report.tallies(s3, cw),
+    )
+    assert code == 0, agent.log_tail()
+    assert not s3.lost and not cw.lost, (s3.summary(), cw.summary())
+    assert s3.duplicates == 0 and cw.duplicates == 0, (s3.summary(), cw.summary())
 
 
 def test_file_deleted_before_it_was_read_to_its_end(world: World) -> None:

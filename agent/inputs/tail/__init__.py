@@ -8,7 +8,8 @@ each is passed what it needs when it is built:
   are still in flight.
 - ``discovery.Discovery``: ``Path``/``Exclude_Path`` globs, ``Ignore_Older``, rescans; opens
   files at their checkpoint (or head/end) and recovers generations rotated while down.
-- ``changes.FileChanges``: truncation, rotation and deletion of open files; closes them.
+- ``changes.FileChanges``: truncation, rotation and deletion of open files; closes them. A
+  file copied then emptied is read on from the copy ``copies.find_copy`` finds.
 - ``pump.Pump``: reads a file into chunks (cut points, Mem_Buf_Limit, line counters).
 - ``checkpointer.Checkpointer``: the acknowledgement gate — gives each chunk its ack, moves a
   file's checkpoint over the contiguous acknowledged prefix, writes the DB from its thread.

@@ -1,9 +1,11 @@
 """What happens to an open file: truncation, rotation, deletion, and closing it.
 
 Checked on each visit (``fstat`` of the open descriptor; a path lookup on full passes): a
-file that shrank starts over at 0 with a new lineage; a file renamed away or deleted keeps
-being read to its end, waits out ``Rotate_Wait`` and is closed; a rotated file's checkpoint
-row is dropped once everything read from it is acknowledged.
+file that shrank is read on from a copy of it beside it (``copytruncate``: see
+:mod:`~logtide.agent.inputs.tail.copies`), else starts over at 0 with a new lineage; a file
+renamed away or deleted keeps being read to its end, waits out ``Rotate_Wait`` and is
+closed; a rotated file's checkpoint row is dropped once everything read from it is
+acknowledged.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from logtide.agent.core.plugins import Emit, PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
 from logtide.agent.inputs.tail.checkpointer import Checkpointer
+from logtide.agent.inputs.tail.copies import Copy, find_copy
 from logtide.agent.inputs.tail.discovery import Discovery
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.pump import Pump
@@ -64,6 +67,12 @@ class FileChanges:
             self.store.touch(f.row)
         if fst.st_size < f.pos:
             metrics.add(instance, "files_truncated")
+            copy = None
+            if f.rotated_at is None:
+                copy = await find_copy(f, self.table, self.discovery.gzips.scratch)
+            if copy is not None:
+                self._read_on_from(f, copy)
+                return True
             self.context.logger.debug(
                 "tail: %s truncated to %d bytes at offset %d; reading it from 0",
                 f.path,
@@ -94,6 +103,40 @@ class FileChanges:
         f.generation += 1
         self.checkpointer.start_over(f)
         f.seek(0)
+
+    def _read_on_from(self, f: TailedFile, copy: Copy) -> None:
+        """``f`` was copied, then emptied (``copytruncate``): it is read on from ``copy`` at
+        the same offset, as a rotated file. Its row, range tracker, lineage and decoder go
+        with it, so acknowledgements in flight still move its checkpoint and a restart
+        reads the copy from there; the emptied file is opened as a new one."""
+        self.table.remove(f)
+        os.close(f.fd)
+        f.fd, f.dev, f.inode, f.size = copy.fd, copy.st.st_dev, copy.st.st_ino, copy.st.st_size
+        os.lseek(f.fd, f.pos, os.SEEK_SET)
+        f.eof = False
+        f.rotated_at = time.monotonic()
+        row = f.row
+        row.rotated = 1
+        if copy.compressed:
+            # The decompressed copy is unlinked: its row is dropped once delivered, and
+            # found by its head in the ``.gz`` at the next start (inode 0 matches no file).
+            f.deleted = True
+            row.inode = 0
+        else:
+            row.inode, row.name = copy.st.st_ino, copy.name
+        self.store.touch(row)
+        self.table.add(f)
+        self.context.metrics.add(self.context.instance, "files_copytruncated")
+        self.context.logger.info(
+            "tail: %s was copied to %s and emptied (copytruncate); reading the rest of it "
+            "from the copy at offset %d",
+            f.path,
+            copy.name,
+            f.pos,
+        )
+        self.discovery.open(f.path, from_head=True)
+        if self.watcher is not None:
+            self.watcher.rescan = True
 
     def _rotated(self, f: TailedFile, *, deleted: bool) -> None:
         """``f`` was renamed away or deleted: it is read to its end from here on, and its

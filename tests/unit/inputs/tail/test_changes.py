@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
+import shutil
 import time
 from pathlib import Path
+
+import pytest
 
 from logtide.agent.inputs.tail.watcher import Watcher
 from tests.support.plugins import plugin_context
@@ -32,6 +36,69 @@ async def test_a_shrunk_file_starts_over_at_zero(tmp_path: Path) -> None:
         parts.sink.release()
         assert f.row.offset == 0
         assert context.metrics.get("test.0", "files_truncated") == 1
+        parts.table.close_all()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+async def test_a_copied_then_emptied_file_is_read_on_from_its_copy(
+    tmp_path: Path, compressed: bool
+) -> None:
+    """copytruncate (with ``compress``, the copy gzipped at once): the line the tail had not
+    read before the truncation is read from the copy, and the acknowledgements in flight
+    move the copy's checkpoint. Before, the file started over at 0 and that line was
+    lost."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context, db=tmp_path / "t.db")
+        parts.sink.hold = True
+        f = parts.open(log)
+        await parts.pump.read(f, parts.emit, None)  # emitted, not acknowledged yet
+        lineage, tracker, row = f.row.lineage, f.tracker, f.row
+        with open(log, "ab") as fh:
+            fh.write(b"three\n")
+        copy = tmp_path / "a.log.1"
+        shutil.copyfile(log, copy)
+        os.truncate(log, 0)
+        if compressed:
+            copy.with_name("a.log.1.gz").write_bytes(gzip.compress(copy.read_bytes()))
+            copy.unlink()
+        assert await parts.changes.check(f, parts.emit)
+        assert f.rotated_at is not None and f.tracker is tracker
+        assert f.row is row and row.lineage == lineage and row.rotated == 1
+        assert parts.inflight.bytes == len(LINES)
+        if compressed:
+            assert (f.deleted, row.inode, row.name) == (True, 0, str(log))
+        else:
+            assert (f.inode, row.inode, row.name) == (copy.stat().st_ino,) * 2 + (str(copy),)
+        await parts.pump.read(f, parts.emit, None)
+        assert parts.sink.logs() == ["one", "two", "three"]
+        parts.sink.release()
+        assert row.offset == len(LINES) + len(b"three\n")
+        (emptied,) = [g for g in parts.table if g is not f]
+        assert emptied.path == str(log) and emptied.inode == log.stat().st_ino
+        assert emptied.row is not row and emptied.row.lineage != lineage
+        assert context.metrics.get("test.0", "files_truncated") == 1
+        assert context.metrics.get("test.0", "files_copytruncated") == 1
+        parts.table.close_all()
+
+
+async def test_a_copy_that_does_not_hold_what_was_read_is_not_followed(tmp_path: Path) -> None:
+    """A generation beside the file that starts the same but holds other bytes where the
+    tail last read (an older copy, a file emptied by hand) is not the content: the file
+    starts over at 0."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context)
+        f = parts.open(log)
+        await parts.pump.read(f, parts.emit, None)
+        (tmp_path / "a.log.1").write_bytes(b"one\ntwi\nthree\n")
+        (tmp_path / "a.log.2").write_bytes(b"one\n")
+        os.truncate(log, 0)
+        assert not await parts.changes.check(f, parts.emit)
+        assert (f.pos, f.rotated_at, f.inode) == (0, None, log.stat().st_ino)
+        assert context.metrics.get("test.0", "files_copytruncated") == 0
         parts.table.close_all()
 
 

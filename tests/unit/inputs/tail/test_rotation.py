@@ -7,6 +7,7 @@ import contextlib
 import errno
 import gzip
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -65,6 +66,70 @@ async def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
             fh.write(_lines(50, 80))
         await wait_for(lambda: len(sink.records) == 80)
     assert _numbers(sink) == list(range(80))
+
+
+def _copytruncate(log: Path, *, compressed: bool) -> None:
+    """logrotate's ``copytruncate`` to ``<log>.1`` (gzipped at once with ``compressed``)."""
+    copy = log.with_name(log.name + ".1")
+    shutil.copyfile(log, copy)
+    os.truncate(log, 0)
+    if compressed:
+        copy.with_name(copy.name + ".gz").write_bytes(gzip.compress(copy.read_bytes()))
+        copy.unlink()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+async def test_copytruncate_while_running_reads_the_unread_end_from_the_copy(
+    tmp_path: Path, compressed: bool
+) -> None:
+    """Lines written just before a ``copytruncate`` that the tail had not read yet are read
+    from the copy, once, under the file's tag; the emptied file is read from its head.
+    Before, they were lost (as in Fluent Bit)."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 50))
+    sink = Sink()
+    async with running(sink, path=f"{tmp_path}/*.log", db=str(tmp_path / "t.db"), **LIVE):
+        await wait_for(lambda: len(sink.records) == 50)
+        tags = {chunk.tag for chunk in sink.chunks}
+        # No await in between: the tail cannot read these before the truncation.
+        with open(log, "ab") as fh:
+            fh.write(_lines(50, 80))
+        _copytruncate(log, compressed=compressed)
+        with open(log, "ab") as fh:
+            fh.write(_lines(80, 90))
+        await wait_for(lambda: len(sink.records) >= 90)
+        await asyncio.sleep(0.5)
+    assert sorted(_numbers(sink)) == list(range(90))
+    assert {chunk.tag for chunk in sink.chunks} == tags
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+async def test_copytruncate_while_running_then_a_stop_reads_the_copy_from_its_checkpoint(
+    tmp_path: Path, compressed: bool
+) -> None:
+    """What was read from the copy but not acknowledged when the agent stopped is read from
+    the copy again at the next start, from its checkpoint: the copy's row took the file's
+    checkpoint. Before, the row started over for the emptied file and those lines were
+    never read."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 50))
+    path, db = f"{tmp_path}/*.log", str(tmp_path / "t.db")
+    first = Sink()
+    async with running(first, path=path, db=db, **LIVE) as tail:
+        await wait_for(lambda: len(first.records) == 50)
+        first.hold = True
+        with open(log, "ab") as fh:
+            fh.write(_lines(50, 80))
+        _copytruncate(log, compressed=compressed)
+        with open(log, "ab") as fh:
+            fh.write(_lines(80, 90))
+        await wait_for(lambda: len(first.records) >= 90)
+        assert tail.context.metrics.get("test.0", "files_copytruncated") == 1
+    second = Sink()
+    async with running(second, path=path, db=db, **LIVE):
+        await wait_for(lambda: len(second.records) >= 40)
+        await asyncio.sleep(0.5)
+    assert sorted(_numbers(second)) == list(range(50, 90))
 
 
 @pytest.mark.parametrize("compressed", [False, True])

@@ -1,0 +1,98 @@
+"""logrotate's ``copytruncate`` while the agent runs: the copy that holds a truncated file's
+unread end.
+
+copytruncate copies the file beside it (``app.log.1``; gzipped at once with ``compress`` and
+no ``delaycompress``), then empties it in place. Lines the tail had not read yet, because it
+was behind, held back by ``Mem_Buf_Limit`` or between two visits, are then only in the copy.
+A copy that starts with the file's first bytes, holds the bytes before its checkpoint, and
+holds at the same offsets the last bytes the tail read is the same content: the tail reads
+on from there (:meth:`~logtide.agent.inputs.tail.changes.FileChanges.check`). This module only
+finds and checks the copy; a ``.gz`` is decompressed as at start
+(:mod:`~logtide.agent.inputs.tail.compressed`), bytes long read left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
+from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.siblings import siblings
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """An open copy of a truncated file's content: ``name`` is the plain copy, or the
+    ``.gz`` that ``fd`` (an unlinked decompressed file) was inflated from."""
+
+    fd: int
+    st: os.stat_result
+    name: str
+    compressed: bool
+
+
+def _continues(f: TailedFile, fd: int, size: int) -> bool:
+    """Whether the open file ``fd`` holds what ``f`` read: the bytes before its checkpoint,
+    the last bytes it read, at the same offsets, and at least as much as it read."""
+    if size < f.pos or not f.row.matches(fd, size):
+        return False
+    expected = f.recent + f.tail
+    start = f.consumed - len(f.recent)
+    try:
+        return os.pread(fd, len(expected), start) == expected
+    except OSError:
+        return False
+
+
+def _plain(f: TailedFile, table: FileTable) -> Copy | None:
+    """A rotated generation beside ``f.path`` that is a copy of what ``f`` read."""
+    if f.row.head_length == 0:
+        return None
+    for sibling in siblings(f.path):
+        try:
+            fd = os.open(sibling, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        if (
+            key != (f.dev, f.inode)
+            and key not in table
+            and f.row.head_matches(fd)
+            and _continues(f, fd, st.st_size)
+        ):
+            return Copy(fd, st, sibling, compressed=False)
+        os.close(fd)
+    return None
+
+
+async def _inflated(f: TailedFile, taken: set[str], scratch: str) -> Copy | None:
+    """The ``.gz`` generation of ``f.path`` that starts with ``f``'s first bytes, decompressed
+    in a thread (a big file would hold the event loop) from a little before what the checks
+    read, and checked like a plain copy."""
+    compressed = find_compressed(f.row, taken)
+    if compressed is None:
+        return None
+    keep_from = max(0, min(f.row.offset - f.row.fp_length, f.consumed - len(f.recent)))
+    try:
+        fd, damage = await asyncio.to_thread(decompressed_copy, compressed, scratch, keep_from)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if damage is None and _continues(f, fd, st.st_size):
+        return Copy(fd, st, compressed, compressed=True)
+    os.close(fd)
+    return None
+
+
+async def find_copy(f: TailedFile, table: FileTable, scratch: str | None) -> Copy | None:
+    """The copy holding what ``f``, which shrank below what it read, held before: a plain
+    one first, else a ``.gz`` when there is a folder (``scratch``) to decompress it in."""
+    copy = _plain(f, table)
+    if copy is None and scratch is not None:
+        taken = {other.path for other in table}
+        copy = await _inflated(f, taken, scratch)
+    return copy
