@@ -69,7 +69,8 @@ class FileChanges:
             metrics.add(instance, "files_truncated")
             copy = None
             if f.rotated_at is None:
-                copy = await find_copy(f, self.table, self.discovery.gzips.scratch)
+                scratch = self.discovery.gzips.scratch
+                copy = await find_copy(f, self.table, scratch, self.context.logger)
             if copy is not None:
                 self._read_on_from(f, copy)
                 return True

@@ -14,6 +14,7 @@ finds and checks the copy; a ``.gz`` is decompressed as at start
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass
 
@@ -69,7 +70,9 @@ def _plain(f: TailedFile, table: FileTable) -> Copy | None:
     return None
 
 
-async def _inflated(f: TailedFile, taken: set[str], scratch: str) -> Copy | None:
+async def _inflated(
+    f: TailedFile, taken: set[str], scratch: str, logger: logging.Logger
+) -> Copy | None:
     """The ``.gz`` generation of ``f.path`` that starts with ``f``'s first bytes, decompressed
     in a thread (a big file would hold the event loop) from a little before what the checks
     read, and checked like a plain copy."""
@@ -79,20 +82,31 @@ async def _inflated(f: TailedFile, taken: set[str], scratch: str) -> Copy | None
     keep_from = max(0, min(f.row.offset - f.row.fp_length, f.consumed - len(f.recent)))
     try:
         fd, damage = await asyncio.to_thread(decompressed_copy, compressed, scratch, keep_from)
-    except OSError:
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        logger.warning(
+            "tail: cannot decompress %s to read the rest of %s: %s", compressed, f.path, why
+        )
         return None
     st = os.fstat(fd)
     if damage is None and _continues(f, fd, st.st_size):
         return Copy(fd, st, compressed, compressed=True)
     os.close(fd)
+    if damage is not None:
+        logger.warning(
+            "tail: %s is damaged (%s); not read as the copy of %s", compressed, damage, f.path
+        )
     return None
 
 
-async def find_copy(f: TailedFile, table: FileTable, scratch: str | None) -> Copy | None:
+async def find_copy(
+    f: TailedFile, table: FileTable, scratch: str | None, logger: logging.Logger
+) -> Copy | None:
     """The copy holding what ``f``, which shrank below what it read, held before: a plain
-    one first, else a ``.gz`` when there is a folder (``scratch``) to decompress it in."""
+    one first, else a ``.gz`` when there is a folder (``scratch``) to decompress it in.
+    What stops a ``.gz`` from being read is logged: the file then starts over at 0."""
     copy = _plain(f, table)
     if copy is None and scratch is not None:
         taken = {other.path for other in table}
-        copy = await _inflated(f, taken, scratch)
+        copy = await _inflated(f, taken, scratch, logger)
     return copy

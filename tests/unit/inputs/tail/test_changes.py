@@ -102,6 +102,26 @@ async def test_a_copy_that_does_not_hold_what_was_read_is_not_followed(tmp_path:
         parts.table.close_all()
 
 
+async def test_a_damaged_gzip_copy_is_not_followed_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context, db=tmp_path / "t.db")
+        f = parts.open(log)
+        await parts.pump.read(f, parts.emit, None)
+        whole = gzip.compress(LINES + b"three\n")
+        (tmp_path / "a.log.1.gz").write_bytes(whole[: len(whole) - 12])
+        os.truncate(log, 0)
+        assert not await parts.changes.check(f, parts.emit)
+        assert (f.pos, f.rotated_at) == (0, None)
+        parts.table.close_all()
+    (line,) = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert line.startswith(f"tail: {tmp_path}/a.log.1.gz is damaged (")
+    assert line.endswith(f"not read as the copy of {log}")
+
+
 async def test_a_rename_is_seen_only_when_the_path_is_looked_up(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     log.write_bytes(LINES)
