@@ -68,14 +68,20 @@ async def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
     assert _numbers(sink) == list(range(80))
 
 
-def _copytruncate(log: Path, *, compressed: bool) -> None:
-    """logrotate's ``copytruncate`` to ``<log>.1`` (gzipped at once with ``compressed``)."""
+def _copytruncate_unread(log: Path, *, compressed: bool) -> None:
+    """Lines 50-80 appended to ``log``, then logrotate's ``copytruncate`` to ``<log>.1``
+    (gzipped at once with ``compressed``), then lines 80-90 in the emptied file. Called
+    with no await in between, the tail cannot read lines 50-80 before the truncation."""
+    with open(log, "ab") as fh:
+        fh.write(_lines(50, 80))
     copy = log.with_name(log.name + ".1")
     shutil.copyfile(log, copy)
     os.truncate(log, 0)
     if compressed:
         copy.with_name(copy.name + ".gz").write_bytes(gzip.compress(copy.read_bytes()))
         copy.unlink()
+    with open(log, "ab") as fh:
+        fh.write(_lines(80, 90))
 
 
 @pytest.mark.parametrize("compressed", [False, True])
@@ -91,12 +97,7 @@ async def test_copytruncate_while_running_reads_the_unread_end_from_the_copy(
     async with running(sink, path=f"{tmp_path}/*.log", db=str(tmp_path / "t.db"), **LIVE):
         await wait_for(lambda: len(sink.records) == 50)
         tags = {chunk.tag for chunk in sink.chunks}
-        # No await in between: the tail cannot read these before the truncation.
-        with open(log, "ab") as fh:
-            fh.write(_lines(50, 80))
-        _copytruncate(log, compressed=compressed)
-        with open(log, "ab") as fh:
-            fh.write(_lines(80, 90))
+        _copytruncate_unread(log, compressed=compressed)
         await wait_for(lambda: len(sink.records) >= 90)
         await asyncio.sleep(0.5)
     assert sorted(_numbers(sink)) == list(range(90))
@@ -118,11 +119,7 @@ async def test_copytruncate_while_running_then_a_stop_reads_the_copy_from_its_ch
     async with running(first, path=path, db=db, **LIVE) as tail:
         await wait_for(lambda: len(first.records) == 50)
         first.hold = True
-        with open(log, "ab") as fh:
-            fh.write(_lines(50, 80))
-        _copytruncate(log, compressed=compressed)
-        with open(log, "ab") as fh:
-            fh.write(_lines(80, 90))
+        _copytruncate_unread(log, compressed=compressed)
         await wait_for(lambda: len(first.records) >= 90)
         assert tail.context.metrics.get("test.0", "files_copytruncated") == 1
     second = Sink()
