@@ -62,34 +62,36 @@ def test_copytruncate_and_truncation_long(world: World) -> None:
     run_copytruncate(world, rounds=12, rate=600, case="copytruncate_long")
 
 
-def test_copytruncate_during_an_outage_and_kill9(world: World) -> None:
-    """S3 and CloudWatch refuse connections, so the input stops at ``Mem_Buf_Limit`` and the
-    writer's copytruncate rotations (every 900 lines, wherever it is) leave lines the tail
-    has not read in the copies. The agent is killed while it reads them, started after the
-    outage, and killed twice more. Before the copies were read, this lost 151 S3 and 407
-    CloudWatch lines of 8,010, and repeated 647 and 1,007."""
+def run_copytruncate_outage(
+    world: World, *, outage: float, kills: int, rotate_every: int, case: str
+) -> None:
+    """S3 and CloudWatch refuse connections for ``outage`` seconds, so the input stops at
+    ``Mem_Buf_Limit`` and the writer's copytruncate rotations (every ``rotate_every`` lines,
+    wherever it is) leave lines the tail has not read in the copies. The agent is killed
+    while it reads them, started after the outage, and killed ``kills`` times more."""
     writer = world.writer(
         "app-0.log",
         rate=300,
         seed=71,
         rotation="copytruncate",
-        rotate_every=900,
-        keep_rotated=12,
+        rotate_every=rotate_every,
+        keep_rotated=1000,
     )
     agent = world.agent({"tail": {"Mem_Buf_Limit": "64K"}})
     agent.wait_files(1)
     writer.start()
     time.sleep(2)
     world.proxy.inject(refuse(), duration=600)
-    time.sleep(10)
+    time.sleep(outage)
     agent.kill9()
     world.proxy.clear()
     agent.start()
-    world.kill_repeatedly(agent, [writer], 2, random.Random(71), rotate=False)
+    world.kill_repeatedly(agent, [writer], kills, random.Random(71), rotate=False)
     time.sleep(6)
     code, s3, cw = world.finish([writer], agent)
     report.record(
-        "copytruncate_outage_kill9",
+        case,
+        kills=agent.kills,
         lines_written=writer.written.total,
         rotations=writer.rotations,
         **report.tallies(s3, cw),
@@ -97,6 +99,21 @@ def test_copytruncate_during_an_outage_and_kill9(world: World) -> None:
     assert code == 0, agent.log_tail()
     assert not s3.lost and not cw.lost, (s3.summary(), cw.summary())
     assert s3.duplicates == 0 and cw.duplicates == 0, (s3.summary(), cw.summary())
+
+
+def test_copytruncate_during_an_outage_and_kill9(world: World) -> None:
+    """Before the copies were read, this lost 151 S3 and 407 CloudWatch lines of 8,010, and
+    repeated 647 and 1,007."""
+    run_copytruncate_outage(
+        world, outage=10, kills=2, rotate_every=900, case="copytruncate_outage_kill9"
+    )
+
+
+@pytest.mark.slow
+def test_copytruncate_during_an_outage_and_kill9_long(world: World) -> None:
+    run_copytruncate_outage(
+        world, outage=40, kills=10, rotate_every=600, case="copytruncate_outage_kill9_long"
+    )
 
 
 def test_file_deleted_before_it_was_read_to_its_end(world: World) -> None:

@@ -26,6 +26,16 @@ from logtide.agent.inputs.tail.tagging import TagComposer
 from logtide.agent.inputs.tail.watcher import Watcher
 
 
+def _cut(f: TailedFile, size: int) -> bool:
+    """Whether ``f``'s content was cut: it is shorter than what was read or, not read past
+    its first bytes yet (held back by Mem_Buf_Limit, or just opened), it no longer starts
+    with them. Then its size cannot tell: the new content may be longer already."""
+    if size < f.pos:
+        return True
+    row = f.row
+    return f.rotated_at is None and f.pos < row.head_length and not row.head_matches(f.fd)
+
+
 class FileChanges:
     """Notices truncation, rotation and deletion of open files, and closes them."""
 
@@ -65,7 +75,7 @@ class FileChanges:
         f.size = fst.st_size
         if f.row.take_head(f.fd, fst.st_size):
             self.store.touch(f.row)
-        if fst.st_size < f.pos:
+        if _cut(f, fst.st_size):
             metrics.add(instance, "files_truncated")
             copy = None
             if f.rotated_at is None:
@@ -75,7 +85,7 @@ class FileChanges:
                 self._read_on_from(f, copy)
                 return True
             self.context.logger.debug(
-                "tail: %s truncated to %d bytes at offset %d; reading it from 0",
+                "tail: %s truncated (%d bytes now, read up to %d); reading it from 0",
                 f.path,
                 fst.st_size,
                 f.pos,

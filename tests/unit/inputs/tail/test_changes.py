@@ -83,6 +83,33 @@ async def test_a_copied_then_emptied_file_is_read_on_from_its_copy(
         parts.table.close_all()
 
 
+async def test_a_file_not_read_yet_that_was_copied_then_emptied_is_read_from_its_copy(
+    tmp_path: Path,
+) -> None:
+    """Opened but not read yet (the input held back at Mem_Buf_Limit), then copied and
+    emptied, and written past its old size before the next check: its size does not tell,
+    its first bytes do. Its old content is read from the copy; the new one from its head
+    under a row of its own. Before, the old content was left to the copy (read from its
+    head by the next start, past the outputs' watermarks when the row had been read from
+    since) and the new one read under the old row."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context)
+        f = parts.open(log)
+        row = f.row
+        shutil.copyfile(log, tmp_path / "a.log.1")
+        log.write_bytes(b"four\nfive\nsix\n")
+        assert await parts.changes.check(f, parts.emit)
+        assert f.row is row and row.name == str(tmp_path / "a.log.1")
+        await parts.pump.read(f, parts.emit, None)
+        (emptied,) = [g for g in parts.table if g is not f]
+        assert emptied.row is not row
+        await parts.pump.read(emptied, parts.emit, None)
+        assert parts.sink.logs() == ["one", "two", "four", "five", "six"]
+        parts.table.close_all()
+
+
 async def test_a_copy_that_does_not_hold_what_was_read_is_not_followed(tmp_path: Path) -> None:
     """A generation beside the file that starts the same but holds other bytes where the
     tail last read (an older copy, a file emptied by hand) is not the content: the file
