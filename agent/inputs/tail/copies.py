@@ -102,8 +102,8 @@ async def _inflated(
 async def find_copy(
     f: TailedFile, table: FileTable, scratch: str | None, logger: logging.Logger
 ) -> Copy | None:
-    """The copy holding what ``f``, which shrank below what it read, held before: a plain
-    one first, else a ``.gz`` when there is a folder (``scratch``) to decompress it in.
+    """The copy holding what ``f`` held before it was truncated: a plain one first, else a
+    ``.gz`` when there is a folder (``scratch``) to decompress it in.
     What stops a ``.gz`` from being read is logged: the file then starts over at 0."""
     copy = _plain(f, table)
     if copy is None and scratch is not None:
