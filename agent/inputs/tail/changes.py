@@ -85,7 +85,7 @@ class FileChanges:
                 self._read_on_from(f, copy)
                 return True
             self.context.logger.debug(
-                "tail: %s truncated (%d bytes now, read up to %d); reading it from 0",
+                "tail: %s truncated to %d bytes at offset %d; reading it from 0",
                 f.path,
                 fst.st_size,
                 f.pos,
