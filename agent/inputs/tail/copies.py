@@ -70,6 +70,11 @@ def _plain(f: TailedFile, table: FileTable) -> Copy | None:
     return None
 
 
+def _close_unclaimed(job: asyncio.Future[tuple[int, str | None]]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        os.close(job.result()[0])
+
+
 async def _inflated(
     f: TailedFile, taken: set[str], scratch: str, logger: logging.Logger
 ) -> Copy | None:
@@ -80,8 +85,16 @@ async def _inflated(
     if compressed is None:
         return None
     keep_from = max(0, min(f.row.offset - f.row.fp_length, f.consumed - len(f.recent)))
+    job = asyncio.get_running_loop().run_in_executor(
+        None, decompressed_copy, compressed, scratch, keep_from
+    )
     try:
-        fd, damage = await asyncio.to_thread(decompressed_copy, compressed, scratch, keep_from)
+        fd, damage = await asyncio.shield(job)
+    except asyncio.CancelledError:
+        # The input stops (the engine may live on, as a library): the copy the thread
+        # still makes must not hold its disk space for the rest of the process.
+        job.add_done_callback(_close_unclaimed)
+        raise
     except OSError as exc:
         why = exc.strerror or str(exc)
         logger.warning(

@@ -6,13 +6,16 @@ import asyncio
 import gzip
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from logtide.agent.inputs.tail import copies
 from logtide.agent.inputs.tail.watcher import Watcher
 from tests.support.plugins import plugin_context
+from tests.unit.inputs.tail.harness import wait_for
 from tests.unit.inputs.tail.parts import wire
 
 LINES = b"one\ntwo\n"
@@ -147,6 +150,51 @@ async def test_a_damaged_gzip_copy_is_not_followed_and_says_why(
     (line,) = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
     assert line.startswith(f"tail: {tmp_path}/a.log.1.gz is damaged (")
     assert line.endswith(f"not read as the copy of {log}")
+
+
+async def test_an_input_stopped_while_a_gz_copy_is_decompressed_closes_that_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decompression runs in a thread the stop cannot interrupt: the copy it makes
+    afterwards is closed, so its unlinked file does not hold disk space for the rest of a
+    process the engine runs in."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    started, release = threading.Event(), threading.Event()
+    made: list[tuple[int, int]] = []
+    decompress = copies.decompressed_copy
+
+    def held(*args: object) -> tuple[int, str | None]:
+        started.set()
+        release.wait(5)
+        fd, damage = decompress(*args)  # type: ignore[arg-type]
+        made.append((fd, os.fstat(fd).st_ino))
+        return fd, damage
+
+    monkeypatch.setattr(copies, "decompressed_copy", held)
+    async with plugin_context() as context:
+        parts = wire(context, db=tmp_path / "t.db")
+        f = parts.open(log)
+        await parts.pump.read(f, parts.emit, None)
+        (tmp_path / "a.log.1.gz").write_bytes(gzip.compress(LINES + b"three\n"))
+        os.truncate(log, 0)
+        check = asyncio.ensure_future(parts.changes.check(f, parts.emit))
+        assert await asyncio.to_thread(started.wait, 5)
+        check.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await check
+        release.set()
+        await wait_for(lambda: bool(made))
+        fd, inode = made[0]
+
+        def closed() -> bool:
+            try:
+                return os.fstat(fd).st_ino != inode  # the number was taken again
+            except OSError:
+                return True
+
+        await wait_for(closed)
+        parts.table.close_all()
 
 
 async def test_a_rename_is_seen_only_when_the_path_is_looked_up(tmp_path: Path) -> None:
