@@ -8,7 +8,8 @@ A copy that starts with the file's first bytes, holds the bytes before its check
 holds at the same offsets the last bytes the tail read is the same content: the tail reads
 on from there (:meth:`~logtide.agent.inputs.tail.changes.FileChanges.check`). This module only
 finds and checks the copy; a ``.gz`` is decompressed as at start
-(:mod:`~logtide.agent.inputs.tail.compressed`), bytes long read left out.
+(:mod:`~logtide.agent.inputs.tail.compressed`), bytes long read left out. A start finds a
+copy made while the agent was down with the same :func:`open_copy`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from logtide.agent.inputs.tail.checkpoint_db import Row
 from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.reader import TailedFile
@@ -48,22 +51,25 @@ def _continues(f: TailedFile, fd: int, size: int) -> bool:
         return False
 
 
-def _plain(f: TailedFile, table: FileTable) -> Copy | None:
-    """A rotated generation beside ``f.path`` that is a copy of what ``f`` read."""
-    if f.row.head_length == 0:
+def open_copy(
+    path: str, row: Row, table: FileTable, holds: Callable[[int, int], bool]
+) -> Copy | None:
+    """A rotated generation beside ``path``, open, that is a copy of ``row``'s content: it
+    starts with the row's first bytes and ``holds(fd, size)``; never the row's own file nor
+    one in ``table``. Also how a start finds a copy made while the agent was down."""
+    if row.head_length == 0:
         return None
-    for sibling in siblings(f.path):
+    for sibling in siblings(path):
         try:
             fd = os.open(sibling, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             continue
         st = os.fstat(fd)
-        key = (st.st_dev, st.st_ino)
         if (
-            key != (f.dev, f.inode)
-            and key not in table
-            and f.row.head_matches(fd)
-            and _continues(f, fd, st.st_size)
+            st.st_ino != row.inode
+            and (st.st_dev, st.st_ino) not in table
+            and row.head_matches(fd)
+            and holds(fd, st.st_size)
         ):
             return Copy(fd, st, sibling, compressed=False)
         os.close(fd)
@@ -118,7 +124,7 @@ async def find_copy(
     """The copy holding what ``f`` held before it was truncated: a plain one first, else a
     ``.gz`` when there is a folder (``scratch``) to decompress it in.
     What stops a ``.gz`` from being read is logged: the file then starts over at 0."""
-    copy = _plain(f, table)
+    copy = open_copy(f.path, f.row, table, lambda fd, size: _continues(f, fd, size))
     if copy is None and scratch is not None:
         taken = {other.path for other in table}
         copy = await _inflated(f, taken, scratch, logger)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
+from logtide.agent.inputs.tail.copies import open_copy
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
@@ -39,21 +40,17 @@ def _holds(row: Row, fd: int, size: int) -> bool:
     return row.offset > 0 or row.head_length == 0 or row.head_matches(fd)
 
 
-def _holding(path: str, row: Row, *, head: bool = False) -> os.stat_result | None:
-    """The stat of ``path``, a file not open yet, when :func:`_holds` says it holds ``row``
-    (and, with ``head``, starts with the row's first bytes too); None when it does not or
-    cannot be read. A row found by inode may be of a file since removed, whose inode this
-    one reuses."""
+def _still_holds(path: str, row: Row) -> bool:
+    """:func:`_holds` for a file not open yet (False when it cannot be read): a row found
+    by inode may be of a file since removed, whose inode this one reuses."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return None
+        return False
     try:
-        st = os.fstat(fd)
-        holds = _holds(row, fd, st.st_size) and (not head or row.head_matches(fd))
+        return _holds(row, fd, os.fstat(fd).st_size)
     finally:
         os.close(fd)
-    return st if holds else None
 
 
 def expand(patterns: Iterable[str], excludes: Iterable[str]) -> list[str]:
@@ -189,19 +186,15 @@ class Discovery:
         :meth:`_recover_rotated` reads from the checkpoint under the row's lineage (read
         from its head, what was delivered would go out again), and ``path`` gets a row of
         its own."""
-        if row.head_length == 0 or row.offset == 0:
+        if row.offset == 0:
             return False
-        for sibling in siblings(path):
-            st = _holding(sibling, row, head=True)
-            if (
-                st is not None
-                and st.st_ino != row.inode
-                and (st.st_dev, st.st_ino) not in self.table
-            ):
-                row.inode, row.name = st.st_ino, sibling
-                self.store.touch(row)
-                return True
-        return False
+        copy = open_copy(path, row, self.table, row.matches)
+        if copy is None:
+            return False
+        os.close(copy.fd)
+        row.inode, row.name = copy.st.st_ino, copy.name
+        self.store.touch(row)
+        return True
 
     def _track(
         self,
@@ -303,7 +296,7 @@ class Discovery:
             if st.st_mtime < since or (st.st_dev, st.st_ino) in self.table:
                 continue
             row = self.store.find(st.st_ino, sibling)
-            if row is not None and _holding(sibling, row) is not None:
+            if row is not None and _still_holds(sibling, row):
                 continue
             if self.open(sibling, from_head=True, rotated=True, tag_as=path) is not None:
                 self.context.metrics.add(self.context.instance, "files_recovered")
