@@ -132,6 +132,25 @@ async def test_a_copy_that_does_not_hold_what_was_read_is_not_followed(tmp_path:
         parts.table.close_all()
 
 
+async def test_a_copy_shorter_than_what_was_read_is_not_followed(tmp_path: Path) -> None:
+    """The app wrote a line between the copy and the truncation, and the tail read it: the
+    copy lacks it, holds nothing unread, and is not taken (nothing is lost)."""
+    log = tmp_path / "a.log"
+    log.write_bytes(LINES)
+    async with plugin_context() as context:
+        parts = wire(context)
+        f = parts.open(log)
+        shutil.copyfile(log, tmp_path / "a.log.1")
+        with open(log, "ab") as fh:
+            fh.write(b"three\n")
+        await parts.pump.read(f, parts.emit, None)
+        os.truncate(log, 0)
+        assert not await parts.changes.check(f, parts.emit)
+        assert (f.pos, f.rotated_at) == (0, None)
+        assert parts.sink.logs() == ["one", "two", "three"]
+        parts.table.close_all()
+
+
 async def test_a_damaged_gzip_copy_is_not_followed_and_says_why(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
