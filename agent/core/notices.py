@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class FailureNotice:
@@ -31,3 +36,24 @@ class FailureNotice:
         if self._error is not None:
             self._error = None
             self._logger.warning("%s works again", self._what)
+
+
+async def retried(
+    attempt: Callable[[], Awaitable[T]],
+    retryable: Callable[[Exception], bool],
+    notice: FailureNotice,
+    interval: float,
+) -> T:
+    """``attempt()``, awaited again every ``interval`` seconds while it raises an exception
+    ``retryable`` accepts (said through ``notice``); any other exception propagates."""
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            if not retryable(exc):
+                raise
+            notice.failed(exc, interval)
+            await asyncio.sleep(interval)
+            continue
+        notice.succeeded()
+        return result

@@ -12,14 +12,15 @@ the pipeline from its start once that chunk is routed, holding its acknowledgeme
 
 Lifecycle: outputs start, runners start, inputs run. ``--once`` waits for every input to
 reach the end; otherwise, and under ``--once`` too, :meth:`request_stop` (SIGTERM/SIGINT)
-ends them. A daemon run with ``ends_run`` inputs (tail's Exit_On_Eof) ends as ``--once`` does
-when the last of them has read everything: the other inputs stop, delivery is not
-time-bound. An input that ends with an error stops a daemon run as a stop request does,
-and so does an output runner that fails, under ``--once`` too; the exit code is then 1.
-Then windows are flushed, queues drained, outputs stopped, inputs closed, and
-every remaining task cancelled and awaited. Draining and stopping take at most ``Grace``
-seconds from the stop request; ``--once`` without one waits as long as outputs retry.
-Undelivered chunks are never acknowledged, so their checkpoints stay behind them.
+ends them (or the outputs' start, which may wait for another agent's lock). A daemon run
+with ``ends_run`` inputs (tail's Exit_On_Eof) ends as ``--once`` does when the last of them
+has read everything: the other inputs stop, delivery is not time-bound. An input that ends
+with an error stops a daemon run as a stop request does, and so does an output runner that
+fails, under ``--once`` too; the exit code is then 1. Then windows are flushed, queues
+drained, outputs stopped, inputs closed, and every remaining task cancelled and awaited.
+Draining and stopping take at most ``Grace`` seconds from the stop request; ``--once``
+without one waits as long as outputs retry. Undelivered chunks are never acknowledged, so
+their checkpoints stay behind them.
 """
 
 from __future__ import annotations
@@ -333,21 +334,24 @@ class Engine:
         """Run until the inputs end (``--once``) or a stop is requested; return the exit code."""
         self.build()
         try:
-            for runner in self._runners:
-                with as_plugin_error(f"[output:{runner.instance}] cannot start"):
-                    await runner.plugin.start()
-                    await runner.recall()
+            async with self._until_stop(0.0):
+                for runner in self._runners:
+                    with as_plugin_error(f"[output:{runner.instance}] cannot start"):
+                        await runner.plugin.start()
+                        await runner.recall()
             self._cut_points.update(
                 cut_points(
                     held for runner in self._runners for held in (runner.watermarks, runner.queued)
                 )
             )
-        except LogtideError as exc:
-            self.start_error = exc
-            log.error("%s", exc)
+        except (TimeoutError, LogtideError) as exc:
+            # TimeoutError: a stop while an output waited for another agent's lock to start.
+            if isinstance(exc, LogtideError):
+                self.start_error = exc
+                log.error("%s", exc)
             await self._shutdown_outputs()
             self.started.set()
-            return 1
+            return 1 if self.start_error is not None or (self.once and self._failed) else 0
         self.started.set()
         await self._filters.start()
         for runner in self._runners:

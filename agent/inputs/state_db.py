@@ -12,7 +12,6 @@ with that sorting of failures.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from logtide.agent.core.errors import PluginError
-from logtide.agent.core.notices import FailureNotice
+from logtide.agent.core.notices import FailureNotice, retried
 from logtide.agent.inputs import state_lock
 from logtide.agent.inputs.state_lock import StateHeld
 
@@ -41,19 +40,13 @@ def transient(exc: sqlite3.Error) -> bool:
 async def open_when_possible(
     open_db: Callable[[], Awaitable[T]], notice: FailureNotice, interval: float
 ) -> T:
-    """``open_db()``, awaited again every ``interval`` seconds while it raises a
-    :func:`transient` ``sqlite3.Error`` (anything else propagates)."""
-    while True:
-        try:
-            opened = await open_db()
-        except (sqlite3.Error, StateHeld) as exc:
-            if isinstance(exc, sqlite3.Error) and not transient(exc):
-                raise
-            notice.failed(exc, interval)
-            await asyncio.sleep(interval)
-            continue
-        notice.succeeded()
-        return opened
+    """``open_db()``, awaited again every ``interval`` seconds while another agent holds the
+    DB or it raises a :func:`transient` ``sqlite3.Error`` (anything else propagates)."""
+    return await retried(open_db, _may_open_later, notice, interval)
+
+
+def _may_open_later(exc: Exception) -> bool:
+    return isinstance(exc, StateHeld) or (isinstance(exc, sqlite3.Error) and transient(exc))
 
 
 @dataclass(frozen=True)

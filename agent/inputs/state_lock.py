@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import threading
 
-from logtide.agent.core.file_lock import try_lock
+from logtide.agent.core.file_lock import LockHeld, try_lock
 
 _guard = threading.Lock()
 # The lock files this process holds: path -> (descriptor, inputs holding it).
 _held: dict[str, tuple[int, int]] = {}
 
 
-class StateHeld(BlockingIOError):
+class StateHeld(LockHeld):
     """Another process holds the state DB."""
 
 

@@ -30,6 +30,8 @@ The journal is one process's: :meth:`Journal.open` holds ``<journal>.lock`` (``f
 :meth:`Journal.close`. A second agent on the same state folder (a DaemonSet rolled with
 ``maxSurge``, an agent started by hand) would otherwise compact the file under the first
 one's appends, which then go to an unlinked file, and put the first one's open batches again.
+:meth:`Journal.open` raises :class:`~logtide.agent.core.file_lock.LockHeld` then; the output
+waits for the first one to exit.
 
 All methods block (file I/O, fsync); the output calls them from worker threads.
 """
@@ -37,7 +39,6 @@ All methods block (file I/O, fsync); the output calls them from worker threads.
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import os
 import threading
@@ -50,7 +51,7 @@ from typing import Any
 import orjson
 
 from logtide.agent.core.durable import append_whole, open_for_append, write_atomic
-from logtide.agent.core.file_lock import try_lock
+from logtide.agent.core.file_lock import LockHeld, try_lock
 
 # A compaction copies the open records' lines (the flush in flight: up to a few MiB), so
 # it must be rare against what is written between two (at 4 MiB it was ~a third of the
@@ -131,7 +132,7 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             held = try_lock(self.path.with_name(self.path.name + ".lock"), 0o600)
             if held is None:
-                raise BlockingIOError(errno.EAGAIN, "in use by another logtide process")
+                raise LockHeld("in use by another logtide process")
             self._held = held
             try:
                 return self._load()

@@ -27,6 +27,7 @@ from logtide.agent.core.errors import (
     is_retryable,
 )
 from logtide.agent.core.events import Event
+from logtide.agent.core.file_lock import when_free
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import OutputPlugin
 from logtide.agent.core.reclaim import forget_tracebacks
@@ -131,14 +132,18 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
         )
         if path is None:
             return
-        journal = Journal(path)
+        # stop() closes it even after an interrupted open: the journal thread keeps the order.
+        journal = self._journal = Journal(path)
         try:
-            batches = await self._in_journal_thread(journal.open)
+            batches = await when_free(
+                functools.partial(self._in_journal_thread, journal.open),
+                self.context.logger,
+                f"cloudwatch_logs: opening the journal {path}",
+            )
         except OSError as exc:
             raise PermanentDeliveryError(
                 f"cloudwatch_logs: cannot open the journal {path}: {exc.strerror or exc}"
             ) from None
-        self._journal = journal
         if journal.compaction_error is not None:
             self.context.logger.warning(
                 "cloudwatch_logs: cannot rewrite the journal %s (%s); appending to it as it is",
@@ -198,12 +203,9 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
     # -- routing -------------------------------------------------------------------------
 
     def _stream_key(self, tag: str, record: dict[str, Any]) -> StreamKey:
-        group = None
-        if self._group_template is not None:
-            group = self._group_template.render(tag, record)
-        stream = None
-        if self._stream_template is not None:
-            stream = self._stream_template.render(tag, record)
+        group_t, stream_t = self._group_template, self._stream_template
+        group = None if group_t is None else group_t.render(tag, record)
+        stream = None if stream_t is None else stream_t.render(tag, record)
         if stream is None:
             stream = self._stream_name or self._stream_prefix + tag
         return (group or self._group, stream)

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from logtide.agent.core.errors import PermanentDeliveryError, RetryableDeliveryError
 from logtide.agent.core.events import Event
+from logtide.agent.core.file_lock import when_free
 from logtide.agent.core.options import Settings
 from logtide.agent.core.plugins import OutputPlugin, PluginContext
 from logtide.agent.core.reclaim import release_failure
@@ -66,6 +67,7 @@ class S3Output(OutputPlugin[S3Settings]):
         self.space_wait = 10.0
         self._limit_warned = -LIMIT_WARNING_INTERVAL
         self._clients: AwsClients | None = None
+        self._opening: asyncio.Future[list[Buffer]] | None = None
         self._uploader: Uploader | None = None
         self._lock = asyncio.Lock()
         self._pass_lock = asyncio.Lock()
@@ -77,7 +79,9 @@ class S3Output(OutputPlugin[S3Settings]):
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        leftovers = await asyncio.to_thread(self.store.open)
+        leftovers = await when_free(
+            self._open_store, self.context.logger, f"s3: opening store_dir {self.store.root}"
+        )
         if leftovers:
             self.context.logger.info(
                 "s3: %d buffer(s) left in %s from a previous run; uploading them",
@@ -91,7 +95,15 @@ class S3Output(OutputPlugin[S3Settings]):
         if leftovers:
             self._wake.set()
 
+    async def _open_store(self) -> list[Buffer]:
+        # Shielded: when a stop interrupts the start, the open in the thread still ends, and
+        # stop() waits for it before it closes what the open took.
+        self._opening = asyncio.get_running_loop().run_in_executor(None, self.store.open)
+        return await asyncio.shield(self._opening)
+
     async def stop(self) -> None:
+        if self._opening is not None:
+            await asyncio.wait([self._opening])
         self._stopping = True
         self._wake.set()
         try:

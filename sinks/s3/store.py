@@ -42,7 +42,7 @@ import orjson
 
 from logtide.agent.core.durable import fsync_dir, write_all, write_atomic
 from logtide.agent.core.errors import PluginError
-from logtide.agent.core.file_lock import try_lock
+from logtide.agent.core.file_lock import LockHeld, try_lock
 from logtide.sinks.s3.appends import AppendLog
 from logtide.sinks.s3.buffers import Buffer, UploadState, new_buffer_id
 from logtide.sinks.s3.keys import KeyFormat
@@ -78,14 +78,15 @@ class Store:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def open(self) -> list[Buffer]:
-        """Take the directory, load the journal and return the leftover buffers (sealed)."""
+        """Take the directory, load the journal and return the leftover buffers (sealed);
+        :class:`~logtide.agent.core.file_lock.LockHeld` while another process has it."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd = try_lock(self.root / ".lock", 0o600)
         except OSError as exc:
             raise PluginError(f"s3: cannot use store_dir {self.root}: {exc.strerror}") from None
         if fd is None:
-            raise PluginError(f"s3: store_dir {self.root} is in use by another logtide process")
+            raise LockHeld("in use by another logtide process")
         self._lock_fd = fd
         return self._recover()
 

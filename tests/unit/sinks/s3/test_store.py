@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from logtide.agent.core.errors import PluginError
+from logtide.agent.core.file_lock import LockHeld
 from logtide.sinks.s3 import store as store_module
 from logtide.sinks.s3.appends import NAME as APPENDS
 from logtide.sinks.s3.appends import AppendLog
@@ -102,7 +103,7 @@ def test_unknown_data_files_are_left_alone(tmp_path: Path) -> None:
 
 def test_one_owner_per_directory(tmp_path: Path) -> None:
     store(tmp_path)
-    with pytest.raises(PluginError, match="in use"):
+    with pytest.raises(LockHeld, match="in use by another logtide process"):
         store(tmp_path)
 
 
@@ -320,10 +321,11 @@ def test_open_on_a_full_disk_keeps_appending_to_the_log(
 
 
 def test_a_store_dir_another_process_holds_is_refused(tmp_path: Path) -> None:
-    """A second agent on the same ``store_dir``: one clear error, and the folder's files are
-    left as they are; once the first closes, the lock is free."""
+    """A second agent on the same ``store_dir``: :class:`LockHeld` (its output waits for the
+    first to exit), and the folder's files are left as they are; once the first closes, the
+    lock is free."""
     first = store(tmp_path)
-    with pytest.raises(PluginError, match="is in use by another logtide process"):
+    with pytest.raises(LockHeld, match="in use by another logtide process"):
         store(tmp_path)
     first.close()
     assert other_gets_it(tmp_path / ".lock")
