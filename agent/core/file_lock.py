@@ -1,6 +1,7 @@
 """An exclusive ``flock`` on a file, taken without waiting: how a state folder (a tail DB,
-an S3 ``store_dir``) is kept to one process. The kernel lets go of it however the process
-ends, kill -9 included, so a stale lock is never left behind."""
+an S3 ``store_dir``, a CloudWatch journal) is kept to one process. The kernel lets go of it
+however the process ends, kill -9 included, so a stale lock is never left behind. A second
+agent waits for the first to exit by trying again (:func:`when_free`)."""
 
 from __future__ import annotations
 
