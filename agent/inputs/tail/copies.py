@@ -119,13 +119,13 @@ async def _inflated(
 
 
 async def find_copy(
-    f: TailedFile, table: FileTable, scratch: str | None, logger: logging.Logger
+    f: TailedFile, table: FileTable, scratch: str, logger: logging.Logger
 ) -> Copy | None:
     """The copy holding what ``f`` held before it was truncated: a plain one first, else a
-    ``.gz`` when there is a folder (``scratch``) to decompress it in.
+    ``.gz``, decompressed in the folder ``scratch``.
     What stops a ``.gz`` from being read is logged: the file then starts over at 0."""
     copy = open_copy(f.path, f.row, table, lambda fd, size: _continues(f, fd, size))
-    if copy is None and scratch is not None:
+    if copy is None:
         taken = {other.path for other in table}
         copy = await _inflated(f, taken, scratch, logger)
     return copy

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from tempfile import gettempdir
 
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import (
@@ -54,8 +55,13 @@ class GzipRecovery:
         self.table = table
         self.context = context
         self.track_copy = track_copy
-        # Copies go beside the DB: the agent's own writable folder (none without a DB).
-        self.scratch = os.path.dirname(os.path.abspath(store.path)) if store.path else None
+        # Copies go beside the DB, the agent's own writable folder. Without one there is
+        # nothing to recover at start, but a copytruncate while running may still leave its
+        # copy gzipped: that one goes to the system's temporary folder.
+        db = store.path
+        self.scratch = (
+            os.path.dirname(os.path.abspath(db)) if db and db != ":memory:" else gettempdir()
+        )
 
     def went_compressed(self, row: Row) -> bool:
         """Whether the file of ``row``, whose inode a new file has now, lives on in a ``.gz``
@@ -72,7 +78,7 @@ class GzipRecovery:
         """Read the rest of ``row``'s file from the ``.gz`` it was compressed into, if there
         is one; whether the row is still needed (being read, or to try at the next start)."""
         compressed = find_compressed(row, {f.path for f in self.table})
-        if compressed is None or self.scratch is None or read_to(compressed, row.offset):
+        if compressed is None or read_to(compressed, row.offset):
             return False
         fd = self._copy(compressed, max(0, row.offset - FINGERPRINT_BYTES), self.scratch)
         if fd is None:
@@ -104,7 +110,7 @@ class GzipRecovery:
         while we were down (kubelet rotated the container's log twice or more, or once just
         after the agent opened the new log empty): those compressed after the newest one
         whose content ``heads`` knows, whose own content it does not know."""
-        if self.scratch is None:
+        if not heads:  # nothing known to tell the generations born while down by
             return
         generations = []
         for candidate in generations_of(path, SUFFIX):
