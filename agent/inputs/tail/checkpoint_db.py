@@ -33,6 +33,10 @@ from typing import cast
 from logtide.agent.inputs.state_db import HeldDB, open_held
 
 FINGERPRINT_BYTES = 256
+# A first line longer than FINGERPRINT_BYTES is a head whole, up to this: docker's json-file
+# lines put the time after the message, so 256 bytes of a long line that repeats (a warning,
+# a replica's banner) would be the same in every generation that starts with it.
+HEAD_MAX_BYTES = 64 * 1024
 # kubelet keeps 5 generations of a container's log: 4,096 covers the gzips of a node's
 # ~1,000 containers, at ~50 bytes each in the DB.
 DONE_KEPT = 4096
@@ -76,6 +80,24 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+def head_of(data: bytes) -> bytes:
+    """The head of a content that starts with ``data`` (all of it, or its first
+    :data:`HEAD_MAX_BYTES`); empty while it cannot be told yet.
+
+    :data:`FINGERPRINT_BYTES` when a line ends within them; shorter, a head ends at a line's
+    end, as a delivered chunk does (a line caught half-written may begin another generation
+    too). A first line longer than that is the head whole, once it has its end (or
+    :data:`HEAD_MAX_BYTES` of it)."""
+    if b"\n" in data[:FINGERPRINT_BYTES]:
+        if len(data) >= FINGERPRINT_BYTES:
+            return data[:FINGERPRINT_BYTES]
+        return data[: data.rfind(b"\n") + 1]
+    end = data.find(b"\n")
+    if end >= 0:
+        return data[: end + 1]
+    return data[:HEAD_MAX_BYTES] if len(data) >= HEAD_MAX_BYTES else b""
+
+
 LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
 Head = tuple[int, bytes]  # (length, digest) of a content's first bytes
 
@@ -110,23 +132,20 @@ class Row:
 
     def take_head(self, fd: int, size: int) -> bool:
         """Remember the first bytes of the open file ``fd`` (of the ``size`` it has) when
-        none are yet; whether it did. Taken as soon as the file has a whole line, not only
-        when the first of them is delivered: a generation kubelet gzips before anything of
-        it was read (the input held back by an outage) is then still found by them. Shorter
-        than :data:`FINGERPRINT_BYTES`, a head ends at a line's end, as a delivered chunk
-        does: a line caught half-written may begin another generation too (docker's lines
-        begin with the message, not the time)."""
+        none are yet (:func:`head_of`); whether it did. Taken as soon as the file has a
+        whole line, not only when the first of them is delivered: a generation kubelet
+        gzips before anything of it was read (the input held back by an outage) is then
+        still found by them."""
         if self.head_length or size <= 0:
             return False
         try:
-            data = os.pread(fd, min(FINGERPRINT_BYTES, size), 0)
+            data = os.pread(fd, min(HEAD_MAX_BYTES, size), 0)
         except OSError:
             return False
-        if len(data) < FINGERPRINT_BYTES:
-            data = data[: data.rfind(b"\n") + 1]
-        if not data:
+        head = head_of(data)
+        if not head:
             return False
-        self.set_head(data)
+        self.set_head(head)
         return True
 
     @property

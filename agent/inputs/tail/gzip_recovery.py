@@ -21,10 +21,12 @@ from tempfile import gettempdir
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import (
     FINGERPRINT_BYTES,
+    HEAD_MAX_BYTES,
     CheckpointStore,
     Head,
     Row,
     digest,
+    head_of,
 )
 from logtide.agent.inputs.tail.compressed import (
     SUFFIX,
@@ -117,12 +119,20 @@ class GzipRecovery:
             with contextlib.suppress(OSError):
                 generations.append((os.stat(candidate).st_mtime_ns, candidate))
         generations.sort()
-        lengths = sorted({length for length, _ in heads})
+        # A head up to 256 bytes may have been taken while its content was shorter (or, by
+        # an older logtide, of a longer first line): it is matched by prefix. A longer one
+        # is a whole first line, which the candidate's own head is then too.
+        lengths = sorted({length for length, _ in heads if length <= FINGERPRINT_BYTES})
         unknown: list[str] = []
         anchored = False
         for _, candidate in generations:
             head = first_bytes(candidate, FINGERPRINT_BYTES)
-            if any((n, digest(head[:n])) in heads for n in lengths if n <= len(head)):
+            if len(head) == FINGERPRINT_BYTES and b"\n" not in head:
+                head = first_bytes(candidate, HEAD_MAX_BYTES)
+            whole = head_of(head)
+            if (len(whole), digest(whole)) in heads or any(
+                (n, digest(head[:n])) in heads for n in lengths if n <= len(head)
+            ):
                 anchored = True
                 unknown.clear()
             elif head:

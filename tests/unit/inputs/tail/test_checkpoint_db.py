@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.inputs.tail import checkpoint_db
-from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, digest
+from logtide.agent.inputs.tail.checkpoint_db import (
+    HEAD_MAX_BYTES,
+    CheckpointStore,
+    digest,
+    head_of,
+)
 
 
 def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:
@@ -144,6 +149,30 @@ def test_a_row_takes_its_head_once_the_file_has_a_whole_line(tmp_path: Path) -> 
     with open(log, "rb") as reader:
         assert long.take_head(reader.fileno(), log.stat().st_size)
     assert long.head_length == 256
+
+
+def test_a_first_line_longer_than_256_bytes_is_the_head_whole(tmp_path: Path) -> None:
+    """docker's json-file line ends with its time: two generations that begin with the same
+    long message differ only past 256 bytes, so such a line is a head whole, taken once it
+    ends (up to ``HEAD_MAX_BYTES`` of a line that does not)."""
+    message = b'{"log":"' + b"W" * 300
+    first = message + b'\\n","stream":"stdout","time":"2026-12-03T18:00:00.000000001Z"}\n'
+    other = first.replace(b"0001Z", b"0002Z")
+    assert first[:256] == other[:256]
+    assert head_of(first + other) == first != head_of(other + first)
+    assert head_of(first[:-1]) == b""
+    assert head_of(b"x" * (HEAD_MAX_BYTES + 10)) == b"x" * HEAD_MAX_BYTES
+    log = tmp_path / "0.log"
+    log.write_bytes(b"")
+    row = CheckpointStore(None).create(str(log), 1, 0)
+    with open(log, "rb") as reader, open(log, "ab", buffering=0) as writer:
+        fd = reader.fileno()
+        writer.write(first[:-1])
+        assert not row.take_head(fd, log.stat().st_size)
+        writer.write(b"\n" + other)
+        assert row.take_head(fd, log.stat().st_size)
+        assert (row.head_length, row.head_digest) == (len(first), digest(first))
+        assert row.head_matches(fd)
 
 
 def test_a_retired_row_leaves_its_head_in_logtide_done_the_newest_kept(

@@ -21,12 +21,17 @@ from tests.unit.inputs.tail.harness import Sink, running, wait_for
 LIVE = {"read_from_head": "on", "rotate_wait": "0.3", "refresh_interval": "0.2"}
 
 
-def _lines(start: int, stop: int) -> bytes:
-    return b"".join(b"line %d\n" % n for n in range(start, stop))
+def _lines(start: int, stop: int, word: bytes = b"line") -> bytes:
+    return b"".join(b"%s %d\n" % (word, n) for n in range(start, stop))
+
+
+# A line whose first 256 bytes are those of every other: docker's json-file puts the time
+# after the message, so a long line that repeats begins generations alike.
+LONG = b"W" * 300
 
 
 def _numbers(sink: Sink) -> list[int]:
-    return [int(log.split()[1]) for log in sink.logs()]
+    return [int(log.split()[-1]) for log in sink.logs()]
 
 
 async def test_rename_rotation_reads_old_file_to_end_and_new_from_head(tmp_path: Path) -> None:
@@ -377,12 +382,12 @@ async def test_kubelet_layout_rotation_seen_then_a_restart_reads_what_was_not_ac
 
 
 async def _read_by_a_first_run(
-    tmp_path: Path, lines: int, db_name: str = "t.db"
+    tmp_path: Path, lines: int, db_name: str = "t.db", word: bytes = b"line"
 ) -> tuple[Sink, Path]:
     """kubelet's layout with ``lines`` lines in the container's log, read to the end and
     acknowledged by a run that then stops; that run's sink, and the log."""
     log = _kubelet_node(tmp_path)
-    log.write_bytes(_lines(0, lines))
+    log.write_bytes(_lines(0, lines, word))
     first = Sink()
     async with running(first, path=_glob(tmp_path), db=str(tmp_path / db_name), **KUBE):
         await wait_for(lambda: len(first.records) == lines)
@@ -620,26 +625,29 @@ def _kubelet_rotates(log: Path, stamp: str, lines: bytes) -> None:
     log.write_bytes(lines)
 
 
-async def _three_rotations_while_down(tmp_path: Path) -> Path:
+async def _three_rotations_while_down(tmp_path: Path, word: bytes = b"line") -> Path:
     """A first run reads lines 0-99 and stops; 100-119 are written, and kubelet rotates
     three times (generations of 120-139 and 140-159, the log 160-169); the log."""
-    _, log = await _read_by_a_first_run(tmp_path, 100)
+    _, log = await _read_by_a_first_run(tmp_path, 100, word=word)
     with open(log, "ab") as fh:
-        fh.write(_lines(100, 120))
-    _kubelet_rotates(log, "20261127-101500", _lines(120, 140))
-    _kubelet_rotates(log, "20261127-101600", _lines(140, 160))
-    _kubelet_rotates(log, "20261127-101700", _lines(160, 170))
+        fh.write(_lines(100, 120, word))
+    _kubelet_rotates(log, "20261127-101500", _lines(120, 140, word))
+    _kubelet_rotates(log, "20261127-101600", _lines(140, 160, word))
+    _kubelet_rotates(log, "20261127-101700", _lines(160, 170, word))
     return log
 
 
+@pytest.mark.parametrize("word", [b"line", LONG], ids=["short-lines", "long-repeated-lines"])
 async def test_a_generation_born_and_compressed_while_down_is_read_from_its_gzip(
-    tmp_path: Path,
+    tmp_path: Path, word: bytes
 ) -> None:
     """Three rotations while the agent is down: the generation born after it stopped is
     gzipped before it starts, and no row knows it. It comes after the ``.gz`` of the row's
     content, so it is read from its head, once (it was lost before); a start after that
-    reads nothing again."""
-    log = await _three_rotations_while_down(tmp_path)
+    reads nothing again. Also when every line begins with the same 300 bytes: the first
+    256 bytes of each generation are then alike, and the one born while down was taken
+    for the row's own (lost) until a long first line became a head whole."""
+    log = await _three_rotations_while_down(tmp_path, word)
     assert len(list(log.parent.glob("0.log.*.gz"))) == 2
     second = await _run_to(tmp_path, 70)
     assert sorted(_numbers(second)) == list(range(100, 170))
