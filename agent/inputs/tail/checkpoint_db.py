@@ -11,10 +11,10 @@ token, replaced whenever the content starts over (truncation, a fingerprint or h
 longer matches). Chunks carry it in their origin, so an output's watermark for one content
 never applies to another that happens to reuse the row.
 
-``logtide_done`` (id, head_length, head_digest) remembers the first bytes of the newest
-:data:`DONE_KEPT` contents whose rows were dropped because their file is gone (read to its
-end, then gzipped or removed by kubelet), so a start can tell a ``.gz`` the agent read from
-one born and compressed while it was down (``gzip_recovery.py``).
+``logtide_done`` (id, head_length, head_digest, name) remembers the first bytes of the
+newest :data:`DONE_KEPT` contents whose rows were dropped because their file is gone (read to
+its end, then gzipped or removed by kubelet), and the file's name then, so a start can tell a
+``.gz`` the agent read from one born and compressed while it was down (``gzip_recovery.py``).
 
 Writes are batched: the input snapshots dirty rows on the event loop and
 :meth:`CheckpointStore.write` runs in a worker thread.
@@ -64,9 +64,12 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS logtide_done (
         id           INTEGER PRIMARY KEY,
         head_length  INTEGER NOT NULL,
-        head_digest  BLOB NOT NULL
+        head_digest  BLOB NOT NULL,
+        name         TEXT
     )""",
 )
+# A DB of a logtide before names were kept: its heads (NULL names) stand for any path.
+_NAME_DONE = "ALTER TABLE logtide_done ADD COLUMN name TEXT"
 _PRUNE_DONE = (
     f"DELETE FROM logtide_done WHERE id <= (SELECT max(id) FROM logtide_done) - {DONE_KEPT}"
 )
@@ -100,6 +103,8 @@ def head_of(data: bytes) -> bytes:
 
 LineageKey = tuple[str, int, bytes]  # (token, head length, head digest)
 Head = tuple[int, bytes]  # (length, digest) of a content's first bytes
+# (the file's name when its row went, None from an older logtide; head length, digest)
+Done = tuple[str | None, int, bytes]
 
 
 @dataclass(slots=True)
@@ -205,8 +210,8 @@ class CheckpointStore:
         self._next_id = 1
         # Heads of rows dropped because their file was gone (as of open), and of those
         # retired since, to write.
-        self.done: set[Head] = set()
-        self._retired: list[Head] = []
+        self.done: list[Done] = []
+        self._retired: list[Done] = []
         self._held: HeldDB | None = None
 
     # -- lifecycle (call from the DB thread) ---------------------------------------------
@@ -215,21 +220,25 @@ class CheckpointStore:
             return
         self._held, (rows, lineages, done) = open_held(self.path, "tail", self._load)
         self.rows.update((row.id, row) for row in rows)
-        self.done.update(done)
+        self.done.extend(done)
         self._lineage_saved.update(lineages)
         self._next_id = max(self.rows, default=0) + 1
 
-    def _load(self, db: sqlite3.Connection) -> tuple[list[Row], dict[int, LineageKey], list[Head]]:
+    def _load(self, db: sqlite3.Connection) -> tuple[list[Row], dict[int, LineageKey], list[Done]]:
         db.execute(f"PRAGMA journal_mode={self.journal_mode}")
         db.execute(f"PRAGMA synchronous={self.sync.upper()}")
         if self.locking:
             db.execute("PRAGMA locking_mode=EXCLUSIVE")
         for statement in _SCHEMA:
             db.execute(statement)
+        if "name" not in {column[1] for column in db.execute("PRAGMA table_info(logtide_done)")}:
+            db.execute(_NAME_DONE)
         db.execute(_PRUNE_DONE)
         done = [
-            (length, bytes(blob))
-            for length, blob in db.execute("SELECT head_length, head_digest FROM logtide_done")
+            (name, length, bytes(blob))
+            for name, length, blob in db.execute(
+                "SELECT name, head_length, head_digest FROM logtide_done ORDER BY id"
+            )
         ]
         prints = {
             row_id: (length, bytes(blob))
@@ -292,7 +301,7 @@ class CheckpointStore:
         """:meth:`delete` a row whose file is gone for good (read to its end, or found
         nowhere at start), remembering its head (when it has one) in ``logtide_done``."""
         if self.rows.get(row.id) is row and row.head_length:
-            self._retired.append((row.head_length, row.head_digest))
+            self._retired.append((row.name, row.head_length, row.head_digest))
         self.delete(row)
 
     @property
@@ -347,7 +356,7 @@ class CheckpointStore:
         next snapshot takes their values as they are then."""
         for kind, values in changes:
             if kind == "done":
-                self._retired.append(cast(Head, values))
+                self._retired.append(cast(Done, values))
                 continue
             row_id = cast(int, values[0])
             if kind == "delete":
@@ -390,7 +399,8 @@ class CheckpointStore:
                 )
             if done:
                 db.executemany(
-                    "INSERT INTO logtide_done (head_length, head_digest) VALUES (?, ?)", done
+                    "INSERT INTO logtide_done (name, head_length, head_digest) VALUES (?, ?, ?)",
+                    done,
                 )
                 db.execute(_PRUNE_DONE)
             db.execute("COMMIT")

@@ -20,14 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
-from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Row
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Head, Row
 from logtide.agent.inputs.tail.copies import open_copy
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
 from logtide.agent.inputs.tail.ranges import RangeTracker
 from logtide.agent.inputs.tail.reader import LineRules, TailedFile
-from logtide.agent.inputs.tail.siblings import Family, Followed, locate, siblings
+from logtide.agent.inputs.tail.siblings import Family, FamilyIndex, Followed, locate, siblings
 from logtide.agent.inputs.tail.tagging import TagComposer
 from logtide.agent.inputs.tail.watcher import Watcher
 
@@ -114,15 +114,31 @@ class Discovery:
         """The first scan: open what matches, adopt rotated generations we never saw, and
         read what is left of files rotated while we were down."""
         known = list(self.store.rows.values())
-        heads = {(row.head_length, row.head_digest) for row in known if row.head_length}
-        heads |= self.store.done
         paths = self._scan(initial=True, resumed=resumed)
         matched = set(paths)
         for path in paths:
             self.adopt_unseen(path, self._family_since(path, known), matched)
-        self._recover_rotated(Followed(paths))
+        followed = Followed(paths)
+        known_heads, anywhere = self._known_heads(known)
+        self._recover_rotated(followed)
         for path in paths:
-            self.gzips.read_born_unseen(path, heads)
+            self.gzips.read_born_unseen(path, set(known_heads.of(path)) | anywhere)
+
+    def _known_heads(self, known: list[Row]) -> tuple[FamilyIndex[Head], set[Head]]:
+        """The contents the agent knows, by their file's name, and those known by no name
+        (kept by an older logtide): two paths' files may well begin alike (replicas of one
+        app, ``syslog`` and ``messages``), and one path's must not stand for another's."""
+        index: FamilyIndex[Head] = FamilyIndex()
+        anywhere: set[Head] = set()
+        for row in known:
+            if row.head_length:
+                index.add(row.name, (row.head_length, row.head_digest))
+        for name, length, head_digest in self.store.done:
+            if name is None:
+                anywhere.add((length, head_digest))
+            else:
+                index.add(name, (length, head_digest))
+        return index, anywhere
 
     def rescan(self) -> None:
         """Open files that match now and were not open yet (read from their head)."""

@@ -6,9 +6,9 @@ to read, and from where, and hands each decompressed copy to the table.
 A generation born while the agent was down has no row. Its ``.gz`` is told from one the
 agent read by order: kubelet (and logrotate) compress a path's generations in turn, so the
 ``.gz`` compressed after the newest one whose content the agent knows (by its first bytes:
-a row's head, or a content read to its end, ``CheckpointStore.done``) and whose own content
-it does not know were born after it stopped. Without a known one (a first start, a Fluent
-Bit DB) there is no telling, and none is read.
+a row's head, or a content read to its end, ``CheckpointStore.done``, of that path's own
+files) and whose own content it does not know were born after it stopped. Without a known
+one (a first start, a Fluent Bit DB) there is no telling, and none is read.
 """
 
 from __future__ import annotations

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from typing import Generic, TypeVar
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip")
 _NOT_LINES = (*_COMPRESSED, ".tmp")
 _SEPARATORS = (".", "-", "_")
+T = TypeVar("T")
 
 
 def _places(path: str) -> list[tuple[str, str]]:
@@ -91,6 +93,36 @@ class Family:
             folder == place and (base == own or _is_generation(own, base))
             for place, own in self._places
         )
+
+
+class FamilyIndex(Generic[T]):
+    """Values filed under file names, then asked for by path: those whose name belongs to
+    the path's :class:`Family`, without testing every name against every path (a thousand
+    links share ``/var/log/containers``)."""
+
+    def __init__(self) -> None:
+        self._named: dict[tuple[str, str], list[T]] = {}
+        # Under each (folder, part of a name before one of its separators).
+        self._generations: dict[tuple[str, str], list[T]] = {}
+
+    def add(self, name: str, value: T) -> None:
+        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        self._named.setdefault((folder, base), []).append(value)
+        if base.endswith(_NOT_LINES):
+            return
+        for i, char in enumerate(base):
+            if char in _SEPARATORS:
+                self._generations.setdefault((folder, base[:i]), []).append(value)
+
+    def of(self, path: str) -> list[T]:
+        """The values of the names that are ``path``, the file it names, or a generation."""
+        found: list[T] = []
+        for folder, own in _places(path):
+            found += self._named.get((folder, own), ())
+            stem = own.rsplit(".", 1)[0] if "." in own else own
+            for prefix in {own, stem}:
+                found += self._generations.get((folder, prefix), ())
+        return found
 
 
 class Followed:

@@ -204,6 +204,34 @@ def test_a_retired_row_leaves_its_head_in_logtide_done_the_newest_kept(
     again = CheckpointStore(db)
     again.open()
     assert again.rows == {}
-    kept = [(7, digest(b"line %d\n" % n)) for n in (0, 1, 2, 3)][-3:]
-    assert again.done == set(kept)
+    kept = [(f"/var/log/{n}.log", 7, digest(b"line %d\n" % n)) for n in (0, 1, 2, 3)][-3:]
+    assert sorted(again.done) == kept
+    again.close()
+
+
+def test_heads_kept_by_a_logtide_before_names_load_without_one(tmp_path: Path) -> None:
+    """A ``logtide_done`` table without its ``name`` column (an older logtide's) gets one:
+    its heads load with no name (they stand for any path), new ones are kept with theirs."""
+    db = tmp_path / "tail.db"
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "CREATE TABLE logtide_done (id INTEGER PRIMARY KEY, head_length INTEGER NOT NULL, "
+            "head_digest BLOB NOT NULL)"
+        )
+        con.execute(
+            "INSERT INTO logtide_done (head_length, head_digest) VALUES (?, ?)",
+            (5, digest(b"old\n\n")),
+        )
+    con.close()
+    store = CheckpointStore(str(db))
+    store.open()
+    assert store.done == [(None, 5, digest(b"old\n\n"))]
+    row = store.create("/var/log/new.log", 1, 0)
+    row.set_head(b"new\n")
+    store.retire(row)
+    store.write(store.snapshot())
+    store.close()
+    again = CheckpointStore(str(db))
+    again.open()
+    assert again.done == [(None, 5, digest(b"old\n\n")), ("/var/log/new.log", 4, digest(b"new\n"))]
     again.close()

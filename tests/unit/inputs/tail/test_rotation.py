@@ -681,21 +681,30 @@ async def test_a_file_opened_just_before_a_stop_and_gzipped_while_down_is_read(
     assert sorted(_numbers(second)) == list(range(100, 140))
 
 
+@pytest.mark.parametrize(
+    ("done_as", "read_again"),
+    [("0.log.20261127-101600", False), (None, False), ("/var/log/other/0.log", True)],
+    ids=["its-own-name", "no-name", "another-path"],
+)
 async def test_a_gzip_whose_content_was_read_to_its_end_is_not_read_again(
-    tmp_path: Path,
+    tmp_path: Path, done_as: str | None, read_again: bool
 ) -> None:
     """A ``.gz`` newer than the row's whose first bytes are those of a content read to its
     end before (``logtide_done``: the agent was behind, and finished that generation first)
-    is not taken for one born while the agent was down."""
-    await _three_rotations_while_down(tmp_path)
+    is not taken for one born while the agent was down. A head kept without a name (by an
+    older logtide) stands for any path; one of another path's file does not: two paths'
+    files may begin alike, and the generation was lost when it did."""
+    log = await _three_rotations_while_down(tmp_path)
     head = _lines(120, 140)[:FINGERPRINT_BYTES]
+    name = done_as if done_as is None or done_as.startswith("/") else str(log.parent / done_as)
     with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as con, con:
         con.execute(
-            "INSERT INTO logtide_done (head_length, head_digest) VALUES (?, ?)",
-            (len(head), digest(head)),
+            "INSERT INTO logtide_done (name, head_length, head_digest) VALUES (?, ?, ?)",
+            (name, len(head), digest(head)),
         )
-    second = await _run_to(tmp_path, 50)
-    assert sorted(_numbers(second)) == [*range(100, 120), *range(140, 170)]
+    second = await _run_to(tmp_path, 70 if read_again else 50)
+    expected = range(100, 170) if read_again else [*range(100, 120), *range(140, 170)]
+    assert sorted(_numbers(second)) == list(expected)
 
 
 async def test_on_a_first_start_no_gzip_is_read(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from logtide.agent.inputs.tail.siblings import (
     Family,
+    FamilyIndex,
     Followed,
     find_beside,
     generations_of,
@@ -104,3 +105,29 @@ def test_a_file_is_found_by_inode_where_it_went(tmp_path: Path) -> None:
     assert find_beside(str(log), st.st_dev, st.st_ino) == str(tmp_path / "app.log.1")
     os.unlink(tmp_path / "app.log.1")
     assert locate(str(log), st.st_ino) is None
+
+
+def test_a_family_index_finds_the_names_a_family_holds(tmp_path: Path) -> None:
+    """``FamilyIndex.of(path)`` is every name filed that ``Family(path)`` holds, for plain
+    paths, dotted and dotless names, and a link (its generations are beside the file it
+    names), and no other."""
+    pods, link = _linked(tmp_path)
+    var = tmp_path / "var"
+    var.mkdir()
+    paths = [str(link), str(var / "app.log"), str(var / "syslog"), str(var / "app.log.1")]
+    bases = [
+        "app.log", "app.log.1", "app.log.2.gz", "app-20261203.log", "app_x", "app.logx",
+        "apps.log", "syslog", "syslog.1", "syslog-20261203", "syslogs", "messages",
+        "0.log", "0.log.20261127-101500", "0.log.20261127-101500.gz", "0.log.tmp", "10.log",
+        "orders-1_shop_app-0123.log", "orders-1_shop_app-0123.log.1", "orders-1_shop_app-01234.log",
+        ".hidden", "app.log.1.1", "app.log.1-x",
+    ]  # fmt: skip
+    names = [str(folder / base) for folder in (var, pods, link.parent) for base in bases]
+    index: FamilyIndex[str] = FamilyIndex()
+    for name in names:
+        index.add(name, name)
+    for path in paths:
+        family = Family(path)
+        expected = {name for name in names if name in family}
+        assert expected, path
+        assert set(index.of(path)) == expected, path
