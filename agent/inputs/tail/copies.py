@@ -24,7 +24,7 @@ from logtide.agent.inputs.tail.checkpoint_db import Row
 from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.reader import TailedFile
-from logtide.agent.inputs.tail.siblings import siblings
+from logtide.agent.inputs.tail.siblings import named_beside, siblings
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,36 @@ def open_copy(
             return Copy(fd, st, sibling, compressed=False)
         os.close(fd)
     return None
+
+
+def copy_of_open(path: str, table: FileTable) -> bool:
+    """Whether ``path``, a file the globs match that is not open yet, is a copy of a file
+    being read: named as its generation beside it, starting with its first bytes, holding
+    what was acknowledged of it where it is that long (``Path app.log*`` matches
+    logrotate's ``app.log.1`` too). Such a copy is not opened as a file of its own, which
+    would read every line again from its head: when the truncation comes,
+    :func:`find_copy` reads on in it. A copy shorter than the file's first bytes that
+    holds them so far is one logrotate is still writing: it waits for the next scan."""
+    for f in table:
+        row = f.row
+        if f.rotated_at is not None or not row.head_length or not named_beside(path, f.path):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return False
+        try:
+            size = os.fstat(fd).st_size
+            if size < row.head_length:
+                if os.pread(fd, size, 0) == os.pread(f.fd, size, 0):
+                    return True
+            elif row.head_matches(fd) and (size < row.offset or row.matches(fd, size)):
+                return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+    return False
 
 
 def _close_unclaimed(job: asyncio.Future[tuple[int, str | None]]) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Head, Row
-from logtide.agent.inputs.tail.copies import open_copy
+from logtide.agent.inputs.tail.copies import copy_of_open, open_copy
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
@@ -277,6 +277,8 @@ class Discovery:
             if (st.st_dev, st.st_ino) in self.table:
                 continue
             if cutoff is not None and st.st_mtime < cutoff:
+                continue
+            if not initial and copy_of_open(path, self.table):
                 continue
             # A new file at a path we followed before (rotated while we were down) is read
             # from its head whatever Read_from_Head says: its lines are new to us. So is any

@@ -47,6 +47,13 @@ def _is_generation(base: str, name: str) -> bool:
     )
 
 
+def named_beside(name: str, path: str) -> bool:
+    """Whether ``name`` is named as a rotated generation of ``path``, in its folder."""
+    return os.path.dirname(name) == os.path.dirname(path) and _is_generation(
+        os.path.basename(path), os.path.basename(name)
+    )
+
+
 def _beside(path: str) -> Iterator[tuple[str, str, str]]:
     """(folder, name ``path`` has there, name of an entry) for every entry of the folders
     where ``path``'s generations can be, in name order."""

@@ -109,6 +109,64 @@ async def test_copytruncate_while_running_reads_the_unread_end_from_the_copy(
     assert {chunk.tag for chunk in sink.chunks} == tags
 
 
+@pytest.mark.parametrize("rescan_between", [False, True], ids=["at-once", "rescan-between"])
+async def test_copytruncate_whose_copy_the_glob_matches_reads_every_line_once(
+    tmp_path: Path, rescan_between: bool
+) -> None:
+    """``Path app.log*`` also matches logrotate's copy ``app.log.1``. The copy is not a file
+    of its own: it is the file's content, which the tail reads on in when the truncation
+    comes. ``rescan_between``: the copy stands, untruncated, through rescans (a big file
+    copied slowly); before, a rescan then read it from its head (lines 0-79 twice)."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 50))
+    sink = Sink()
+    async with running(sink, path=f"{tmp_path}/app.log*", db=str(tmp_path / "t.db"), **LIVE):
+        await wait_for(lambda: len(sink.records) == 50)
+        tags = {chunk.tag for chunk in sink.chunks}
+        if rescan_between:
+            with open(log, "ab") as fh:
+                fh.write(_lines(50, 80))
+            shutil.copyfile(log, log.with_name("app.log.1"))
+            await asyncio.sleep(0.8)  # four rescans
+            os.truncate(log, 0)
+            with open(log, "ab") as fh:
+                fh.write(_lines(80, 90))
+        else:
+            _copytruncate_unread(log, compressed=False)
+        await wait_for(lambda: len(sink.records) >= 90)
+        await asyncio.sleep(0.8)
+    assert sorted(_numbers(sink)) == list(range(90))
+    assert {chunk.tag for chunk in sink.chunks} == tags
+
+
+async def test_a_copy_being_written_waits_and_a_generation_of_other_lines_is_read(
+    tmp_path: Path,
+) -> None:
+    """Beside a file being read, a new file the glob matches, named as its generation: while
+    it holds only the file's first bytes (logrotate still copying) it is not opened; once it
+    is the whole copy, the truncation reads on in it. One holding other lines is a file of
+    its own and is read from its head."""
+    log = tmp_path / "app.log"
+    log.write_bytes(_lines(0, 50))
+    sink = Sink()
+    async with running(sink, path=f"{tmp_path}/app.log*", db=str(tmp_path / "t.db"), **LIVE):
+        await wait_for(lambda: len(sink.records) == 50)
+        copy = log.with_name("app.log.1")
+        copy.write_bytes(log.read_bytes()[:100])
+        await asyncio.sleep(0.8)  # four rescans
+        assert len(sink.records) == 50
+        copy.write_bytes(log.read_bytes())
+        await asyncio.sleep(0.8)
+        os.truncate(log, 0)
+        with open(log, "ab") as fh:
+            fh.write(_lines(50, 60))
+        await wait_for(lambda: len(sink.records) >= 60)
+        log.with_name("app.log.2").write_bytes(_lines(1000, 1010))
+        await wait_for(lambda: len(sink.records) >= 70)
+        await asyncio.sleep(0.8)
+    assert sorted(_numbers(sink)) == [*range(60), *range(1000, 1010)]
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 async def test_copytruncate_while_running_then_a_stop_reads_the_copy_from_its_checkpoint(
     tmp_path: Path, compressed: bool
