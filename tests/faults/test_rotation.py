@@ -2,8 +2,8 @@
 its end, through the article's pipeline: nothing lost, nothing repeated in S3.
 
 copytruncate copies the file and then empties it: what the tail had not read before the
-truncation exists only in the copy (whose name the Path glob does not match), and is read
-from there. :func:`run_copytruncate` rotates at quiet points and also empties the file by
+truncation exists only in the copy, and is read from there (also when the Path glob matches
+the copy's name). :func:`run_copytruncate` rotates at quiet points and also empties the file by
 hand (no copy: what follows is new); the outage case rotates wherever the writer is, with
 the input held back, and kills the agent while it reads the copies."""
 
@@ -28,9 +28,11 @@ def quiet_point(world: World, writers: list[AppWriter]) -> None:
     world.wait_delivered(writers, timeout=60)
 
 
-def run_copytruncate(world: World, *, rounds: int, rate: float, case: str) -> None:
+def run_copytruncate(
+    world: World, *, rounds: int, rate: float, case: str, glob: str = "*.log"
+) -> None:
     writer = world.writer("app-0.log", rate=rate, seed=51, rotation="copytruncate")
-    agent = world.agent()
+    agent = world.agent({"tail": {"Path": str(world.log_dir / glob)}})
     agent.wait_files(1)
     writer.start()
     for index in range(rounds):
@@ -55,6 +57,12 @@ def run_copytruncate(world: World, *, rounds: int, rate: float, case: str) -> No
 
 def test_copytruncate_and_truncation_short(world: World) -> None:
     run_copytruncate(world, rounds=3, rate=300, case="copytruncate_short")
+
+
+def test_copytruncate_whose_copies_the_glob_matches(world: World) -> None:
+    """``Path *.log*`` matches the copies too: each is read on in from where the file was
+    (under the file's row), never as a new file from its head."""
+    run_copytruncate(world, rounds=3, rate=300, case="copytruncate_glob_matches", glob="*.log*")
 
 
 @pytest.mark.slow
