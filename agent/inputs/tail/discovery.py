@@ -27,7 +27,14 @@ from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
 from logtide.agent.inputs.tail.ranges import RangeTracker
 from logtide.agent.inputs.tail.reader import LineRules, TailedFile
-from logtide.agent.inputs.tail.siblings import Family, FamilyIndex, Followed, locate, siblings
+from logtide.agent.inputs.tail.siblings import (
+    Family,
+    FamilyIndex,
+    Followed,
+    generations_last,
+    locate,
+    siblings,
+)
 from logtide.agent.inputs.tail.tagging import TagComposer
 from logtide.agent.inputs.tail.watcher import Watcher
 
@@ -269,7 +276,7 @@ class Discovery:
         selection = self.selection
         cutoff = time.time() - selection.ignore_older if selection.ignore_older > 0 else None
         paths = expand(selection.paths, selection.excludes)
-        for path in paths:
+        for path in generations_last(paths):
             try:
                 st = os.stat(path)
             except OSError:

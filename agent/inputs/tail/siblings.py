@@ -54,6 +54,28 @@ def named_beside(name: str, path: str) -> bool:
     )
 
 
+def generations_last(paths: Iterable[str]) -> list[str]:
+    """``paths`` with those named as a rotated generation of another of them (beside it)
+    after the rest: a file's checkpoint row then claims its copy (copytruncate while the
+    agent was down) before the copy, matched too, is opened as a file of its own."""
+    owners: dict[tuple[str, str], set[str]] = {}
+    for path in paths:
+        folder, base = os.path.dirname(path) or ".", os.path.basename(path)
+        stem = base.rsplit(".", 1)[0] if "." in base else base
+        for key in {base, stem}:
+            owners.setdefault((folder, key), set()).add(base)
+    first: list[str] = []
+    last: list[str] = []
+    for path in paths:
+        folder, base = os.path.dirname(path) or ".", os.path.basename(path)
+        later = not base.endswith(_NOT_LINES) and any(
+            char in _SEPARATORS and bool(owners.get((folder, base[:i]), set()) - {base})
+            for i, char in enumerate(base)
+        )
+        (last if later else first).append(path)
+    return first + last
+
+
 def _beside(path: str) -> Iterator[tuple[str, str, str]]:
     """(folder, name ``path`` has there, name of an entry) for every entry of the folders
     where ``path``'s generations can be, in name order."""

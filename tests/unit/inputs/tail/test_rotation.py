@@ -192,15 +192,21 @@ async def test_copytruncate_while_running_then_a_stop_reads_the_copy_from_its_ch
     assert sorted(_numbers(second)) == list(range(50, 90))
 
 
-@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize(
+    ("copy_name", "compressed"),
+    [("app.log.1", False), ("app.log.1", True), ("app-1.log", False)],
+    ids=["plain", "compressed", "matched-by-the-glob"],
+)
 async def test_copytruncate_while_down_reads_the_copy_from_the_checkpoint(
-    tmp_path: Path, compressed: bool
+    tmp_path: Path, copy_name: str, compressed: bool
 ) -> None:
     """logrotate's ``copytruncate`` while the agent is down (with ``compress``, the copy is
     gzipped at once): the lines written after the checkpoint are read from the copy, from
     the checkpoint, under the file's tag; the emptied file is read from its head. The copy
     used to be read from its head (its first 100 lines a second time, past the outputs'
-    exactly-once watermarks); a gzipped copy already was read from the checkpoint."""
+    exactly-once watermarks); a gzipped copy already was read from the checkpoint. So is a
+    copy the glob matches (logrotate's ``dateext`` with ``extension .log``), whose name
+    sorts before the file's: it was opened first, as a file of its own, from its head."""
     log = tmp_path / "app.log"
     log.write_bytes(_lines(0, 100))
     path, db = str(tmp_path / "*.log"), str(tmp_path / "t.db")
@@ -209,12 +215,12 @@ async def test_copytruncate_while_down_reads_the_copy_from_the_checkpoint(
         await wait_for(lambda: len(first.records) == 100)
     with open(log, "ab") as fh:
         fh.write(_lines(100, 120))
-    copy = tmp_path / "app.log.1"
+    copy = tmp_path / copy_name
     copy.write_bytes(log.read_bytes())
     with open(log, "r+b") as fh:
         fh.truncate(0)
     if compressed:
-        copy.with_name("app.log.1.gz").write_bytes(gzip.compress(copy.read_bytes()))
+        copy.with_name(copy_name + ".gz").write_bytes(gzip.compress(copy.read_bytes()))
         copy.unlink()
     with open(log, "ab") as fh:
         fh.write(_lines(120, 130))

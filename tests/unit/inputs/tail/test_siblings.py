@@ -11,6 +11,7 @@ from logtide.agent.inputs.tail.siblings import (
     FamilyIndex,
     Followed,
     find_beside,
+    generations_last,
     generations_of,
     locate,
     siblings,
@@ -131,3 +132,16 @@ def test_a_family_index_finds_the_names_a_family_holds(tmp_path: Path) -> None:
         expected = {name for name in names if name in family}
         assert expected, path
         assert set(index.of(path)) == expected, path
+
+
+def test_generations_come_after_the_files_they_are_generations_of() -> None:
+    """A name that is a generation of another in the list (beside it) goes after the rest,
+    each group keeping its order; a name is never a generation of itself."""
+    paths = [
+        "/l/app-20261203.log", "/l/app.log", "/l/app.log.1", "/l/apps.log", "/m/app-1.log",
+        "/l/db.log", "/l/db.log.2.gz", "/l/x_y.log", "/l/x.log",
+    ]  # fmt: skip
+    assert generations_last(paths) == [
+        "/l/app.log", "/l/apps.log", "/m/app-1.log", "/l/db.log", "/l/db.log.2.gz",
+        "/l/x.log", "/l/app-20261203.log", "/l/app.log.1", "/l/x_y.log",
+    ]  # fmt: skip
