@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from logtide.agent.inputs.tail.checkpoint_db import Row
+from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.reader import TailedFile
@@ -78,32 +78,50 @@ def open_copy(
 
 def copy_of_open(path: str, table: FileTable) -> bool:
     """Whether ``path``, a file the globs match that is not open yet, is a copy of a file
-    being read: named as its generation beside it, starting with its first bytes, holding
-    what was acknowledged of it where it is that long (``Path app.log*`` matches
-    logrotate's ``app.log.1`` too). Such a copy is not opened as a file of its own, which
+    being read (``Path app.log*`` matches logrotate's ``app.log.1`` too): named as its
+    generation beside it and starting with its first bytes; ending as the file reads at the
+    same offsets or, once the file was emptied (the truncation not yet seen), holding the
+    bytes before its checkpoint. Such a copy is not opened as a file of its own, which
     would read every line again from its head: when the truncation comes,
-    :func:`find_copy` reads on in it. A copy shorter than the file's first bytes that
-    holds them so far is one logrotate is still writing: it waits for the next scan."""
+    :func:`find_copy` reads on in it. One shorter than the file's first bytes that holds
+    them so far is still being written: it waits for the next scan."""
     for f in table:
-        row = f.row
-        if f.rotated_at is not None or not row.head_length or not named_beside(path, f.path):
+        if f.rotated_at is not None or not f.row.head_length or not named_beside(path, f.path):
             continue
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             return False
         try:
-            size = os.fstat(fd).st_size
-            if size < row.head_length:
-                if os.pread(fd, size, 0) == os.pread(f.fd, size, 0):
-                    return True
-            elif row.head_matches(fd) and (size < row.offset or row.matches(fd, size)):
+            if _copies(fd, f):
                 return True
         except OSError:
             return False
         finally:
             os.close(fd)
     return False
+
+
+def _copies(fd: int, f: TailedFile) -> bool:
+    """:func:`copy_of_open` for the open file ``fd`` and one file ``f``."""
+    row, size = f.row, os.fstat(fd).st_size
+    if size < row.head_length:
+        return os.pread(fd, size, 0) == os.pread(f.fd, size, 0)
+    if not row.head_matches(fd):
+        return False
+    if os.fstat(f.fd).st_size < f.pos or not row.head_matches(f.fd):
+        # Emptied already: only what was acknowledged of it is known.
+        return 0 < row.offset <= size and row.matches(fd, size)
+    # Still whole: a copy ends as the file reads there (another of the app's files that
+    # begins alike, or holds what was acknowledged, goes on otherwise).
+    return _same_end(fd, f.fd, size)
+
+
+def _same_end(fd: int, other: int, size: int) -> bool:
+    """Whether the file ``other`` holds the last bytes of ``fd`` (of ``size``) at the same
+    offsets."""
+    length = min(FINGERPRINT_BYTES, size)
+    return os.pread(fd, length, size - length) == os.pread(other, length, size - length)
 
 
 def _close_unclaimed(job: asyncio.Future[tuple[int, str | None]]) -> None:

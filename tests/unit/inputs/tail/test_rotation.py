@@ -145,7 +145,7 @@ async def test_a_copy_being_written_waits_and_a_generation_of_other_lines_is_rea
     """Beside a file being read, a new file the glob matches, named as its generation: while
     it holds only the file's first bytes (logrotate still copying) it is not opened; once it
     is the whole copy, the truncation reads on in it. One holding other lines is a file of
-    its own and is read from its head."""
+    its own and is read from its head, also one that begins as the file does."""
     log = tmp_path / "app.log"
     log.write_bytes(_lines(0, 50))
     sink = Sink()
@@ -163,8 +163,14 @@ async def test_a_copy_being_written_waits_and_a_generation_of_other_lines_is_rea
         await wait_for(lambda: len(sink.records) >= 60)
         log.with_name("app.log.2").write_bytes(_lines(1000, 1010))
         await wait_for(lambda: len(sink.records) >= 70)
+        # Another of the app's files, named alike, begins as this one does and goes on
+        # otherwise: it is no copy, though shorter than what was acknowledged of it.
+        log.with_name("app.log-debug").write_bytes(_lines(50, 60) + _lines(2000, 2003))
+        await wait_for(lambda: len(sink.records) >= 83)
         await asyncio.sleep(0.8)
-    assert sorted(_numbers(sink)) == [*range(60), *range(1000, 1010)]
+    assert sorted(_numbers(sink)) == sorted(
+        [*range(60), *range(1000, 1010), *range(50, 60), *range(2000, 2003)]
+    )
 
 
 @pytest.mark.parametrize("compressed", [False, True])
