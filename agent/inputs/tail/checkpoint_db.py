@@ -144,7 +144,9 @@ class Row:
         if self.head_length or size <= 0:
             return False
         try:
-            data = os.pread(fd, min(HEAD_MAX_BYTES, size), 0)
+            data = os.pread(fd, min(FINGERPRINT_BYTES, size), 0)
+            if b"\n" not in data and size > FINGERPRINT_BYTES:
+                data = os.pread(fd, min(HEAD_MAX_BYTES, size), 0)
         except OSError:
             return False
         head = head_of(data)
