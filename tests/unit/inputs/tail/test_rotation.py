@@ -81,6 +81,12 @@ def _copytruncate_unread(log: Path, *, compressed: bool) -> None:
         fh.write(_lines(50, 80))
     copy = log.with_name(log.name + ".1")
     shutil.copyfile(log, copy)
+    _truncate_and_compress(log, copy, compressed)
+
+
+def _truncate_and_compress(log: Path, copy: Path, compressed: bool) -> None:
+    """The rest of a copytruncate once ``copy`` is made: ``log`` emptied, the copy gzipped
+    (and removed) with ``compressed``, lines 80-90 in the emptied file."""
     os.truncate(log, 0)
     if compressed:
         copy.with_name(copy.name + ".gz").write_bytes(gzip.compress(copy.read_bytes()))
@@ -89,50 +95,41 @@ def _copytruncate_unread(log: Path, *, compressed: bool) -> None:
         fh.write(_lines(80, 90))
 
 
-@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize(
+    ("glob", "compressed", "rescan_between"),
+    [
+        ("*.log", False, False),
+        ("*.log", True, False),
+        ("app.log*", False, False),
+        ("app.log*", False, True),
+        ("app.log*", True, True),
+    ],
+    ids=["plain", "compressed", "glob-matches-copy", "glob-matches-copy-rescan", "gz-rescan"],
+)
 async def test_copytruncate_while_running_reads_the_unread_end_from_the_copy(
-    tmp_path: Path, compressed: bool
+    tmp_path: Path, glob: str, compressed: bool, rescan_between: bool
 ) -> None:
     """Lines written just before a ``copytruncate`` that the tail had not read yet are read
     from the copy, once, under the file's tag; the emptied file is read from its head.
-    Before, they were lost (as in Fluent Bit)."""
+    Before, they were lost (as in Fluent Bit). ``Path app.log*`` also matches the copy
+    ``app.log.1``, which is not a file of its own either. ``rescan_between``: the copy
+    stands, untruncated, through rescans (a big file copied slowly); before, a rescan then
+    read it from its head (lines 0-79 twice)."""
     log = tmp_path / "app.log"
     log.write_bytes(_lines(0, 50))
     sink = Sink()
-    async with running(sink, path=f"{tmp_path}/*.log", db=str(tmp_path / "t.db"), **LIVE):
-        await wait_for(lambda: len(sink.records) == 50)
-        tags = {chunk.tag for chunk in sink.chunks}
-        _copytruncate_unread(log, compressed=compressed)
-        await wait_for(lambda: len(sink.records) >= 90)
-        await asyncio.sleep(0.5)
-    assert sorted(_numbers(sink)) == list(range(90))
-    assert {chunk.tag for chunk in sink.chunks} == tags
-
-
-@pytest.mark.parametrize("rescan_between", [False, True], ids=["at-once", "rescan-between"])
-async def test_copytruncate_whose_copy_the_glob_matches_reads_every_line_once(
-    tmp_path: Path, rescan_between: bool
-) -> None:
-    """``Path app.log*`` also matches logrotate's copy ``app.log.1``. The copy is not a file
-    of its own: it is the file's content, which the tail reads on in when the truncation
-    comes. ``rescan_between``: the copy stands, untruncated, through rescans (a big file
-    copied slowly); before, a rescan then read it from its head (lines 0-79 twice)."""
-    log = tmp_path / "app.log"
-    log.write_bytes(_lines(0, 50))
-    sink = Sink()
-    async with running(sink, path=f"{tmp_path}/app.log*", db=str(tmp_path / "t.db"), **LIVE):
+    async with running(sink, path=f"{tmp_path}/{glob}", db=str(tmp_path / "t.db"), **LIVE):
         await wait_for(lambda: len(sink.records) == 50)
         tags = {chunk.tag for chunk in sink.chunks}
         if rescan_between:
             with open(log, "ab") as fh:
                 fh.write(_lines(50, 80))
-            shutil.copyfile(log, log.with_name("app.log.1"))
+            copy = log.with_name("app.log.1")
+            shutil.copyfile(log, copy)
             await asyncio.sleep(0.8)  # four rescans
-            os.truncate(log, 0)
-            with open(log, "ab") as fh:
-                fh.write(_lines(80, 90))
+            _truncate_and_compress(log, copy, compressed)
         else:
-            _copytruncate_unread(log, compressed=False)
+            _copytruncate_unread(log, compressed=compressed)
         await wait_for(lambda: len(sink.records) >= 90)
         await asyncio.sleep(0.8)
     assert sorted(_numbers(sink)) == list(range(90))
