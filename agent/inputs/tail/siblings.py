@@ -28,11 +28,31 @@ T = TypeVar("T")
 def _places(path: str) -> list[tuple[str, str]]:
     """(folder, name) pairs where ``path``'s generations can be: beside it, and beside the
     file it names when it is a link."""
-    places = [(os.path.dirname(path) or ".", os.path.basename(path))]
+    places = [_split(path)]
     real = os.path.realpath(path)
     if real != os.path.abspath(path):
-        places.append((os.path.dirname(real), os.path.basename(real)))
+        places.append(_split(real))
     return places
+
+
+def _split(name: str) -> tuple[str, str]:
+    return os.path.dirname(name) or ".", os.path.basename(name)
+
+
+def _leads(base: str) -> tuple[str, str]:
+    """What a generation of a file named ``base`` begins with, before a separator: the name
+    and its stem (``app.log.1``, ``app-20261127.log``)."""
+    return base, base.rsplit(".", 1)[0] if "." in base else base
+
+
+def _led_by(name: str) -> Iterator[str]:
+    """The parts of ``name`` before each of its separators: the leads of the files it may
+    be a generation of (none for a compressed or partial one)."""
+    if name.endswith(_NOT_LINES):
+        return
+    for i, char in enumerate(name):
+        if char in _SEPARATORS:
+            yield name[:i]
 
 
 def _is_generation(base: str, name: str) -> bool:
@@ -40,10 +60,9 @@ def _is_generation(base: str, name: str) -> bool:
     ``base`` in the same folder."""
     if name == base or name.endswith(_NOT_LINES):
         return False
-    stem = base.rsplit(".", 1)[0] if "." in base else base
     return any(
-        name.startswith(prefix) and name[len(prefix) : len(prefix) + 1] in _SEPARATORS
-        for prefix in (base, stem)
+        name.startswith(lead) and name[len(lead) : len(lead) + 1] in _SEPARATORS
+        for lead in _leads(base)
     )
 
 
@@ -60,18 +79,14 @@ def generations_last(paths: Iterable[str]) -> list[str]:
     agent was down) before the copy, matched too, is opened as a file of its own."""
     owners: dict[tuple[str, str], set[str]] = {}
     for path in paths:
-        folder, base = os.path.dirname(path) or ".", os.path.basename(path)
-        stem = base.rsplit(".", 1)[0] if "." in base else base
-        for key in {base, stem}:
-            owners.setdefault((folder, key), set()).add(base)
+        folder, base = _split(path)
+        for lead in _leads(base):
+            owners.setdefault((folder, lead), set()).add(base)
     first: list[str] = []
     last: list[str] = []
     for path in paths:
-        folder, base = os.path.dirname(path) or ".", os.path.basename(path)
-        later = not base.endswith(_NOT_LINES) and any(
-            char in _SEPARATORS and bool(owners.get((folder, base[:i]), set()) - {base})
-            for i, char in enumerate(base)
-        )
+        folder, base = _split(path)
+        later = any(owners.get((folder, lead), set()) - {base} for lead in _led_by(base))
         (last if later else first).append(path)
     return first + last
 
@@ -117,7 +132,7 @@ class Family:
         self._places = _places(path)
 
     def __contains__(self, name: str) -> bool:
-        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        folder, base = _split(name)
         return any(
             folder == place and (base == own or _is_generation(own, base))
             for place, own in self._places
@@ -135,22 +150,18 @@ class FamilyIndex(Generic[T]):
         self._generations: dict[tuple[str, str], list[T]] = {}
 
     def add(self, name: str, value: T) -> None:
-        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        folder, base = _split(name)
         self._named.setdefault((folder, base), []).append(value)
-        if base.endswith(_NOT_LINES):
-            return
-        for i, char in enumerate(base):
-            if char in _SEPARATORS:
-                self._generations.setdefault((folder, base[:i]), []).append(value)
+        for lead in _led_by(base):
+            self._generations.setdefault((folder, lead), []).append(value)
 
     def of(self, path: str) -> list[T]:
         """The values of the names that are ``path``, the file it names, or a generation."""
         found: list[T] = []
         for folder, own in _places(path):
             found += self._named.get((folder, own), ())
-            stem = own.rsplit(".", 1)[0] if "." in own else own
-            for prefix in {own, stem}:
-                found += self._generations.get((folder, prefix), ())
+            for lead in set(_leads(own)):
+                found += self._generations.get((folder, lead), ())
         return found
 
 
@@ -166,7 +177,7 @@ class Followed:
 
     def __call__(self, name: str) -> str:
         """The path ``name`` belongs to; ``name`` itself when none matches any more."""
-        folder, base = os.path.dirname(name) or ".", os.path.basename(name)
+        folder, base = _split(name)
         for own, path in self._owners.get(folder, ()):
             if base == own or _is_generation(own, base):
                 return path
