@@ -127,12 +127,12 @@ class GzipRecovery:
         anchored = False
         for _, candidate in generations:
             head = first_bytes(candidate, FINGERPRINT_BYTES)
+            known = False
             if len(head) == FINGERPRINT_BYTES and b"\n" not in head:
                 head = first_bytes(candidate, HEAD_MAX_BYTES)
-            whole = head_of(head)
-            if (len(whole), digest(whole)) in heads or any(
-                (n, digest(head[:n])) in heads for n in lengths if n <= len(head)
-            ):
+                whole = head_of(head)
+                known = (len(whole), digest(whole)) in heads
+            if known or any((n, digest(head[:n])) in heads for n in lengths if n <= len(head)):
                 anchored = True
                 unknown.clear()
             elif head:
