@@ -38,7 +38,7 @@ class FileSettings(OutputSettings):
         if name and ("/" in name or name in (".", "..")):
             raise ConfigError(
                 f"output 'file': File {name!r} must be a plain file name; use Path for the folder",
-                self.location,
+                self.where("file"),
             )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import BoundSettings, Option
 
 SERVICE_OPTIONS: tuple[Option, ...] = (
@@ -88,3 +89,11 @@ class ServiceSettings(BoundSettings):
     scheduler_base: float
     scheduler_cap: float
     coro_stack_size: int
+
+    def __post_init__(self) -> None:
+        # The socket layer takes a port modulo 65536: 99999 would listen on 34463.
+        if not 0 <= self.http_port <= 65535:
+            raise ConfigError(
+                f"[SERVICE]: HTTP_Port must be 0-65535, got {self.http_port}",
+                self.where("http_port"),
+            )

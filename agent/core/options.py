@@ -175,9 +175,10 @@ class Settings:
     values: dict[str, Any]
     location: Location
     given: frozenset[str] = dataclasses.field(default_factory=frozenset)
-    # Every (option key, parsed value) in file order: plugins whose rules apply in the order
-    # they were written across different keys (modify, grep) read this.
-    ordered: tuple[tuple[str, Any], ...] = ()
+    # Every (option key, parsed value, where it was written) in file order: plugins whose
+    # rules apply in the order they were written across different keys (modify, grep) read
+    # this, and point a bad rule's error at its line.
+    ordered: tuple[tuple[str, Any, Location], ...] = ()
     options: tuple[Option, ...] = ()
     # Where each given option was written (a repeated one: each time), so a check made after
     # parsing (a rule's regex, a script's syntax) can point at its line, not the section's.
@@ -207,7 +208,7 @@ def resolve(
         for option in table
     }
     given: set[str] = set()
-    ordered: list[tuple[str, Any]] = []
+    ordered: list[tuple[str, Any, Location]] = []
     written_at: dict[str, list[Location]] = {}
     for entry in entries:
         key = entry.key.lower()
@@ -226,7 +227,7 @@ def resolve(
             raise ConfigError(
                 f"{label}: option '{option.name}': {exc}{because}", entry.location
             ) from None
-        ordered.append((key, parsed))
+        ordered.append((key, parsed, entry.location))
         written_at.setdefault(key, []).append(entry.location)
         if option.multiple:
             if key not in given:

@@ -37,19 +37,17 @@ class GrepSettings(FilterSettings):
 def _rules(settings: Settings) -> list[_Rule]:
     """The rules in the order written across both keys, which the bound lists lose."""
     rules: list[_Rule] = []
-    for key, value in settings.ordered:
+    for key, value, location in settings.ordered:
         if key not in ("regex", "exclude"):
             continue
         field, sep, pattern = str(value).strip().partition(" ")
         if not sep or not pattern:
-            raise ConfigError(
-                f"filter 'grep': {key} expects 'KEY REGEX', got {value!r}", settings.location
-            )
+            raise ConfigError(f"filter 'grep': {key} expects 'KEY REGEX', got {value!r}", location)
         try:
             regex = compile_ruby(pattern)
         except RegexSyntaxError as exc:
-            raise ConfigError(f"filter 'grep': {exc}", settings.location) from None
-        rules.append((key == "exclude", RecordAccessor(field, settings.location), regex))
+            raise ConfigError(f"filter 'grep': {exc}", location) from None
+        rules.append((key == "exclude", RecordAccessor(field, location), regex))
     return rules
 
 

@@ -121,7 +121,14 @@ class KubernetesSettings(FilterSettings):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"filter 'kubernetes': Kube_URL must start with http:// or https://, got {url!r}",
-                self.location,
+                self.where("kube_url"),
+            )
+        if not 0 < self.kubelet_port <= 65535:
+            raise ConfigError(
+                f"filter 'kubernetes': Kubelet_Port must be 1-65535, got {self.kubelet_port}",
+                self.where("kubelet_port"),
             )
         if self.buffer_size < 0:
-            raise ConfigError("filter 'kubernetes': Buffer_Size must be >= 0", self.location)
+            raise ConfigError(
+                "filter 'kubernetes': Buffer_Size must be >= 0", self.where("buffer_size")
+            )

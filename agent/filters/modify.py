@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from logtide.agent.core.common_options import COMMON_FILTER_OPTIONS, FilterSettings
-from logtide.agent.core.errors import ConfigError
+from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.events import Event
 from logtide.agent.core.options import Option, Settings
 from logtide.agent.core.plugins import FilterPlugin, PluginContext
@@ -97,54 +97,52 @@ class _Condition:
         return all_match == (kind == "matching_keys_have_matching_values")
 
 
-def _regex(pattern: str, settings: Settings) -> re.Pattern[str]:
+def _regex(pattern: str, location: Location) -> re.Pattern[str]:
     try:
         return compile_ruby(pattern)
     except RegexSyntaxError as exc:
-        raise ConfigError(f"filter 'modify': {exc}", settings.location) from None
+        raise ConfigError(f"filter 'modify': {exc}", location) from None
 
 
-def _condition(value: str, settings: Settings) -> _Condition:
-    args = _split(value, settings)
+def _condition(value: str, location: Location) -> _Condition:
+    args = _split(value, location)
     kind = args[0].lower() if args else ""
     if kind not in _CONDITION_ARGS:
         raise ConfigError(
             f"filter 'modify': unknown Condition {value!r}; conditions: "
             f"{', '.join(_CONDITION_ARGS)}",
-            settings.location,
+            location,
         )
     if len(args) != 1 + _CONDITION_ARGS[kind]:
         raise ConfigError(
             f"filter 'modify': Condition {args[0]} takes {_CONDITION_ARGS[kind]} argument(s), "
             f"got {value!r}",
-            settings.location,
+            location,
         )
     a = args[1]
     b = args[2] if len(args) > 2 else ""
-    a_regex = _regex(a, settings) if "key_matches" in kind or kind.startswith("matching") else None
-    b_regex = _regex(b, settings) if "match" in kind and len(args) > 2 else None
-    return _Condition(kind, RecordAccessor(a, settings.location), a_regex, b, b_regex)
+    a_regex = _regex(a, location) if "key_matches" in kind or kind.startswith("matching") else None
+    b_regex = _regex(b, location) if "match" in kind and len(args) > 2 else None
+    return _Condition(kind, RecordAccessor(a, location), a_regex, b, b_regex)
 
 
-def _split(value: str, settings: Settings) -> list[str]:
+def _split(value: str, location: Location) -> list[str]:
     try:
         return split_quoted(value)
     except ValueError as exc:
-        raise ConfigError(f"filter 'modify': {exc}", settings.location) from None
+        raise ConfigError(f"filter 'modify': {exc}", location) from None
 
 
 def _prefix(text: str) -> str:
     return text[:-1] if text.endswith("*") else text
 
 
-def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]:
-    args = _split(value, settings)
+def _rule(op: str, value: str, location: Location) -> Callable[[Record], Record]:
+    args = _split(value, location)
     wanted = 1 if op in _ONE_ARG else 2
     if len(args) != wanted:
         shape = "KEY" if wanted == 1 else 'KEY VALUE (quote values with spaces: "a b")'
-        raise ConfigError(
-            f"filter 'modify': {op} expects {shape}, got {value!r}", settings.location
-        )
+        raise ConfigError(f"filter 'modify': {op} expects {shape}, got {value!r}", location)
     a = args[0]
     b = args[1] if wanted == 2 else ""
     if op in ("set", "add", "add_if_not_present"):
@@ -163,7 +161,7 @@ def _rule(op: str, value: str, settings: Settings) -> Callable[[Record], Record]
         return lambda record: (record.pop(a, None), record)[1]
     if op in ("remove_wildcard", "remove_regex"):
         if op == "remove_regex":
-            regex = _regex(a, settings)
+            regex = _regex(a, location)
 
             def selected(key: str) -> bool:
                 return regex.search(key) is not None
@@ -288,18 +286,20 @@ class ModifyFilter(FilterPlugin[ModifySettings]):
     ) -> tuple[list[_Condition], list[Callable[[Record], Record]]]:
         conditions: list[_Condition] = []
         rules: list[Callable[[Record], Record]] = []
-        for key, value in settings.ordered:
+        for key, value, location in settings.ordered:
             if key == "condition":
-                conditions.append(_condition(value, settings))
+                conditions.append(_condition(value, location))
             elif key in _ONE_ARG or key in _TWO_ARGS:
-                rules.append(_rule(key, value, settings))
+                rules.append(_rule(key, value, location))
         return conditions, rules
 
     def __init__(self, settings: Settings, context: PluginContext) -> None:
         super().__init__(settings, context)
         self.conditions, self.rules = self._build(settings)
         self._in_place = [
-            key in _IN_PLACE for key, _ in settings.ordered if key in _ONE_ARG or key in _TWO_ARGS
+            key in _IN_PLACE
+            for key, _, _ in settings.ordered
+            if key in _ONE_ARG or key in _TWO_ARGS
         ]
 
     def __call__(self, tag: str, events: list[Event]) -> list[Event]:

@@ -34,7 +34,7 @@ class DummySettings(InputSettings):
     def __post_init__(self) -> None:
         self._derive("record", _json_object(self.dummy, "Dummy", self.where("dummy")))
         if self.rate <= 0 and not (self.interval_sec or self.interval_nsec):
-            raise ConfigError("input 'dummy': Rate must be positive", self.location)
+            raise ConfigError("input 'dummy': Rate must be positive", self.where("rate"))
 
 
 def _json_object(raw: str, what: str, location: Location) -> dict[str, Any]:

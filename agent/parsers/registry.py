@@ -80,13 +80,13 @@ _BUILTIN_LOCATION = Location("<stock parsers>", 0)
 
 def build_parser(settings: Settings) -> Parser:
     """Compile one parser from resolved ``[PARSER]`` settings (ConfigError when invalid)."""
-    location = settings.location
     s = ParserSectionSettings.bind(settings)
     name = s.name.strip()
     label = f"[PARSER] '{name}'"
 
-    def fail(message: str) -> ConfigError:
-        return ConfigError(f"{label}: {message}", location)
+    def fail(message: str, attribute: str | None = None, index: int = 0) -> ConfigError:
+        where = s.location if attribute is None else s.where(attribute, index)
+        return ConfigError(f"{label}: {message}", where)
 
     time_format = None
     fmt = _non_empty(s.time_format)
@@ -102,9 +102,12 @@ def build_parser(settings: Settings) -> Parser:
             try:
                 zone = ZoneInfo(zone_name)
             except (ZoneInfoNotFoundError, ValueError):
-                raise fail(f"unknown Time_Zone {zone_name!r}") from None
+                raise fail(f"unknown Time_Zone {zone_name!r}", "time_zone") from None
         try:
             offset = parse_offset(offset_text) if offset_text else 0
+        except ValueError as exc:
+            raise fail(str(exc), "time_offset") from None
+        try:
             time_format = TimeFormat(
                 fmt,
                 offset=0 if s.time_system_timezone else offset,
@@ -113,15 +116,14 @@ def build_parser(settings: Settings) -> Parser:
                 zone=zone,
             )
         except (TimeFormatError, ValueError) as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc), "time_format") from None
     decoders = Decoders()
-    try:
-        for spec in s.decode_field:
-            decoders.add(spec, replace=False)
-        for spec in s.decode_field_as:
-            decoders.add(spec, replace=True)
-    except ValueError as exc:
-        raise fail(f"Decode_Field: {exc}") from None
+    for attribute, replace in (("decode_field", False), ("decode_field_as", True)):
+        for index, spec in enumerate(getattr(s, attribute)):
+            try:
+                decoders.add(spec, replace=replace)
+            except ValueError as exc:
+                raise fail(f"Decode_Field: {exc}", attribute, index) from None
     config = ParserConfig(
         name=name,
         time_key=_non_empty(s.time_key) or "time",
@@ -145,7 +147,7 @@ def build_parser(settings: Settings) -> Parser:
     try:
         regex = compile_ruby(pattern)
     except RegexSyntaxError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), "regex") from None
     return RegexParser(config, regex)
 
 

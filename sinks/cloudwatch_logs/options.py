@@ -117,14 +117,14 @@ class CloudWatchSettings(AwsSettings):
             raise ConfigError(
                 f"cloudwatch_logs: 'log_retention_days' {days} is not a CloudWatch retention "
                 f"period ({', '.join(str(d) for d in sorted(RETENTION_DAYS))})",
-                where,
+                self.where("log_retention_days"),
             )
         group_class = self.log_group_class
         if group_class and group_class.upper() not in LOG_GROUP_CLASSES:
             raise ConfigError(
                 f"cloudwatch_logs: 'log_group_class' must be {' or '.join(LOG_GROUP_CLASSES)}, "
                 f"got {group_class!r}",
-                where,
+                self.where("log_group_class"),
             )
 
     @property

@@ -101,17 +101,18 @@ class ForwardOutputSettings(OutputSettings):
         if self.compress is not None and self.compress.lower() not in ("gzip", "none", ""):
             raise ConfigError(
                 f"output 'forward': Compress {self.compress!r} is not supported (use gzip)",
-                self.location,
+                self.where("compress"),
             )
         self._derive("key", "" if self.empty_shared_key else self.shared_key)
         self._derive("tag_template", Template(self.tag) if self.tag else None)
         if not 0 < self.port <= 65535 and not self.unix_path:
             raise ConfigError(
-                f"output 'forward': Port {self.port} is not a TCP port", self.location
+                f"output 'forward': Port {self.port} is not a TCP port", self.where("port")
             )
         if self.ack_response_timeout <= 0:
             raise ConfigError(
-                "output 'forward': ack_response_timeout must be positive", self.location
+                "output 'forward': ack_response_timeout must be positive",
+                self.where("ack_response_timeout"),
             )
 
     @property

@@ -133,12 +133,12 @@ class HttpSettings(HttpTransportSettings):
                 raise ConfigError(f"http: {what} is not supported by logtide yet", self.location)
         self._derive("uri", self.uri if self.uri.startswith("/") else "/" + self.uri)
         pairs = []
-        for raw in self.header:
+        for index, raw in enumerate(self.header):
             name, _, value = raw.strip().partition(" ")
             if not name or not value.strip():
                 raise ConfigError(
                     f"http: Header needs a name and a value ('Name value'), got {raw!r}",
-                    self.location,
+                    self.where("header", index),
                 )
             pairs.append((name, value.strip()))
         self._derive("headers", tuple(pairs))
@@ -163,9 +163,11 @@ class HttpSettings(HttpTransportSettings):
             )
         self._derive(
             "body_accessor",
-            RecordAccessor(self.body_key, self.location) if self.body_key else None,
+            RecordAccessor(self.body_key, self.where("body_key")) if self.body_key else None,
         )
         self._derive(
             "headers_accessor",
-            RecordAccessor(self.headers_key, self.location) if self.headers_key else None,
+            RecordAccessor(self.headers_key, self.where("headers_key"))
+            if self.headers_key
+            else None,
         )

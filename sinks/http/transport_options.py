@@ -89,13 +89,13 @@ class HttpTransportSettings(OutputSettings):
         OutputSettings.__post_init__(self)
         label = self.retry_error_label or f"{self.name.lower()}: "
         if not 0 < self.port < 65536:
-            raise ConfigError(f"{label}Port must be 1-65535, got {self.port}", self.location)
+            raise ConfigError(f"{label}Port must be 1-65535, got {self.port}", self.where("port"))
         if self.proxy is not None:
             parts = urlsplit(self.proxy)
             if parts.scheme != "http" or not parts.hostname:
                 raise ConfigError(
                     f"{label}proxy must look like http://host:port, got {self.proxy!r}",
-                    self.location,
+                    self.where("proxy"),
                 )
         if self.tls_key_file and not self.tls_crt_file:
             raise ConfigError(f"{label}tls.key_file needs tls.crt_file", self.location)

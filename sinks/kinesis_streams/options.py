@@ -39,10 +39,10 @@ class KinesisStreamsSettings(RecordSettings):
         accessor = None
         if self.partition_key is not None:
             try:
-                accessor = RecordAccessor(self.partition_key.strip(), self.location)
+                accessor = RecordAccessor(self.partition_key.strip(), self.where("partition_key"))
             except ConfigError as exc:
                 raise ConfigError(
-                    f"kinesis_streams: partition_key: {exc.message}", self.location
+                    f"kinesis_streams: partition_key: {exc.message}", self.where("partition_key")
                 ) from None
         self._derive("partition_accessor", accessor)
         if self.log_key is not None and self.time_key is not None:

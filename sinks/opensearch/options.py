@@ -183,7 +183,9 @@ class OpenSearchSettings(HttpTransportSettings):
             try:
                 parse_size(self.buffer_size)
             except ValueError as exc:
-                raise ConfigError(f"{label}: option 'Buffer_Size': {exc}", where) from None
+                raise ConfigError(
+                    f"{label}: option 'Buffer_Size': {exc}", self.where("buffer_size")
+                ) from None
         path = self.path.rstrip("/")
         if path and not path.startswith("/"):
             path = "/" + path
@@ -210,7 +212,8 @@ class EsSettings(OpenSearchSettings):
             user, colon, password = self.cloud_auth.partition(":")
             if not colon:
                 raise ConfigError(
-                    f"output '{self.name}': Cloud_Auth must be user:password", self.location
+                    f"output '{self.name}': Cloud_Auth must be user:password",
+                    self.where("cloud_auth"),
                 )
             self._derive("http_user", user)
             self._derive("http_passwd", password)
@@ -228,7 +231,7 @@ def _cloud_target(cloud_id: str, settings: EsSettings) -> tuple[str, int]:
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise ConfigError(
             f"output '{settings.name}': Cloud_ID is not name:base64(host$es_id$kibana_id)",
-            settings.location,
+            settings.where("cloud_id"),
         )
     host, _, port = parts[0].partition(":")
     return f"{parts[1]}.{host}", int(port) if port.isdigit() else 443

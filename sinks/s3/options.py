@@ -164,43 +164,48 @@ class S3Settings(AwsSettings):
     def __post_init__(self) -> None:
         AwsSettings.__post_init__(self)
 
-        def fail(message: str) -> ConfigError:
-            return ConfigError(f"output 's3': {message}", self.location)
+        def fail(message: str, attribute: str | None = None) -> ConfigError:
+            where = self.location if attribute is None else self.where(attribute)
+            return ConfigError(f"output 's3': {message}", where)
 
         if not self.s3_key_format.startswith("/"):
-            raise fail("s3_key_format must start with a '/'")
+            raise fail("s3_key_format must start with a '/'", "s3_key_format")
         try:
             self._derive(
                 "key_format", KeyFormat(self.s3_key_format, self.s3_key_format_tag_delimiters)
             )
         except KeyFormatError as exc:
-            raise fail(f"s3_key_format: {exc}") from None
+            raise fail(f"s3_key_format: {exc}", "s3_key_format") from None
 
         fmt = self.format
         if fmt == "parquet":
             if importlib.util.find_spec("pyarrow") is None:
-                raise fail("format parquet needs pyarrow: pip install 'logtide[parquet]'")
+                raise fail("format parquet needs pyarrow: pip install 'logtide[parquet]'", "format")
             if self.log_key:
                 raise fail("log_key is not supported with format parquet")
-        codec = _codec(self.compression, fmt, self.location)
+        codec = _codec(self.compression, fmt, self.where("compression"))
         if codec == "zstd" and fmt == "json_lines" and not importlib.util.find_spec("cramjam"):
-            raise fail("compression zstd needs the cramjam package")
+            raise fail("compression zstd needs the cramjam package", "compression")
         self._derive("codec", codec)
 
         total, part = self.total_file_size, self.upload_chunk_size
         if total < MIB or total > MAX_FILE_SIZE:
-            raise fail("total_file_size must be between 1M and 50G")
+            raise fail("total_file_size must be between 1M and 50G", "total_file_size")
         if not self.use_put_object and total < 2 * MIN_PART_SIZE:
             # Fluent Bit does the same: a multipart upload needs two parts of at least 5 MiB.
             self._derive("use_put_object", True)
         if self.use_put_object:
             if total > MAX_PUT_OBJECT_SIZE:
-                raise fail("total_file_size can be at most 50M with use_put_object")
+                raise fail(
+                    "total_file_size can be at most 50M with use_put_object", "total_file_size"
+                )
         else:
             if part < MIN_PART_SIZE:
-                raise fail("upload_chunk_size must be at least 5M (5,242,880 bytes)")
+                raise fail(
+                    "upload_chunk_size must be at least 5M (5,242,880 bytes)", "upload_chunk_size"
+                )
             if part > MAX_PART_SIZE:
-                raise fail("upload_chunk_size can be at most 50M")
+                raise fail("upload_chunk_size can be at most 50M", "upload_chunk_size")
             if part > total:
                 raise fail("upload_chunk_size can not be larger than total_file_size")
             if part != MIN_PART_SIZE and 2 * part > total:
@@ -209,9 +214,9 @@ class S3Settings(AwsSettings):
         if self.ssekms_key_id and self.server_side_encryption != "aws:kms":
             raise fail("ssekms_key_id needs server_side_encryption aws:kms")
         if self.upload_timeout <= 0:
-            raise fail("upload_timeout must be positive")
+            raise fail("upload_timeout must be positive", "upload_timeout")
         if self.store_dir_limit_size < 0:
-            raise fail("store_dir_limit_size must not be negative")
+            raise fail("store_dir_limit_size must not be negative", "store_dir_limit_size")
         self._derive("date_key", _date_key(self.json_date_key))
         if not self.log_key:
             self._derive("log_key", None)

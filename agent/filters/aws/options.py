@@ -85,10 +85,12 @@ class AwsSettings(FilterSettings):
                 self.location,
             )
         if self.retry_interval_s < 0:
-            raise ConfigError("filter 'aws': retry_interval_s must be >= 0", self.location)
+            raise ConfigError(
+                "filter 'aws': retry_interval_s must be >= 0", self.where("retry_interval_s")
+            )
         if not self.imds_endpoint.startswith(("http://", "https://")):
             raise ConfigError(
                 "filter 'aws': imds_endpoint must start with http:// or https://, "
                 f"got {self.imds_endpoint!r}",
-                self.location,
+                self.where("imds_endpoint"),
             )

@@ -89,7 +89,6 @@ class SystemdSettings(InputSettings):
 
     def __post_init__(self) -> None:
         """Cross-option checks with no I/O."""
-        where = self.location
         matches = []
         for index, raw in enumerate(self.systemd_filter):
             name, sep, value = raw.partition("=")
@@ -100,11 +99,24 @@ class SystemdSettings(InputSettings):
                     self.where("systemd_filter", index),
                 )
             matches.append((name, value))
-        if self.max_fields <= 0 or self.max_entries <= 0:
-            raise ConfigError("systemd: Max_Fields and Max_Entries must be positive", where)
-        if self.interval_sec < 0 or self.interval_nsec < 0:
-            raise ConfigError("systemd: Interval_Sec and Interval_NSec cannot be negative", where)
+        for attribute, count in (
+            ("max_fields", self.max_fields),
+            ("max_entries", self.max_entries),
+        ):
+            if count <= 0:
+                raise ConfigError(
+                    "systemd: Max_Fields and Max_Entries must be positive", self.where(attribute)
+                )
+        for attribute, part in (
+            ("interval_sec", self.interval_sec),
+            ("interval_nsec", self.interval_nsec),
+        ):
+            if part < 0:
+                raise ConfigError(
+                    "systemd: Interval_Sec and Interval_NSec cannot be negative",
+                    self.where(attribute),
+                )
         if self.path is not None and not self.path.strip():
-            raise ConfigError("systemd: 'Path' is empty", where)
+            raise ConfigError("systemd: 'Path' is empty", self.where("path"))
         self._derive("matches", tuple(matches))
         self._derive("interval", self.interval_sec + self.interval_nsec / 1e9)

@@ -118,27 +118,39 @@ class TailSettings(InputSettings):
 
     def __post_init__(self) -> None:
         """Cross-option checks with no I/O."""
-        where = self.location
         if not self.path:
-            raise ConfigError("tail: 'Path' is empty", where)
-        if self.buffer_chunk_size <= 0 or self.buffer_max_size <= 0:
-            raise ConfigError("tail: Buffer_Chunk_Size and Buffer_Max_Size must be positive", where)
+            raise ConfigError("tail: 'Path' is empty", self.where("path"))
+        for attribute, value in (
+            ("buffer_chunk_size", self.buffer_chunk_size),
+            ("buffer_max_size", self.buffer_max_size),
+        ):
+            if value <= 0:
+                raise ConfigError(
+                    "tail: Buffer_Chunk_Size and Buffer_Max_Size must be positive",
+                    self.where(attribute),
+                )
         if self.buffer_max_size < self.buffer_chunk_size:
             raise ConfigError(
                 "tail: Buffer_Max_Size must be at least Buffer_Chunk_Size "
                 f"({self.buffer_max_size} < {self.buffer_chunk_size})",
-                where,
+                self.location,
             )
         if self.docker_mode and self.multiline_parser:
-            raise ConfigError("tail: Docker_Mode cannot be combined with multiline.parser", where)
+            raise ConfigError(
+                "tail: Docker_Mode cannot be combined with multiline.parser", self.location
+            )
         if self.docker_mode_flush <= 0:
-            raise ConfigError("tail: Docker_Mode_Flush must be positive", where)
+            raise ConfigError(
+                "tail: Docker_Mode_Flush must be positive", self.where("docker_mode_flush")
+            )
         regex = self.tag_regex
         if regex:
             try:
                 compile_ruby(regex)
             except RegexSyntaxError as exc:
-                raise ConfigError(f"tail: Tag_Regex {regex!r}: {exc}", where) from None
+                raise ConfigError(
+                    f"tail: Tag_Regex {regex!r}: {exc}", self.where("tag_regex")
+                ) from None
             tag = self.tag or ""
             if tag.count("<") != tag.count(">"):
-                raise ConfigError(f"tail: Tag {tag!r} has an unclosed '<'", where)
+                raise ConfigError(f"tail: Tag {tag!r} has an unclosed '<'", self.where("tag"))
