@@ -130,6 +130,11 @@ class TailInput(InputPlugin[TailSettings]):
                 "tail: note: Read_from_Head Off: a file with no checkpoint is read from its "
                 "end, so nothing already in it is read (remove the line to read it all)"
             )
+        if self.config.refresh_interval <= 0.001:
+            self.context.logger.warning(
+                "tail: Refresh_Interval %gs rescans Path on nearly every pass (high CPU)",
+                self.config.refresh_interval,
+            )
         self.discovery.start(resumed)
         await self.checkpointer.persist()
         if self.to_end:
@@ -215,6 +220,9 @@ class TailInput(InputPlugin[TailSettings]):
                 self.checkpointer.drop_gone()
                 await self.checkpointer.persist()
                 next_full = 0.0
+                # A pass may finish without suspending once: with a short Refresh_Interval
+                # every pass would end here, and the loop would never let SIGTERM in.
+                await asyncio.sleep(0)
                 continue
             if busy:
                 await asyncio.sleep(0)

@@ -139,6 +139,13 @@ class TailSettings(InputSettings):
             raise ConfigError(
                 "tail: Docker_Mode cannot be combined with multiline.parser", self.location
             )
+        # Fluent Bit refuses both at 0: a rescan every pass, a rotated file never waited for.
+        for attribute, name in (
+            ("refresh_interval", "Refresh_Interval"),
+            ("rotate_wait", "Rotate_Wait"),
+        ):
+            if getattr(self, attribute) <= 0:
+                raise ConfigError(f"tail: {name} must be positive", self.where(attribute))
         if self.docker_mode_flush <= 0:
             raise ConfigError(
                 "tail: Docker_Mode_Flush must be positive", self.where("docker_mode_flush")

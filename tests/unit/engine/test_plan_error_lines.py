@@ -70,6 +70,16 @@ CASES = [
         "Buffer_Max_Size",
         "positive",
     ),
+    (
+        "[INPUT]\n    Name tail\n    Path /x\n    Refresh_Interval 0\n    Tag t",
+        "Refresh_Interval",
+        "positive",
+    ),
+    (
+        "[INPUT]\n    Name tail\n    Path /x\n    Rotate_Wait 0\n    Tag t",
+        "Rotate_Wait",
+        "positive",
+    ),
     ("[INPUT]\n    Name systemd\n    Max_Entries 0\n    Tag t", "Max_Entries", "positive"),
     ("[INPUT]\n    Name systemd\n    Interval_NSec -1\n    Tag t", "Interval_NSec", "negative"),
     ("[OUTPUT]\n    Name forward\n    Match *\n    Port 99999\n    Host h", "Port", "TCP port"),
