@@ -106,6 +106,16 @@ class Pump:
         ):
             return  # the usual case, once per chunk
         metrics, instance = self.context.metrics, self.context.instance
+        if (f.long_lines_skipped or f.long_lines_truncated) and not f.long_lines_told:
+            f.long_lines_told = True
+            self.context.logger.warning(
+                "tail: %s has lines too long for Buffer_Max_Size (%d bytes): %s",
+                f.path,
+                f.rules.max_line,
+                "cutting them (counted in long_lines_truncated)"
+                if f.rules.truncate_long
+                else "skipping them (counted in long_lines_skipped)",
+            )
         for name, value in (
             ("long_lines_skipped", f.long_lines_skipped),
             ("long_lines_truncated", f.long_lines_truncated),

@@ -96,6 +96,8 @@ class TailedFile:
     long_lines_skipped: int = 0
     long_lines_truncated: int = 0
     empty_lines_skipped: int = 0
+    # A file's first long line is logged (as Fluent Bit does); the rest are only counted.
+    long_lines_told: bool = False
 
     @property
     def consumed(self) -> int:

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 from pathlib import Path
 
+import pytest
+
 from tests.support.plugins import plugin_context
 from tests.unit.inputs.tail.parts import wire
 
@@ -106,3 +108,26 @@ async def test_line_counters_reach_the_metrics(tmp_path: Path) -> None:
         assert context.metrics.get("test.0", "long_lines_skipped") == 1
         assert f.long_lines_skipped == 0  # collected once into the metrics
         parts.table.close_all()
+
+
+async def test_a_files_first_long_line_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fluent Bit warns once per file when it skips long lines; a line lost to the setting
+    must not go unsaid."""
+    log = tmp_path / "a.log"
+    log.write_bytes(b"short\n" + (b"x" * 100 + b"\n") * 3)
+    async with plugin_context() as context:
+        parts = wire(context, max_line=50)
+        f = parts.open(log)
+        await parts.pump.read(f, parts.emit, None)
+        with log.open("ab") as more:
+            more.write(b"y" * 100 + b"\n")
+        await parts.pump.read(f, parts.emit, None)
+        assert context.metrics.get("test.0", "long_lines_skipped") == 4
+        parts.table.close_all()
+    told = [r.getMessage() for r in caplog.records if "too long" in r.getMessage()]
+    assert told == [
+        f"tail: {log} has lines too long for Buffer_Max_Size (50 bytes): "
+        "skipping them (counted in long_lines_skipped)"
+    ]
