@@ -17,7 +17,7 @@ from logtide.agent.cli_args import CLI, Arguments, parse_args, usage
 from logtide.agent.config.loader import load_file, load_string
 from logtide.agent.config.model import ConfigDocument, Section
 from logtide.agent.core.errors import ConfigError, LogtideError
-from logtide.agent.core.options import Entry
+from logtide.agent.core.options import Entry, did_you_mean
 from logtide.agent.core.plugins import REGISTRY, Kind, load_plugin
 from logtide.agent.engine.plan import Plan, build_plan
 from logtide.agent.logs import configure
@@ -69,7 +69,9 @@ def plugin_help(name: str, kind: str | None = None) -> str:
     ]
     if not kinds:
         names = sorted({n for table in REGISTRY.values() for n in table})
-        raise ConfigError(f"unknown plugin '{name}'; available: {', '.join(names)}")
+        raise ConfigError(
+            f"unknown plugin '{name}'{did_you_mean(name, names)}; available: {', '.join(names)}"
+        )
     blocks = []
     for kind in kinds:
         cls = load_plugin(kind, name)
@@ -104,6 +106,9 @@ def _log_settings(args: Arguments, plan: Plan) -> None:
     else:
         level = service.log_level
     configure(level, args.log_file or service.log_file, service.log_format)
+    for spec in plan.unmatched():
+        # Fluent Bit warns the same way: such an instance is valid but never gets a record.
+        log.warning("%s has no Match or Match_Regex: it takes no record", spec.label)
 
 
 async def _run(args: Arguments, plan: Plan) -> int:

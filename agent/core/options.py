@@ -263,12 +263,16 @@ def _unset_variables(entry: Entry) -> str:
     return f"{', '.join(names)} {verb} not set"
 
 
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the name closest to ``word`` (case-insensitive), or ""."""
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+
+
 def _unknown_key_message(label: str, key: str, table: Sequence[Option]) -> str:
     names = sorted((option.name for option in table), key=str.lower)
-    close = difflib.get_close_matches(key.lower(), [n.lower() for n in names], n=1, cutoff=0.75)
-    hint = ""
-    if close:
-        hint = f" (did you mean '{next(n for n in names if n.lower() == close[0])}'?)"
+    hint = did_you_mean(key, names)
     return f"{label}: unknown option '{key}'{hint}; valid options: {', '.join(names)}"
 
 

@@ -34,7 +34,13 @@ from logtide.agent.core.emitter import Emitter
 from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.events import Chunk, Event
 from logtide.agent.core.metrics import Metrics
-from logtide.agent.core.options import BoundSettings, Option, Settings, binding_problems
+from logtide.agent.core.options import (
+    BoundSettings,
+    Option,
+    Settings,
+    binding_problems,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     # Types only: at run time the core imports nothing else of the agent, so sinks and
@@ -265,7 +271,8 @@ def load_plugin(kind: Kind, name: str, location: Location | None = None) -> type
     target = REGISTRY[kind].get(name.lower())
     if target is None:
         raise ConfigError(
-            f"unknown {kind} plugin '{name}'; available: {', '.join(plugin_names(kind))}",
+            f"unknown {kind} plugin '{name}'{did_you_mean(name, REGISTRY[kind])}; "
+            f"available: {', '.join(plugin_names(kind))}",
             location,
         )
     module_name, _, class_name = target.partition(":")

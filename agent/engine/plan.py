@@ -61,6 +61,11 @@ class Plan:
         """Every plugin instance: inputs, then filters, then outputs."""
         return [*self.inputs, *self.filters, *self.outputs]
 
+    def unmatched(self) -> list[PluginSpec[Any]]:
+        """Filters and outputs with neither Match nor Match_Regex: they take no record."""
+        taking: list[PluginSpec[Any]] = [*self.filters, *self.outputs]
+        return [s for s in taking if s.config.match is None and s.config.match_regex is None]
+
 
 def build_plan(document: ConfigDocument) -> Plan:
     """Validate ``document`` and build what the run needs; raise :class:`ConfigError` with

@@ -111,6 +111,10 @@ def test_undeliverable_records_exit_1(tmp_path: Path) -> None:
         ),
         ("[INPUT]\n    Tag x\n", "fluent-bit.conf:1: [INPUT] section has no 'Name'"),
         (
+            "[OUTPUT]\n    Name stdot\n    Match *\n",
+            "fluent-bit.conf:2: unknown output plugin 'stdot' (did you mean 'stdout'?); available:",
+        ),
+        (
             "[OUTPUT]\n    Name null\n    Match *\n    Retry_Limit sometimes\n",
             "fluent-bit.conf:4: Retry_Limit must be a number, no_limits, False or no_retries, got 'sometimes'",
         ),
@@ -138,6 +142,23 @@ def test_dry_run_validates_without_running(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.strip() == "configuration test is successful"
     assert not (tmp_path / "x").exists()
+
+
+def test_a_filter_or_output_without_match_is_warned_about(tmp_path: Path) -> None:
+    """Valid, as in Fluent Bit, but it never gets a record: Fluent Bit warns, so does
+    logtide, at --dry-run too."""
+    conf = write_conf(
+        tmp_path,
+        "[INPUT]\n    Name dummy\n[FILTER]\n    Name grep\n    Regex a b\n"
+        "[OUTPUT]\n    Name null\n    Match *\n[OUTPUT]\n    Name stdout\n",
+    )
+    result = run_logtide("-c", str(conf), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    warned = [line.split("] ")[-1] for line in result.stderr.splitlines()]
+    assert warned == [
+        "filter 'grep.0' has no Match or Match_Regex: it takes no record",
+        "output 'stdout.0' has no Match or Match_Regex: it takes no record",
+    ]
 
 
 def test_missing_default_config_is_reported() -> None:
