@@ -15,6 +15,8 @@ each is passed what it needs when it is built:
   file's checkpoint over the contiguous acknowledged prefix, writes the DB from its thread.
 - ``checkpoint_db.CheckpointStore``: the checkpoint rows and their SQLite file (Fluent Bit's
   ``in_tail_files`` plus logtide's fingerprints and lineages); knows nothing of acks.
+  ``rows.Row`` is one row: the offset, and the fingerprint and head that tell whether a
+  file still holds the content it was read from.
 - ``inflight.InFlight``: bytes emitted and not yet acknowledged, against Mem_Buf_Limit.
 - ``decoder_factory.DecoderFactory``: each file's decoder, from Parser, Docker_Mode and
   multiline.parser.

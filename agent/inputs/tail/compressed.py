@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterator
 from typing import BinaryIO
 
 from logtide.agent.core.durable import write_all
-from logtide.agent.inputs.tail.checkpoint_db import Row, digest
+from logtide.agent.inputs.tail.rows import Row, digest
 from logtide.agent.inputs.tail.siblings import generations_of
 
 SUFFIX = ".gz"

@@ -20,10 +20,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.rows import FINGERPRINT_BYTES, Row
 from logtide.agent.inputs.tail.siblings import named_beside, siblings
 
 

@@ -20,13 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from logtide.agent.core.plugins import PluginContext
-from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore, Head, Row
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
 from logtide.agent.inputs.tail.copies import copy_of_open, open_copy
 from logtide.agent.inputs.tail.decoder_factory import DecoderFactory
 from logtide.agent.inputs.tail.file_table import FileTable
 from logtide.agent.inputs.tail.gzip_recovery import GzipRecovery
 from logtide.agent.inputs.tail.ranges import RangeTracker
 from logtide.agent.inputs.tail.reader import LineRules, TailedFile
+from logtide.agent.inputs.tail.rows import Head, Row
 from logtide.agent.inputs.tail.siblings import (
     Family,
     FamilyIndex,

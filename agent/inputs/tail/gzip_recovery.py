@@ -19,15 +19,7 @@ from collections.abc import Callable
 from tempfile import gettempdir
 
 from logtide.agent.core.plugins import PluginContext
-from logtide.agent.inputs.tail.checkpoint_db import (
-    FINGERPRINT_BYTES,
-    HEAD_MAX_BYTES,
-    CheckpointStore,
-    Head,
-    Row,
-    digest,
-    head_of,
-)
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
 from logtide.agent.inputs.tail.compressed import (
     SUFFIX,
     decompressed_copy,
@@ -36,6 +28,14 @@ from logtide.agent.inputs.tail.compressed import (
     read_to,
 )
 from logtide.agent.inputs.tail.file_table import FileTable
+from logtide.agent.inputs.tail.rows import (
+    FINGERPRINT_BYTES,
+    HEAD_MAX_BYTES,
+    Head,
+    Row,
+    digest,
+    head_of,
+)
 from logtide.agent.inputs.tail.siblings import generations_of
 
 # (name, descriptor of the copy, its stat, row, offset, path whose tag it carries): the copy

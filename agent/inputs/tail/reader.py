@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass, field
 
 from logtide.agent.core.events import Event
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from logtide.agent.inputs.tail.decoders import Decoder
 from logtide.agent.inputs.tail.ranges import RangeTracker
+from logtide.agent.inputs.tail.rows import FINGERPRINT_BYTES, Row
 
 READ_BLOCK = 256 * 1024
 

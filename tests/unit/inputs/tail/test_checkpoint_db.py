@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.inputs.tail import checkpoint_db
-from logtide.agent.inputs.tail.checkpoint_db import (
-    HEAD_MAX_BYTES,
-    CheckpointStore,
-    digest,
-    head_of,
-)
+from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
+from logtide.agent.inputs.tail.rows import HEAD_MAX_BYTES, digest, head_of
 
 
 def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.inputs.tail import checkpointer as checkpointer_module
-from logtide.agent.inputs.tail.checkpoint_db import digest
 from logtide.agent.inputs.tail.reader import TailedFile
+from logtide.agent.inputs.tail.rows import digest
 from tests.support.plugins import plugin_context
 from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.parts import Parts, wire

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from logtide.agent.inputs.tail.checkpoint_db import Row
 from logtide.agent.inputs.tail.compressed import decompressed_copy, find_compressed, read_to
+from logtide.agent.inputs.tail.rows import Row
 
 CONTENT = b"".join(b"line %d\n" % n for n in range(20_000))
 

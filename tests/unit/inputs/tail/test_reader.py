@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, Row
 from logtide.agent.inputs.tail.decoders import Decoder, DockerModeDecoder
 from logtide.agent.inputs.tail.reader import LineRules, LineStarts, TailedFile
+from logtide.agent.inputs.tail.rows import FINGERPRINT_BYTES, Row
 from logtide.agent.parsers.registry import ParserRegistry
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from logtide.agent.inputs.tail import gzip_recovery
-from logtide.agent.inputs.tail.checkpoint_db import FINGERPRINT_BYTES, digest
+from logtide.agent.inputs.tail.rows import FINGERPRINT_BYTES, digest
 from tests.support.tail_db import stored_offsets
 from tests.unit.inputs.tail.harness import Sink, running, wait_for
 
