@@ -22,6 +22,7 @@ Writes are batched: the input snapshots dirty rows on the event loop and
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import cast
@@ -124,7 +125,7 @@ class CheckpointStore:
             db.execute(_NAME_DONE)
         db.execute(_PRUNE_DONE)
         done = [
-            (name, length, bytes(blob))
+            (_loaded(name), length, bytes(blob))
             for name, length, blob in db.execute(
                 "SELECT name, head_length, head_digest FROM logtide_done ORDER BY id"
             )
@@ -147,7 +148,7 @@ class CheckpointStore:
         ):
             row = Row(
                 row_id,
-                name,
+                cast(str, _loaded(name)),
                 offset or 0,
                 inode or 0,
                 created or 0,
@@ -272,7 +273,7 @@ class CheckpointStore:
                 "INSERT INTO in_tail_files (id, name, offset, inode, created, rotated) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
                 "offset=excluded.offset, inode=excluded.inode, rotated=excluded.rotated",
-                [values[:6] for values in upserts],
+                [(values[0], _stored(values[1]), *values[2:6]) for values in upserts],
             )
             db.executemany(
                 "INSERT INTO logtide_fingerprints (id, length, digest) VALUES (?, ?, ?) "
@@ -289,7 +290,7 @@ class CheckpointStore:
             if done:
                 db.executemany(
                     "INSERT INTO logtide_done (name, head_length, head_digest) VALUES (?, ?, ?)",
-                    done,
+                    [(_stored(values[0]), *values[1:]) for values in done],
                 )
                 db.execute(_PRUNE_DONE)
             db.execute("COMMIT")
@@ -303,3 +304,19 @@ class CheckpointStore:
             self._lineage_saved.pop(cast(int, values[0]), None)
         for values in lineages:
             self._lineage_saved[cast(int, values[0])] = cast(LineageKey, values[1:])
+
+
+def _stored(name: object) -> object:
+    """A path as the DB keeps it: its text, or, for a name that is not UTF-8 (a Linux name
+    is bytes, decoded with surrogate escapes), its bytes, as Fluent Bit writes them; SQLite
+    text must be UTF-8 and the write failed, stopping the input."""
+    if isinstance(name, str) and not name.isascii():
+        try:
+            name.encode()
+        except UnicodeEncodeError:
+            return os.fsencode(name)
+    return name
+
+
+def _loaded(value: str | bytes | None) -> str | None:
+    return os.fsdecode(value) if isinstance(value, bytes) else value

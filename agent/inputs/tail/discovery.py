@@ -36,7 +36,7 @@ from logtide.agent.inputs.tail.siblings import (
     locate,
     siblings,
 )
-from logtide.agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.tagging import TagComposer, path_text
 from logtide.agent.inputs.tail.watcher import Watcher
 
 
@@ -240,7 +240,7 @@ class Discovery:
             dev=st.st_dev,
             inode=st.st_ino,
             tag=self.tagger(tag_as or path),
-            decoder=self.decoders.new(tag_as or path),
+            decoder=self.decoders.new(path_text(tag_as or path)),
             rules=self.rules,
             row=row,
             real=os.path.realpath(path),

@@ -15,6 +15,15 @@ from logtide.agent.parsers.rubyre import compile_ruby
 _PLACEHOLDER = re.compile(r"<([^<>]*)>")
 
 
+def path_text(path: str) -> str:
+    """``path`` as text a tag or a record can carry: a name that is not UTF-8 (a Linux name
+    is bytes, decoded with surrogate escapes) gets U+FFFD for each bad byte, as a line's
+    invalid UTF-8 does; no output could encode the escapes."""
+    if path.isascii():
+        return path
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _sanitize(text: str) -> str:
     out: list[str] = []
     for char in text:
@@ -43,6 +52,7 @@ class TagComposer:
         return tag
 
     def _compose(self, path: str) -> str:
+        path = path_text(path)
         if self.regex is not None:
             match = self.regex.search(path)
             groups = match.groupdict() if match else {}

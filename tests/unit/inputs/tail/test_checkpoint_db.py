@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -32,6 +33,31 @@ def test_db_round_trip_with_fingerprint(tmp_path: Path) -> None:
     again.write(again.snapshot())
     again.close()
     assert list(sqlite3.connect(db).execute("SELECT COUNT(*) FROM in_tail_files")) == [(0,)]
+
+
+def test_a_name_that_is_not_utf8_is_kept_as_its_bytes(tmp_path: Path) -> None:
+    """Linux names are bytes; Python decodes the invalid ones with surrogate escapes, which
+    SQLite text refuses: the write failed and stopped the input. Such a name is stored as its
+    bytes (a BLOB) and read back as the same name."""
+    db = str(tmp_path / "tail.db")
+    odd = os.fsdecode(b"/var/log/bad\xff name.log")
+    store = CheckpointStore(db)
+    store.open()
+    kept, gone = store.create(odd, 1, 0), store.create(odd + ".1", 2, 0)
+    kept.offset = 12
+    gone.set_head(b"first line\n")
+    store.write(store.snapshot())
+    store.retire(gone)
+    store.write(store.snapshot())
+    store.close()
+    again = CheckpointStore(db, compare_filename=True)
+    again.open()
+    loaded = again.find(1, odd)
+    assert loaded is not None and (loaded.name, loaded.offset) == (odd, 12)
+    assert again.done == [(odd + ".1", 11, digest(b"first line\n"))]
+    again.close()
+    (stored,) = sqlite3.connect(db).execute("SELECT name FROM in_tail_files")
+    assert stored == (b"/var/log/bad\xff name.log",)
 
 
 def test_lineage_is_written_when_it_changes_only(tmp_path: Path) -> None:

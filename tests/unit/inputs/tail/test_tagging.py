@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from logtide.agent.inputs.tail.tagging import TagComposer
+from logtide.agent.inputs.tail.tagging import TagComposer, path_text
 
 
 @pytest.mark.parametrize(
@@ -30,3 +32,11 @@ def test_tag_regex_fills_named_groups_and_underscore_for_missing() -> None:
         r"(?<pod>[a-z0-9-]+)_(?<namespace>[^_]+)_(?<container>.+)-[a-z0-9]+\.log$",
     )
     assert compose("/var/log/containers/web-1_shop_nginx-abc123.log") == "kube.shop.web-1._"
+
+
+def test_a_name_that_is_not_utf8_is_tagged_with_replacement_characters() -> None:
+    """No output could send a surrogate escape: the bad byte shows as U+FFFD, as in lines."""
+    odd = os.fsdecode(b"/var/log/bad\xffname.log")
+    assert TagComposer("kube.*", None)(odd) == "kube.var.log.bad\ufffdname.log"
+    assert path_text(odd) == "/var/log/bad\ufffdname.log"
+    assert path_text("/var/log/ünï.log") == "/var/log/ünï.log"
