@@ -35,10 +35,10 @@ class MessageReader:
                 value = self._stream.unpack()
             except msgpack.OutOfData:
                 pass
-            except msgpack.UnpackException as exc:
-                raise ProtocolError(f"not valid msgpack: {exc or type(exc).__name__}") from None
-            except ValueError as exc:
-                raise ProtocolError(f"not valid msgpack: {exc}") from None
+            except (msgpack.UnpackException, ValueError) as exc:
+                # msgpack's FormatError (a reserved byte such as 0xc1) carries no message.
+                why = str(exc) or f"{type(exc).__name__} at byte {self._stream.tell()}"
+                raise ProtocolError(f"not valid msgpack: {why}") from None
             else:
                 position = self._stream.tell()
                 self.last_size, self._consumed = position - self._consumed, position
