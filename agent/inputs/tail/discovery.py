@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,25 @@ from logtide.agent.inputs.tail.siblings import (
 )
 from logtide.agent.inputs.tail.tagging import TagComposer, path_text
 from logtide.agent.inputs.tail.watcher import Watcher
+
+if sys.platform != "win32":
+    import resource
+
+# Descriptors a low open-file limit keeps for the rest of the agent (output connections,
+# the HTTP server, DB and journal files): with none left, outputs could not connect and
+# nothing read would ever be delivered.
+FD_RESERVE = 256
+
+
+def followed_limit() -> int:
+    """How many files the tail holds open at most: the soft open-file limit less a reserve
+    (a quarter of it, :data:`FD_RESERVE` at most)."""
+    if sys.platform == "win32":
+        return sys.maxsize
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return sys.maxsize
+    return soft - min(FD_RESERVE, soft // 4)
 
 
 def _holds(row: Row, fd: int, size: int) -> bool:
@@ -116,6 +136,9 @@ class Discovery:
         self.unreadable: dict[str, str] = {}
         # Set once notifications run: the directory of every file opened is watched.
         self.watcher: Watcher | None = None
+        # A run to the end reads and closes its files one after another: no cap there.
+        self._limit = sys.maxsize if selection.to_end else followed_limit()
+        self._waiting_told = 0
         self.gzips = GzipRecovery(store, table, context, self._track_copy)
 
     def start(self, resumed: bool) -> None:
@@ -277,6 +300,7 @@ class Discovery:
         selection = self.selection
         cutoff = time.time() - selection.ignore_older if selection.ignore_older > 0 else None
         paths = expand(selection.paths, selection.excludes)
+        waiting = 0
         for path in generations_last(paths):
             try:
                 st = os.stat(path)
@@ -288,6 +312,9 @@ class Discovery:
                 continue
             if not initial and copy_of_open(path, self.table):
                 continue
+            if len(self.table) >= self._limit:
+                waiting += 1  # opened by a later scan, once a followed file has gone
+                continue
             # A new file at a path we followed before (rotated while we were down) is read
             # from its head whatever Read_from_Head says: its lines are new to us. So is any
             # file a DB from an earlier run does not know (a container born while we were
@@ -296,7 +323,20 @@ class Discovery:
                 resumed or any(row.name == path for row in self.store.rows.values())
             )
             self.open(path, from_head=selection.from_head or not initial or known)
+        self._tell_waiting(waiting)
         return paths
+
+    def _tell_waiting(self, waiting: int) -> None:
+        """One warning when files start to wait, and again only when more of them do."""
+        if waiting > self._waiting_told:
+            self.context.logger.warning(
+                "tail: %d matching file(s) wait to be opened: %d are open, as many as the "
+                "open-file limit leaves room for; raise it (ulimit -n, the container's "
+                "nofile) to follow them all",
+                waiting,
+                len(self.table),
+            )
+        self._waiting_told = max(self._waiting_told, waiting) if waiting else 0
 
     @staticmethod
     def _family_since(path: str, rows: list[Row]) -> float | None:
