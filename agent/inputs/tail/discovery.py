@@ -136,7 +136,8 @@ class Discovery:
         self.unreadable: dict[str, str] = {}
         # Set once notifications run: the directory of every file opened is watched.
         self.watcher: Watcher | None = None
-        # A run to the end reads and closes its files one after another: no cap there.
+        # A run to the end opens every file at its start and names those it could not open
+        # when it ends (exit 1): no files wait there.
         self._limit = sys.maxsize if selection.to_end else followed_limit()
         self._waiting_told = 0
         self.gzips = GzipRecovery(store, table, context, self._track_copy)
