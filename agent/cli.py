@@ -102,6 +102,8 @@ def general_help() -> str:
 
 
 def _log_settings(args: Arguments, plan: Plan) -> None:
+    """The agent's log as the flags and ``[SERVICE]`` set it, then a warning for each part
+    of the plan that can never get a record (at start, and at each reload)."""
     service = plan.service
     if args.quiet:
         level = "error"
