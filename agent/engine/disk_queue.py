@@ -31,6 +31,7 @@ from typing import BinaryIO
 import orjson
 
 from logtide.agent.core.durable import append_synced, write_atomic
+from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Event, Progress
 from logtide.agent.core.serialize import dumps
 
@@ -103,9 +104,15 @@ class DiskQueue:
         #: ``storage.backlog.mem_limit``: the most frame bytes one :meth:`read` returns.
         self.backlog_limit = backlog_limit
         self.skipped_frames = 0
-        os.makedirs(folder, exist_ok=True)
-        self.committed = self._read_committed()
-        segments = self._segments()
+        try:
+            os.makedirs(folder, exist_ok=True)
+            self.committed = self._read_committed()
+            segments = self._segments()
+        except OSError as exc:
+            # A storage.path that is a file, read-only or full: one line, not a traceback.
+            raise PluginError(
+                f"[SERVICE] storage.path: cannot keep a queue in {folder}: {exc.strerror or exc}"
+            ) from None
         self._write_segment = max(segments, default=self.committed.segment)
         self._write_segment = max(self._write_segment, self.committed.segment)
         self._drop_torn_tail()

@@ -161,6 +161,25 @@ def test_a_filter_or_output_without_match_is_warned_about(tmp_path: Path) -> Non
     ]
 
 
+def test_a_storage_path_that_cannot_hold_a_queue_is_one_line(tmp_path: Path) -> None:
+    """A queue folder that cannot be made (storage.path names a file, a read-only mount) was
+    a traceback from the engine's build; it is one error line and exit 1."""
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    conf = write_conf(
+        tmp_path,
+        f"[SERVICE]\n    storage.path {taken}\n[INPUT]\n    Name dummy\n    Samples 1\n"
+        "[OUTPUT]\n    Name http\n    Match *\n    Host 127.0.0.1\n    Port 9\n",
+    )
+    result = run_logtide("-c", str(conf), "--once")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        f"[SERVICE] storage.path: cannot keep a queue in {taken}/http.0: Not a directory"
+        in result.stderr
+    )
+
+
 def test_missing_default_config_is_reported() -> None:
     result = run_logtide()
     assert result.returncode == 1
