@@ -243,10 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             _change_dir(args.workdir)
         document = build_document(args)
         plan = build_plan(document)
+        _log_settings(args, plan)
     except LogtideError as exc:
         print(f"logtide: error: {exc}", file=sys.stderr)
         return 1
-    _log_settings(args, plan)
     if args.dry_run:
         print("configuration test is successful")
         return 0

@@ -19,6 +19,7 @@ import time
 
 import orjson
 
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.loglevels import TRACE
 
 MAX_MESSAGE = 512
@@ -124,16 +125,20 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info", log_file: str | None = None, fmt: str = "text") -> None:
-    """Point the ``logtide`` logger at stderr or ``log_file``; idempotent."""
+    """Point the ``logtide`` logger at stderr or ``log_file``; idempotent. A ``log_file``
+    that cannot be opened raises :class:`ConfigError` and leaves the current target."""
+    try:
+        target: logging.Handler = (
+            logging.FileHandler(log_file, encoding="utf-8")
+            if log_file
+            else logging.StreamHandler(sys.stderr)
+        )
+    except OSError as exc:
+        raise ConfigError(f"Log_File {log_file}: cannot open it: {exc.strerror or exc}") from None
     logger = logging.getLogger("logtide")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    target: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8")
-        if log_file
-        else logging.StreamHandler(sys.stderr)
-    )
     target.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     logger.addHandler(target)
     logger.setLevel(_LEVELS.get(level.lower(), logging.INFO))

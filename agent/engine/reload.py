@@ -142,8 +142,11 @@ class Supervisor:
                     return code
                 self.plan, self._next_plan = self._next_plan, None
                 self.reloads += 1
-                if self._on_reload is not None:
-                    self._on_reload(self.plan)
+                try:
+                    if self._on_reload is not None:
+                        self._on_reload(self.plan)
+                except LogtideError as exc:  # a Log_File it cannot open: the old one stays
+                    log.error("%s", exc)
                 try:
                     await self._apply_service(self.plan)
                 except LogtideError as exc:

@@ -290,3 +290,31 @@ def test_reload_mid_tail_keeps_every_line_exactly_once(tmp_path: Path, agents: l
     assert sorted(written, key=lambda text: int(text.split()[1])) == [
         f"line {n}" for n in range(8000)
     ]
+
+
+def test_a_reload_whose_log_file_cannot_be_opened_keeps_logging_and_running(
+    tmp_path: Path, agents: list[Agent]
+) -> None:
+    """The new pipeline runs; the agent's log stays where it was, with one error line. The
+    old handler used to be closed first, then the open failed and ended the agent."""
+    port = free_port()
+    config = tmp_path / "fluent-bit.conf"
+    config.write_text(reload_config(tmp_path, port, "a", 0))
+    agent = Agent(config, port)
+    agents.append(agent)
+    out = tmp_path / "out.log"
+    agent.wait_for(lambda: len(lines(out)) >= 20, "first generation records")
+    bad = tmp_path / "missing" / "agent.log"
+    config.write_text(
+        reload_config(tmp_path, port, "b", 0).replace(
+            "[SERVICE]\n", f"[SERVICE]\n    Log_File {bad}\n"
+        )
+    )
+    agent.proc.send_signal(signal.SIGHUP)
+    agent.wait_for(
+        lambda: json.loads(agent.get("/api/v2/reload")[1])["hot_reload_count"] == 1, "reload"
+    )
+    agent.wait_for(lambda: '{"gen":"b"}' in lines(out), "the new pipeline's records")
+    assert f"Log_File {bad}: cannot open it: No such file or directory" in agent.log.read_text()
+    assert agent.stop() == 0
+    assert "pipeline restarted (reload #1)" in agent.log.read_text()  # went on past it

@@ -180,6 +180,16 @@ def test_a_storage_path_that_cannot_hold_a_queue_is_one_line(tmp_path: Path) -> 
     )
 
 
+def test_a_log_file_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    conf = write_conf(tmp_path, "[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n    Match *\n")
+    result = run_logtide("-c", str(conf), "-l", str(tmp_path / "missing" / "a.log"), "--dry-run")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"logtide: error: Log_File {tmp_path}/missing/a.log: cannot open it: "
+        "No such file or directory\n"
+    )
+
+
 def test_missing_default_config_is_reported() -> None:
     result = run_logtide()
     assert result.returncode == 1
