@@ -180,9 +180,16 @@ class Settings:
     # this, and point a bad rule's error at its line.
     ordered: tuple[tuple[str, Any, Location], ...] = ()
     options: tuple[Option, ...] = ()
-    # Where each given option was written (a repeated one: each time), so a check made after
-    # parsing (a rule's regex, a script's syntax) can point at its line, not the section's.
-    written_at: dict[str, tuple[Location, ...]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def written_at(self) -> dict[str, tuple[Location, ...]]:
+        """Where each given option was written (a repeated one: each time), so a check made
+        after parsing (a rule's regex, a script's syntax) can point at its line, not the
+        section's."""
+        places: dict[str, list[Location]] = {}
+        for key, _, location in self.ordered:
+            places.setdefault(key, []).append(location)
+        return {key: tuple(where) for key, where in places.items()}
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key.lower()]
@@ -209,7 +216,6 @@ def resolve(
     }
     given: set[str] = set()
     ordered: list[tuple[str, Any, Location]] = []
-    written_at: dict[str, list[Location]] = {}
     for entry in entries:
         key = entry.key.lower()
         option = by_key.get(key)
@@ -228,7 +234,6 @@ def resolve(
                 f"{label}: option '{option.name}': {exc}{because}", entry.location
             ) from None
         ordered.append((key, parsed, entry.location))
-        written_at.setdefault(key, []).append(entry.location)
         if option.multiple:
             if key not in given:
                 values[key] = []
@@ -245,7 +250,6 @@ def resolve(
         frozenset(given),
         tuple(ordered),
         tuple(table),
-        {key: tuple(places) for key, places in written_at.items()},
     )
 
 
@@ -294,10 +298,11 @@ class BoundSettings:
     def bind(cls, settings: Settings) -> Self:
         """Fill the fields from resolved settings (the checks of ``__post_init__`` run)."""
         values = {option.attribute: settings.values[option.key] for option in settings.options}
+        places = settings.written_at
         written_at = {
-            option.attribute: settings.written_at[option.key]
+            option.attribute: places[option.key]
             for option in settings.options
-            if option.key in settings.written_at
+            if option.key in places
         }
         return cls(location=settings.location, written_at=written_at, **values)
 
