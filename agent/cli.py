@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import gc
 import importlib
@@ -14,12 +13,10 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
-if sys.platform != "win32":
-    import resource
-
 from logtide.agent.cli_args import CLI, Arguments, parse_args, usage
 from logtide.agent.config.loader import load_file, load_string
 from logtide.agent.config.model import ConfigDocument, Section
+from logtide.agent.core.descriptors import raise_open_file_limit
 from logtide.agent.core.errors import ConfigError, LogtideError
 from logtide.agent.core.options import Entry, did_you_mean
 from logtide.agent.core.plugins import REGISTRY, Kind, load_plugin
@@ -186,18 +183,6 @@ def _one_malloc_arena() -> None:
     mallopt(_M_ARENA_MAX, 1)
 
 
-def _raise_open_file_limit() -> None:
-    """The soft open-file limit up to the hard one, as Go programs do: a shell's soft 1024
-    runs out with a few hundred followed files, and then outputs cannot open a connection.
-    Only the executable does this; an application embedding logtide keeps its own limit."""
-    if sys.platform == "win32":
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def _subcommand(argv: list[str]) -> int:
     module_name, _, func = SUBCOMMANDS[argv[0]].partition(":")
     try:
@@ -258,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         len(plan.outputs),
     )
     _one_malloc_arena()
-    _raise_open_file_limit()
+    raise_open_file_limit()
     _tune_gc()
     try:
         return asyncio.run(_run(args, plan))

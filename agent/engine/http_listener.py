@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import resource
 import socket
 import time
 from collections.abc import Callable
+
+from logtide.agent.core.descriptors import open_file_limit
 
 MAX_CONNECTIONS = 128
 BACKLOG = 128
@@ -36,10 +37,10 @@ PEER_GONE = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM}
 def max_connections() -> int:
     """:data:`MAX_CONNECTIONS`, or a quarter of the descriptor limit when that is less: the
     monitoring server must leave the pipeline its files and sockets."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
+    limit = open_file_limit()
+    if limit is None:
         return MAX_CONNECTIONS
-    return max(4, min(MAX_CONNECTIONS, soft // 4))
+    return max(4, min(MAX_CONNECTIONS, limit // 4))
 
 
 def bind(host: str, port: int) -> socket.socket:

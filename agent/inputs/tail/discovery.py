@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from logtide.agent.core.descriptors import open_file_limit
 from logtide.agent.core.plugins import PluginContext
 from logtide.agent.inputs.tail.checkpoint_db import CheckpointStore
 from logtide.agent.inputs.tail.copies import copy_of_open, open_copy
@@ -40,9 +41,6 @@ from logtide.agent.inputs.tail.siblings import (
 from logtide.agent.inputs.tail.tagging import TagComposer, path_text
 from logtide.agent.inputs.tail.watcher import Watcher
 
-if sys.platform != "win32":
-    import resource
-
 # Descriptors a low open-file limit keeps for the rest of the agent (output connections,
 # the HTTP server, DB and journal files): with none left, outputs could not connect and
 # nothing read would ever be delivered.
@@ -52,12 +50,10 @@ FD_RESERVE = 256
 def followed_limit() -> int:
     """How many files the tail holds open at most: the soft open-file limit less a reserve
     (a quarter of it, :data:`FD_RESERVE` at most)."""
-    if sys.platform == "win32":
+    limit = open_file_limit()
+    if limit is None:
         return sys.maxsize
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return sys.maxsize
-    return soft - min(FD_RESERVE, soft // 4)
+    return limit - min(FD_RESERVE, limit // 4)
 
 
 def _holds(row: Row, fd: int, size: int) -> bool:
