@@ -306,10 +306,11 @@ class BoundSettings:
         }
         return cls(location=settings.location, written_at=written_at, **values)
 
-    def where(self, attribute: str, index: int = 0) -> Location:
+    def where(self, attribute: str | None, index: int = 0) -> Location:
         """The line that wrote option field ``attribute`` (its ``index``-th time, for a
-        repeated option); the section's start when it was not written."""
-        places = self.written_at.get(attribute, ())
+        repeated option); the section's start when it was not written, or for ``None`` (a
+        check across options)."""
+        places = self.written_at.get(attribute, ()) if attribute is not None else ()
         return places[index] if index < len(places) else self.location
 
     def _derive(self, name: str, value: Any) -> None:

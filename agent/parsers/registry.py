@@ -85,8 +85,7 @@ def build_parser(settings: Settings) -> Parser:
     label = f"[PARSER] '{name}'"
 
     def fail(message: str, attribute: str | None = None, index: int = 0) -> ConfigError:
-        where = s.location if attribute is None else s.where(attribute, index)
-        return ConfigError(f"{label}: {message}", where)
+        return ConfigError(f"{label}: {message}", s.where(attribute, index))
 
     time_format = None
     fmt = _non_empty(s.time_format)

@@ -165,8 +165,7 @@ class S3Settings(AwsSettings):
         AwsSettings.__post_init__(self)
 
         def fail(message: str, attribute: str | None = None) -> ConfigError:
-            where = self.location if attribute is None else self.where(attribute)
-            return ConfigError(f"output 's3': {message}", where)
+            return ConfigError(f"output 's3': {message}", self.where(attribute))
 
         if not self.s3_key_format.startswith("/"):
             raise fail("s3_key_format must start with a '/'", "s3_key_format")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from logtide.agent.core.common_options import COMMON_INPUT_OPTIONS, InputSettings
-from logtide.agent.core.errors import ConfigError, Location
+from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 
 OPTIONS: tuple[Option, ...] = (
@@ -88,8 +88,8 @@ class ForwardInputSettings(InputSettings):
     mode: int | None = field(init=False)
 
     def __post_init__(self) -> None:
-        def fail(message: str, where: Location | None = None) -> ConfigError:
-            return ConfigError(f"input 'forward': {message}", where or self.location)
+        def fail(message: str, attribute: str | None = None, index: int = 0) -> ConfigError:
+            return ConfigError(f"input 'forward': {message}", self.where(attribute, index))
 
         users: dict[str, str] = {}
         for index, pair in enumerate(self.security_users):
@@ -97,7 +97,8 @@ class ForwardInputSettings(InputSettings):
             if not name or not password.strip():
                 raise fail(
                     f"security.users {pair!r} must be 'username password'",
-                    self.where("security_users", index),
+                    "security_users",
+                    index,
                 )
             users[name] = password.strip()
         self._derive("users", users)
@@ -111,15 +112,13 @@ class ForwardInputSettings(InputSettings):
                 mode = int(self.unix_perm, 8) & 0o7777
             except ValueError:
                 raise fail(
-                    f"Unix_Perm {self.unix_perm!r} is not an octal mode", self.where("unix_perm")
+                    f"Unix_Perm {self.unix_perm!r} is not an octal mode", "unix_perm"
                 ) from None
         self._derive("mode", mode)
         if self.tls and not (self.tls_crt_file and self.tls_key_file):
             raise fail("tls On needs tls.crt_file and tls.key_file")
         if not 0 <= self.port <= 65535:
-            raise fail(f"Port {self.port} is not a TCP port", self.where("port"))
+            raise fail(f"Port {self.port} is not a TCP port", "port")
         for attribute in ("buffer_chunk_size", "buffer_max_size"):
             if getattr(self, attribute) < 1:
-                raise fail(
-                    "Buffer_Chunk_Size and Buffer_Max_Size must be positive", self.where(attribute)
-                )
+                raise fail("Buffer_Chunk_Size and Buffer_Max_Size must be positive", attribute)
