@@ -69,7 +69,10 @@ class Daemon:
         path = self.out / "kubelet.jsonl"
         if not path.exists():
             return []
-        return [int(json.loads(line)["SEQ"]) for line in path.read_text().splitlines() if line]
+        text = path.read_text()
+        # Only whole lines: the agent may be writing the last one while this reads.
+        whole = text[: text.rfind("\n") + 1]
+        return [int(json.loads(line)["SEQ"]) for line in whole.splitlines() if line]
 
     def wait_for(self, count: int, timeout: float = 60) -> list[int]:
         deadline = time.monotonic() + timeout
