@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from logtide.agent.inputs.tail.tagging import TagComposer
-from tests.support.cli import start_logtide
+from tests.support.cli import start_logtide, whole_json_lines
 from tests.support.fake_kube_api import TOKEN, TlsFiles, make_tls
 from tests.support.fake_kubelet import FakeKubelet, fake_kubelet, free_port
 
@@ -110,9 +110,8 @@ def node(tmp_path: Path, tls: TlsFiles, kubelet_port: int) -> tuple[Path, dict[s
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records: list[dict[str, Any]] = whole_json_lines(path)
+    return records
 
 
 def wait_for(path: Path, count: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:

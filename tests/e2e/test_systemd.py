@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import LOGTIDE, run_logtide, wait_until
+from tests.support.cli import LOGTIDE, run_logtide, wait_until, whole_json_lines
 from tests.support.journal import (
     needs_journal_tools,
     stored_cursor,
@@ -66,13 +66,7 @@ class Daemon:
         self.proc.wait(60)
 
     def seqs(self) -> list[int]:
-        path = self.out / "kubelet.jsonl"
-        if not path.exists():
-            return []
-        text = path.read_text()
-        # Only whole lines: the agent may be writing the last one while this reads.
-        whole = text[: text.rfind("\n") + 1]
-        return [int(json.loads(line)["SEQ"]) for line in whole.splitlines() if line]
+        return [int(entry["SEQ"]) for entry in whole_json_lines(self.out / "kubelet.jsonl")]
 
     def wait_for(self, count: int, timeout: float = 60) -> list[int]:
         deadline = time.monotonic() + timeout

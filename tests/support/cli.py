@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 LOGTIDE = str(Path(sys.executable).with_name("logtide"))
 
@@ -56,6 +57,15 @@ def tail_workdir(tmp_path: Path, config: str) -> tuple[Path, Path, Path, Path]:
     conf = tmp_path / "fluent-bit.conf"
     conf.write_text(config.format(log=log, state=state, out=out))
     return log, state, out, conf
+
+
+def whole_json_lines(path: Path) -> list[Any]:
+    """The JSON lines an agent has written to ``path`` so far: a last line without its
+    newline is still being written and is left for the next read."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line]
 
 
 def delivered_logs(out: Path, name: str = "records.jsonl") -> list[str]:
