@@ -124,14 +124,21 @@ def _parquet(source: Path, target: Path | None, codec: str) -> bytes | None:
 
     with source.open("rb") as handle:
         rows = [orjson.loads(line) for line in handle if line.strip()]
+    # Every key of every row, in first-seen order: Table.from_pylist takes its columns from
+    # the first row alone and drops, without a word, a key that only later records have.
+    names = list(dict.fromkeys(name for row in rows for name in row))
+
+    def table() -> Any:
+        return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in names})
+
     _columns_to_text(rows, _mixed_columns(rows))
     try:
-        table = pa.Table.from_pylist(rows)
+        built = table()
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        _columns_to_text(rows, {name for row in rows for name in row})
-        table = pa.Table.from_pylist(rows)
+        _columns_to_text(rows, set(names))
+        built = table()
     sink = io.BytesIO() if target is None else target
-    pq.write_table(table, sink, compression=codec if codec != "none" else "NONE")
+    pq.write_table(built, sink, compression=codec if codec != "none" else "NONE")
     return sink.getvalue() if isinstance(sink, io.BytesIO) else None
 
 

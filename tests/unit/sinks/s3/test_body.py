@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from logtide.agent.companions.athena.objects import AthenaError, decompress, kind_of
@@ -64,3 +65,27 @@ def test_a_body_the_disk_has_no_room_for_is_built_in_memory_alike(
         assert handle.read() == in_memory.data
     assert not full.is_symlink()  # the unwritable target is gone; /dev/full is not touched
     assert Path("/dev/full").exists()
+
+
+def test_parquet_keeps_the_keys_only_later_records_have(tmp_path: Path) -> None:
+    # pyarrow's from_pylist takes the columns from the first row alone: `b`, `c` and the
+    # empty key were dropped from every row, with no error, when the first record lacked them.
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [
+        {"a": 1},
+        {"a": 2, "b": "x"},
+        {"c": {"d": 1}},
+        {"c": {"e": 2}, "": "empty key"},
+        {"a": "three", "b": None},
+    ]
+    (tmp_path / "buffer").write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    body = build_body(tmp_path / "buffer", tmp_path / "body", "parquet", "snappy")
+    table = pq.read_table(body.path)
+    assert table.column_names == ["a", "b", "c", ""]
+    assert table.to_pylist() == [
+        {"a": "1", "b": None, "c": None, "": None},
+        {"a": "2", "b": "x", "c": None, "": None},
+        {"a": None, "b": None, "c": {"d": 1, "e": None}, "": None},
+        {"a": None, "b": None, "c": {"d": None, "e": 2}, "": "empty key"},
+        {"a": "three", "b": None, "c": None, "": None},
+    ]
