@@ -298,8 +298,9 @@ class KubernetesFilter(FilterPlugin[KubernetesSettings]):
         local read of a few KB, as Fluent Bit does it inline, so the first record has it."""
         try:
             found = load(key)
-        except KubeApiError as exc:
-            self.context.logger.warning("%s: %s", self.context.instance, exc)
+        except KubeApiError:
+            # Not told here: the cache's own fetch reads the file again and says what is
+            # wrong with it, with when it tries next.
             return
         for found_key, value in (found or {}).items():
             cache.put(found_key, value)
