@@ -57,7 +57,7 @@ class DummyInput(InputPlugin[DummySettings]):
         Option("Rate", "int", 1, "Records per second."),
         Option("Interval_sec", "int", 0, "Seconds between batches (overrides Rate)."),
         Option("Interval_nsec", "int", 0, "Nanoseconds between batches (overrides Rate)."),
-        Option("Samples", "int", 0, "Records to generate, then stop (0 = no limit)."),
+        Option("Samples", "int", 0, "Records to generate, then stop (0 or less = no limit)."),
         Option("Copies", "int", 1, "Copies of the record per batch."),
         Option("Start_time_sec", "int", -1, "Fixed timestamp seconds (-1 = now)."),
         Option("Start_time_nsec", "int", -1, "Fixed timestamp nanoseconds (-1 = now)."),
@@ -78,7 +78,8 @@ class DummyInput(InputPlugin[DummySettings]):
     async def run(self, emit: Emit) -> None:
         record = self.config.record
         copies = max(1, self.config.copies)
-        samples = self.config.samples
+        # As Fluent Bit: only a positive Samples limits (a negative one produced nothing).
+        samples = max(0, self.config.samples)
         fixed = self._start_time()
         if self.config.fixed_timestamp and fixed is None:
             fixed = time.time()
