@@ -130,10 +130,14 @@ class TailSettings(InputSettings):
                     self.where(attribute),
                 )
         if self.buffer_max_size < self.buffer_chunk_size:
+            # The line to edit: Buffer_Max_Size's when written, else Buffer_Chunk_Size's.
+            culprit = (
+                "buffer_max_size" if "buffer_max_size" in self.written_at else "buffer_chunk_size"
+            )
             raise ConfigError(
                 "tail: Buffer_Max_Size must be at least Buffer_Chunk_Size "
                 f"({self.buffer_max_size} < {self.buffer_chunk_size})",
-                self.location,
+                self.where(culprit),
             )
         if self.docker_mode and self.multiline_parser:
             raise ConfigError(

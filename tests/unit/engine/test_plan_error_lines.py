@@ -71,6 +71,16 @@ CASES = [
         "positive",
     ),
     (
+        "[INPUT]\n    Name tail\n    Path /x\n    Buffer_Max_Size 1k\n    Tag t",
+        "Buffer_Max_Size",
+        "at least Buffer_Chunk_Size",
+    ),
+    (
+        "[INPUT]\n    Name tail\n    Path /x\n    Buffer_Chunk_Size 64k\n    Tag t",
+        "Buffer_Chunk_Size",
+        "at least Buffer_Chunk_Size",
+    ),
+    (
         "[INPUT]\n    Name tail\n    Path /x\n    Refresh_Interval 0\n    Tag t",
         "Refresh_Interval",
         "positive",
