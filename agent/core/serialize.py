@@ -29,11 +29,38 @@ def _fallback(value: Any) -> Any:
     return str(value)
 
 
+def _key_text(key: Any) -> str:
+    """A dict key as JSON writes it: ``1``, ``true`` and ``null`` as their JSON text, bytes
+    decoded, anything else (a tuple, which a python filter can set) its ``str``."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int | float | None):
+        return json.dumps(key)
+    if isinstance(key, bytes | bytearray | memoryview):
+        return bytes(key).decode("utf-8", "replace")
+    return str(key)
+
+
+def _plain_keys(value: Any) -> Any:
+    """``value`` with every dict key, at any depth, as the text JSON writes for it (what
+    ``json`` does itself for the keys it takes; it refuses a tuple or bytes key, which a
+    python filter can set, and cannot sort int keys among str ones)."""
+    if isinstance(value, dict):
+        return {_key_text(key): _plain_keys(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_keys(item) for item in value]
+    return value
+
+
 def _stdlib(value: Any, sort_keys: bool) -> bytes:
-    # What orjson refuses without asking ``_fallback``: integers beyond 64 bits and strings
-    # with lone surrogates (written as U+FFFD's stand-in, "?").
+    # What orjson refuses without asking ``_fallback``: integers beyond 64 bits, strings
+    # with lone surrogates (written as U+FFFD's stand-in, "?") and keys of other types.
     text = json.dumps(
-        value, separators=(",", ":"), ensure_ascii=False, default=_fallback, sort_keys=sort_keys
+        _plain_keys(value),
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_fallback,
+        sort_keys=sort_keys,
     )
     return text.encode("utf-8", "replace")
 

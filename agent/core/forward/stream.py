@@ -28,8 +28,9 @@ class MessageReader:
     async def next(self, timeout: float | None = None) -> Any:
         """The next object, or ``None`` at a clean end of stream (EOF between objects).
 
-        Raises :class:`ProtocolError` for bytes that are not msgpack, an object over the size
-        bound or a stream cut inside an object, and ``TimeoutError`` after ``timeout``."""
+        Raises :class:`ProtocolError` for bytes that are not msgpack, a map key no dict can
+        hold, an object over the size bound or a stream cut inside an object, and
+        ``TimeoutError`` after ``timeout``."""
         while True:
             try:
                 value = self._stream.unpack()
@@ -39,6 +40,11 @@ class MessageReader:
                 # msgpack's FormatError (a reserved byte such as 0xc1) carries no message.
                 why = str(exc) or f"{type(exc).__name__} at byte {self._stream.tell()}"
                 raise ProtocolError(f"not valid msgpack: {why}") from None
+            except TypeError:
+                # Valid msgpack that no dict can hold; the decoder's state is spent with it.
+                raise ProtocolError(
+                    f"a map key that is an array or a map (near byte {self._stream.tell()})"
+                ) from None
             else:
                 position = self._stream.tell()
                 self.last_size, self._consumed = position - self._consumed, position

@@ -31,6 +31,19 @@ def test_keys_that_are_not_strings_are_written_as_their_text() -> None:
     assert dumps({1: 2**65}) == b'{"1":36893488147419103232}'
 
 
+def test_a_key_json_has_no_spelling_for_fails_no_record() -> None:
+    # A python filter can set a tuple or bytes key: the stdlib path refused it, and the
+    # whole chunk, the other records with it, failed for good in every JSON output.
+    records = [{"n": 1}, {"n": 2, "odd": {(1, "a"): "t", b"k\xff": 1, 3: [(4, 5)]}}]
+    assert record_lines(records) == (
+        b'{"n":1}\n{"n":2,"odd":{"(1, \'a\')":"t","k\xef\xbf\xbd":1,"3":[[4,5]]}}\n'
+    )
+    assert dumps({(1,): 2**65, 2: "b", "a": None}, sort_keys=True) == (
+        b'{"(1,)":36893488147419103232,"2":"b","a":null}'
+    )
+    assert record_texts(records)[1] == dumps(records[1]).decode()
+
+
 def test_json_lines_puts_the_date_key_first() -> None:
     assert json_lines([(1.5, {"a": 1})], "date", "double") == b'{"date":1.5,"a":1}\n'
 
