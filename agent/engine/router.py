@@ -9,6 +9,12 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+# Tags seen at once stay well under this (a node's live container files); when pods come and
+# go for days, the tags of gone ones would otherwise fill the cache (~300 bytes each, two
+# caches: 40 MB at the 65,536 once allowed), so a full cache starts again.
+CACHED_TAGS = 4096
+
+
 class Routes(Generic[T]):
     """Destinations per tag, computed once per distinct tag (tags repeat endlessly)."""
 
@@ -20,6 +26,7 @@ class Routes(Generic[T]):
         found = self._cache.get(tag)
         if found is None:
             found = [dest for matches, dest in self._destinations if matches(tag)]
-            if len(self._cache) < 65536:
-                self._cache[tag] = found
+            if len(self._cache) >= CACHED_TAGS:
+                self._cache.clear()
+            self._cache[tag] = found
         return found

@@ -89,9 +89,15 @@ class _Held:
     origin: tuple[str, Origin] | None
 
 
+# A tag that held nothing for this long is forgotten: each pod's file has a tag of its own,
+# and the flush loop visits every tag it knows.
+FORGET_IDLE_SECONDS = 60.0
+
+
 @dataclass(slots=True)
 class _Tag:
     joiner: Joiner
+    used: float
     held: list[_Held] = field(default_factory=list)
     serial: int = 0
     # Serials of held chunks that begin inside a record (one was open when they came).
@@ -196,19 +202,23 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
         emitter = self.emitter
         if self.buffered and emitter is not None and emitter.own:
             return events  # our own joined records, back from the pipeline's start
+        now = time.time()
+        if not self.buffered or emitter is None:
+            # Joined within the chunk alone: nothing to keep for the tag.
+            joiner = self._joiner()
+            out = joiner.feed_events(events, self.key, 0, now)
+            out.extend(joiner.flush_all(now))
+            return out
         state = self._tags.get(tag)
         if state is None:
-            state = self._tags[tag] = _Tag(self._joiner())
+            state = self._tags[tag] = _Tag(self._joiner(), now)
+        state.used = now
         state.serial += 1
         serial = state.serial
         if state.held:
             state.crossed.add(serial)
-        now = time.time()
         joiner = state.joiner
         out = joiner.feed_events(events, self.key, serial, now)
-        if not self.buffered or emitter is None:
-            out.extend(joiner.flush_all(now))
-            return out
         current = emitter.ack
         here = emitter.origin
         if state.held and out:
@@ -262,6 +272,8 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
         now = time.time()
         for tag, state in list(self._tags.items()):
             if not state.held:
+                if now - state.used > FORGET_IDLE_SECONDS and state.joiner.held_from() is None:
+                    del self._tags[tag]
                 continue
             joiner = state.joiner
             out = joiner.flush_all(now) if all_ else joiner.flush_expired(now)

@@ -16,6 +16,9 @@ ALREADY_EXISTS = "ResourceAlreadyExistsException"
 NOT_FOUND = "ResourceNotFoundException"
 # Fluent Bit forgets a stream after four idle hours, so deleted streams are noticed again.
 STREAM_TTL = 4 * 3600.0
+# How often streams idle past their TTL are let go (each pod's file gets a stream of its
+# own, so with pods coming and going for weeks they would otherwise pile up).
+SWEEP_INTERVAL = 600.0
 
 StreamKey = tuple[str, str]
 
@@ -45,6 +48,7 @@ class LogStreams:
         self._logger = logger
         self._expiry: dict[StreamKey, float] = {}
         self._locks: dict[StreamKey, asyncio.Lock] = {}
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL
 
     def touch(self, key: StreamKey) -> None:
         self._expiry[key] = time.monotonic() + STREAM_TTL
@@ -56,15 +60,33 @@ class LogStreams:
         expiry = self._expiry.get(key)
         return expiry is not None and expiry > time.monotonic()
 
+    def remembered(self) -> int:
+        """Streams remembered (known to exist, or with a creation lock)."""
+        return len(self._expiry.keys() | self._locks.keys())
+
     async def ensure(self, key: StreamKey) -> None:
         if self.known(key):
             return
+        self._sweep()
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if self.known(key):
                 return
             await self._create_stream(key, may_create_group=True)
             self.touch(key)
+
+    def _sweep(self) -> None:
+        """Let go of streams idle past their TTL, and of their locks (no await may come
+        between this and taking a lock: a lock not held now has nobody about to take it)."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_INTERVAL
+        for key in [key for key, expiry in self._expiry.items() if expiry <= now]:
+            del self._expiry[key]
+        for key in [key for key, lock in self._locks.items() if not lock.locked()]:
+            if key not in self._expiry:
+                del self._locks[key]
 
     async def _call(self, method: str, **params: Any) -> Any:
         async def call() -> Any:

@@ -19,7 +19,7 @@ from logtide.agent.core.plugins import OutputPlugin
 from logtide.agent.core.retry import Backoff, parse_retry_limit
 from logtide.agent.core.tags import matcher
 from logtide.agent.engine.output_runner import OutputRunner
-from logtide.agent.engine.router import Routes
+from logtide.agent.engine.router import CACHED_TAGS, Routes
 from tests.unit.engine.support import make_runner
 
 
@@ -46,6 +46,16 @@ def test_routes_cache_per_tag() -> None:
     routes = Routes([(matcher(settings(match="a*")), "A"), (matcher(settings(match="*")), "ALL")])
     assert routes("ab") == ["A", "ALL"]
     assert routes("b") == ["ALL"]
+
+
+def test_routes_forget_the_tags_of_gone_files() -> None:
+    # Every pod's files have tags of their own: with pods coming and going for days, the
+    # cache kept 65,536 tags in each of two caches (~40 MB) before it stopped growing.
+    routes = Routes([(matcher(settings(match="kube.*")), "OUT")])
+    for pod in range(3 * CACHED_TAGS):
+        assert routes(f"kube.var.log.containers.pod-{pod}.log") == ["OUT"]
+        assert len(routes._cache) <= CACHED_TAGS
+    assert routes("other") == []
 
 
 def test_retry_limit_values() -> None:

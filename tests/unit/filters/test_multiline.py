@@ -15,6 +15,7 @@ from logtide.agent.core.emitter import Emitter
 from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import PluginContext
+from logtide.agent.filters import multiline
 from logtide.agent.filters.multiline import MultilineFilter
 from tests.support.cli import LOGTIDE
 from tests.support.plugins import build
@@ -178,6 +179,34 @@ def test_buffer_on_flushes_what_it_holds_on_stop() -> None:
     assert fired == []
     joint.settle(False)  # an output gave up: the source must not checkpoint past it
     assert fired == [False]
+
+
+def test_tags_gone_idle_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each pod's file has a tag of its own: the filter kept a joiner for every tag it ever
+    # saw, and its flush loop visited them all, twice a second, for the life of the agent.
+    now = [1000.0]
+    monkeypatch.setattr(multiline.time, "time", lambda: now[0])
+    emitter = FakeEmitter()
+    emitter.current = Ack(lambda ok: None)
+    filt = _filter(emitter, **{"multiline.parser": "java"})
+    for pod in range(50):
+        assert len(filt(f"kube.pod-{pod}", _events("one line\n", "another\n"))) == 2
+    assert filt("kube.open", _events(*TRACE[:2])) == []
+    now[0] += multiline.FORGET_IDLE_SECONDS / 2
+    asyncio.run(filt._flush(all_=False))  # flush_ms passed: the open trace goes out
+    assert len(filt._tags) == 51, "not idle long enough yet"
+    now[0] += multiline.FORGET_IDLE_SECONDS
+    asyncio.run(filt._flush(all_=False))
+    assert filt._tags == {}
+    [(tag, events, _)] = emitter.emitted
+    assert tag == "kube.open" and [r["log"] for _, r in events] == ["".join(TRACE[:2])]
+
+
+def test_buffer_off_keeps_nothing_per_tag() -> None:
+    filt = _filter(**{"multiline.parser": "java", "buffer": "off"})
+    for pod in range(10):
+        filt(f"kube.pod-{pod}", _events(*TRACE))
+    assert filt._tags == {}
 
 
 @pytest.mark.parametrize(
