@@ -168,11 +168,17 @@ def read_meta_file(folder: str | None, name: str) -> dict[str, Any] | None:
 
 Fetcher = Callable[[K], Awaitable[dict[K, Any]]]
 
+# Objects a cache holds at most. A node runs ~110 pods at a time, but with pods coming and
+# going for weeks (a CronJob's every minute) the ones long gone would pile up; past this,
+# the half least recently asked for are let go (Fluent Bit's cache holds 256, evicting).
+MAX_ENTRIES = 4096
+
 
 @dataclass(slots=True)
 class _Entry:
     value: Any
     fetched_at: float
+    used: float
 
 
 class MetadataCache(Generic[K]):
@@ -215,8 +221,10 @@ class MetadataCache(Generic[K]):
         """The cached object (possibly stale) or None; schedules a fetch when due."""
         entry = self._entries.get(key)
         now = self._clock()
-        if entry is not None and (self._ttl <= 0 or now - entry.fetched_at < self._ttl):
-            return entry.value
+        if entry is not None:
+            entry.used = now
+            if self._ttl <= 0 or now - entry.fetched_at < self._ttl:
+                return entry.value
         if self._due(key, now):
             group = self._group(key)
             self._inflight.add(group)
@@ -224,8 +232,19 @@ class MetadataCache(Generic[K]):
         return entry.value if entry is not None else None
 
     def put(self, key: K, value: Any) -> None:
-        self._entries[key] = _Entry(value, self._clock())
+        now = self._clock()
+        entry = self._entries.get(key)
+        self._entries[key] = _Entry(value, now, now if entry is None else entry.used)
         self._key_retry.pop(key, None)
+        if len(self._entries) > MAX_ENTRIES:
+            by_use = sorted(self._entries, key=lambda known: self._entries[known].used)
+            for gone in by_use[: len(by_use) - MAX_ENTRIES // 2]:
+                del self._entries[gone]
+        if len(self._key_retry) > MAX_ENTRIES:
+            self._key_retry.clear()  # the back-off of keys long gone (404s), mostly
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     async def load(self, key: K) -> None:
         """Fetch ``key`` now (start-up warm-up); failures only back off, never raise."""
