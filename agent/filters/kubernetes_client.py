@@ -243,9 +243,6 @@ class MetadataCache(Generic[K]):
         if len(self._key_retry) > MAX_ENTRIES:
             self._key_retry.clear()  # the back-off of keys long gone (404s), mostly
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     async def load(self, key: K) -> None:
         """Fetch ``key`` now (start-up warm-up); failures only back off, never raise."""
         group = self._group(key)

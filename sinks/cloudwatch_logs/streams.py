@@ -60,10 +60,6 @@ class LogStreams:
         expiry = self._expiry.get(key)
         return expiry is not None and expiry > time.monotonic()
 
-    def remembered(self) -> int:
-        """Streams remembered (known to exist, or with a creation lock)."""
-        return len(self._expiry.keys() | self._locks.keys())
-
     async def ensure(self, key: StreamKey) -> None:
         if self.known(key):
             return

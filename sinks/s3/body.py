@@ -113,6 +113,14 @@ def _mixed_columns(rows: list[dict[str, Any]]) -> set[str]:
     return {name for name, types in kinds.items() if len(types) > 1}
 
 
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Every key of every row, in first-seen order, with each row's value (None where it
+    has none). Not ``Table.from_pylist``: it takes the columns from the first row alone
+    and drops, without a word, a key that only later records have."""
+    names = dict.fromkeys(name for row in rows for name in row)
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
 def _parquet(source: Path, target: Path | None, codec: str) -> bytes | None:
     """One row per record, columns in first-seen order; schema inferred from the records.
 
@@ -124,21 +132,14 @@ def _parquet(source: Path, target: Path | None, codec: str) -> bytes | None:
 
     with source.open("rb") as handle:
         rows = [orjson.loads(line) for line in handle if line.strip()]
-    # Every key of every row, in first-seen order: Table.from_pylist takes its columns from
-    # the first row alone and drops, without a word, a key that only later records have.
-    names = list(dict.fromkeys(name for row in rows for name in row))
-
-    def table() -> Any:
-        return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in names})
-
     _columns_to_text(rows, _mixed_columns(rows))
     try:
-        built = table()
+        table = pa.Table.from_pydict(_columns(rows))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        _columns_to_text(rows, set(names))
-        built = table()
+        _columns_to_text(rows, {name for row in rows for name in row})
+        table = pa.Table.from_pydict(_columns(rows))
     sink = io.BytesIO() if target is None else target
-    pq.write_table(built, sink, compression=codec if codec != "none" else "NONE")
+    pq.write_table(table, sink, compression=codec if codec != "none" else "NONE")
     return sink.getvalue() if isinstance(sink, io.BytesIO) else None
 
 

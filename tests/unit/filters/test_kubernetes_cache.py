@@ -33,6 +33,6 @@ def test_pods_long_gone_are_let_go_and_the_ones_in_use_stay() -> None:
         now[0] += 1.0
         cache.put(f"gone-{pod}", {"pod": pod})
         assert cache.get("live") == {"pod": "live"}, "a pod in use is never let go"
-        assert len(cache) <= MAX_ENTRIES
+        assert len(cache._entries) <= MAX_ENTRIES
     assert cache.get(f"gone-{3 * MAX_ENTRIES - 1}") is not None, "the newest stay"
-    assert len(cache) > MAX_ENTRIES // 2
+    assert len(cache._entries) > MAX_ENTRIES // 2
