@@ -73,6 +73,10 @@ def unpacker(max_buffer_size: int) -> msgpack.Unpacker:
         strict_map_key=False,
         unicode_errors="surrogateescape",
         max_buffer_size=max_buffer_size,
+        # Not msgpack's default, min(max_buffer_size, 1 MiB) allocated up front: one decoder
+        # a connection, and the allocator kept ~20 KB of each (TCP probes' connections add
+        # up). The buffer grows to any message up to max_buffer_size.
+        read_size=min(max_buffer_size, 64 * 1024),
     )
 
 

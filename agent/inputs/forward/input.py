@@ -17,6 +17,7 @@ import ssl
 import stat
 from typing import Any, ClassVar
 
+from logtide.agent.core import reclaim
 from logtide.agent.core.errors import PluginError
 from logtide.agent.core.events import Ack, Chunk, Event
 from logtide.agent.core.options import Option, Settings
@@ -99,6 +100,10 @@ class ForwardInput(InputPlugin[ForwardInputSettings]):
         return server
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # What connections that ended left behind (asyncio's closed transports are cycles;
+        # a failed one keeps its exception group with the frames, decoder and buffers)
+        # would wait for the rarely run collector: thousands of them on a quiet input.
+        reclaim.collect()
         peer = _peer(writer)
         self._count += 1
         self.context.metrics.add(self.context.instance, "connections")

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import hashlib
 import struct
+import tracemalloc
 
 import msgpack
 import pytest
@@ -156,3 +157,21 @@ async def test_reader_refuses_a_cut_message_garbage_and_an_oversized_one() -> No
     big = encode("a", [(1.0, {"log": "x" * 5000})])
     with pytest.raises(ProtocolError, match="larger than the buffer limit"):
         await MessageReader(_reader(big), 1024, 512).next()
+
+
+def test_a_connection_decoder_starts_small() -> None:
+    # msgpack's Unpacker allocates min(max_buffer_size, 1 MiB) up front; the forward input
+    # makes one per connection, and a client that connects and leaves (a TCP probe) left the
+    # agent ~20 KB of RSS each through the allocator (100 MiB after 3,000 connections).
+    # The buffer still grows to any message up to the limit.
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        decoders = [codec.unpacker(6 * 1024 * 1024) for _ in range(20)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 20 * 256 * 1024, grown
+    big = msgpack.packb(["t", [[1, {"log": "x" * 3_000_000}]]])
+    decoders[0].feed(big)
+    assert decoders[0].unpack()[1][0][1]["log"] == "x" * 3_000_000
