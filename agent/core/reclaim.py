@@ -11,7 +11,9 @@ every retry added another body.
 Whoever handles a failure it will retry calls :func:`release_failure` with the exception once
 it no longer needs it: that cuts the tracebacks out of its chain (which breaks most cycles at
 the source, so reference counting frees them) and runs a full collection for what other
-libraries' internals still tie up, at most once per :data:`MIN_INTERVAL`.
+libraries' internals still tie up, at most once per :data:`MIN_INTERVAL`. The forward input
+calls :func:`collect` as a connection arrives, for the cycles ended ones left (asyncio's
+closed transports, a failed connection's exception group and buffers).
 """
 
 from __future__ import annotations
