@@ -37,7 +37,7 @@ def _key_text(key: Any) -> str:
     if isinstance(key, int | float | None):
         return json.dumps(key)
     if isinstance(key, bytes | bytearray | memoryview):
-        return bytes(key).decode("utf-8", "replace")
+        return str(_fallback(key))
     return str(key)
 
 
