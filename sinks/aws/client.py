@@ -19,6 +19,7 @@ are themselves refreshed.
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from botocore.exceptions import NoCredentialsError
+from botocore.httpsession import get_cert_path
 from botocore.session import Session
+from botocore.utils import get_environ_proxies
 from urllib3.exceptions import InsecureRequestWarning
 
 from logtide.agent.core.common_options import OutputSettings
@@ -42,6 +45,7 @@ from logtide.agent.core.options import Option
 from logtide.agent.core.tls import TlsConfig, client_context
 from logtide.sinks.aws.call_thread import CallThread
 from logtide.sinks.aws.models import shared_loader
+from logtide.sinks.aws.wire import WireConnection
 
 T = TypeVar("T")
 
@@ -223,9 +227,11 @@ class AwsClient:
         return call
 
 
-def _close_all(clients: list[AwsClient]) -> None:
+def _close_all(clients: list[AwsClient], wires: list[WireConnection]) -> None:
     for client in clients:
         client.close()
+    for wire in wires:
+        wire.close()
 
 
 class AwsClients:
@@ -240,6 +246,7 @@ class AwsClients:
         self._settings = settings
         self._session: Session | None = None
         self._clients: dict[str, AwsClient] = {}
+        self._wires: list[WireConnection] = []
         self._connect_timeout = connect_timeout
         self._thread = CallThread(f"aws-{settings.region}")
 
@@ -290,7 +297,43 @@ class AwsClients:
         agent: str = self._session.user_agent()
         return f"{agent} {extra}" if extra else agent
 
+    def direct_connection(self, client: AwsClient) -> WireConnection | None:
+        """A connection of the output's own to ``client``'s endpoint, with the client's
+        timeouts and certificate checks (closed by :meth:`close`); ``None`` where the
+        client's pool must carry the requests: a proxy or a client certificate in play."""
+        assert self._session is not None, "direct_connection() before client()"
+        url: str = client.meta.endpoint_url
+        config = client.meta.config
+        if config.proxies or config.client_cert or get_environ_proxies(url):
+            return None
+        tls = None
+        if urlsplit(url).scheme == "https":
+            # What botocore's pool checks against: tls.verify / tls.ca_file, else the
+            # session's ca_bundle (AWS_CA_BUNDLE), else botocore's default bundle.
+            verify = certificate_check(self._settings)
+            if verify is None:
+                verify = self._session.get_config_variable("ca_bundle") or True
+            if verify is False:
+                tls = client_context(TlsConfig(verify=False))
+            else:
+                bundle = get_cert_path(verify)
+                folder = os.path.isdir(bundle)
+                tls = client_context(
+                    TlsConfig(
+                        ca_file=None if folder else bundle,
+                        ca_path=bundle if folder else None,
+                        verify_hostname=True,
+                    )
+                )
+        wire = WireConnection(
+            url, tls, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout
+        )
+        self._wires.append(wire)
+        return wire
+
     async def close(self) -> None:
         made = list(self._clients.values())
+        wires = list(self._wires)
         self._clients.clear()
-        self._thread.close(functools.partial(_close_all, made) if made else None)
+        self._wires.clear()
+        self._thread.close(functools.partial(_close_all, made, wires) if made or wires else None)

@@ -115,6 +115,7 @@ class CloudWatchLogsOutput(OutputPlugin[cw_options.CloudWatchSettings]):
             await self._clients.credentials(),
             self._clients.user_agent(self.config.extra_user_agent),
             self._log_format,
+            self._clients.direct_connection(self._client),
         )
         self._streams = LogStreams(
             self._client,

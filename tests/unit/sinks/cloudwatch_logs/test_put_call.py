@@ -1,9 +1,11 @@
-"""PutLogEvents as :class:`PutLogEventsCall` sends it: the request a botocore client would
-send for the same batch (URL, target, content type, signed headers, the same JSON document),
-caught by a local HTTP server; its answers read as the client reads them."""
+"""PutLogEvents as :class:`PutLogEventsCall` sends it, on the output's own connection and
+on the client's pool: the request a botocore client would send for the same batch (URL,
+target, content type, signed headers, the same JSON document), caught by a local HTTP
+server; its answers read as the client reads them."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -18,6 +20,7 @@ from botocore.session import Session
 from logtide.agent.companions.local_aws import free_port
 from logtide.agent.core.errors import is_retryable
 from logtide.sinks.aws.retry import error_code, http_status, outcome_unknown
+from logtide.sinks.aws.wire import WireConnection
 from logtide.sinks.cloudwatch_logs.batching import LogEvent, encode_events
 from logtide.sinks.cloudwatch_logs.put_call import PutLogEventsCall
 from tests.support.built_request import Built, offline_credentials, stop_before_send
@@ -77,7 +80,15 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     offline_credentials(monkeypatch)
 
 
-def client_and_call(endpoint: str, log_format: str | None = None) -> tuple[Any, PutLogEventsCall]:
+@pytest.fixture(params=[True, False], ids=["own-connection", "client-pool"])
+def own_connection(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@contextlib.contextmanager
+def client_and_call(
+    endpoint: str, own_connection: bool, log_format: str | None = None, signed: bool = True
+) -> Iterator[tuple[Any, PutLogEventsCall]]:
     session = Session()
     client = session.create_client(
         "logs",
@@ -85,8 +96,18 @@ def client_and_call(endpoint: str, log_format: str | None = None) -> tuple[Any, 
         endpoint_url=endpoint,
         config=Config(retries={"max_attempts": 0}),
     )
-    call = PutLogEventsCall(client, session.get_credentials(), "logtide-test", log_format)
-    return client, call
+    wire = (
+        WireConnection(endpoint, None, connect_timeout=2, read_timeout=5)
+        if own_connection
+        else None
+    )
+    credentials = session.get_credentials() if signed else None
+    try:
+        yield client, PutLogEventsCall(client, credentials, "logtide-test", log_format, wire)
+    finally:
+        if wire is not None:
+            wire.close()
+        client.close()
 
 
 def stock_request(client: Any, **params: Any) -> tuple[str, dict[str, str], Any]:
@@ -104,19 +125,17 @@ def stock_request(client: Any, **params: Any) -> tuple[str, dict[str, str], Any]
 
 @pytest.mark.parametrize("events", [EVENTS, EVENTS[:1]], ids=["mixed", "one"])
 def test_the_request_is_the_clients_request(
-    server: tuple[str, Seen], events: list[dict[str, Any]]
+    server: tuple[str, Seen], own_connection: bool, events: list[dict[str, Any]]
 ) -> None:
     endpoint, seen = server
-    client, call = client_and_call(endpoint)
     array = encode_events([LogEvent(e["timestamp"], e["message"], 0, (0.0, {})) for e in events])
-    try:
+    with client_and_call(endpoint, own_connection) as (client, call):
         answer = call("/aws/app", "node-a.log", array)
+        again = call("/aws/app", "node-a.log", array)
         url, headers, document = stock_request(
             client, logGroupName="/aws/app", logStreamName="node-a.log", logEvents=events
         )
-    finally:
-        client.close()
-    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and again == answer
     path, sent_headers, body = seen.requests[0]
     assert endpoint + path == url
     assert {k: v for k, v in sent_headers.items() if k not in VOLATILE | SENDER} == headers
@@ -126,27 +145,25 @@ def test_the_request_is_the_clients_request(
     assert sent_headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
     assert "/eu-west-1/logs/aws4_request" in sent_headers["authorization"]
     assert sent_headers["user-agent"] == "logtide-test"
+    assert sent_headers["host"] == endpoint.removeprefix("http://")
+    assert seen.requests[1][2] == body
 
 
-def test_log_format_goes_out_as_its_header(server: tuple[str, Seen]) -> None:
+def test_log_format_goes_out_as_its_header(server: tuple[str, Seen], own_connection: bool) -> None:
     endpoint, seen = server
-    client, call = client_and_call(endpoint, log_format="json/emf")
-    try:
+    with client_and_call(endpoint, own_connection, log_format="json/emf") as (_, call):
         call("g", "s", b"[]")
-    finally:
-        client.close()
     assert seen.requests[0][1]["x-amzn-logs-format"] == "json/emf"
 
 
-def test_a_partial_rejection_is_read_from_the_answer(server: tuple[str, Seen]) -> None:
+def test_a_partial_rejection_is_read_from_the_answer(
+    server: tuple[str, Seen], own_connection: bool
+) -> None:
     endpoint, seen = server
     info = {"tooOldLogEventEndIndex": 1, "tooNewLogEventStartIndex": 3}
     seen.answer = (200, json.dumps({"rejectedLogEventsInfo": info}).encode())
-    client, call = client_and_call(endpoint)
-    try:
+    with client_and_call(endpoint, own_connection) as (_, call):
         assert call("g", "s", b"[]")["rejectedLogEventsInfo"] == info
-    finally:
-        client.close()
 
 
 @pytest.mark.parametrize(
@@ -175,40 +192,44 @@ def test_a_partial_rejection_is_read_from_the_answer(server: tuple[str, Seen]) -
     ids=["not-found", "throttled", "already-accepted", "unavailable"],
 )
 def test_an_error_answer_raises_the_clients_error(
-    server: tuple[str, Seen], status: int, body: bytes, code: str, retryable: bool
+    server: tuple[str, Seen],
+    own_connection: bool,
+    status: int,
+    body: bytes,
+    code: str,
+    retryable: bool,
 ) -> None:
     endpoint, seen = server
     seen.answer = (status, body)
-    client, call = client_and_call(endpoint)
-    try:
-        with pytest.raises(ClientError) as raised:
-            call("g", "s", b"[]")
-    finally:
-        client.close()
+    with (
+        client_and_call(endpoint, own_connection) as (_, call),
+        pytest.raises(ClientError) as raised,
+    ):
+        call("g", "s", b"[]")
     assert error_code(raised.value) == code
     assert http_status(raised.value) == status
     assert is_retryable(raised.value) is retryable
     assert not outcome_unknown(raised.value)
 
 
-def test_a_refused_connection_is_a_request_never_sent() -> None:
-    client, call = client_and_call(f"http://127.0.0.1:{free_port()}")
-    try:
-        with pytest.raises(EndpointConnectionError) as raised:
-            call("g", "s", b"[]")
-    finally:
-        client.close()
+def test_a_refused_connection_is_a_request_never_sent(own_connection: bool) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    with (
+        client_and_call(endpoint, own_connection) as (_, call),
+        pytest.raises(EndpointConnectionError) as raised,
+    ):
+        call("g", "s", b"[]")
     assert is_retryable(raised.value)
     assert not outcome_unknown(raised.value)
 
 
-def test_no_credentials_is_said_before_anything_is_sent(server: tuple[str, Seen]) -> None:
+def test_no_credentials_is_said_before_anything_is_sent(
+    server: tuple[str, Seen], own_connection: bool
+) -> None:
     endpoint, seen = server
-    client, _ = client_and_call(endpoint)
-    call = PutLogEventsCall(client, None, "logtide-test", None)
-    try:
-        with pytest.raises(NoCredentialsError):
-            call("g", "s", b"[]")
-    finally:
-        client.close()
+    with (
+        client_and_call(endpoint, own_connection, signed=False) as (_, call),
+        pytest.raises(NoCredentialsError),
+    ):
+        call("g", "s", b"[]")
     assert not seen.requests
