@@ -116,11 +116,14 @@ def host_header(url: str) -> str:
 def _closed_by_peer(sock: socket.socket) -> bool:
     """An idle kept-alive connection that reads as ready has been closed by the server (or
     holds bytes nobody asked for): either way it cannot carry a request."""
+    # poll, not select: an agent tailing a thousand files holds descriptors past select's
+    # limit of 1024.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
     try:
-        ready, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
+        return bool(poller.poll(0))
+    except OSError:
         return True
-    return bool(ready)
 
 
 def _status(line: bytes) -> tuple[bool, int]:

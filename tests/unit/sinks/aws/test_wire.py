@@ -6,6 +6,7 @@ and against moto in the output's tests."""
 
 from __future__ import annotations
 
+import resource
 import socket
 import ssl
 import threading
@@ -285,3 +286,26 @@ def test_the_host_header_names_the_port_only_when_it_is_not_the_schemes() -> Non
     assert host_header("http://127.0.0.1:4566/") == "127.0.0.1:4566"
     assert host_header("http://[::1]:80/") == "[::1]"
     assert host_header("https://h:80") == "h:80"
+
+
+def test_a_connection_past_select_s_descriptor_limit_is_kept(
+    serve: Callable[..., Server],
+) -> None:
+    """An agent tailing many files holds descriptors past 1024, select()'s limit: the
+    idle check must still see the connection as alive and keep it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"descriptor limit {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    server = serve(answering(OK))
+    filler = [socket.socket() for _ in range(1100)]
+    wire = connection(server.url)
+    try:
+        for _ in range(3):
+            assert wire.post("/", {}, b"{}").status == 200
+    finally:
+        wire.close()
+        for sock in filler:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert server.connections == 1
