@@ -304,15 +304,21 @@ class AwsClients:
         assert self._session is not None, "direct_connection() before client()"
         url: str = client.meta.endpoint_url
         config = client.meta.config
-        if config.proxies or config.client_cert or get_environ_proxies(url):
+        scheme = urlsplit(url).scheme
+        # As botocore's endpoint picks its proxy: the config's, else the environment's.
+        proxies = config.proxies or get_environ_proxies(url)
+        if proxies.get(scheme) or config.client_cert:
             return None
         tls = None
-        if urlsplit(url).scheme == "https":
+        if scheme == "https":
             # What botocore's pool checks against: tls.verify / tls.ca_file, else the
-            # session's ca_bundle (AWS_CA_BUNDLE), else botocore's default bundle.
+            # session's ca_bundle (AWS_CA_BUNDLE), else REQUESTS_CA_BUNDLE, else
+            # botocore's bundle.
             verify = certificate_check(self._settings)
             if verify is None:
-                verify = self._session.get_config_variable("ca_bundle") or True
+                verify = self._session.get_config_variable("ca_bundle")
+            if verify is None:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE", True)
             if verify is False:
                 tls = client_context(TlsConfig(verify=False))
             else:

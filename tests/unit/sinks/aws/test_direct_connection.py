@@ -20,7 +20,7 @@ from tests.support.plugins import settings_for
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     offline_credentials(monkeypatch)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "AWS_CA_BUNDLE"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
 
@@ -69,10 +69,11 @@ async def test_tls_verify_off_and_a_ca_file_are_honoured(tmp_path: Path) -> None
     assert own_ca.cert_store_stats()["x509_ca"] == 1
 
 
-async def test_aws_ca_bundle_is_the_bundle_checked(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize("name", ["AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE"])
+async def test_the_environment_s_bundle_is_the_bundle_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
 ) -> None:
-    monkeypatch.setenv("AWS_CA_BUNDLE", str(make_tls(tmp_path).ca_file))
+    monkeypatch.setenv(name, str(make_tls(tmp_path).ca_file))
     tls = context(await direct())
     assert tls is not None and tls.cert_store_stats()["x509_ca"] == 1
 
@@ -86,3 +87,11 @@ async def test_behind_a_proxy_the_clients_pool_carries_the_requests(
     # NO_PROXY exempts the endpoint: botocore's pool would connect directly, so do we.
     monkeypatch.setenv("NO_PROXY", "amazonaws.com")
     assert await direct() is not None
+
+
+async def test_a_proxy_for_the_other_scheme_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    assert await direct() is not None
+    assert await direct(endpoint="http://logs.example.internal:4566") is None
