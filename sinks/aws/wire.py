@@ -212,7 +212,7 @@ class WireConnection:
                 if self._tls is not None
                 else raw
             )
-        except (ssl.SSLError, ssl.CertificateError) as exc:
+        except ssl.SSLError as exc:
             raw.close()
             raise BotocoreSSLError(endpoint_url=self.url, error=exc) from exc
         except TimeoutError as exc:
