@@ -3,9 +3,9 @@
 
 botocore's ``SigV4Auth`` signs the same request to the same signature (a test holds the two
 side by side); it is not used on this path because it rebuilds the signing key and walks
-its header bookkeeping on every call, ~0.2 ms a request where this takes a few
-microseconds beside the body's SHA-256, which SigV4 needs either way. The key is derived
-once per secret and UTC day.
+its header bookkeeping on every call: with the request object it needs, ~0.1 ms a request
+on the development VM where this takes ~0.02 ms, beside the body's SHA-256 that both
+compute. The key is derived once per secret and UTC day.
 """
 
 from __future__ import annotations
