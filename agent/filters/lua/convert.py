@@ -63,7 +63,15 @@ class Converter:
     # -- Lua -> Python -------------------------------------------------------------------
 
     def events(self, value: Any) -> list[dict[str, Any]]:
-        """The records a callback returned: one table, or an array of tables (split)."""
+        """The records a callback returned: one table, or an array of tables (split). A
+        string in them that is not UTF-8 is repaired (U+FFFD) and the table read again."""
+        try:
+            return self._events(value)
+        except UnicodeDecodeError:
+            self.state.repair_strings(value)
+            return self._events(value)
+
+    def _events(self, value: Any) -> list[dict[str, Any]]:
         if lua_type(value) != "table":
             raise ConversionError(f"expected a table, got {_lua_type_name(value)}")
         count, kind = self.state.returned(value)

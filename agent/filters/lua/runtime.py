@@ -67,11 +67,41 @@ local function wrap(cb)
   end
 end
 
+local byte, format, gsub, ipairs = string.byte, string.format, string.gsub, ipairs
+
+local function hex(s)
+  return (gsub(s, ".", function(c) return format("%02x", byte(c)) end))
+end
+
+local function repair(t, decode, seen)
+  -- every string key and value of t and of the tables in it, replaced by decode(hex(s)):
+  -- Python reads the bytes and gives back valid UTF-8
+  seen = seen or {}
+  if seen[t] then return end
+  seen[t] = true
+  local keys = {}
+  for k, v in next, t do
+    if type(v) == "string" then
+      t[k] = decode(hex(v))
+    elseif type(v) == "table" then
+      repair(v, decode, seen)
+    end
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  for _, k in ipairs(keys) do
+    local fixed = decode(hex(k))
+    if fixed ~= k then
+      t[fixed] = t[k]
+      t[k] = nil
+    end
+  end
+end
+
 local function objlen(t) return #t end
 local function as_array(t) return setmetatable(t, array_meta) end
 local function as_map(t) return setmetatable(t, map_meta) end
 
-return classify, returned, wrap, objlen, as_array, as_map, null
+return classify, returned, wrap, objlen, as_array, as_map, null, repair
 """
 
 
@@ -132,14 +162,31 @@ class LuaState:
             name = chunk[1:] if chunk.startswith(("@", "=")) else chunk
             raise ConfigError(f"filter 'lua': function '{call}' is not defined in {name}", location)
         helpers = self.runtime.execute(_HELPERS, ARRAY_TYPE, MAP_TYPE)
-        (self.classify, self.returned, wrap, self.objlen, self.as_array, self.as_map, self.null) = (
-            helpers
-        )
+        (
+            self.classify,
+            self.returned,
+            wrap,
+            self.objlen,
+            self.as_array,
+            self.as_map,
+            self.null,
+            self._repair,
+        ) = helpers
         self.callback = wrap(function)
         self.table_from = self.runtime.table_from
 
+    def repair_strings(self, table: Any) -> None:
+        """Make every string in ``table`` (keys, values, nested tables) valid UTF-8, invalid
+        bytes replaced by U+FFFD as the tail input replaces them: a script that cuts text
+        with ``string.sub`` inside a multi-byte character still returns its record."""
+        self._repair(table, _utf8_from_hex)
+
     def enable_null(self) -> None:
         self.runtime.globals()["flb_null"] = self.null
+
+
+def _utf8_from_hex(text: str) -> str:
+    return bytes.fromhex(text).decode("utf-8", "replace")
 
 
 def _one_line(exc: BaseException) -> str:

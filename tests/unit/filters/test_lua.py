@@ -115,14 +115,51 @@ GARBAGE = [
 ]
 
 
-def test_records_lua_cannot_hold_or_strings_it_breaks_pass_unchanged() -> None:
+def test_records_lua_cannot_hold_pass_unchanged() -> None:
+    filt = lua("function cb(t, ts, r) r.x = 1 return 2, ts, r end", protected_mode=False)
+    events = [(1.0, {"big": 2**70}), (3.0, {"a": 1})]
+    assert filt("t", events) == [events[0], (3.0, {"a": 1, "x": 1})]
+    assert filt.context.metrics.get("filter.0", "lua_errors") == 1
+
+
+def test_strings_a_script_cut_inside_a_character_come_back_repaired() -> None:
+    """``string.sub`` counts bytes: cutting "café" after 4 leaves half of the "é". Fluent
+    Bit carries on with the bytes; the record keeps every change of the script, the broken
+    bytes read as U+FFFD (as the tail input reads them), and the chunk goes on, with no
+    error counted."""
     filt = lua(
-        'function cb(t, ts, r) if r.bin then r.s = "\\255" end return 2, ts, r end',
-        protected_mode=False,
+        r"""
+        function cb(t, ts, r)
+          r.log = string.sub(r.log, 1, 4)
+          if r.more then
+            r["k\255"] = "v"
+            r.nested = {inner = {"a\0\254"}, ok = "caf\195\169"}
+          end
+          r.x = 1
+          return 2, ts, r
+        end
+        """
     )
-    events = [(1.0, {"big": 2**70}), (2.0, {"bin": True}), (3.0, {"a": 1})]
-    assert filt("t", events) == events
-    assert filt.context.metrics.get("filter.0", "lua_errors") == 2
+    events = [
+        (1.0, {"log": "café au lait"}),
+        (2.0, {"log": "café", "more": True}),
+        (3.0, {"log": "abcdef"}),
+    ]
+    assert filt("t", events) == [
+        (1.0, {"log": "caf\ufffd", "x": 1}),
+        (
+            2.0,
+            {
+                "log": "caf\ufffd",
+                "more": True,
+                "k\ufffd": "v",
+                "nested": {"inner": ["a\x00\ufffd"], "ok": "café"},
+                "x": 1,
+            },
+        ),
+        (3.0, {"log": "abcd", "x": 1}),
+    ]
+    assert filt.context.metrics.get("filter.0", "lua_errors") == 0
 
 
 @pytest.mark.parametrize("body", GARBAGE)
