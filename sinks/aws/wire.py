@@ -233,7 +233,7 @@ class WireConnection:
                 *(f"{name}: {value}\r\n" for name, value in headers.items()),
                 f"Accept-Encoding: identity\r\nContent-Length: {len(body)}\r\n\r\n",
             )
-        ).encode("latin-1")
+        ).encode()  # UTF-8, as botocore sends a header value (an extra_user_agent in kanji)
         reader = self._connected()
         assert self._sock is not None
         try:

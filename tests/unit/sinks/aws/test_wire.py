@@ -143,6 +143,20 @@ def test_requests_share_one_connection_and_go_out_whole(serve: Callable[..., Ser
     assert body == b"x" * 70_000
 
 
+def test_header_values_go_out_as_utf8_as_botocore_sends_them(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve(answering(OK))
+    wire = connection(server.url)
+    try:
+        wire.post("/", {"User-Agent": "botocore/1 container-insights-\u65e5\u672c"}, b"{}")
+    finally:
+        wire.close()
+    assert (
+        "User-Agent: botocore/1 container-insights-\u65e5\u672c\r\n".encode() in server.requests[0]
+    )
+
+
 def test_a_server_that_closes_each_connection_gets_a_new_one(
     serve: Callable[..., Server],
 ) -> None:

@@ -87,7 +87,11 @@ def own_connection(request: pytest.FixtureRequest) -> bool:
 
 @contextlib.contextmanager
 def client_and_call(
-    endpoint: str, own_connection: bool, log_format: str | None = None, signed: bool = True
+    endpoint: str,
+    own_connection: bool,
+    log_format: str | None = None,
+    signed: bool = True,
+    user_agent: str = "logtide-test",
 ) -> Iterator[tuple[Any, PutLogEventsCall]]:
     session = Session()
     client = session.create_client(
@@ -103,7 +107,7 @@ def client_and_call(
     )
     credentials = session.get_credentials() if signed else None
     try:
-        yield client, PutLogEventsCall(client, credentials, "logtide-test", log_format, wire)
+        yield client, PutLogEventsCall(client, credentials, user_agent, log_format, wire)
     finally:
         if wire is not None:
             wire.close()
@@ -147,6 +151,16 @@ def test_the_request_is_the_clients_request(
     assert sent_headers["user-agent"] == "logtide-test"
     assert sent_headers["host"] == endpoint.removeprefix("http://")
     assert seen.requests[1][2] == body
+
+
+def test_a_user_agent_beyond_latin1_goes_out_in_utf8(
+    server: tuple[str, Seen], own_connection: bool
+) -> None:
+    endpoint, seen = server
+    with client_and_call(endpoint, own_connection, user_agent="ci-\u65e5\u672c") as (_, call):
+        call("g", "s", b"[]")
+    # http.server reads header bytes as Latin-1
+    assert seen.requests[0][1]["user-agent"].encode("latin-1").decode() == "ci-\u65e5\u672c"
 
 
 def test_log_format_goes_out_as_its_header(server: tuple[str, Seen], own_connection: bool) -> None:
