@@ -94,12 +94,13 @@ class PutLogEventsCall:
                 headers={**self._signed_headers, "User-Agent": self._user_agent},
             )
             SigV4Auth(credentials, self._signer_name, self._region).add_auth(request)
+            prepared = request.prepare()
             # In UTF-8, as the client's endpoint sends them: http.client would take a str
             # for Latin-1 and refuse an extra_user_agent outside it.
-            for name, value in request.headers.items():
+            for name, value in list(prepared.headers.items()):
                 if isinstance(value, str):
-                    request.headers[name] = value.encode()
-            response = self._http.send(request.prepare())
+                    prepared.headers[name] = value.encode()
+            response = self._http.send(prepared)
             status, answer_headers, content = (
                 response.status_code,
                 response.headers,
