@@ -5,11 +5,11 @@ A client call runs ~20 event handlers, serialises its parameters, rebuilds its u
 twice and parses the answer through the service model: ~1.2 ms of CPU a request on the
 development VM, beside what the HTTP exchange and the body's SigV4 hash cost (a 1 MiB
 request took 3.4 ms through the client; a 741 KB one 2.2 ms through the client's pool and
-1.1 ms on a connection of the output's own). Here the body is the journaled ``logEvents`` bytes inside
-a fixed frame; the request is the same (URL, target, content type, SigV4 signature with the
-session's refreshable credentials). It goes out on the output's own connection
-(:mod:`logtide.sinks.aws.wire`, signed by :mod:`logtide.sinks.aws.sigv4`), or on the
-client's pool where that one must carry it (a proxy, a client certificate). Answers are
+1.1 ms on a connection of the output's own). Here the body is the journaled ``logEvents``
+bytes inside a fixed frame; the request is the same (URL, target, content type, SigV4
+signature with the session's refreshable credentials). It goes out on the output's own
+connection (:mod:`logtide.sinks.aws.wire`, signed by :mod:`logtide.sinks.aws.sigv4`), or on
+the client's pool where that one must carry it (a proxy, a client certificate). Answers are
 read by botocore's parser for the service's protocol, and an error answer raises the
 ``ClientError`` the client would raise, so retry decisions do not change.
 
