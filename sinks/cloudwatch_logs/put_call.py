@@ -54,8 +54,9 @@ class PutLogEventsCall:
         self._credentials = credentials
         self._signer_name = model.signing_name
         self._region = meta.region_name
-        # The client's own pool: botocore keeps no public handle on it.
-        self._http = client._endpoint.http_session
+        # The client's own endpoint and pool: botocore keeps no public handle on them.
+        self._endpoint = client._endpoint
+        self._http = self._endpoint.http_session
         self._wire = wire
         self._signer = Signer(self._signer_name, self._region)
         url_parts: dict[str, Any] = {"url_path": operation.http["requestUri"], "query_string": ""}
@@ -94,13 +95,9 @@ class PutLogEventsCall:
                 headers={**self._signed_headers, "User-Agent": self._user_agent},
             )
             SigV4Auth(credentials, self._signer_name, self._region).add_auth(request)
-            prepared = request.prepare()
-            # In UTF-8, as the client's endpoint sends them: http.client would take a str
-            # for Latin-1 and refuse an extra_user_agent outside it.
-            for name, value in list(prepared.headers.items()):
-                if isinstance(value, str):
-                    prepared.headers[name] = value.encode()
-            response = self._http.send(prepared)
+            # The endpoint's own preparation puts header values in UTF-8: http.client would
+            # take text for Latin-1 and refuse an extra_user_agent outside it.
+            response = self._http.send(self._endpoint.prepare_request(request))
             status, answer_headers, content = (
                 response.status_code,
                 response.headers,
