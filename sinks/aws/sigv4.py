@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import quote
@@ -27,6 +28,13 @@ class FrozenCredentials(Protocol):
     access_key: str
     secret_key: str
     token: str | None
+
+
+def _sha256_hex(pieces: Sequence[bytes]) -> str:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -58,12 +66,13 @@ class Signer:
         host: str,
         path: str,
         headers: dict[str, str],
-        body: bytes,
+        body: Sequence[bytes],
         now: datetime | None = None,
     ) -> dict[str, str]:
         """The headers that sign a POST of ``path`` (as the URL has it) to ``host`` with
-        ``headers`` (every one is signed, so ``User-Agent`` stays out) and ``body``:
-        ``X-Amz-Date``, the session token when there is one, and ``Authorization``."""
+        ``headers`` (every one is signed, so ``User-Agent`` stays out) and ``body``, given
+        in pieces (hashed in turn, never joined): ``X-Amz-Date``, the session token when
+        there is one, and ``Authorization``."""
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
         added = {"X-Amz-Date": stamp}
         if credentials.token:
@@ -80,7 +89,7 @@ class Signer:
                 "",
                 "".join(f"{name}:{signed[name]}\n" for name in names),
                 names_text,
-                hashlib.sha256(body).hexdigest(),
+                _sha256_hex(body),
             )
         )
         day = stamp[:8]

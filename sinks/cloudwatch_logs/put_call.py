@@ -72,10 +72,13 @@ class PutLogEventsCall:
         self._user_agent = user_agent
 
     def __call__(self, group: str, stream: str, log_events: bytes) -> dict[str, Any]:
-        body = b'{"logGroupName":%b,"logStreamName":%b,"logEvents":%b}' % (
-            orjson.dumps(group),
-            orjson.dumps(stream),
+        # The body in three pieces around the (journaled) events, which are neither copied
+        # nor joined on the output's own connection.
+        body = (
+            b'{"logGroupName":%b,"logStreamName":%b,"logEvents":'
+            % (orjson.dumps(group), orjson.dumps(stream)),
             log_events,
+            b"}",
         )
         credentials = self._credentials.get_frozen_credentials() if self._credentials else None
         if credentials is None:
@@ -91,7 +94,7 @@ class PutLogEventsCall:
             request = AWSRequest(
                 "POST",
                 self._url,
-                data=body,
+                data=b"".join(body),
                 headers={**self._signed_headers, "User-Agent": self._user_agent},
             )
             SigV4Auth(credentials, self._signer_name, self._region).add_auth(request)

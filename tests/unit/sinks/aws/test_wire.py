@@ -27,7 +27,7 @@ from logtide.agent.companions.local_aws import free_port
 from logtide.agent.core.errors import is_retryable
 from logtide.agent.core.tls import TlsConfig, client_context
 from logtide.sinks.aws.retry import outcome_unknown
-from logtide.sinks.aws.wire import WireConnection, host_header
+from logtide.sinks.aws.wire import WireConnection, _send, host_header
 from tests.support.fake_kube_api import make_tls
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
@@ -129,7 +129,10 @@ def test_requests_share_one_connection_and_go_out_whole(serve: Callable[..., Ser
     server = serve(answering(OK))
     wire = connection(server.url)
     try:
-        answers = [wire.post("/", {"X-Amz-Target": f"T.{n}"}, b"x" * n) for n in (0, 5, 70_000)]
+        answers = [
+            wire.post("/", {"X-Amz-Target": f"T.{n}"}, [b"{", b"", b"x" * n, b"}"])
+            for n in (0, 5, 70_000)
+        ]
     finally:
         wire.close()
     assert [(a.status, a.body) for a in answers] == [(200, b"{}")] * 3
@@ -139,8 +142,32 @@ def test_requests_share_one_connection_and_go_out_whole(serve: Callable[..., Ser
     lines = head.decode().split("\r\n")
     assert lines[0] == "POST / HTTP/1.1"
     assert f"Host: 127.0.0.1:{server.port}" in lines
-    assert "X-Amz-Target: T.70000" in lines and "Content-Length: 70000" in lines
-    assert body == b"x" * 70_000
+    assert "X-Amz-Target: T.70000" in lines and "Content-Length: 70002" in lines
+    assert body == b"{" + b"x" * 70_000 + b"}"
+
+
+def test_pieces_go_out_whole_and_in_order_when_the_socket_takes_part_of_them() -> None:
+    """A send buffer far smaller than the body: ``sendmsg`` takes a part at a time, which
+    may end inside any piece."""
+    pieces = [b"head\r\n", b"a" * 300_001, b"", b"b" * 7, bytes(range(256)) * 1000]
+    sender, receiver = socket.socketpair()
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    sender.settimeout(5)
+    received = bytearray()
+
+    def drain() -> None:
+        while data := receiver.recv(1000):
+            received.extend(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        _send(sender, pieces)
+    finally:
+        sender.close()
+        reader.join()
+        receiver.close()
+    assert received == b"".join(pieces)
 
 
 def test_header_values_go_out_as_utf8_as_botocore_sends_them(
@@ -149,7 +176,7 @@ def test_header_values_go_out_as_utf8_as_botocore_sends_them(
     server = serve(answering(OK))
     wire = connection(server.url)
     try:
-        wire.post("/", {"User-Agent": "botocore/1 container-insights-\u65e5\u672c"}, b"{}")
+        wire.post("/", {"User-Agent": "botocore/1 container-insights-\u65e5\u672c"}, [b"{}"])
     finally:
         wire.close()
     assert (
@@ -165,7 +192,7 @@ def test_a_server_that_closes_each_connection_gets_a_new_one(
     wire = connection(server.url)
     try:
         for _ in range(3):
-            assert wire.post("/", {}, b"{}").body == b"{}"
+            assert wire.post("/", {}, [b"{}"]).body == b"{}"
     finally:
         wire.close()
     assert server.connections == 3
@@ -180,7 +207,7 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced(
     wire = connection(server.url)
     try:
         for _ in range(3):
-            assert wire.post("/", {}, b"{}").status == 200
+            assert wire.post("/", {}, [b"{}"]).status == 200
             time.sleep(0.05)
     finally:
         wire.close()
@@ -211,8 +238,8 @@ def test_answers_of_every_framing_are_read(
     server = serve(answering(answer, then_close=b"HTTP/1.0" in answer))
     wire = connection(server.url)
     try:
-        first = wire.post("/", {}, b"{}")
-        second = wire.post("/", {}, b"{}")
+        first = wire.post("/", {}, [b"{}"])
+        second = wire.post("/", {}, [b"{}"])
     finally:
         wire.close()
     assert first.body == second.body == body
@@ -223,7 +250,7 @@ def test_answers_of_every_framing_are_read(
 def test_a_refused_connection_is_a_request_never_sent() -> None:
     wire = connection(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(EndpointConnectionError) as raised:
-        wire.post("/", {}, b"{}")
+        wire.post("/", {}, [b"{}"])
     assert is_retryable(raised.value) and not outcome_unknown(raised.value)
 
 
@@ -257,7 +284,7 @@ def test_a_failure_after_sending_leaves_the_outcome_unknown(
     wire = connection(server.url, read=0.5)
     try:
         with pytest.raises(error) as raised:
-            wire.post("/", {}, b"{}")
+            wire.post("/", {}, [b"{}"])
     finally:
         wire.close()
     assert is_retryable(raised.value) and outcome_unknown(raised.value)
@@ -279,18 +306,18 @@ def test_tls_checks_the_certificate_and_the_name(
     trusted = client_context(TlsConfig(ca_file=str(ca_file), verify_hostname=True))
     wire = connection(server.url, trusted)
     try:
-        assert wire.post("/", {}, b"{}").body == b"{}"
-        assert wire.post("/", {}, b"{}").body == b"{}"
+        assert wire.post("/", {}, [b"{}"]).body == b"{}"
+        assert wire.post("/", {}, [b"{}"]).body == b"{}"
     finally:
         wire.close()
     assert server.connections == 1
     unknown_ca = client_context(TlsConfig(verify_hostname=True))
     with pytest.raises(BotocoreSSLError) as raised:
-        connection(server.url, unknown_ca).post("/", {}, b"{}")
+        connection(server.url, unknown_ca).post("/", {}, [b"{}"])
     assert is_retryable(raised.value)
     unchecked = connection(server.url, client_context(TlsConfig(verify=False)))
     try:
-        assert unchecked.post("/", {}, b"{}").status == 200
+        assert unchecked.post("/", {}, [b"{}"]).status == 200
     finally:
         unchecked.close()
 
@@ -316,7 +343,7 @@ def test_a_connection_past_select_s_descriptor_limit_is_kept(
     wire = connection(server.url)
     try:
         for _ in range(3):
-            assert wire.post("/", {}, b"{}").status == 200
+            assert wire.post("/", {}, [b"{}"]).status == 200
     finally:
         wire.close()
         for sock in filler:
