@@ -13,7 +13,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: install tools journal-remote test lint unit faults bench demo lock clean
+.PHONY: install tools journal-remote bytecode test lint unit faults bench demo lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "logtide needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + " (make PYTHON=python3.11 ...)")'
@@ -62,6 +62,13 @@ journal-remote:
 	  [ -x $(JOURNAL_REMOTE) ] || echo "note: systemd-journal-remote could not be fetched; the journal-writing tests will skip"; \
 	else echo "note: no apt-get here; the journal-writing tests will skip"; fi
 
+# The source tree byte-compiled, as pip compiles the installed wheel: the editable install
+# compiles nothing, and where PYTHONDONTWRITEBYTECODE is set (as in the image) every logtide
+# started by a test or a benchmark compiled its ~120 modules again (~0.17 CPU-s a start, a
+# sixth of the CLI tests' CPU; bench/README.md). Only changed files are compiled again.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q agent sinks streamsql logtide
+
 lint: $(STAMP)
 	$(BIN)/ruff check logtide agent streamsql sinks tests bench
 	$(BIN)/ruff format --check logtide agent streamsql sinks tests bench
@@ -71,15 +78,15 @@ lint: $(STAMP)
 # a journal writer, so the suite takes ~6 minutes on 2 cores instead of ~11 serially.
 # `make unit TEST_WORKERS=0` runs it in one process.
 TEST_WORKERS ?= 2
-unit: $(STAMP) $(TOOLS_STAMP) journal-remote
+unit: $(STAMP) $(TOOLS_STAMP) journal-remote bytecode
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: lint unit
 
-faults: $(STAMP) journal-remote
+faults: $(STAMP) journal-remote bytecode
 	$(BIN)/pytest -q -m slow tests/faults
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/run.py
 
 demo: $(DEMO_STAMP)
