@@ -128,7 +128,9 @@ def _closed_by_peer(sock: socket.socket) -> bool:
 
 def _send(sock: socket.socket, pieces: list[bytes]) -> None:
     """Send ``pieces`` whole and in order, gathered into as few system calls as the socket
-    takes (a TLS socket has no ``sendmsg``: piece by piece)."""
+    takes (a TLS socket has no ``sendmsg``: piece by piece). The socket's timeout bounds
+    each wait for room, so a server that stops reading fails the request and one that reads
+    slowly does not."""
     if isinstance(sock, ssl.SSLSocket):
         for piece in pieces:
             sock.sendall(piece)
