@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,11 +45,14 @@ def _key_text(key: Any) -> str:
 def _plain_keys(value: Any) -> Any:
     """``value`` with every dict key, at any depth, as the text JSON writes for it (what
     ``json`` does itself for the keys it takes; it refuses a tuple or bytes key, which a
-    python filter can set, and cannot sort int keys among str ones)."""
+    python filter can set, and cannot sort int keys among str ones), and NaN and the
+    infinities as null."""
     if isinstance(value, dict):
         return {_key_text(key): _plain_keys(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain_keys(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # as orjson writes them: JSON has no NaN or infinity
     return value
 
 

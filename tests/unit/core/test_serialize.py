@@ -24,6 +24,17 @@ def test_integer_beyond_64_bits_falls_back_for_the_batch() -> None:
     assert plain_lines([(1.0, r) for r in records]) == record_lines(records)
 
 
+def test_nan_and_infinities_are_null_on_every_path() -> None:
+    """orjson writes them as null; the stdlib path (an integer beyond 64 bits beside them)
+    wrote ``NaN``, which is not JSON, until it did the same."""
+    values = {"nan": float("nan"), "inf": [float("inf"), float("-inf")], "x": 1.5}
+    assert dumps(values) == b'{"nan":null,"inf":[null,null],"x":1.5}'
+    assert dumps({**values, "big": 2**64}) == (
+        b'{"nan":null,"inf":[null,null],"x":1.5,"big":18446744073709551616}'
+    )
+    assert json.loads(record_lines([{**values, "big": 2**64}]))["nan"] is None
+
+
 def test_keys_that_are_not_strings_are_written_as_their_text() -> None:
     # A Lua filter can give a record integer keys; orjson needs OPT_NON_STR_KEYS for them.
     assert dumps({1: "a", "b": {2.5: True}}) == b'{"1":"a","b":{"2.5":true}}'
