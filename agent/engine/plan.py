@@ -158,13 +158,20 @@ def _check_storage(
     spec: PluginSpec[InputSettings], section: Section, service: ServiceSettings
 ) -> None:
     """``storage.type filesystem`` needs ``[SERVICE] storage.path``: Fluent Bit refuses to
-    start without it, and running from memory instead would quietly survive less."""
-    if spec.config.storage_type == "filesystem" and not service.storage_path:
-        entry = section.first("storage.type")
+    start without it, and running from memory instead would quietly survive less. An input
+    that sets none takes ``[SERVICE] storage.type`` under ``storage.inherit On``."""
+    entry = section.first("storage.type")
+    inherited = entry is None and service.storage_inherit
+    storage_type = service.storage_type if inherited else spec.config.storage_type
+    if storage_type == "filesystem" and not service.storage_path:
+        if entry is not None:
+            where = entry.location
+        else:
+            where = service.where("storage_type") if inherited else section.location
         raise ConfigError(
-            f"{spec.label}: storage.type filesystem needs [SERVICE] storage.path "
-            "(or -b PATH), as Fluent Bit does",
-            entry.location if entry else section.location,
+            f"{spec.label}: storage.type filesystem{' (storage.inherit)' if inherited else ''}"
+            " needs [SERVICE] storage.path (or -b PATH), as Fluent Bit does",
+            where,
         )
 
 

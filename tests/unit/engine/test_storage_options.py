@@ -111,3 +111,24 @@ def test_filesystem_storage_without_a_storage_path_is_refused() -> None:
     assert "<string>:3" in str(info.value)
     memory = conf.replace("filesystem", "memory")
     assert build_plan(load_string(memory)).inputs[0].config.storage_type == "memory"
+
+
+def test_an_input_without_storage_type_inherits_the_services_under_storage_inherit(
+    tmp_path: Path,
+) -> None:
+    """Fluent Bit's ``storage.inherit On``: an input that sets no ``storage.type`` takes
+    ``[SERVICE] storage.type``, so ``filesystem`` needs ``storage.path`` there too; one that
+    sets its own keeps it."""
+    service = "[SERVICE]\n    storage.inherit On\n    storage.type filesystem\n"
+    pipeline = "[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n"
+    with pytest.raises(ConfigError) as info:
+        build_plan(load_string(service + pipeline))
+    assert "<string>:3: input 'dummy.0': storage.type filesystem (storage.inherit) needs" in str(
+        info.value
+    )
+    own = pipeline.replace("dummy\n", "dummy\n    storage.type memory\n")
+    assert build_plan(load_string(service + own)).inputs[0].config.storage_type == "memory"
+    no_inherit = service.replace("storage.inherit On", "storage.inherit Off")
+    assert build_plan(load_string(no_inherit + pipeline)).inputs
+    with_path = service + f"    storage.path {tmp_path}\n"
+    assert build_plan(load_string(with_path + pipeline)).service.storage_inherit
