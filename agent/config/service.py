@@ -68,21 +68,36 @@ SERVICE_OPTIONS: tuple[Option, ...] = (
         "bool",
         False,
         "Accepted: a queued chunk that cannot be read is always reported and skipped.",
+        inert=True,
     ),
     Option(
         "storage.backlog.flush_on_shutdown",
         "bool",
         False,
         "Accepted: a disk queue left at exit is delivered after the next start.",
+        inert=True,
     ),
-    Option("storage.trim_files", "bool", False, "Accepted: delivered queue segments are deleted."),
+    Option(
+        "storage.trim_files",
+        "bool",
+        False,
+        "Accepted: delivered queue segments are deleted.",
+        inert=True,
+    ),
     Option(
         "storage.keep.rejected",
         "bool",
         False,
         "Accepted, no dead-letter queue: records an output gives up on are counted as dropped.",
+        inert=True,
     ),
-    Option("storage.rejected.path", "str", "rejected", "Accepted with storage.keep.rejected."),
+    Option(
+        "storage.rejected.path",
+        "str",
+        "rejected",
+        "Accepted with storage.keep.rejected.",
+        inert=True,
+    ),
     Option("scheduler.base", "time", 5.0, "Base seconds of the retry backoff."),
     Option("scheduler.cap", "time", 2000.0, "Maximum seconds of the retry backoff."),
     Option("Coro_Stack_Size", "size", 0, "Accepted for compatibility."),
@@ -92,6 +107,7 @@ SERVICE_OPTIONS: tuple[Option, ...] = (
         "UDP",
         "Accepted: names are resolved by the system's resolver.",
         choices=("UDP", "TCP"),
+        inert=True,
     ),
     Option(
         "dns.resolver",
@@ -99,37 +115,50 @@ SERVICE_OPTIONS: tuple[Option, ...] = (
         None,
         "Accepted: names are resolved by the system's resolver.",
         choices=("LEGACY", "ASYNC"),
+        inert=True,
     ),
-    Option("dns.prefer_ipv4", "bool", False, "Accepted: addresses in the resolver's order."),
-    Option("dns.prefer_ipv6", "bool", False, "Accepted: addresses in the resolver's order."),
+    Option(
+        "dns.prefer_ipv4", "bool", False, "Accepted: addresses in the resolver's order.", inert=True
+    ),
+    Option(
+        "dns.prefer_ipv6", "bool", False, "Accepted: addresses in the resolver's order.", inert=True
+    ),
     Option(
         "json.convert_nan_to_null",
         "bool",
         False,
         "Accepted: JSON is written with NaN and infinities as null (JSON has neither).",
+        inert=True,
     ),
     Option(
         "json.escape_unicode",
         "bool",
         True,
         "Accepted: JSON is written in UTF-8 (the same values as escaped text).",
+        inert=True,
     ),
     Option(
         "sp.convert_from_str_to_num",
         "bool",
         True,
         "Accepted: the stream processor always reads numeric strings as numbers.",
+        inert=True,
     ),
     Option(
         "multiline_buffer_limit",
         "size",
         2 * 1024 * 1024,
         "Accepted: a multiline record ends by its parser's rules and flush timeout.",
+        inert=True,
     ),
-    Option("Hot_Reload.Ensure_Thread_Safety", "bool", True, "Accepted for compatibility."),
-    Option("Hot_Reload.Timeout", "int", 0, "Accepted for compatibility."),
-    Option("Enable_Chunk_Trace", "bool", False, "Accepted for compatibility."),
-    Option("windows.maxstdio", "int", 512, "Accepted for compatibility (Windows only)."),
+    Option(
+        "Hot_Reload.Ensure_Thread_Safety", "bool", True, "Accepted for compatibility.", inert=True
+    ),
+    Option("Hot_Reload.Timeout", "int", 0, "Accepted for compatibility.", inert=True),
+    Option("Enable_Chunk_Trace", "bool", False, "Accepted for compatibility.", inert=True),
+    Option(
+        "windows.maxstdio", "int", 512, "Accepted for compatibility (Windows only).", inert=True
+    ),
 )
 
 
@@ -160,26 +189,9 @@ class ServiceSettings(BoundSettings):
     storage_metrics: bool
     storage_type: Literal["memory", "filesystem"]
     storage_inherit: bool
-    storage_delete_irrecoverable_chunks: bool
-    storage_backlog_flush_on_shutdown: bool
-    storage_trim_files: bool
-    storage_keep_rejected: bool
-    storage_rejected_path: str
     scheduler_base: float
     scheduler_cap: float
     coro_stack_size: int
-    dns_mode: Literal["UDP", "TCP"]
-    dns_resolver: Literal["LEGACY", "ASYNC"] | None
-    dns_prefer_ipv4: bool
-    dns_prefer_ipv6: bool
-    json_convert_nan_to_null: bool
-    json_escape_unicode: bool
-    sp_convert_from_str_to_num: bool
-    multiline_buffer_limit: int
-    hot_reload_ensure_thread_safety: bool
-    hot_reload_timeout: int
-    enable_chunk_trace: bool
-    windows_maxstdio: int
 
     def __post_init__(self) -> None:
         # The socket layer takes a port modulo 65536: 99999 would listen on 34463.

@@ -9,6 +9,7 @@ dataclass), so the common checks run, and run before its own, as the engine repo
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -17,11 +18,64 @@ from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.options import BoundSettings, Option
 from logtide.agent.core.retry import parse_retry_limit
 
+# Fluent Bit's property of every input, filter and output; logtide already says a repeated
+# problem once per interval of its own where one would repeat (a bad line, a failing call).
+_LOG_SUPPRESS_INTERVAL = Option(
+    "Log_Suppress_Interval",
+    "time",
+    0.0,
+    "Accepted: repeated warnings are already said once per interval.",
+    inert=True,
+)
+
+# Fluent Bit's networking properties of an output that connects somewhere (its upstream
+# settings), with their defaults. An output that acts on some declares those itself and
+# takes the rest from :func:`accepted_net_options`.
+_NET_OPTIONS: tuple[Option, ...] = (
+    Option("net.dns.mode", "enum", None, "Select TCP or UDP for DNS.", choices=("UDP", "TCP")),
+    Option(
+        "net.dns.resolver", "enum", None, "LEGACY or ASYNC resolver.", choices=("LEGACY", "ASYNC")
+    ),
+    Option("net.dns.prefer_ipv4", "bool", False, "Prefer IPv4 addresses."),
+    Option("net.dns.prefer_ipv6", "bool", False, "Prefer IPv6 addresses."),
+    Option("net.keepalive", "bool", True, "Reuse connections between requests."),
+    Option("net.keepalive_idle_timeout", "time", 30.0, "Close a connection idle this long."),
+    Option("net.keepalive_max_recycle", "int", 2000, "Requests on one connection at most."),
+    Option("net.tcp_keepalive", "bool", False, "TCP keepalive probes."),
+    Option("net.tcp_keepalive_time", "int", -1, "Seconds idle before the first probe."),
+    Option("net.tcp_keepalive_interval", "int", -1, "Seconds between probes."),
+    Option("net.tcp_keepalive_probes", "int", -1, "Unanswered probes that end a connection."),
+    Option("net.io_timeout", "time", 0.0, "Most time a connection may sit idle in a request."),
+    Option("net.connect_timeout", "time", 10.0, "Most time to connect (TLS handshake included)."),
+    Option("net.connect_timeout_log_error", "bool", True, "Log a connect timeout as an error."),
+    Option("net.source_address", "str", None, "Local address to connect from."),
+    Option("net.max_worker_connections", "int", 0, "Connections per worker at most (0: any)."),
+    Option("net.proxy_env_ignore", "bool", False, "Ignore HTTP_PROXY and the like."),
+)
+
+
+def accepted_net_options(*implemented: str) -> tuple[Option, ...]:
+    """Fluent Bit's ``net.*`` options of a connecting output, but those it ``implemented``
+    itself: taken and checked by type, with no effect on how logtide connects (the
+    system's resolver, the output's own timeouts and connection reuse)."""
+    taken = {name.lower() for name in implemented}
+    return tuple(
+        dataclasses.replace(
+            option,
+            description=f"Accepted, no effect (Fluent Bit: {option.description})",
+            inert=True,
+        )
+        for option in _NET_OPTIONS
+        if option.key not in taken
+    )
+
+
 COMMON_INPUT_OPTIONS: tuple[Option, ...] = (
     Option("Name", required=True, description="Plugin name."),
     Option("Tag", description="Tag given to records from this input."),
     Option("Alias", description="Instance name used in metrics and FROM STREAM:<alias>."),
     Option("Log_Level", description="Log level for this instance."),
+    _LOG_SUPPRESS_INTERVAL,
     Option(
         "Mem_Buf_Limit",
         "size",
@@ -51,6 +105,7 @@ COMMON_FILTER_OPTIONS: tuple[Option, ...] = (
     Option("Match_Regex", description="Regular expression over the tag, instead of Match."),
     Option("Alias", description="Instance name used in metrics."),
     Option("Log_Level", description="Log level for this instance."),
+    _LOG_SUPPRESS_INTERVAL,
 )
 
 COMMON_OUTPUT_OPTIONS: tuple[Option, ...] = (
@@ -59,6 +114,7 @@ COMMON_OUTPUT_OPTIONS: tuple[Option, ...] = (
     Option("Match_Regex", description="Regular expression over the tag, instead of Match."),
     Option("Alias", description="Instance name used in metrics."),
     Option("Log_Level", description="Log level for this instance."),
+    _LOG_SUPPRESS_INTERVAL,
     Option(
         "Retry_Limit",
         "str",

@@ -97,7 +97,9 @@ class Option:
     ``refers`` names the registry the value is looked up in (``parser``, ``multiline_parser``):
     validation checks the name exists, so ``--dry-run`` catches a typo the run would hit.
     ``field`` names the :class:`BoundSettings` field the value fills, where the module's
-    naming rule would not give it.
+    naming rule would not give it. ``inert`` options are Fluent Bit's that logtide takes
+    (so its configs start), checks by type and documents, and has no use for: they fill
+    no field.
     """
 
     name: str
@@ -112,6 +114,7 @@ class Option:
     nonempty: bool = False
     refers: Literal["parser", "multiline_parser"] | None = None
     field: str | None = None
+    inert: bool = False
 
     @property
     def key(self) -> str:
@@ -297,12 +300,11 @@ class BoundSettings:
     @classmethod
     def bind(cls, settings: Settings) -> Self:
         """Fill the fields from resolved settings (the checks of ``__post_init__`` run)."""
-        values = {option.attribute: settings.values[option.key] for option in settings.options}
+        bound = [option for option in settings.options if not option.inert]
+        values = {option.attribute: settings.values[option.key] for option in bound}
         places = settings.written_at
         written_at = {
-            option.attribute: places[option.key]
-            for option in settings.options
-            if option.key in places
+            option.attribute: places[option.key] for option in bound if option.key in places
         }
         return cls(location=settings.location, written_at=written_at, **values)
 
@@ -325,7 +327,8 @@ BOUND_FIELDS = frozenset({"location", "written_at"})
 
 def binding_problems(table: Sequence[Option], cls: type[BoundSettings]) -> list[str]:
     """Where ``table`` and ``cls`` disagree: an option with no field (or a field of another
-    type), a field with no option, two options filling one field. Empty when they agree."""
+    type), a field with no option, two options filling one field (``inert`` options fill
+    none). Empty when they agree."""
     fields = {
         item.name: item
         for item in dataclasses.fields(cls)
@@ -335,6 +338,8 @@ def binding_problems(table: Sequence[Option], cls: type[BoundSettings]) -> list[
     problems: list[str] = []
     filled: dict[str, Option] = {}
     for option in table:
+        if option.inert:
+            continue
         name = option.attribute
         if name in filled:
             problems.append(

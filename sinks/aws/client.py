@@ -39,7 +39,7 @@ from botocore.session import Session
 from botocore.utils import get_environ_proxies
 from urllib3.exceptions import InsecureRequestWarning
 
-from logtide.agent.core.common_options import OutputSettings
+from logtide.agent.core.common_options import OutputSettings, accepted_net_options
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 from logtide.agent.core.tls import TlsConfig, client_context
@@ -68,6 +68,7 @@ AWS_OPTIONS: tuple[Option, ...] = (
         None,
         "TCP port: put on endpoint when that names none, else on the regional endpoint.",
     ),
+    *accepted_net_options(),
 )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from logtide.agent.core.common_options import COMMON_OUTPUT_OPTIONS, OutputSettings
+from logtide.agent.core.common_options import (
+    COMMON_OUTPUT_OPTIONS,
+    OutputSettings,
+    accepted_net_options,
+)
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 from logtide.agent.core.record_accessor import Template
@@ -60,6 +64,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("net.connect_timeout", "time", 10.0, "Seconds to wait for a connection."),
     Option("net.keepalive", "bool", True, "Keep the connection open between flushes."),
+    *accepted_net_options("net.connect_timeout", "net.keepalive"),
     Option("tls.crt_file", "str", None, "Client certificate (PEM), for receivers that ask."),
     Option("tls.key_file", "str", None, "Private key of tls.crt_file (PEM)."),
     Option("tls.key_passwd", "str", None, "Password of tls.key_file."),

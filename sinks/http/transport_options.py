@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from logtide.agent.core.common_options import OutputSettings
+from logtide.agent.core.common_options import OutputSettings, accepted_net_options
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 
@@ -61,6 +61,7 @@ def transport_options(
             30.0,
             "Close a kept-alive connection idle for this long.",
         ),
+        *accepted_net_options("net.connect_timeout", "net.keepalive", "net.keepalive_idle_timeout"),
     )
 
 

@@ -68,8 +68,7 @@ def test_every_key_fluent_bit_documents_is_taken(tmp_path: Path) -> None:
             name="f.conf",
         )
     )
-    assert (plan.service.dns_mode, plan.service.storage_type) == ("TCP", "filesystem")
-    assert plan.service.multiline_buffer_limit == 2 * 1024 * 1024
+    assert (plan.service.storage_type, plan.service.storage_inherit) == ("filesystem", True)
 
 
 def test_a_key_fluent_bit_does_not_have_either_is_an_error_with_a_suggestion() -> None:

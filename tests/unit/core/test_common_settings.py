@@ -172,3 +172,72 @@ def test_every_filter_and_output_checks_match_regex_first(kind: Kind, name: str)
 def test_every_output_parses_retry_limit(name: str) -> None:
     error = _with_required("output", name, [Entry("Retry_Limit", "soon", HERE)])
     assert "Retry_Limit must be a number, no_limits, False or no_retries" in error.message
+
+
+# Fluent Bit's upstream networking properties, each with a value of its type.
+FLUENT_BIT_NET_OPTIONS = {
+    "net.dns.mode": "TCP",
+    "net.dns.resolver": "LEGACY",
+    "net.dns.prefer_ipv4": "on",
+    "net.dns.prefer_ipv6": "off",
+    "net.keepalive": "off",
+    "net.keepalive_idle_timeout": "30s",
+    "net.keepalive_max_recycle": "100",
+    "net.tcp_keepalive": "on",
+    "net.tcp_keepalive_time": "30",
+    "net.tcp_keepalive_interval": "10",
+    "net.tcp_keepalive_probes": "3",
+    "net.io_timeout": "60s",
+    "net.connect_timeout": "5",
+    "net.connect_timeout_log_error": "off",
+    "net.source_address": "0.0.0.0",
+    "net.max_worker_connections": "0",
+    "net.proxy_env_ignore": "on",
+}
+CONNECTING = ["cloudwatch_logs", "es", "forward", "http", "kinesis_firehose", "kinesis_streams"]
+CONNECTING += ["opensearch", "s3"]
+
+
+def _resolved(kind: Kind, name: str, extra: list[Entry]) -> object:
+    plugin = load_plugin(kind, name)
+    entries = [Entry("Name", name, HERE), *extra]
+    entries += [
+        Entry(option.name, option.choices[0] if option.choices else "x", HERE)
+        for option in plugin.options
+        if option.required and option.key != "name"
+    ]
+    return plugin.validate(resolve(f"{kind} '{name}'", plugin.options, entries, HERE))
+
+
+@pytest.mark.parametrize("name", CONNECTING)
+def test_an_output_that_connects_takes_every_net_option_fluent_bit_has(name: str) -> None:
+    """A cluster's config sets them (``net.keepalive``, ``net.dns.mode``); Fluent Bit takes
+    them on any output that connects, so the config must start here too."""
+    entries = [Entry(key, value, HERE) for key, value in FLUENT_BIT_NET_OPTIONS.items()]
+    if name == "cloudwatch_logs":
+        entries += [Entry("log_group_name", "g", HERE), Entry("log_stream_prefix", "p-", HERE)]
+    _resolved("output", name, [*entries, Entry("Log_Suppress_Interval", "10s", HERE)])
+
+
+def test_a_net_option_is_still_checked_and_refused_where_nothing_connects() -> None:
+    with pytest.raises(ConfigError, match=r"option 'net\.dns\.mode': expected one of UDP, TCP"):
+        _resolved("output", "s3", [Entry("net.dns.mode", "QUIC", HERE)])
+    with pytest.raises(ConfigError, match=r"unknown option 'net\.keepalive'"):
+        _resolved("output", "null", [Entry("net.keepalive", "off", HERE)])
+
+
+@pytest.mark.parametrize(("kind", "name"), [("input", "dummy"), ("filter", "grep")])
+def test_inputs_and_filters_take_log_suppress_interval(kind: Kind, name: str) -> None:
+    extra = [Entry("Regex", "log x", HERE)] if name == "grep" else []
+    _resolved(kind, name, [*extra, Entry("Log_Suppress_Interval", "10s", HERE)])
+
+
+def test_an_inert_option_is_checked_by_type_and_fills_no_field() -> None:
+    table = (*COMMON_INPUT_OPTIONS, Option("Odd", "int", 0, "Fluent Bit's.", inert=True))
+    assert binding_problems(table, InputSettings) == []
+    settings = resolve(
+        "input 'x'", table, [Entry("Name", "x", HERE), Entry("Odd", "7", HERE)], HERE
+    )
+    assert not hasattr(InputSettings.bind(settings), "odd")
+    with pytest.raises(ConfigError, match="option 'Odd': expected an integer"):
+        resolve("input 'x'", table, [Entry("Name", "x", HERE), Entry("Odd", "many", HERE)], HERE)
