@@ -140,7 +140,8 @@ def test_the_checkpoint_db_is_what_the_input_class_names(no_db_input: None) -> N
     assert build_plan(load_string(conf + "    Path /l/*.log\n")).checkpoint_db is None
 
 
-def _with_required(kind: Kind, name: str, extra: list[Entry]) -> ConfigError:
+def _validated(kind: Kind, name: str, extra: list[Entry]) -> object:
+    """The plugin's settings from ``extra`` and a value for each required option."""
     plugin = load_plugin(kind, name)
     entries = [Entry("Name", name, HERE), *extra]
     entries += [
@@ -148,9 +149,12 @@ def _with_required(kind: Kind, name: str, extra: list[Entry]) -> ConfigError:
         for option in plugin.options
         if option.required and option.key != "name"
     ]
-    settings = resolve(f"{kind} '{name}'", plugin.options, entries, HERE)
+    return plugin.validate(resolve(f"{kind} '{name}'", plugin.options, entries, HERE))
+
+
+def _with_required(kind: Kind, name: str, extra: list[Entry]) -> ConfigError:
     with pytest.raises(ConfigError) as failure:
-        plugin.validate(settings)
+        _validated(kind, name, extra)
     return failure.value
 
 
@@ -198,17 +202,6 @@ CONNECTING = ["cloudwatch_logs", "es", "forward", "http", "kinesis_firehose", "k
 CONNECTING += ["opensearch", "s3"]
 
 
-def _resolved(kind: Kind, name: str, extra: list[Entry]) -> object:
-    plugin = load_plugin(kind, name)
-    entries = [Entry("Name", name, HERE), *extra]
-    entries += [
-        Entry(option.name, option.choices[0] if option.choices else "x", HERE)
-        for option in plugin.options
-        if option.required and option.key != "name"
-    ]
-    return plugin.validate(resolve(f"{kind} '{name}'", plugin.options, entries, HERE))
-
-
 @pytest.mark.parametrize("name", CONNECTING)
 def test_an_output_that_connects_takes_every_net_option_fluent_bit_has(name: str) -> None:
     """A cluster's config sets them (``net.keepalive``, ``net.dns.mode``); Fluent Bit takes
@@ -216,20 +209,20 @@ def test_an_output_that_connects_takes_every_net_option_fluent_bit_has(name: str
     entries = [Entry(key, value, HERE) for key, value in FLUENT_BIT_NET_OPTIONS.items()]
     if name == "cloudwatch_logs":
         entries += [Entry("log_group_name", "g", HERE), Entry("log_stream_prefix", "p-", HERE)]
-    _resolved("output", name, [*entries, Entry("Log_Suppress_Interval", "10s", HERE)])
+    _validated("output", name, [*entries, Entry("Log_Suppress_Interval", "10s", HERE)])
 
 
 def test_a_net_option_is_still_checked_and_refused_where_nothing_connects() -> None:
     with pytest.raises(ConfigError, match=r"option 'net\.dns\.mode': expected one of UDP, TCP"):
-        _resolved("output", "s3", [Entry("net.dns.mode", "QUIC", HERE)])
+        _validated("output", "s3", [Entry("net.dns.mode", "QUIC", HERE)])
     with pytest.raises(ConfigError, match=r"unknown option 'net\.keepalive'"):
-        _resolved("output", "null", [Entry("net.keepalive", "off", HERE)])
+        _validated("output", "null", [Entry("net.keepalive", "off", HERE)])
 
 
 @pytest.mark.parametrize(("kind", "name"), [("input", "dummy"), ("filter", "grep")])
 def test_inputs_and_filters_take_log_suppress_interval(kind: Kind, name: str) -> None:
     extra = [Entry("Regex", "log x", HERE)] if name == "grep" else []
-    _resolved(kind, name, [*extra, Entry("Log_Suppress_Interval", "10s", HERE)])
+    _validated(kind, name, [*extra, Entry("Log_Suppress_Interval", "10s", HERE)])
 
 
 def test_an_inert_option_is_checked_by_type_and_fills_no_field() -> None:
