@@ -18,13 +18,14 @@ from logtide.agent.core.errors import ConfigError, Location
 from logtide.agent.core.options import BoundSettings, Option
 from logtide.agent.core.retry import parse_retry_limit
 
-# Fluent Bit's property of every input, filter and output; logtide already says a repeated
-# problem once per interval of its own where one would repeat (a bad line, a failing call).
+# Fluent Bit's property of every input, filter and output. What it would quiet is said
+# here once per episode already (a failure retried on a timer: when it starts, when it
+# changes, when it ends; ``core/notices.py``).
 _LOG_SUPPRESS_INTERVAL = Option(
     "Log_Suppress_Interval",
     "time",
     0.0,
-    "Accepted: repeated warnings are already said once per interval.",
+    "Accepted, no effect: a repeated failure is already said once per episode.",
     inert=True,
 )
 
