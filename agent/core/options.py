@@ -89,7 +89,9 @@ class Option:
 
     ``multiple`` options may repeat (Fluent Bit's ``Parser`` in the parser filter, ``Set`` in
     modify); their value is the list of every occurrence. ``list`` options split one value on
-    ``separator`` (``None`` splits on whitespace). ``keep_variables`` options see an undefined
+    ``separator`` (``None`` splits on whitespace); a ``multiple`` one gathers the items of
+    every occurrence into one list (``multiline.parser docker`` then ``multiline.parser cri``
+    is ``docker, cri``, as Fluent Bit adds them up). ``keep_variables`` options see an undefined
     ``${name}`` as written instead of expanded to nothing (their own placeholders).
     ``nonempty`` options (and ``required`` ones) are used as written once given (an endpoint,
     a region, a host): an empty value is an error, naming the unset ``${VAR}`` that left it
@@ -240,7 +242,10 @@ def resolve(
         if option.multiple:
             if key not in given:
                 values[key] = []
-            values[key].append(parsed)
+            if option.type == "list":
+                values[key].extend(parsed)
+            else:
+                values[key].append(parsed)
         else:
             values[key] = parsed
         given.add(key)

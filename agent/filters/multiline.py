@@ -152,6 +152,7 @@ class MultilineFilter(FilterPlugin[MultilineSettings]):
             "Multiline parsers, tried in order: java, python, go, ruby, docker, cri or a "
             "[MULTILINE_PARSER] name.",
             refers="multiline_parser",
+            multiple=True,
         ),
         Option(
             "mode",

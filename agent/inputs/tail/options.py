@@ -49,6 +49,7 @@ OPTIONS: tuple[Option, ...] = (
         [],
         "Multiline parsers (docker, cri or user-defined).",
         refers="multiline_parser",
+        multiple=True,
     ),
     Option("DB", "str", None, "SQLite file keeping each file's acknowledged offset."),
     Option(

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from logtide.agent.config.loader import load_string
 from logtide.agent.core.emitter import Emitter
 from logtide.agent.core.events import Ack, Event, Origin
 from logtide.agent.core.metrics import Metrics
 from logtide.agent.core.plugins import PluginContext
+from logtide.agent.engine.plan import build_plan
 from logtide.agent.filters import multiline
 from logtide.agent.filters.multiline import MultilineFilter
 from tests.support.cli import LOGTIDE
@@ -291,3 +293,13 @@ def test_records_joined_across_chunks_continue_their_stream_from_the_first_held_
         ["".join(TRACE), "two\n"],
         ["".join(TRACE), "three\n"],
     ]
+
+
+def test_multiline_parser_lines_add_up_as_in_fluent_bit() -> None:
+    conf = (
+        "[INPUT]\n    Name dummy\n[FILTER]\n    Name multiline\n    Match *\n"
+        "    multiline.key_content log\n    multiline.parser java\n    multiline.parser python\n"
+        "[OUTPUT]\n    Name null\n    Match *\n"
+    )
+    [spec] = build_plan(load_string(conf)).filters
+    assert spec.config.multiline_parser == ["java", "python"]

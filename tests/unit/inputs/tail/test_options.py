@@ -48,3 +48,12 @@ def test_the_table_binds_to_typed_settings() -> None:
     assert config.path == ["/a/*.log", "/b/*.log"] and config.db == "/s/t.db"
     assert config.db_sync == "full" and config.multiline_parser == ["cri"]
     assert config.refresh_interval == 60.0 and config.tag_regex is None
+
+
+def test_multiline_parser_lines_add_up_as_in_fluent_bit() -> None:
+    """Fluent Bit takes every ``multiline.parser`` line (a repeatable list); only the last
+    one was kept, so ``docker`` then ``cri`` on two lines read CRI files as plain text."""
+    two_lines = settings_for(TailInput, path="/l/*.log", multiline__parser=["docker", "cri, go"])
+    assert TailSettings.bind(two_lines).multiline_parser == ["docker", "cri", "go"]
+    one_line = settings_for(TailInput, path="/l/*.log", multiline__parser="docker, cri")
+    assert TailSettings.bind(one_line).multiline_parser == ["docker", "cri"]
