@@ -10,6 +10,59 @@ from logtide.agent.core.options import Option
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
+# The AWS CloudWatch Observability add-on's pod-to-service association (its default
+# application-log.conf sets Use_Pod_Association On): Fluent Bit asks the CloudWatch agent
+# for each pod's service and environment and adds them as ``aws_entity_*`` keys for
+# cloudwatch_logs' ``add_entity``. logtide fetches none and adds no key; the records and
+# their pod metadata are as without it.
+_NO_ASSOCIATION = "Accepted, no effect: logtide fetches no pod-to-service association."
+_AGENT_CERTS = "/etc/amazon-cloudwatch-observability-agent"
+_POD_ASSOCIATION = (
+    Option("Use_Pod_Association", "bool", False, _NO_ASSOCIATION, inert=True),
+    Option("aws_use_pod_association", "bool", False, _NO_ASSOCIATION, inert=True),
+    Option(
+        "aws_pod_association_host",
+        "str",
+        "cloudwatch-agent.amazon-cloudwatch",
+        _NO_ASSOCIATION,
+        inert=True,
+    ),
+    Option(
+        "aws_pod_association_endpoint",
+        "str",
+        "/kubernetes/pod-to-service-env-map",
+        _NO_ASSOCIATION,
+        inert=True,
+    ),
+    Option("aws_pod_association_port", "int", 4311, _NO_ASSOCIATION, inert=True),
+    Option("aws_pod_service_map_ttl", "int", 0, _NO_ASSOCIATION, inert=True),
+    Option("aws_pod_service_map_refresh_interval", "int", 60, _NO_ASSOCIATION, inert=True),
+    Option("aws_pod_service_preload_cache_dir", "str", None, _NO_ASSOCIATION, inert=True),
+    Option(
+        "aws_pod_association_host_server_ca_file",
+        "str",
+        f"{_AGENT_CERTS}-server-cert/tls-ca.crt",
+        _NO_ASSOCIATION,
+        inert=True,
+    ),
+    Option(
+        "aws_pod_association_host_client_cert_file",
+        "str",
+        f"{_AGENT_CERTS}-client-cert/client.crt",
+        _NO_ASSOCIATION,
+        inert=True,
+    ),
+    Option(
+        "aws_pod_association_host_client_key_file",
+        "str",
+        f"{_AGENT_CERTS}-client-cert/client.key",
+        _NO_ASSOCIATION,
+        inert=True,
+    ),
+    Option("aws_pod_association_host_tls_debug", "int", 0, _NO_ASSOCIATION, inert=True),
+    Option("aws_pod_association_host_tls_verify", "bool", True, _NO_ASSOCIATION, inert=True),
+)
+
 KUBERNETES_OPTIONS: tuple[Option, ...] = (
     *COMMON_FILTER_OPTIONS,
     Option("Buffer_Size", "size", 32768, "Largest API answer accepted (0 = no limit)."),
@@ -74,6 +127,7 @@ KUBERNETES_OPTIONS: tuple[Option, ...] = (
     Option("tls.debug", "int", 0, "Accepted for compatibility."),
     Option("DNS_Retries", "int", 6, "Accepted for compatibility; fetches back off instead."),
     Option("DNS_Wait_Time", "time", 30.0, "Accepted for compatibility."),
+    *_POD_ASSOCIATION,
 )
 
 

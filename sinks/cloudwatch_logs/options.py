@@ -68,6 +68,13 @@ CLOUDWATCH_OPTIONS: tuple[Option, ...] = (
     ),
     Option("extra_user_agent", "str", None, "Appended to the HTTP User-Agent."),
     Option(
+        "add_entity",
+        "bool",
+        False,
+        "Accepted, no effect: no entity is sent and aws_entity_* keys stay in the message.",
+        inert=True,
+    ),
+    Option(
         "journal_dir",
         "str",
         None,

@@ -1,8 +1,10 @@
-"""The two configs most EKS clusters run, kept as their users wrote them, pass ``--dry-run``:
+"""The configs most EKS clusters run, kept as their users wrote them, pass ``--dry-run``:
 AWS's Container Insights ConfigMap (``tests/data/container-insights``: fluent-bit.conf
-@INCLUDEs three files, ``${VAR}``s from the DaemonSet's env) and the Fluent Bit Helm chart's
-default config (``tests/data/helm-chart``), with the stock parsers file the image ships beside
-it, both as written (the chart's two ``es`` outputs included).
+@INCLUDEs three files, ``${VAR}``s from the DaemonSet's env), the CloudWatch Observability
+EKS add-on's version of it (``tests/data/cloudwatch-observability``: its application-log.conf)
+and the Fluent Bit Helm chart's default config (``tests/data/helm-chart``), with the stock
+parsers file the image ships beside it, all as written (the chart's two ``es`` outputs
+included).
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def dry_run(conf: Path, env: dict[str, str] | None = None) -> None:
 
 def test_container_insights_configmap_passes_dry_run(tmp_path: Path) -> None:
     dry_run(mount("container-insights", tmp_path), CONTAINER_INSIGHTS_ENV)
+
+
+def test_the_cloudwatch_observability_add_ons_config_passes_dry_run(tmp_path: Path) -> None:
+    """The EKS add-on's application-log.conf (``tests/data/cloudwatch-observability``) sets
+    Use_Pod_Association and add_entity, which were refused as unknown options."""
+    conf = mount("container-insights", tmp_path)
+    mount("cloudwatch-observability", tmp_path)
+    dry_run(conf, CONTAINER_INSIGHTS_ENV)
 
 
 def stock_parsers_file(target: Path) -> None:
