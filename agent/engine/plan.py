@@ -164,10 +164,8 @@ def _check_storage(
     inherited = entry is None and service.storage_inherit
     storage_type = service.storage_type if inherited else spec.config.storage_type
     if storage_type == "filesystem" and not service.storage_path:
-        if entry is not None:
-            where = entry.location
-        else:
-            where = service.where("storage_type") if inherited else section.location
+        # Without an entry of its own the input can only have inherited filesystem.
+        where = entry.location if entry is not None else service.where("storage_type")
         raise ConfigError(
             f"{spec.label}: storage.type filesystem{' (storage.inherit)' if inherited else ''}"
             " needs [SERVICE] storage.path (or -b PATH), as Fluent Bit does",
