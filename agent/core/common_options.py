@@ -31,7 +31,7 @@ _LOG_SUPPRESS_INTERVAL = Option(
 
 # Fluent Bit's networking properties of an output that connects somewhere (its upstream
 # settings), with their defaults. An output that acts on some declares those itself and
-# takes the rest from :func:`accepted_net_options`.
+# takes the rest from :func:`with_net_options`.
 _NET_OPTIONS: tuple[Option, ...] = (
     Option("net.dns.mode", "enum", None, "Select TCP or UDP for DNS.", choices=("UDP", "TCP")),
     Option(
@@ -55,19 +55,19 @@ _NET_OPTIONS: tuple[Option, ...] = (
 )
 
 
-def accepted_net_options(*implemented: str) -> tuple[Option, ...]:
-    """Fluent Bit's ``net.*`` options of a connecting output, but those it ``implemented``
-    itself: taken and checked by type, with no effect on how logtide connects (the
-    system's resolver, the output's own timeouts and connection reuse)."""
-    taken = {name.lower() for name in implemented}
-    return tuple(
+def with_net_options(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """A connecting output's ``options`` and, after them, Fluent Bit's ``net.*`` options
+    they do not declare themselves: taken and checked by type, with no effect on how
+    logtide connects (the system's resolver, the output's own timeouts and reuse)."""
+    declared = {option.key for option in options}
+    return options + tuple(
         dataclasses.replace(
             option,
             description=f"Accepted, no effect (Fluent Bit: {option.description})",
             inert=True,
         )
         for option in _NET_OPTIONS
-        if option.key not in taken
+        if option.key not in declared
     )
 
 

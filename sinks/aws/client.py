@@ -39,7 +39,7 @@ from botocore.session import Session
 from botocore.utils import get_environ_proxies
 from urllib3.exceptions import InsecureRequestWarning
 
-from logtide.agent.core.common_options import OutputSettings, accepted_net_options
+from logtide.agent.core.common_options import OutputSettings, with_net_options
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 from logtide.agent.core.tls import TlsConfig, client_context
@@ -49,26 +49,27 @@ from logtide.sinks.aws.wire import WireConnection
 
 T = TypeVar("T")
 
-AWS_OPTIONS: tuple[Option, ...] = (
-    Option("region", "str", None, "AWS region.", required=True),
-    Option(
-        "endpoint",
-        "str",
-        None,
-        "Custom endpoint URL (S3-compatible store, local test server).",
-        nonempty=True,
-    ),
-    Option("role_arn", "str", None, "IAM role to assume through STS."),
-    Option("external_id", "str", None, "External ID for the STS AssumeRole call."),
-    Option("sts_endpoint", "str", None, "Custom STS endpoint URL.", nonempty=True),
-    Option("profile", "str", None, "Shared-credentials profile to use."),
-    Option(
-        "port",
-        "int",
-        None,
-        "TCP port: put on endpoint when that names none, else on the regional endpoint.",
-    ),
-    *accepted_net_options(),
+AWS_OPTIONS: tuple[Option, ...] = with_net_options(
+    (
+        Option("region", "str", None, "AWS region.", required=True),
+        Option(
+            "endpoint",
+            "str",
+            None,
+            "Custom endpoint URL (S3-compatible store, local test server).",
+            nonempty=True,
+        ),
+        Option("role_arn", "str", None, "IAM role to assume through STS."),
+        Option("external_id", "str", None, "External ID for the STS AssumeRole call."),
+        Option("sts_endpoint", "str", None, "Custom STS endpoint URL.", nonempty=True),
+        Option("profile", "str", None, "Shared-credentials profile to use."),
+        Option(
+            "port",
+            "int",
+            None,
+            "TCP port: put on endpoint when that names none, else on the regional endpoint.",
+        ),
+    )
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from logtide.agent.core.common_options import OutputSettings, accepted_net_options
+from logtide.agent.core.common_options import OutputSettings, with_net_options
 from logtide.agent.core.errors import ConfigError
 from logtide.agent.core.options import Option
 
@@ -24,44 +24,47 @@ def transport_options(
     default_port: int, compressions: tuple[str, ...] = COMPRESSIONS
 ) -> tuple[Option, ...]:
     """The transport's options with this output's port default and allowed codecs."""
-    return (
-        Option("Host", "str", "127.0.0.1", "Host name or IP address of the server.", nonempty=True),
-        Option("Port", "int", default_port, "TCP port of the server."),
-        Option("http_User", "str", None, "User name for HTTP basic authentication."),
-        Option("http_Passwd", "str", "", "Password for HTTP basic authentication."),
-        Option(
-            "compress",
-            "enum",
-            None,
-            f"Compress the request body: {', '.join(compressions)} (sets Content-Encoding).",
-            choices=compressions,
-        ),
-        Option(
-            "proxy",
-            "str",
-            None,
-            "HTTP proxy as http://host:port (HTTPS requests go through it with CONNECT).",
-        ),
-        Option(
-            "tls.verify_hostname",
-            "bool",
-            False,
-            "Also check that the certificate names Host (or tls.vhost); Off as in Fluent Bit.",
-        ),
-        Option("tls.vhost", "str", None, "Server name sent in SNI and the Host header."),
-        Option("tls.ca_path", "str", None, "Directory of CA certificates for verification."),
-        Option("tls.crt_file", "str", None, "Client certificate (PEM) for mutual TLS."),
-        Option("tls.key_file", "str", None, "Private key (PEM) of tls.crt_file."),
-        Option("tls.key_passwd", "str", None, "Password of tls.key_file."),
-        Option("net.connect_timeout", "time", 10.0, "Give up connecting after this long."),
-        Option("net.keepalive", "bool", True, "Reuse connections between requests."),
-        Option(
-            "net.keepalive_idle_timeout",
-            "time",
-            30.0,
-            "Close a kept-alive connection idle for this long.",
-        ),
-        *accepted_net_options("net.connect_timeout", "net.keepalive", "net.keepalive_idle_timeout"),
+    return with_net_options(
+        (
+            Option(
+                "Host", "str", "127.0.0.1", "Host name or IP address of the server.", nonempty=True
+            ),
+            Option("Port", "int", default_port, "TCP port of the server."),
+            Option("http_User", "str", None, "User name for HTTP basic authentication."),
+            Option("http_Passwd", "str", "", "Password for HTTP basic authentication."),
+            Option(
+                "compress",
+                "enum",
+                None,
+                f"Compress the request body: {', '.join(compressions)} (sets Content-Encoding).",
+                choices=compressions,
+            ),
+            Option(
+                "proxy",
+                "str",
+                None,
+                "HTTP proxy as http://host:port (HTTPS requests go through it with CONNECT).",
+            ),
+            Option(
+                "tls.verify_hostname",
+                "bool",
+                False,
+                "Also check that the certificate names Host (or tls.vhost); Off as in Fluent Bit.",
+            ),
+            Option("tls.vhost", "str", None, "Server name sent in SNI and the Host header."),
+            Option("tls.ca_path", "str", None, "Directory of CA certificates for verification."),
+            Option("tls.crt_file", "str", None, "Client certificate (PEM) for mutual TLS."),
+            Option("tls.key_file", "str", None, "Private key (PEM) of tls.crt_file."),
+            Option("tls.key_passwd", "str", None, "Password of tls.key_file."),
+            Option("net.connect_timeout", "time", 10.0, "Give up connecting after this long."),
+            Option("net.keepalive", "bool", True, "Reuse connections between requests."),
+            Option(
+                "net.keepalive_idle_timeout",
+                "time",
+                30.0,
+                "Close a kept-alive connection idle for this long.",
+            ),
+        )
     )
 
 
